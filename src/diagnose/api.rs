@@ -1,0 +1,1 @@
+//! Findings available from the Kubernetes API alone.

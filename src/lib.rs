@@ -1,0 +1,25 @@
+//! kubectl-acmecheck: why is this cert-manager HTTP-01 challenge stuck?
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! gather (cluster API)  ─┐
+//!                        ├─> evidence ─> diagnose (pure rules) ─> report (table / json / yaml)
+//! probe (local, pod)    ─┘
+//! ```
+//!
+//! * [`gather`] reads cert-manager objects and the cluster around them into [`evidence`].
+//! * [`probe`] is the network probe engine, the same on the user's machine and in the probe pod.
+//! * [`diagnose`] turns evidence into findings with stable codes; it does no I/O.
+//! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
+//! * [`run`] wires the stages together for the CLI in `main.rs`.
+
+pub mod cli;
+pub mod diagnose;
+pub mod error;
+pub mod evidence;
+pub mod gather;
+pub mod probe;
+pub mod reason;
+pub mod report;
+pub mod run;

@@ -1,0 +1,4 @@
+fn main() {
+    use clap::Parser;
+    let _cli = kubectl_acmecheck::cli::Cli::parse();
+}

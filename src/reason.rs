@@ -1,0 +1,1 @@
+//! Challenge phase and `status.reason` parsing.

@@ -1,0 +1,1 @@
+//! Report: table for people, JSON/YAML for scripts.

@@ -1,0 +1,1 @@
+//! Wires gather -> probe -> diagnose -> report for the CLI.
