@@ -239,3 +239,113 @@ impl Report {
         serde_saphyr::to_string(self).unwrap_or_else(|e| format!("error: {e}\n"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// A small validator for the JSON Schema subset docs/report-schema.json uses: type,
+    /// required, properties, items, $ref, enum, const. Unknown properties are an error, so a
+    /// field added to the model without documenting it fails this test.
+    fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            return validate(&root["$defs"][name], root, v, path, errors);
+        }
+        if let Some(c) = schema.get("const")
+            && c != v
+        {
+            errors.push(format!("{path}: expected {c}, got {v}"));
+        }
+        if let Some(e) = schema.get("enum").and_then(Value::as_array)
+            && !e.contains(v)
+        {
+            errors.push(format!("{path}: {v} not in {e:?}"));
+        }
+        let ty = schema.get("type").and_then(Value::as_str);
+        let ok = match ty {
+            Some("object") => v.is_object(),
+            Some("array") => v.is_array(),
+            Some("string") => v.is_string(),
+            Some("integer") => v.is_i64() || v.is_u64(),
+            Some("boolean") => v.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            errors.push(format!("{path}: expected {ty:?}, got {v}"));
+            return;
+        }
+        if let Some(obj) = v.as_object() {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for req in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(k) = req.as_str()
+                    && !obj.contains_key(k)
+                {
+                    errors.push(format!("{path}: missing required {k}"));
+                }
+            }
+            if let Some(props) = props {
+                for (k, val) in obj {
+                    match props.get(k) {
+                        Some(s) => validate(s, root, val, &format!("{path}.{k}"), errors),
+                        None => errors.push(format!("{path}: undocumented field {k}")),
+                    }
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+            for (i, item) in arr.iter().enumerate() {
+                validate(items, root, item, &format!("{path}[{i}]"), errors);
+            }
+        }
+    }
+
+    #[test]
+    fn json_output_matches_the_documented_schema() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../docs/report-schema.json")).unwrap();
+        #[derive(serde::Deserialize)]
+        struct Fixture {
+            certificates: Vec<CertificateEvidence>,
+            cluster: ClusterEvidence,
+        }
+        let dir = format!("{}/tests/fixtures/evidence", env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let f: Fixture =
+                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                    .unwrap();
+            let report = crate::run::build_report(&f.certificates, &f.cluster);
+            let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+            let mut errors = Vec::new();
+            validate(&schema, &schema, &json, "$", &mut errors);
+            assert!(errors.is_empty(), "{errors:#?}");
+            checked += 1;
+        }
+        assert!(checked > 0);
+        // The validator itself must reject a broken report.
+        let mut errors = Vec::new();
+        validate(
+            &schema,
+            &schema,
+            &serde_json::json!({"apiVersion": "x", "kind": "Report"}),
+            "$",
+            &mut errors,
+        );
+        assert!(errors.len() >= 3, "{errors:?}");
+    }
+
+    #[test]
+    fn yaml_output_parses_back() {
+        let report = Report::new(vec![], &ClusterEvidence::default());
+        let yaml = report.to_yaml();
+        let back: Report = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, report);
+    }
+}
