@@ -48,6 +48,17 @@ pub fn table_width() -> u16 {
     100
 }
 
+/// Print to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
 /// Render the report in the chosen format.
 pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
     match format {
