@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod api;
+pub mod probe;
 
 /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
 /// scripts match on it and `docs/findings/<CODE>.md` documents it.
