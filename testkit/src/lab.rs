@@ -222,15 +222,8 @@ impl Lab {
         let first = servers
             .first()
             .map(|(l, _)| l.split_whitespace().next().unwrap_or("").to_owned());
-        let wait = first.map(|l| {
-            if l.starts_with('[') {
-                l
-            } else if l.contains(':') {
-                l
-            } else {
-                format!("0.0.0.0:{l}")
-            }
-        });
+        // `listen` takes ip:port in every scenario; a bare port would be 0.0.0.0:port.
+        let wait = first.map(|l| if l.contains(':') { l } else { format!("0.0.0.0:{l}") });
         self.start(
             &format!("nginx {label}"),
             ns,
