@@ -98,6 +98,16 @@ pub struct ChallengeReport {
     pub parsed_reason: Option<Reason>,
     /// How the solver routes traffic: `ingress class=nginx`, `httpRoute parents=gw/public`, ...
     pub solver: String,
+    /// What each vantage point saw when probing the challenge URL.
+    pub vantages: Vantages,
+}
+
+/// Probe results per vantage point (`local`: this machine; `inCluster`: the probe pod, later).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Vantages {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<crate::probe::plan::TargetReport>,
 }
 
 impl CertificateReport {
@@ -151,6 +161,7 @@ impl CertificateReport {
                 reason: ch.reason.clone().filter(|r| !r.is_empty()),
                 parsed_reason: ch.reason.as_deref().and_then(reason::parse),
                 solver: solver_description(&ch.solver),
+                vantages: Vantages::default(),
             })
             .collect();
         let already_authorized = cert
@@ -321,7 +332,11 @@ mod tests {
             let f: Fixture =
                 serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
                     .unwrap();
-            let report = crate::run::build_report(&f.certificates, &f.cluster);
+            let report = crate::run::build_report(
+                &f.certificates,
+                &f.cluster,
+                &crate::run::Probes::default(),
+            );
             let json: Value = serde_json::from_str(&report.to_json()).unwrap();
             let mut errors = Vec::new();
             validate(&schema, &schema, &json, "$", &mut errors);

@@ -3,6 +3,7 @@
 
 use super::{CertificateReport, Report};
 use crate::diagnose::{Finding, Proof, Severity};
+use crate::probe::plan::{CaProfile, TargetReport, Verdict, VerdictOutcome};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 use std::fmt::Write as _;
@@ -93,6 +94,12 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
         out.push_str(&challenge_table(c, style));
         out.push('\n');
     }
+    for ch in &c.challenges {
+        if let Some(local) = &ch.vantages.local {
+            out.push('\n');
+            vantage(out, "from this machine", local, style);
+        }
+    }
     out.push('\n');
     if c.findings.is_empty() {
         let what = if c.ready {
@@ -111,6 +118,78 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
     }
     out.push_str(&findings_table(&c.findings, style));
     out.push('\n');
+}
+
+fn verdict_line(v: &Verdict) -> String {
+    let what = match v.outcome {
+        VerdictOutcome::Pass => "pass",
+        VerdictOutcome::Fail => "fail",
+        VerdictOutcome::Flaky => "flaky",
+        VerdictOutcome::Unknown => "unknown",
+    };
+    if v.outcome == VerdictOutcome::Flaky {
+        format!(
+            "{what} (≈{:.1} % of rounds pass)",
+            v.pass_probability * 100.0
+        )
+    } else {
+        what.to_owned()
+    }
+}
+
+/// One vantage's probe results: DNS, per-address outcome counts, the two verdicts.
+fn vantage(out: &mut String, label: &str, t: &TargetReport, style: Style) {
+    let _ = writeln!(out, "Probe {label}: {}", t.url);
+    for r in &t.dns.resolvers {
+        let answer = match r.error {
+            Some(e) => e.as_str().to_owned(),
+            None => {
+                let mut parts = Vec::new();
+                if !r.cname.is_empty() {
+                    parts.push(format!("CNAME {}", r.cname.join(" → ")));
+                }
+                if !r.a.is_empty() {
+                    parts.push(format!("A {}", r.a.join(", ")));
+                }
+                if !r.aaaa.is_empty() {
+                    parts.push(format!("AAAA {}", r.aaaa.join(", ")));
+                }
+                parts.join("; ")
+            }
+        };
+        let _ = writeln!(out, "  DNS ({}): {answer}", r.resolver);
+    }
+    if !t.addresses.is_empty() {
+        let mut tbl = base_table(style, presets::NOTHING);
+        tbl.set_header(header(
+            &["ADDRESS", "TRIES", "RESULTS (fresh connection each)"],
+            style,
+        ));
+        for a in &t.addresses {
+            tbl.add_row(vec![
+                Cell::new(&a.address),
+                Cell::new(a.attempts),
+                Cell::new(crate::diagnose::probe::outcome_summary(a)),
+            ]);
+        }
+        out.push_str(&tbl.to_string());
+        out.push('\n');
+    }
+    let ca = match t.ca_profile {
+        CaProfile::Letsencrypt => "Let's Encrypt rules",
+        CaProfile::Pebble => "Pebble rules",
+        CaProfile::Private => "private ACME server",
+    };
+    let _ = writeln!(
+        out,
+        "  cert-manager self check: {}",
+        verdict_line(&t.verdicts.self_check)
+    );
+    let _ = writeln!(
+        out,
+        "  ACME server validation ({ca}): {}",
+        verdict_line(&t.verdicts.acme)
+    );
 }
 
 fn chain_line(c: &CertificateReport) -> String {

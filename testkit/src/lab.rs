@@ -28,6 +28,7 @@ pub const CLIENT_V4: &str = "192.0.2.2";
 pub const CLIENT_V6: &str = "2001:db8::2";
 pub const DNS_V4: &str = "192.0.2.53";
 pub const EDGE_V4: &str = "203.0.113.10";
+pub const EDGE2_V4: &str = "203.0.113.11";
 pub const NGINX_V4: &str = "198.51.100.10";
 pub const ENVOY_V4: &str = "198.51.100.20";
 
@@ -223,7 +224,13 @@ impl Lab {
             .first()
             .map(|(l, _)| l.split_whitespace().next().unwrap_or("").to_owned());
         // `listen` takes ip:port in every scenario; a bare port would be 0.0.0.0:port.
-        let wait = first.map(|l| if l.contains(':') { l } else { format!("0.0.0.0:{l}") });
+        let wait = first.map(|l| {
+            if l.contains(':') {
+                l
+            } else {
+                format!("0.0.0.0:{l}")
+            }
+        });
         self.start(
             &format!("nginx {label}"),
             ns,
@@ -367,6 +374,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "the same with weights 90/10: the gateway takes one connection in ten",
     ),
     (
+        "founding-incident-two-addresses",
+        "the founding incident behind two A records of the same HAProxy (benchmark)",
+    ),
+    (
         "wrong-backend",
         "DNS points at the gateway only, which answers 404",
     ),
@@ -411,13 +422,20 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             let (l, b) = key_80(EDGE_V4);
             lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
         }
-        "founding-incident" | "founding-incident-90-10" => {
+        "founding-incident" | "founding-incident-90-10" | "founding-incident-two-addresses" => {
             let (wn, we) = if name.ends_with("90-10") {
                 (9, 1)
             } else {
                 (1, 1)
             };
-            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            let two = name.ends_with("two-addresses");
+            let edges: &[&str] = if two {
+                &[EDGE_V4, EDGE2_V4]
+            } else {
+                &[EDGE_V4]
+            };
+            let records: Vec<(&str, &str)> = edges.iter().map(|e| (DNS_NAME, *e)).collect();
+            lab.dns(&records)?;
             let nginx = lab.host("nginx", &[NGINX_V4])?;
             let (l, b) = key_80(NGINX_V4);
             lab.nginx("ingress-nginx", &nginx, &[(&l, b)])?;
@@ -427,15 +445,15 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
                 &envoy,
                 &[(&format!("{ENVOY_V4}:80"), envoy_404(d))],
             )?;
-            let edge = lab.host("edge", &[EDGE_V4])?;
-            lab.haproxy(
-                &edge,
-                &format!("{EDGE_V4}:80"),
-                &[
-                    ("ingress_nginx", &format!("{NGINX_V4}:80"), wn),
-                    ("cilium_gateway", &format!("{ENVOY_V4}:80"), we),
-                ],
-            )?;
+            let edge = lab.host("edge", edges)?;
+            let (n, e) = (format!("{NGINX_V4}:80"), format!("{ENVOY_V4}:80"));
+            for addr in edges {
+                lab.haproxy(
+                    &edge,
+                    &format!("{addr}:80"),
+                    &[("ingress_nginx", &n, wn), ("cilium_gateway", &e, we)],
+                )?;
+            }
         }
         "wrong-backend" => {
             lab.dns(&[(DNS_NAME, ENVOY_V4)])?;
