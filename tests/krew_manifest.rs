@@ -322,7 +322,8 @@ fn manifest_for_a_locally_built_archive() {
 #[test]
 fn each_rule_rejects_a_bad_manifest() {
     let good = yaml(&read("plugin.yaml"));
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("apiVersion", Box::new(|m| m["apiVersion"] = "v1".into())),
         ("kind", Box::new(|m| m["kind"] = "Deployment".into())),
         (
