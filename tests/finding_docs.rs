@@ -52,7 +52,9 @@ fn page_problems(code: &str, text: &str) -> Vec<String> {
         .map(|rest| local_links(rest).len())
         .unwrap_or(0);
     if related == 0 {
-        problems.push(format!("{code}.md: `## Related codes` links to no code page"));
+        problems.push(format!(
+            "{code}.md: `## Related codes` links to no code page"
+        ));
     }
     problems
 }
@@ -168,7 +170,10 @@ fn checks_catch_a_missing_or_misplaced_section() {
         .replace("## How to fix", "## What it means")
         .replace("## TMP", "## How to fix");
     assert!(!page_problems("MIXED_BACKENDS", &swapped).is_empty());
-    assert!(!page_problems("STALE_ADDRESS", GOOD).is_empty(), "wrong title");
+    assert!(
+        !page_problems("STALE_ADDRESS", GOOD).is_empty(),
+        "wrong title"
+    );
     let unlinked = GOOD.replace("[STALE_ADDRESS](STALE_ADDRESS.md)", "none");
     assert!(!page_problems("MIXED_BACKENDS", &unlinked).is_empty());
 }
