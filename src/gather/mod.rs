@@ -11,6 +11,9 @@ pub mod fetch;
 pub mod snapshot;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use assemble::{adler32, assemble};
 pub use client::connect;
 pub use fetch::fetch;
