@@ -1,1 +1,3 @@
+//! Test infrastructure for kubectl-acmecheck. Never shipped.
 
+pub mod fakeapi;
