@@ -1,6 +1,8 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
 
-use crate::cli::{ColorChoice, OutputFormat};
+use crate::cli::{Cli, ColorChoice, OutputFormat};
+use crate::error::UserError;
+use crate::gather;
 use crate::diagnose::{self, Code, Finding, Proof, Severity, api};
 use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
 use crate::probe::plan::{CaProfile, ProbeOptions, ProbePlan, Target, TargetReport};
@@ -290,4 +292,37 @@ mod tests {
             "{text}"
         );
     }
+}
+
+/// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
+pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
+    if cli.certificates.is_empty() && !cli.all {
+        return Err(UserError::new("no certificate named")
+            .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
+    }
+    if cli.all && !cli.certificates.is_empty() {
+        return Err(UserError::new("--all checks every certificate that is not Ready")
+            .hint("use either certificate names or --all, not both"));
+    }
+    if cli.kube.all_namespaces && !cli.all {
+        return Err(UserError::new("a certificate cannot be looked up by name across all namespaces")
+            .hint("use -n NAMESPACE with names, or --all -A"));
+    }
+    let (client, namespace) = gather::connect(&cli.kube).await?;
+    let scope = gather::Scope {
+        namespace,
+        names: cli.certificates.clone(),
+        all: cli.all,
+        all_namespaces: cli.kube.all_namespaces,
+    };
+    let (certs, cluster) = gather::gather(client, &scope).await?;
+    tracing::debug!(certificates = certs.len(), "gathered");
+    let probes = if cli.no_probe {
+        Probes::default()
+    } else {
+        probe_locally(&certs, &cluster, cli.attempts).await
+    };
+    let report = build_report(&certs, &cluster, &probes);
+    print_stdout(&render(&report, cli.output.output, use_color(cli.output.color)));
+    Ok(report.summary.exit_code)
 }

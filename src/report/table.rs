@@ -62,26 +62,28 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
         |s| s.bold().to_string(),
     );
     let _ = writeln!(out, "{title}  {ready}");
+    let w = usize::from(style.width);
     if !c.dns_names.is_empty() {
-        let _ = writeln!(out, "  names:   {}", c.dns_names.join(", "));
+        field(out, "names", &c.dns_names.join(", "), w);
     }
     let issuer_state = match c.issuer.ready {
         Some(true) => "ready",
         Some(false) => "NOT ready",
         None => "not found",
     };
-    let server = c
-        .issuer
-        .acme_server
-        .as_deref()
-        .map(|s| format!(", ACME {s}"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  issuer:  {} {} ({issuer_state}{server})",
-        c.issuer.kind, c.issuer.name
-    );
-    let _ = writeln!(out, "  chain:   {}", chain_line(c));
+    field(out, "issuer", &format!("{} {} ({issuer_state})", c.issuer.kind, c.issuer.name), w);
+    if let Some(server) = &c.issuer.acme_server {
+        field(out, "ACME", server, w);
+    }
+    match &c.request {
+        Some(r) => field(out, "request", &format!("CertificateRequest {} ({})", r.name, r.state), w),
+        None => field(out, "request", "no CertificateRequest in flight", w),
+    }
+    if let Some(o) = &c.order {
+        let n = c.challenges.len();
+        let plural = if n == 1 { "" } else { "s" };
+        field(out, "order", &format!("Order {} ({}), {n} challenge{plural}", o.name, o.state), w);
+    }
     if !c.already_authorized.is_empty() {
         let _ = writeln!(
             out,
@@ -192,21 +194,26 @@ fn vantage(out: &mut String, label: &str, t: &TargetReport, style: Style) {
     );
 }
 
-fn chain_line(c: &CertificateReport) -> String {
-    let mut parts = Vec::new();
-    match &c.request {
-        Some(r) => parts.push(format!("CertificateRequest {} ({})", r.name, r.state)),
-        None => parts.push("no CertificateRequest in flight".to_owned()),
+/// `  label:   text`, wrapped at spaces to `width` with the text column kept.
+fn field(out: &mut String, label: &str, text: &str, width: usize) {
+    let head = format!("  {:<9}", format!("{label}:"));
+    let room = width.saturating_sub(head.len()).max(20);
+    let mut line = String::new();
+    let mut first = true;
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            let _ = writeln!(out, "{}{line}", if first { head.clone() } else { " ".repeat(head.len()) });
+            first = false;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
     }
-    if let Some(o) = &c.order {
-        parts.push(format!("Order {} ({})", o.name, o.state));
-    }
-    if c.order.is_some() {
-        let n = c.challenges.len();
-        parts.push(format!("{n} challenge{}", if n == 1 { "" } else { "s" }));
-    }
-    parts.join(" → ")
+    let _ = writeln!(out, "{}{line}", if first { head.clone() } else { " ".repeat(head.len()) });
 }
+
 
 fn base_table(style: Style, preset: comfy_table::TableStyle) -> Table {
     let mut t = Table::new();
