@@ -1,10 +1,10 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
-use crate::error::UserError;
-use crate::gather;
 use crate::diagnose::{self, Code, Finding, Proof, Severity, api};
+use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
+use crate::gather;
 use crate::probe::plan::{CaProfile, ProbeOptions, ProbePlan, Target, TargetReport};
 use crate::reason::{self, Phase};
 use crate::report::{CertificateReport, Report, table};
@@ -301,12 +301,16 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
             .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
     }
     if cli.all && !cli.certificates.is_empty() {
-        return Err(UserError::new("--all checks every certificate that is not Ready")
-            .hint("use either certificate names or --all, not both"));
+        return Err(
+            UserError::new("--all checks every certificate that is not Ready")
+                .hint("use either certificate names or --all, not both"),
+        );
     }
     if cli.kube.all_namespaces && !cli.all {
-        return Err(UserError::new("a certificate cannot be looked up by name across all namespaces")
-            .hint("use -n NAMESPACE with names, or --all -A"));
+        return Err(UserError::new(
+            "a certificate cannot be looked up by name across all namespaces",
+        )
+        .hint("use -n NAMESPACE with names, or --all -A"));
     }
     let (client, namespace) = gather::connect(&cli.kube).await?;
     let scope = gather::Scope {
@@ -323,6 +327,10 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
         probe_locally(&certs, &cluster, cli.attempts).await
     };
     let report = build_report(&certs, &cluster, &probes);
-    print_stdout(&render(&report, cli.output.output, use_color(cli.output.color)));
+    print_stdout(&render(
+        &report,
+        cli.output.output,
+        use_color(cli.output.color),
+    ));
     Ok(report.summary.exit_code)
 }

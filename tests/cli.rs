@@ -35,7 +35,8 @@ fn run(kubeconfig: &Path, args: &[&str], columns: u16) -> Out {
 
 fn api_with(scenario: &str) -> FakeApi {
     let api = FakeApi::spawn().expect("fake API server");
-    api.load_dir(Path::new(ROOT).join("tests/fixtures/chain").join(scenario)).expect("fixtures");
+    api.load_dir(Path::new(ROOT).join("tests/fixtures/chain").join(scenario))
+        .expect("fixtures");
     api
 }
 
@@ -46,7 +47,12 @@ fn golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}; run with UPDATE_GOLDEN=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
     if expected != actual {
         let diff: Vec<String> = expected
             .lines()
@@ -56,7 +62,13 @@ fn golden(name: &str, actual: &str) {
             .take(5)
             .map(|(i, (e, a))| format!("line {}:\n  want: {e}\n  got:  {a}", i + 1))
             .collect();
-        panic!("{} differs from the golden file:\n{}\n(line counts {} vs {})", name, diff.join("\n"), expected.lines().count(), actual.lines().count());
+        panic!(
+            "{} differs from the golden file:\n{}\n(line counts {} vs {})",
+            name,
+            diff.join("\n"),
+            expected.lines().count(),
+            actual.lines().count()
+        );
     }
 }
 
@@ -67,11 +79,26 @@ const SCENARIOS: &[(&str, &str, i32, Option<&str>)] = &[
     ("selfcheck-timeout", "web", 1, Some("SELF_CHECK_FAILING")),
     ("selfcheck-refused", "web", 1, Some("SELF_CHECK_FAILING")),
     ("selfcheck-nosuchhost", "web", 1, Some("SELF_CHECK_FAILING")),
-    ("wildcard-http01-only", "web", 1, Some("WILDCARD_NEEDS_DNS01")),
+    (
+        "wildcard-http01-only",
+        "web",
+        1,
+        Some("WILDCARD_NEEDS_DNS01"),
+    ),
     ("class-unserved", "web", 1, Some("INGRESS_CLASS_UNSERVED")),
-    ("image-pull-backoff", "web", 1, Some("SOLVER_POD_NOT_RUNNING")),
+    (
+        "image-pull-backoff",
+        "web",
+        1,
+        Some("SOLVER_POD_NOT_RUNNING"),
+    ),
     ("no-endpoints", "web", 1, Some("SOLVER_UNREACHABLE")),
-    ("httproute-not-accepted", "web", 1, Some("HTTPROUTE_NOT_ATTACHED")),
+    (
+        "httproute-not-accepted",
+        "web",
+        1,
+        Some("HTTPROUTE_NOT_ATTACHED"),
+    ),
     ("rate-limited", "web", 1, Some("RATE_LIMITED")),
 ];
 
@@ -83,15 +110,27 @@ fn golden_tables_and_json_for_every_scenario() {
         for columns in [100u16, 80] {
             let out = run(&kc, &[cert, "--no-probe"], columns);
             assert_eq!(out.code, *code, "{scenario}: {}{}", out.stdout, out.stderr);
-            assert!(!out.stdout.contains('\u{1b}'), "{scenario}: colour with NO_COLOR");
-            assert!(out.stdout.lines().all(|l| l.chars().count() <= columns as usize), "{scenario}: wider than {columns}:\n{}", out.stdout);
+            assert!(
+                !out.stdout.contains('\u{1b}'),
+                "{scenario}: colour with NO_COLOR"
+            );
+            assert!(
+                out.stdout
+                    .lines()
+                    .all(|l| l.chars().count() <= columns as usize),
+                "{scenario}: wider than {columns}:\n{}",
+                out.stdout
+            );
             golden(&format!("{scenario}.{columns}.txt"), &out.stdout);
         }
         let out = run(&kc, &[cert, "--no-probe", "-o", "json"], 100);
         assert_eq!(out.code, *code, "{scenario}: {}", out.stderr);
         let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
         let findings = json["certificates"][0]["findings"].as_array().unwrap();
-        let errors: Vec<&serde_json::Value> = findings.iter().filter(|f| f["severity"] == "error").collect();
+        let errors: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .collect();
         match first {
             Some(c) => assert_eq!(errors[0]["code"], *c, "{scenario}: {findings:#?}"),
             None => assert!(errors.is_empty(), "{scenario}: {findings:#?}"),
@@ -115,7 +154,10 @@ fn body_mismatch_wordings_old_and_new() {
         .flat_map(|c| c["challenges"].as_array().unwrap().iter())
         .filter_map(|ch| ch["parsedReason"]["wording"].as_str().map(str::to_owned))
         .collect();
-    assert!(wordings.contains(&"quoted".to_owned()) || wordings.contains(&"current".to_owned()), "{wordings:?}");
+    assert!(
+        wordings.contains(&"quoted".to_owned()) || wordings.contains(&"current".to_owned()),
+        "{wordings:?}"
+    );
 }
 
 #[test]
@@ -125,7 +167,11 @@ fn missing_certificate_exits_2_with_close_names() {
     let out = run(&kc, &["wbe", "--no-probe"], 100);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("not found"), "{}", out.stderr);
-    assert!(out.stderr.contains("web"), "suggests the close name: {}", out.stderr);
+    assert!(
+        out.stderr.contains("web"),
+        "suggests the close name: {}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -149,7 +195,11 @@ fn api_server_down() {
     let copy = dir.path().join("kubeconfig");
     std::fs::copy(&kc, &copy).unwrap();
     drop(api);
-    let out = run(&copy, &["web", "--no-probe", "--request-timeout", "3s"], 100);
+    let out = run(
+        &copy,
+        &["web", "--no-probe", "--request-timeout", "3s"],
+        100,
+    );
     assert_eq!(out.code, 2);
     assert!(out.stderr.starts_with("error:"), "{}", out.stderr);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
@@ -159,7 +209,12 @@ fn api_server_down() {
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("none");
-    for args in [&["--no-probe"][..], &["a", "--all"][..], &["a", "-A"][..], &["a", "-o", "xml"][..]] {
+    for args in [
+        &["--no-probe"][..],
+        &["a", "--all"][..],
+        &["a", "-A"][..],
+        &["a", "-o", "xml"][..],
+    ] {
         let out = run(&kc, args, 100);
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(!out.stderr.is_empty());
@@ -168,12 +223,21 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_documents_exit_codes() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-acmecheck")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-acmecheck"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(text.contains("kubectl acmecheck"), "{text}");
-    assert!(text.contains("Exit codes:") && text.contains("0  the checks ran and found no problem"), "{text}");
+    assert!(
+        text.contains("Exit codes:") && text.contains("0  the checks ran and found no problem"),
+        "{text}"
+    );
     // The README documents the same codes.
     let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
-    assert!(readme.contains("| 2 | could not diagnose"), "README exit codes");
+    assert!(
+        readme.contains("| 2 | could not diagnose"),
+        "README exit codes"
+    );
 }

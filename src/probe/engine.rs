@@ -124,35 +124,19 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
 
     let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
     let per_address = futures::future::join_all(addresses.iter().map(|(ip, by)| {
-        let permits = permits.clone();
-        let (url, settings) = (&url, &settings);
+        let batch = Batch {
+            url: &url,
+            addr: SocketAddr::new(*ip, url.port),
+            settings: &settings,
+            ca: opts.ca_profile,
+            permits: &permits,
+        };
         async move {
-            let addr = SocketAddr::new(*ip, url.port);
             let mut agg = Aggregate::default();
             let first = fixed.unwrap_or(MIN_ADAPTIVE_ATTEMPTS);
-            run_batch(
-                &mut agg,
-                url,
-                addr,
-                settings,
-                opts.ca_profile,
-                0,
-                first,
-                &permits,
-            )
-            .await;
+            batch.run(&mut agg, 0, first).await;
             if fixed.is_none() && agg.outcomes.len() > 1 {
-                run_batch(
-                    &mut agg,
-                    url,
-                    addr,
-                    settings,
-                    opts.ca_profile,
-                    first,
-                    ADAPTIVE_MIXED_ATTEMPTS,
-                    &permits,
-                )
-                .await;
+                batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
             }
             agg.into_address(ip, by.clone())
         }
@@ -212,17 +196,14 @@ async fn run_direct(
         path: result.path.clone(),
     };
     let mut agg = Aggregate::default();
-    run_batch(
-        &mut agg,
-        &direct_url,
+    let batch = Batch {
+        url: &direct_url,
         addr,
         settings,
         ca,
-        0,
-        DIRECT_ATTEMPTS,
         permits,
-    )
-    .await;
+    };
+    batch.run(&mut agg, 0, DIRECT_ATTEMPTS).await;
     result.attempts = agg.attempts;
     result.outcomes = agg.sorted_outcomes();
     result.samples = agg.samples;
@@ -317,29 +298,28 @@ impl Aggregate {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_batch(
-    agg: &mut Aggregate,
-    url: &Url,
+/// Attempts against one address, sharing the plan-wide concurrency limit.
+struct Batch<'a> {
+    url: &'a Url,
     addr: SocketAddr,
-    settings: &Settings,
+    settings: &'a Settings,
     ca: CaProfile,
-    from: u32,
-    to: u32,
-    permits: &Arc<Semaphore>,
-) {
-    let url_text = url.to_string();
-    let results = futures::future::join_all((from..to).map(|i| {
-        let permits = permits.clone();
-        async move {
+    permits: &'a Arc<Semaphore>,
+}
+
+impl Batch<'_> {
+    /// Run attempts `from..to` and add them to `agg`.
+    async fn run(&self, agg: &mut Aggregate, from: u32, to: u32) {
+        let url_text = self.url.to_string();
+        let results = futures::future::join_all((from..to).map(|i| async move {
             // A closed semaphore cannot happen (we never close it); run unthrottled if it did.
-            let _permit = permits.acquire_owned().await.ok();
-            (i, http::attempt(url, addr, settings).await)
+            let _permit = self.permits.clone().acquire_owned().await.ok();
+            (i, http::attempt(self.url, self.addr, self.settings).await)
+        }))
+        .await;
+        for (i, ex) in results {
+            agg.add(i, ex, &url_text, &self.settings.expected_key, self.ca);
         }
-    }))
-    .await;
-    for (i, ex) in results {
-        agg.add(i, ex, &url_text, &settings.expected_key, ca);
     }
 }
 

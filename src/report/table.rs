@@ -71,18 +71,33 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
         Some(false) => "NOT ready",
         None => "not found",
     };
-    field(out, "issuer", &format!("{} {} ({issuer_state})", c.issuer.kind, c.issuer.name), w);
+    field(
+        out,
+        "issuer",
+        &format!("{} {} ({issuer_state})", c.issuer.kind, c.issuer.name),
+        w,
+    );
     if let Some(server) = &c.issuer.acme_server {
         field(out, "ACME", server, w);
     }
     match &c.request {
-        Some(r) => field(out, "request", &format!("CertificateRequest {} ({})", r.name, r.state), w),
+        Some(r) => field(
+            out,
+            "request",
+            &format!("CertificateRequest {} ({})", r.name, r.state),
+            w,
+        ),
         None => field(out, "request", "no CertificateRequest in flight", w),
     }
     if let Some(o) = &c.order {
         let n = c.challenges.len();
         let plural = if n == 1 { "" } else { "s" };
-        field(out, "order", &format!("Order {} ({}), {n} challenge{plural}", o.name, o.state), w);
+        field(
+            out,
+            "order",
+            &format!("Order {} ({}), {n} challenge{plural}", o.name, o.state),
+            w,
+        );
     }
     if !c.already_authorized.is_empty() {
         let _ = writeln!(
@@ -202,7 +217,15 @@ fn field(out: &mut String, label: &str, text: &str, width: usize) {
     let mut first = true;
     for word in text.split(' ') {
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
-            let _ = writeln!(out, "{}{line}", if first { head.clone() } else { " ".repeat(head.len()) });
+            let _ = writeln!(
+                out,
+                "{}{line}",
+                if first {
+                    head.clone()
+                } else {
+                    " ".repeat(head.len())
+                }
+            );
             first = false;
             line.clear();
         }
@@ -211,9 +234,16 @@ fn field(out: &mut String, label: &str, text: &str, width: usize) {
         }
         line.push_str(word);
     }
-    let _ = writeln!(out, "{}{line}", if first { head.clone() } else { " ".repeat(head.len()) });
+    let _ = writeln!(
+        out,
+        "{}{line}",
+        if first {
+            head.clone()
+        } else {
+            " ".repeat(head.len())
+        }
+    );
 }
-
 
 fn base_table(style: Style, preset: comfy_table::TableStyle) -> Table {
     let mut t = Table::new();
