@@ -382,3 +382,50 @@ async fn gzip_bodies_are_decoded_like_go() {
     let t = probe(s.port, 2, CaProfile::Letsencrypt, 3000).await;
     assert_eq!(only_outcome(&t).key_match, KeyMatch::Exact);
 }
+
+#[tokio::test]
+async fn http_proxy_from_the_plan_is_used_like_go() {
+    // A "proxy" on loopback that answers the key only to an absolute-form request.
+    let proxy = serve(Arc::new(|_, head| {
+        if head.starts_with("GET http://192.0.2.1/.well-known/acme-challenge/tok HTTP/1.1") {
+            response("200 OK", &[("Via", "1.1 squid")], KEY)
+        } else {
+            response("400 Bad Request", &[], "not a proxy request")
+        }
+    }))
+    .await;
+    let mut plan = plan(9, 3, CaProfile::Pebble, 3000);
+    // 192.0.2.1 is never dialled: with HTTP_PROXY set, every attempt goes to the proxy.
+    plan.targets[0].url = "http://192.0.2.1/.well-known/acme-challenge/tok".into();
+    plan.options.proxy = Some(ProxySettings {
+        http: Some(format!("http://127.0.0.1:{}", proxy.port)),
+        https: None,
+        no_proxy: None,
+    });
+    let report = run_plan(&plan).await;
+    let t = &report.targets[0];
+    assert_eq!(proxy.accepts.load(Ordering::SeqCst), 3);
+    let o = only_outcome(t);
+    assert_eq!(
+        (o.status, o.key_match),
+        (Some(200), KeyMatch::Exact),
+        "{o:?}"
+    );
+    assert!(
+        t.addresses[0].samples[0].hops[0]
+            .address
+            .starts_with("127.0.0.1:")
+    );
+    // NO_PROXY exempts the host: then the address itself is dialled (and refuses here).
+    plan.options.proxy.as_mut().unwrap().no_proxy = Some("192.0.2.0/24".into());
+    plan.targets[0].url = format!(
+        "http://127.0.0.1:{}/.well-known/acme-challenge/tok",
+        proxy.port
+    );
+    let report = run_plan(&plan).await;
+    assert_eq!(
+        only_outcome(&report.targets[0]).status,
+        Some(400),
+        "loopback is never proxied"
+    );
+}
