@@ -429,3 +429,68 @@ async fn http_proxy_from_the_plan_is_used_like_go() {
         "loopback is never proxied"
     );
 }
+
+/// The real binary against a 1 GiB body and a trickle at once: bounded time and memory.
+#[tokio::test]
+async fn hostile_servers_in_bounded_memory() {
+    let big = serve(Arc::new(|_, _| {
+        Reply::Stream(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".into(),
+            1 << 30,
+        )
+    }))
+    .await;
+    let slow = serve(Arc::new(|_, _| Reply::Trickle(Duration::from_secs(1)))).await;
+    let mut plan = plan(big.port, 20, CaProfile::Pebble, 2000);
+    let mut second = plan.targets[0].clone();
+    second.id = "slow".into();
+    second.url = format!(
+        "http://127.0.0.1:{}/.well-known/acme-challenge/tok",
+        slow.port
+    );
+    plan.targets.push(second);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-acmecheck"))
+        .args(["probe", "--plan", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&plan).unwrap().as_bytes())
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        while let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                peak = peak.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let peak_kb = watcher.join().unwrap();
+    eprintln!("hostile servers: peak RSS {peak_kb} kB, {elapsed:?}");
+    assert!(out.status.success());
+    let report: ProbeReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        only_outcome(&report.targets[0]).error_class,
+        Some(ErrorClass::BodyTooLarge)
+    );
+    assert_eq!(
+        only_outcome(&report.targets[1]).error_class,
+        Some(ErrorClass::Timeout)
+    );
+    // 20 concurrent 1 MiB caps plus the runtime: well under 64 MB; each attempt ≤ 2 s + 1 s.
+    assert!(peak_kb > 0 && peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+}
