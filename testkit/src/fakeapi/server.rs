@@ -801,10 +801,6 @@ fn patch(ctx: &Ctx, t: &Target, sub: Option<&str>) -> Result<Response<Body>, Api
                     details: json!({}),
                 })?;
             } else {
-                let mut patch = patch;
-                if ct.starts_with("application/strategic") {
-                    strip_directives(&mut patch);
-                }
                 if !patch.is_object() {
                     return Err(status::bad_request("the patch is not a JSON object"));
                 }
@@ -812,7 +808,11 @@ fn patch(ctx: &Ctx, t: &Target, sub: Option<&str>) -> Result<Response<Body>, Api
                     .pointer("/metadata/resourceVersion")
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                json_patch::merge(&mut doc, &patch);
+                if ct.starts_with("application/strategic") {
+                    strategic_merge(&mut doc, &patch);
+                } else {
+                    json_patch::merge(&mut doc, &patch);
+                }
                 let rv = want_rv.unwrap_or_else(|| store::rv_of(&cur).to_string());
                 store::meta_mut(&mut doc).insert("resourceVersion".into(), json!(rv));
             }
