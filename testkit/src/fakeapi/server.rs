@@ -69,7 +69,7 @@ fn bytes_response(code: StatusCode, body: Vec<u8>, ct: &'static str) -> Response
 
 pub fn status_response(e: &ApiError) -> Response<Body> {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(code, &e.to_status())
+    bytes_response(code, e.to_json().into_bytes(), "application/json")
 }
 
 /// Query parameters the server understands.
@@ -419,10 +419,10 @@ fn parse_target(
     if ns.is_some() && !r.namespaced {
         return Err(status::no_such_resource());
     }
-    if let Some(s) = &sub {
-        if !r.has_subresource(s) {
-            return Err(status::no_such_resource());
-        }
+    if let Some(s) = &sub
+        && !r.has_subresource(s)
+    {
+        return Err(status::no_such_resource());
     }
     if r.namespaced && ns.is_none() && name.is_some() {
         return Err(status::no_such_resource());
@@ -615,21 +615,21 @@ fn create(store: &mut Store, t: &Target, obj: Value) -> Result<Arc<Value>, ApiEr
 }
 
 fn check_kind(r: &super::resources::Resource, obj: &Value) -> Result<(), ApiError> {
-    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
-        if k != r.kind {
-            return Err(status::bad_request(format!(
-                "the kind of the object ({k}) does not match the kind on the URL ({})",
-                r.kind
-            )));
-        }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != r.kind
+    {
+        return Err(status::bad_request(format!(
+            "the kind of the object ({k}) does not match the kind on the URL ({})",
+            r.kind
+        )));
     }
-    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
-        if av != r.api_version() {
-            return Err(status::bad_request(format!(
-                "the API version in the data ({av}) does not match the expected API version ({})",
-                r.api_version()
-            )));
-        }
+    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
+        && av != r.api_version()
+    {
+        return Err(status::bad_request(format!(
+            "the API version in the data ({av}) does not match the expected API version ({})",
+            r.api_version()
+        )));
     }
     Ok(())
 }
@@ -887,16 +887,16 @@ fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
         .collect();
     drop(store);
     let mut cont = None;
-    if let Some(limit) = ctx.query.limit {
-        if items.len() > limit {
-            let remaining = items.len() - limit;
-            items.truncate(limit);
-            if let Some(last) = items.last() {
-                cont = Some((
-                    encode_continue(store::namespace_of(last), store::name_of(last)),
-                    remaining,
-                ));
-            }
+    if let Some(limit) = ctx.query.limit
+        && items.len() > limit
+    {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        if let Some(last) = items.last() {
+            cont = Some((
+                encode_continue(store::namespace_of(last), store::name_of(last)),
+                remaining,
+            ));
         }
     }
     if table::wanted(&ctx.accept) {
@@ -1016,7 +1016,10 @@ impl WatchState {
             let evs = lock(&self.shared.store).events_since(self.res, self.last_rv);
             match evs {
                 Err(e) => {
-                    self.pending.push_back(event_line("ERROR", &e.to_status()));
+                    self.pending.push_back(Bytes::from(format!(
+                        "{{\"type\":\"ERROR\",\"object\":{}}}\n",
+                        e.to_json()
+                    )));
                     self.done = true;
                     continue;
                 }
@@ -1137,18 +1140,16 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
         first: Some(text),
     };
     let stream = futures::stream::unfold(st, |mut st| async move {
-        if let Some(first) = st.first.take() {
-            if !first.is_empty() {
-                return Some((Ok::<_, Infallible>(Frame::data(Bytes::from(first))), st));
-            }
+        if let Some(first) = st.first.take()
+            && !first.is_empty()
+        {
+            return Some((Ok::<_, Infallible>(Frame::data(Bytes::from(first))), st));
         }
         loop {
             st.rx.borrow_and_update();
             let chunk = {
                 let store = lock(&st.shared.store);
-                if store.get(st.pods, &st.ns, &st.name).is_none() {
-                    return None;
-                }
+                store.get(st.pods, &st.ns, &st.name)?;
                 let cur = store.logs(&st.ns, &st.name).unwrap_or("");
                 if cur.len() < st.sent {
                     st.sent = 0; // replaced: start over
