@@ -494,3 +494,63 @@ fn pod_logs_and_follow() {
     let status = child.0.wait().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn auth_can_i_follows_deny_rules() {
+    let Some((api, bin)) = setup() else { return };
+    let out = kubectl(
+        &api,
+        &bin,
+        &[
+            "auth",
+            "can-i",
+            "list",
+            "challenges.acme.cert-manager.io",
+            "-n",
+            "shop",
+        ],
+    );
+    assert_eq!(ok(&out), "yes\n");
+    api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
+    let out = kubectl(
+        &api,
+        &bin,
+        &[
+            "auth",
+            "can-i",
+            "list",
+            "challenges.acme.cert-manager.io",
+            "-n",
+            "shop",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no\n");
+    assert!(!out.status.success());
+    let out = kubectl(
+        &api,
+        &bin,
+        &[
+            "auth",
+            "can-i",
+            "list",
+            "challenges.acme.cert-manager.io",
+            "-n",
+            "default",
+        ],
+    );
+    assert_eq!(ok(&out), "yes\n");
+    let out = kubectl(
+        &api,
+        &bin,
+        &[
+            "auth",
+            "can-i",
+            "get",
+            "pods",
+            "--subresource=log",
+            "-n",
+            "shop",
+        ],
+    );
+    assert_eq!(ok(&out), "yes\n");
+}

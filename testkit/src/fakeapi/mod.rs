@@ -50,12 +50,13 @@
 //!   AlreadyExists, Conflict, Invalid, Forbidden, BadRequest,
 //!   MethodNotAllowed, Expired). [`FakeApi::deny`] produces the RBAC
 //!   authorizer's 403 text, naming the `Impersonate-User` (or
-//!   `system:anonymous`).
+//!   `system:anonymous`). `SelfSubjectAccessReview` (`kubectl auth can-i`)
+//!   answers from the same rules.
 //! - `pods/log` as text/plain with `tailLines` and `follow` (the stream
 //!   carries what [`FakeApi::append_pod_logs`] adds until the pod is deleted).
 //!
 //! # Simplified
-//! - No authentication, TLS, HTTP/2, protobuf, admission, defaulting or
+//! - No authentication, TLS, HTTP/2, admission, defaulting or
 //!   schema validation: objects of any shape are stored as given.
 //! - Strategic merge patch knows the merge keys of the common built-in list
 //!   fields only (ports, containers, env, volumes, volumeMounts, conditions,
@@ -67,6 +68,9 @@
 //!   immediately (no kubelet, no grace period).
 //! - `resourceVersion` on LIST/GET is ignored (always the latest state);
 //!   `continue` tokens are not tied to a snapshot. `dryRun` is refused.
+//! - Protobuf request bodies are refused with 415, except a
+//!   `SelfSubjectAccessReview` (which `kubectl auth can-i` always sends as
+//!   protobuf); responses are always JSON.
 //! - RBAC is "allow everything except what [`FakeApi::deny`] lists".
 //! - `/openapi/v3` serves a minimal document per group/version: no schemas,
 //!   only the PATCH operations with their group/version/kind and the
@@ -77,6 +81,7 @@
 //!   plural (`Foo` → `foos`).
 
 mod generate;
+mod proto;
 mod resources;
 mod selector;
 mod server;

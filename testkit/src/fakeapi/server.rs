@@ -444,23 +444,43 @@ fn verb_of(method: &Method, t: &Target, watch: bool) -> Result<&'static str, Api
     })
 }
 
+/// Is `verb` on `group`/`resource` (with subresource) in `ns` denied?
+/// `ns: None` is a cluster-wide request.
+fn is_denied(
+    denies: &[DenyRule],
+    verb: &str,
+    group: &str,
+    resource: &str,
+    ns: Option<&str>,
+    namespaced: bool,
+) -> bool {
+    denies.iter().any(|d| {
+        (d.verb == verb || d.verb == "*")
+            && (d.group == group || d.group == "*")
+            && (d.resource == resource || d.resource == "*")
+            && match (&d.namespace, ns) {
+                (None, _) => true,
+                (Some(dn), Some(tn)) => dn == tn,
+                // A user denied in one namespace has no cluster-wide grant.
+                (Some(_), None) => namespaced,
+            }
+    })
+}
+
 fn authorize(ctx: &Ctx, store: &Store, t: &Target, verb: &str) -> Result<(), ApiError> {
     let r = &store.resources[t.res];
     let full_res = match &t.sub {
         Some(s) => format!("{}/{}", r.plural, s),
         None => r.plural.clone(),
     };
-    let denied = lock(&ctx.shared.denies).iter().any(|d| {
-        (d.verb == verb || d.verb == "*")
-            && (d.group == r.group || d.group == "*")
-            && (d.resource == full_res || d.resource == "*")
-            && match (&d.namespace, &t.ns) {
-                (None, _) => true,
-                (Some(dn), Some(tn)) => dn == tn,
-                // A user denied in one namespace has no cluster-wide grant.
-                (Some(_), None) => r.namespaced,
-            }
-    });
+    let denied = is_denied(
+        &lock(&ctx.shared.denies),
+        verb,
+        &r.group,
+        &full_res,
+        t.ns.as_deref(),
+        r.namespaced,
+    );
     if denied {
         return Err(status::forbidden(
             r,
@@ -472,6 +492,53 @@ fn authorize(ctx: &Ctx, store: &Store, t: &Target, verb: &str) -> Result<(), Api
         ));
     }
     Ok(())
+}
+
+/// `SelfSubjectAccessReview` (what `kubectl auth can-i` sends): answered
+/// from the [`FakeApi::deny`](super::FakeApi::deny) rules.
+fn access_review(ctx: &Ctx, store: &Store, mut review: Value) -> Value {
+    let attrs = review
+        .pointer("/spec/resourceAttributes")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |k: &str| {
+        attrs
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (verb, group, resource, sub, ns) = (
+        field("verb"),
+        field("group"),
+        field("resource"),
+        field("subresource"),
+        field("namespace"),
+    );
+    let full = if sub.is_empty() {
+        resource.clone()
+    } else {
+        format!("{resource}/{sub}")
+    };
+    let namespaced = store
+        .resources
+        .iter()
+        .find(|r| r.group == group && r.plural == resource)
+        .is_none_or(|r| r.namespaced);
+    let ns = (!ns.is_empty()).then_some(ns.as_str());
+    let allowed = attrs.is_object()
+        && !is_denied(
+            &lock(&ctx.shared.denies),
+            &verb,
+            &group,
+            &full,
+            ns,
+            namespaced,
+        );
+    review["status"] = json!({"allowed": allowed});
+    let meta = store::meta_mut(&mut review);
+    meta.insert("creationTimestamp".into(), Value::Null);
+    review
 }
 
 async fn resource_request(
@@ -509,6 +576,19 @@ async fn resource_request(
         }
         ("list", _) => list(ctx, &t),
         ("watch", _) => watch_stream(ctx, &t),
+        ("create", _) if ctx.store().resources[t.res].is_review() => {
+            let obj = if ctx.content_type.starts_with(PROTOBUF) {
+                super::proto::decode_access_review(&ctx.body)
+                    .ok_or_else(|| status::bad_request("cannot decode the protobuf body"))?
+            } else {
+                decode_body(ctx)?
+            };
+            let store = ctx.store();
+            Ok(json_response(
+                StatusCode::CREATED,
+                &access_review(ctx, &store, obj),
+            ))
+        }
         ("create", _) => {
             let obj = decode_body(ctx)?;
             let mut store = ctx.store();
@@ -634,7 +714,12 @@ fn check_kind(r: &super::resources::Resource, obj: &Value) -> Result<(), ApiErro
     Ok(())
 }
 
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
 fn decode_body(ctx: &Ctx) -> Result<Value, ApiError> {
+    if ctx.content_type.starts_with(PROTOBUF) {
+        return Err(status::unsupported_media_type(&ctx.content_type));
+    }
     let text = std::str::from_utf8(&ctx.body)
         .map_err(|e| status::bad_request(format!("body is not UTF-8: {e}")))?;
     let v: Value = if ctx.content_type.contains("yaml") {
