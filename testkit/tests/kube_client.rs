@@ -441,3 +441,50 @@ fn generated_chains_load_and_list() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 100);
 }
+
+#[tokio::test]
+async fn finalizers_delay_deletion_until_removed() {
+    let api = basic();
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("acme.cert-manager.io", "v1", "Challenge"),
+        "challenges",
+    );
+    let ch: Api<DynamicObject> = Api::namespaced_with(client(&api).await, "shop", &ar);
+    let name = "web-1-3416283461-1903213741";
+    let deleted = ch.delete(name, &DeleteParams::default()).await.unwrap();
+    let obj = deleted.left().unwrap();
+    assert!(obj.metadata.deletion_timestamp.is_some());
+    // Still there, terminating.
+    let still = ch.get(name).await.unwrap();
+    assert!(still.metadata.deletion_timestamp.is_some());
+    assert_eq!(still.data["status"]["state"], "pending");
+    // Removing the finalizer completes the deletion.
+    let patch = kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}}));
+    ch.patch(name, &kube::api::PatchParams::default(), &patch)
+        .await
+        .unwrap();
+    let s = api_status(ch.get(name).await.unwrap_err());
+    assert_eq!(s.code, 404);
+}
+
+#[tokio::test]
+async fn status_subresource_and_main_resource_are_separate() {
+    let api = basic();
+    let certs = certificates(client(&api).await, Some("shop"));
+    let pp = kube::api::PatchParams::default();
+    // A main-resource patch cannot change status...
+    let p = kube::api::Patch::Merge(
+        json!({"spec": {"secretName": "other"}, "status": {"revision": 9}}),
+    );
+    let o = certs.patch("web", &pp, &p).await.unwrap();
+    assert_eq!(o.data["spec"]["secretName"], "other");
+    assert!(o.data["status"].get("revision").is_none());
+    assert_eq!(o.metadata.generation, Some(2));
+    // ...and a status patch changes only status.
+    let p =
+        kube::api::Patch::Merge(json!({"spec": {"secretName": "x"}, "status": {"revision": 9}}));
+    let o = certs.patch_status("web", &pp, &p).await.unwrap();
+    assert_eq!(o.data["status"]["revision"], 9);
+    assert_eq!(o.data["spec"]["secretName"], "other");
+    assert_eq!(o.metadata.generation, Some(2));
+}
