@@ -50,6 +50,11 @@ fn kubectl(api: &FakeApi, bin: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `kubectl` with whitespace-separated arguments.
+fn run(api: &FakeApi, bin: &Path, line: &str) -> Output {
+    kubectl(api, bin, &line.split_whitespace().collect::<Vec<_>>())
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -68,7 +73,7 @@ fn err(out: &Output) -> String {
 #[test]
 fn get_certificates_prints_printer_columns() {
     let Some((api, bin)) = setup() else { return };
-    let out = ok(&kubectl(&api, &bin, &["get", "certificates", "-n", "shop"]));
+    let out = ok(&run(&api, &bin, "get certificates -n shop"));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     let header: Vec<&str> = lines[0].split_whitespace().collect();
@@ -91,11 +96,7 @@ fn get_certificates_prints_printer_columns() {
 #[test]
 fn get_challenges_all_namespaces_json() {
     let Some((api, bin)) = setup() else { return };
-    let out = ok(&kubectl(
-        &api,
-        &bin,
-        &["get", "challenges", "-A", "-o", "json"],
-    ));
+    let out = ok(&run(&api, &bin, "get challenges -A -o json"));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let items = v["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -122,18 +123,10 @@ fn get_pods_by_label_selector() {
     other["metadata"]["name"] = "other".into();
     other["metadata"]["namespace"] = "default".into();
     api.insert(other).unwrap();
-    let out = ok(&kubectl(
+    let out = ok(&run(
         &api,
         &bin,
-        &[
-            "get",
-            "pods",
-            "-A",
-            "-l",
-            "acme.cert-manager.io/http01-solver=true",
-            "-o",
-            "name",
-        ],
+        "get pods -A -l acme.cert-manager.io/http01-solver=true -o name",
     ));
     assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
     let out = ok(&kubectl(
@@ -151,18 +144,10 @@ fn get_pods_by_label_selector() {
         ],
     ));
     assert_eq!(out, "pod/web-0\n");
-    let out = ok(&kubectl(
+    let out = ok(&run(
         &api,
         &bin,
-        &[
-            "get",
-            "pods",
-            "-A",
-            "--field-selector",
-            "status.phase=Running,spec.nodeName=node-a",
-            "-o",
-            "name",
-        ],
+        "get pods -A --field-selector status.phase=Running,spec.nodeName=node-a -o name",
     ));
     assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
 }
@@ -170,11 +155,7 @@ fn get_pods_by_label_selector() {
 #[test]
 fn get_cert_yaml_round_trips_the_fixture() {
     let Some((api, bin)) = setup() else { return };
-    let out = ok(&kubectl(
-        &api,
-        &bin,
-        &["get", "cert", "web", "-n", "shop", "-o", "yaml"],
-    ));
+    let out = ok(&run(&api, &bin, "get cert web -n shop -o yaml"));
     let v: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
     assert_eq!(v["apiVersion"], "cert-manager.io/v1");
     assert_eq!(v["kind"], "Certificate");
@@ -241,11 +222,7 @@ fn apply_creates_then_updates_then_delete() {
         api.get("cert-manager.io/v1", "Certificate", "shop", "api")
             .is_none()
     );
-    let e = err(&kubectl(
-        &api,
-        &bin,
-        &["delete", "cert", "api", "-n", "shop"],
-    ));
+    let e = err(&run(&api, &bin, "delete cert api -n shop"));
     assert_eq!(
         e,
         "Error from server (NotFound): certificates.cert-manager.io \"api\" not found\n"
@@ -290,29 +267,19 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn get_pods_watch_sees_added_then_modified() {
-    let Some((api, bin)) = setup() else { return };
-    let child = Command::new(&bin)
+/// Starts kubectl and streams its stdout lines over a channel.
+fn spawn_lines(api: &FakeApi, bin: &Path, args: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let mut child = Command::new(bin)
         .arg("--kubeconfig")
         .arg(api.kubeconfig())
         .arg("--cache-dir")
-        .arg(cache_dir(&api))
-        .args([
-            "get",
-            "pods",
-            "-n",
-            "shop",
-            "-w",
-            "--output-watch-events",
-            "--no-headers",
-        ])
+        .arg(cache_dir(api))
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -321,6 +288,25 @@ fn get_pods_watch_sees_added_then_modified() {
             }
         }
     });
+    (KillOnDrop(child), rx)
+}
+
+#[test]
+fn get_pods_watch_sees_added_then_modified() {
+    let Some((api, bin)) = setup() else { return };
+    let (_kubectl, rx) = spawn_lines(
+        &api,
+        &bin,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-w",
+            "--output-watch-events",
+            "--no-headers",
+        ],
+    );
     let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
     assert!(
         first.starts_with("ADDED") && first.contains("cm-acme-http-solver-7x2kq"),
@@ -358,16 +344,12 @@ fn get_pods_watch_sees_added_then_modified() {
 #[test]
 fn not_found_error_text() {
     let Some((api, bin)) = setup() else { return };
-    let e = err(&kubectl(
-        &api,
-        &bin,
-        &["get", "certificate", "nope", "-n", "shop"],
-    ));
+    let e = err(&run(&api, &bin, "get certificate nope -n shop"));
     assert_eq!(
         e,
         "Error from server (NotFound): certificates.cert-manager.io \"nope\" not found\n"
     );
-    let e = err(&kubectl(&api, &bin, &["get", "pod", "nope", "-n", "shop"]));
+    let e = err(&run(&api, &bin, "get pod nope -n shop"));
     assert_eq!(e, "Error from server (NotFound): pods \"nope\" not found\n");
 }
 
@@ -375,16 +357,12 @@ fn not_found_error_text() {
 fn forbidden_error_text() {
     let Some((api, bin)) = setup() else { return };
     api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
-    let e = err(&kubectl(&api, &bin, &["get", "challenges", "-n", "shop"]));
+    let e = err(&run(&api, &bin, "get challenges -n shop"));
     assert_eq!(
         e,
         "Error from server (Forbidden): challenges.acme.cert-manager.io is forbidden: User \"system:anonymous\" cannot list resource \"challenges\" in API group \"acme.cert-manager.io\" in the namespace \"shop\"\n"
     );
-    let e = err(&kubectl(
-        &api,
-        &bin,
-        &["get", "challenges", "-A", "--as", "alice"],
-    ));
+    let e = err(&run(&api, &bin, "get challenges -A --as alice"));
     assert_eq!(
         e,
         "Error from server (Forbidden): challenges.acme.cert-manager.io is forbidden: User \"alice\" cannot list resource \"challenges\" in API group \"acme.cert-manager.io\" at the cluster scope\n"
@@ -392,16 +370,12 @@ fn forbidden_error_text() {
     let last = api.requests().pop().unwrap();
     assert_eq!(last.impersonate_user.as_deref(), Some("alice"));
     // Other namespaces and other verbs are untouched.
-    ok(&kubectl(
-        &api,
-        &bin,
-        &["get", "challenges", "-n", "default"],
-    ));
+    ok(&run(&api, &bin, "get challenges -n default"));
     api.deny("get", "", "pods", None);
-    let e = err(&kubectl(
+    let e = err(&run(
         &api,
         &bin,
-        &["get", "pod", "cm-acme-http-solver-7x2kq", "-n", "shop"],
+        "get pod cm-acme-http-solver-7x2kq -n shop",
     ));
     assert_eq!(
         e,
@@ -412,25 +386,25 @@ fn forbidden_error_text() {
 #[test]
 fn removed_group_is_unknown_to_kubectl() {
     let Some((api, bin)) = setup() else { return };
-    ok(&kubectl(&api, &bin, &["get", "httproutes", "-A"]));
+    ok(&run(&api, &bin, "get httproutes -A"));
     api.remove_group("gateway.networking.k8s.io");
     // With discovery still cached, kubectl lists and gets the 404 Status.
-    let e = err(&kubectl(&api, &bin, &["get", "httproutes", "-A"]));
+    let e = err(&run(&api, &bin, "get httproutes -A"));
     assert_eq!(
         e,
         "Error from server (NotFound): Unable to list \"gateway.networking.k8s.io/v1, Resource=httproutes\": the server could not find the requested resource\n"
     );
     // With fresh discovery the group is gone.
     std::fs::remove_dir_all(cache_dir(&api)).unwrap();
-    let e = err(&kubectl(&api, &bin, &["get", "httproutes", "-A"]));
+    let e = err(&run(&api, &bin, "get httproutes -A"));
     assert!(
         e.contains("the server doesn't have a resource type \"httproutes\""),
         "{e}"
     );
-    let out = ok(&kubectl(
+    let out = ok(&run(
         &api,
         &bin,
-        &["api-resources", "--api-group=cert-manager.io", "-o", "name"],
+        "api-resources --api-group=cert-manager.io -o name",
     ));
     assert!(out.contains("certificates.cert-manager.io"), "{out}");
 }
@@ -443,39 +417,17 @@ fn pod_logs_and_follow() {
         "cm-acme-http-solver-7x2kq",
         "line 1\nline 2\nline 3\n",
     );
-    let out = ok(&kubectl(
+    let out = ok(&run(
         &api,
         &bin,
-        &[
-            "logs",
-            "-n",
-            "shop",
-            "cm-acme-http-solver-7x2kq",
-            "--tail",
-            "2",
-        ],
+        "logs -n shop cm-acme-http-solver-7x2kq --tail 2",
     ));
     assert_eq!(out, "line 2\nline 3\n");
-    let child = Command::new(&bin)
-        .arg("--kubeconfig")
-        .arg(api.kubeconfig())
-        .arg("--cache-dir")
-        .arg(cache_dir(&api))
-        .args(["logs", "-f", "-n", "shop", "cm-acme-http-solver-7x2kq"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = spawn_lines(
+        &api,
+        &bin,
+        &["logs", "-f", "-n", "shop", "cm-acme-http-solver-7x2kq"],
+    );
     for want in ["line 1", "line 2", "line 3"] {
         assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), want);
     }
@@ -498,59 +450,26 @@ fn pod_logs_and_follow() {
 #[test]
 fn auth_can_i_follows_deny_rules() {
     let Some((api, bin)) = setup() else { return };
-    let out = kubectl(
+    let out = run(
         &api,
         &bin,
-        &[
-            "auth",
-            "can-i",
-            "list",
-            "challenges.acme.cert-manager.io",
-            "-n",
-            "shop",
-        ],
+        "auth can-i list challenges.acme.cert-manager.io -n shop",
     );
     assert_eq!(ok(&out), "yes\n");
     api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
-    let out = kubectl(
+    let out = run(
         &api,
         &bin,
-        &[
-            "auth",
-            "can-i",
-            "list",
-            "challenges.acme.cert-manager.io",
-            "-n",
-            "shop",
-        ],
+        "auth can-i list challenges.acme.cert-manager.io -n shop",
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no\n");
     assert!(!out.status.success());
-    let out = kubectl(
+    let out = run(
         &api,
         &bin,
-        &[
-            "auth",
-            "can-i",
-            "list",
-            "challenges.acme.cert-manager.io",
-            "-n",
-            "default",
-        ],
+        "auth can-i list challenges.acme.cert-manager.io -n default",
     );
     assert_eq!(ok(&out), "yes\n");
-    let out = kubectl(
-        &api,
-        &bin,
-        &[
-            "auth",
-            "can-i",
-            "get",
-            "pods",
-            "--subresource=log",
-            "-n",
-            "shop",
-        ],
-    );
+    let out = run(&api, &bin, "auth can-i get pods --subresource=log -n shop");
     assert_eq!(ok(&out), "yes\n");
 }
