@@ -76,20 +76,26 @@ fn run() -> anyhow::Result<()> {
         eprintln!("kubeconfig written to {}", path.display());
     }
     eprintln!("{total} objects loaded");
-    println!("{}", api.url());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
+    // Install the handlers before announcing the URL, so a SIGTERM sent as
+    // soon as the URL is read is handled.
+    let (mut term, mut int) = {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
+        let _ctx = rt.enter();
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
+    println!("{}", api.url());
+    rt.block_on(async {
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        anyhow::Ok(())
-    })?;
+    });
     api.shutdown();
     Ok(())
 }
