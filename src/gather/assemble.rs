@@ -227,6 +227,9 @@ fn certificate(c: &Certificate, snap: &Snapshot, idx: &Index) -> CertificateEvid
 
 fn issuer(c: &Certificate, snap: &Snapshot, idx: &Index) -> Result<IssuerEvidence, String> {
     let r = &c.spec.issuer_ref;
+    if r.name.is_empty() {
+        return Err("the certificate has no spec.issuerRef.name".into());
+    }
     if let Some(g) = r
         .group
         .as_deref()

@@ -440,6 +440,7 @@ async fn issuers(
     let mut refs: Vec<(bool, String, String)> = snap
         .certificates
         .iter()
+        .filter(|c| !c.spec.issuer_ref.name.is_empty())
         .filter(|c| {
             c.spec
                 .issuer_ref
