@@ -223,6 +223,13 @@ async fn route(ctx: &Ctx, path: &str) -> Result<Response<Body>, ApiError> {
         ["apis", g, v] => {
             get_only(resource_list(&ctx.store(), g, v).ok_or_else(status::no_such_resource)?)
         }
+        ["openapi", "v3"] => get_only(openapi_root(&ctx.store())),
+        ["openapi", "v3", "api", "v1"] => {
+            get_only(openapi_gv(&ctx.store(), "", "v1").ok_or_else(status::no_such_resource)?)
+        }
+        ["openapi", "v3", "apis", g, v] => {
+            get_only(openapi_gv(&ctx.store(), g, v).ok_or_else(status::no_such_resource)?)
+        }
         ["api", "v1", rest @ ..] => resource_request(ctx, "", "v1", rest).await,
         ["apis", g, v, rest @ ..] => resource_request(ctx, g, v, rest).await,
         _ => Err(status::no_such_resource()),
@@ -308,6 +315,72 @@ fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value> {
     Some(
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}),
     )
+}
+
+/// `/openapi/v3`: one entry per served group/version.
+fn openapi_root(store: &Store) -> Value {
+    let mut paths = serde_json::Map::new();
+    paths.insert(
+        "api/v1".into(),
+        json!({"serverRelativeURL": format!("/openapi/v3/api/v1?hash={:016X}", store.rv)}),
+    );
+    for (g, v) in group_versions(store) {
+        paths.insert(
+            format!("apis/{g}/{v}"),
+            json!({"serverRelativeURL": format!("/openapi/v3/apis/{g}/{v}?hash={:016X}", store.rv)}),
+        );
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/apis/<g>/<v>`: a minimal document with no schemas, only the
+/// PATCH operations with their `x-kubernetes-group-version-kind` and the
+/// `fieldValidation` parameter. kubectl reads it to learn that the server
+/// validates fields itself (so `kubectl apply` needs no client-side schema).
+fn openapi_gv(store: &Store, group: &str, version: &str) -> Option<Value> {
+    if !store.group_visible(group) {
+        return None;
+    }
+    let mut paths = serde_json::Map::new();
+    for r in store
+        .resources
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let path = if r.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", r.plural)
+        };
+        paths.insert(
+            path,
+            json!({"patch": {
+                "operationId": format!("patch{}", r.kind),
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version, "kind": r.kind},
+                "parameters": [
+                    {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                ],
+                "responses": {"200": {"description": "OK"}},
+            }}),
+        );
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }))
 }
 
 /// Parses `[watch/]([namespaces/NS/]PLURAL[/NAME[/SUB]])`.
@@ -580,8 +653,8 @@ fn decode_body(ctx: &Ctx) -> Result<Value, ApiError> {
 }
 
 /// Removes strategic-merge-patch directives (`$patch`, `$setElementOrder/…`,
-/// `$retainKeys`, `$deleteFromPrimitiveList/…`): the fake applies a
-/// strategic merge patch as a JSON merge patch.
+/// `$retainKeys`, `$deleteFromPrimitiveList/…`) from a value that is stored
+/// as is.
 fn strip_directives(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -590,6 +663,86 @@ fn strip_directives(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(strip_directives),
         _ => {}
+    }
+}
+
+fn stripped(v: &Value) -> Value {
+    let mut v = v.clone();
+    strip_directives(&mut v);
+    v
+}
+
+/// The `patchMergeKey` of the well-known built-in list fields (lists not
+/// named here are replaced, as for atomic lists).
+fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    Some(match field {
+        "ports" if items.iter().any(|i| i.get("containerPort").is_some()) => "containerPort",
+        "ports" => "port",
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets" => "name",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "hostAliases" => "ip",
+        "conditions" => "type",
+        "ownerReferences" => "uid",
+        _ => return None,
+    })
+}
+
+/// A strategic merge patch for the common cases: maps merge, `null`
+/// deletes, lists with a known merge key merge element-wise (with
+/// `$patch: delete` elements), `$patch: replace` maps replace,
+/// `$deleteFromPrimitiveList/<f>` removes values, other lists replace.
+fn strategic_merge(doc: &mut Value, patch: &Value) {
+    let Some(p) = patch.as_object() else {
+        *doc = stripped(patch);
+        return;
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") || !doc.is_object() {
+        *doc = stripped(patch);
+        return;
+    }
+    let Some(d) = doc.as_object_mut() else { return };
+    for (k, v) in p {
+        if let Some(field) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(list)), Some(gone)) = (d.get_mut(field), v.as_array()) {
+                list.retain(|x| !gone.contains(x));
+            }
+            continue;
+        }
+        if k.starts_with('$') {
+            continue;
+        }
+        if v.is_null() {
+            d.remove(k);
+            continue;
+        }
+        match (d.get_mut(k), v) {
+            (Some(dv @ Value::Object(_)), Value::Object(_)) => strategic_merge(dv, v),
+            (Some(Value::Array(da)), Value::Array(pa)) if merge_key(k, pa).is_some() => {
+                let key = merge_key(k, pa).unwrap_or("name");
+                for elem in pa {
+                    let id = elem.get(key);
+                    let pos = id.and_then(|id| da.iter().position(|x| x.get(key) == Some(id)));
+                    let delete = elem.get("$patch").and_then(Value::as_str) == Some("delete");
+                    match (pos, delete) {
+                        (Some(i), true) => {
+                            da.remove(i);
+                        }
+                        (None, true) => {}
+                        (Some(i), false) => strategic_merge(&mut da[i], elem),
+                        (None, false) => da.push(stripped(elem)),
+                    }
+                }
+            }
+            _ => {
+                d.insert(k.clone(), stripped(v));
+            }
+        }
     }
 }
 
@@ -1016,4 +1169,33 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
     resp.headers_mut()
         .insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategic_merge_by_key() {
+        let mut doc = json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "m", "port": 9}],
+            "selector": {"a": "1", "b": "2"}, "tolerations": [{"key": "x"}]},
+            "metadata": {"finalizers": ["f1", "f2"]}});
+        let patch = json!({"spec": {"$setElementOrder/ports": [{"port": 80}], "ports": [{"port": 80, "targetPort": 9090}, {"port": 9, "$patch": "delete"}],
+            "selector": {"b": null, "c": "3"}, "tolerations": [{"key": "y"}]},
+            "metadata": {"$deleteFromPrimitiveList/finalizers": ["f1"]}});
+        strategic_merge(&mut doc, &patch);
+        assert_eq!(
+            doc,
+            json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 9090}],
+            "selector": {"a": "1", "c": "3"}, "tolerations": [{"key": "y"}]},
+            "metadata": {"finalizers": ["f2"]}})
+        );
+    }
+
+    #[test]
+    fn continue_token_roundtrip() {
+        let t = encode_continue("shop", "web-1");
+        assert_eq!(decode_continue(&t), Some(("shop".into(), "web-1".into())));
+        assert_eq!(decode_continue("zz"), None);
+    }
 }
