@@ -51,6 +51,15 @@ fn scope(ns: &str, names: &[&str]) -> Scope {
     }
 }
 
+type Evidence = (Vec<CertificateEvidence>, ClusterEvidence);
+
+/// Gather certificates `names` in namespace shop; the error as the user reads it.
+async fn gather_names(client: &kube::Client, names: &[&str]) -> Result<Evidence, String> {
+    gather::gather(client.clone(), &scope("shop", names))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The same fixture joined in memory, without the API.
 fn offline(scenario: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
     let mut text = String::new();
@@ -103,9 +112,7 @@ async fn every_scenario_through_the_api_matches_the_offline_join() {
 async fn selfcheck_404_evidence_via_the_api() {
     let api = fake("selfcheck-404");
     let (client, _) = connect(&api).await;
-    let (certs, cluster) = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .unwrap();
+    let (certs, cluster) = gather_names(&client, &["web"]).await.unwrap();
     let c = &certs[0];
     assert_eq!(c.request.as_ref().unwrap().name, "web-1");
     assert_eq!(c.order.as_ref().unwrap().name, "web-1-3571442311");
@@ -128,9 +135,7 @@ async fn one_certificate_costs_twelve_requests_at_most() {
     let api = fake("founding-incident");
     let (client, _) = connect(&api).await;
     api.clear_requests();
-    gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .unwrap();
+    gather_names(&client, &["web"]).await.unwrap();
     let reqs = api.requests();
     let mut paths: Vec<&str> = reqs.iter().map(|r| r.path.as_str()).collect();
     paths.sort();
@@ -209,11 +214,7 @@ async fn missing_certificate_suggests_close_names() {
     let api = fake("body-mismatch");
     let (client, _) = connect(&api).await;
     api.clear_requests();
-    let err = gather::gather(client, &scope("shop", &["web-legacyy"]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = gather_names(&client, &["web-legacyy"]).await.unwrap_err();
     assert!(
         err.contains("certificate \"web-legacyy\" not found in namespace \"shop\""),
         "{err}"
@@ -228,11 +229,7 @@ async fn forbidden_challenges_name_the_permission() {
     let api = fake("selfcheck-404");
     api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
     let (client, _) = connect(&api).await;
-    let err = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = gather_names(&client, &["web"]).await.unwrap_err();
     assert!(
         err.contains("not allowed to list challenges.acme.cert-manager.io (API group \"acme.cert-manager.io\") in namespace \"shop\""),
         "{err}"
@@ -252,9 +249,7 @@ async fn forbidden_context_is_recorded_and_the_run_goes_on() {
     // Services readable in shop only: the solver Services are still found.
     api.deny("list", "", "services", Some("ingress-nginx"));
     let (client, _) = connect(&api).await;
-    let (certs, cluster) = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .unwrap();
+    let (certs, cluster) = gather_names(&client, &["web"]).await.unwrap();
     assert_eq!(
         cluster.unreadable,
         [
@@ -272,9 +267,7 @@ async fn forbidden_cluster_issuer_becomes_an_issuer_problem() {
     let api = fake("selfcheck-404");
     api.deny("get", "cert-manager.io", "clusterissuers", None);
     let (client, _) = connect(&api).await;
-    let (certs, cluster) = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .unwrap();
+    let (certs, cluster) = gather_names(&client, &["web"]).await.unwrap();
     let problem = certs[0].issuer_problem.clone().unwrap();
     assert!(
         problem.contains("could not get clusterissuers.cert-manager.io: forbidden"),
@@ -288,11 +281,7 @@ async fn cert_manager_not_installed() {
     let api = fake("selfcheck-404");
     api.remove_group("cert-manager.io");
     let (client, _) = connect(&api).await;
-    let err = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = gather_names(&client, &["web"]).await.unwrap_err();
     assert!(
         err.contains(
             "cert-manager is not installed in this cluster (no certificates.cert-manager.io API)"
@@ -306,9 +295,7 @@ async fn gateway_api_absent_is_a_fact_not_an_error() {
     let api = fake("selfcheck-404");
     api.remove_group("gateway.networking.k8s.io");
     let (client, _) = connect(&api).await;
-    let (certs, cluster) = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .unwrap();
+    let (certs, cluster) = gather_names(&client, &["web"]).await.unwrap();
     assert!(!cluster.gateway_api_installed);
     assert!(cluster.gateways.is_empty());
     assert!(cluster.unreadable.is_empty(), "{:?}", cluster.unreadable);
@@ -321,11 +308,7 @@ async fn api_down_names_the_server_and_the_cause() {
     let (client, _) = connect(&api).await;
     let url = api.url();
     drop(api);
-    let err = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = gather_names(&client, &["web"]).await.unwrap_err();
     assert!(
         err.contains(&format!("cannot reach the Kubernetes API server at {url}")),
         "{err}"
@@ -338,11 +321,7 @@ async fn api_down_names_the_server_and_the_cause() {
 async fn malformed_objects_are_named_never_a_panic() {
     let api = fake("malformed");
     let (client, _) = connect(&api).await;
-    let err = gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = gather_names(&client, &["web"]).await.unwrap_err();
     assert!(
         err.contains("Challenge shop/web-1-3571442311-2617004231 is malformed: field spec.token"),
         "{err}"
@@ -355,18 +334,12 @@ async fn malformed_objects_are_named_never_a_panic() {
     )
     .unwrap();
     let (client, _) = connect(&api).await;
-    let err = gather::gather(client.clone(), &scope("shop", &["web"]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = gather_names(&client, &["web"]).await.unwrap_err();
     assert!(
         err.contains("Certificate shop/web is malformed: field spec.dnsNames"),
         "{err}"
     );
-    let (certs, _) = gather::gather(client, &scope("shop", &["bare"]))
-        .await
-        .unwrap();
+    let (certs, _) = gather_names(&client, &["bare"]).await.unwrap();
     assert_eq!(certs[0].name, "bare");
     assert!(certs[0].dns_names.is_empty() && certs[0].request.is_none());
     assert!(certs[0].issuer_problem.is_some());
@@ -404,9 +377,7 @@ async fn impersonation_headers_are_sent() {
         ..Default::default()
     };
     let (client, _) = gather::connect(&flags).await.unwrap();
-    gather::gather(client, &scope("shop", &["web"]))
-        .await
-        .unwrap();
+    gather_names(&client, &["web"]).await.unwrap();
     let reqs = api.requests();
     assert!(!reqs.is_empty());
     for r in reqs {
