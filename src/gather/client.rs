@@ -82,6 +82,28 @@ fn read_kubeconfig(files: &[PathBuf]) -> Result<Kubeconfig, UserError> {
     Ok(merged)
 }
 
+/// A `--cluster`/`--user`/context name must exist in the kubeconfig.
+fn require(
+    wanted: Option<&str>,
+    what: &str,
+    names: &[&str],
+    where_: &str,
+    hint: &str,
+) -> Result<(), UserError> {
+    match wanted {
+        Some(w) if !names.contains(&w) => Err(UserError::new(format!(
+            "{what} {w:?} not found in {where_}"
+        ))
+        .why(if names.is_empty() {
+            format!("the kubeconfig has no {what}s")
+        } else {
+            format!("{what}s: {}", names.join(", "))
+        })
+        .hint(hint.to_owned())),
+        _ => Ok(()),
+    }
+}
+
 /// Check the chosen context, cluster and user exist, listing what does when not.
 fn check_names(kc: &Kubeconfig, flags: &KubeFlags, files: &[PathBuf]) -> Result<(), UserError> {
     let where_ = files
@@ -90,53 +112,38 @@ fn check_names(kc: &Kubeconfig, flags: &KubeFlags, files: &[PathBuf]) -> Result<
         .collect::<Vec<_>>()
         .join(", ");
     let contexts: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
-    let wanted = flags.context.as_deref().or(kc.current_context.as_deref());
-    match wanted {
-        Some(ctx)
-            if !contexts.contains(&ctx) && (flags.cluster.is_none() || flags.context.is_some()) =>
-        {
-            return Err(
-                UserError::new(format!("context {ctx:?} not found in {where_}"))
-                    .why(if contexts.is_empty() {
-                        "the kubeconfig has no contexts".to_owned()
-                    } else {
-                        format!("contexts: {}", contexts.join(", "))
-                    })
-                    .hint("pick one with --context NAME (kubectl config get-contexts)"),
-            );
-        }
-        None if flags.cluster.is_none() => {
-            return Err(UserError::new(format!("no current context in {where_}"))
-                .why(if contexts.is_empty() {
-                    "the kubeconfig has no contexts".to_owned()
-                } else {
-                    format!("contexts: {}", contexts.join(", "))
-                })
-                .hint("pass --context NAME or run kubectl config use-context NAME"));
-        }
-        _ => {}
+    let clusters: Vec<&str> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
+    let users: Vec<&str> = kc.auth_infos.iter().map(|c| c.name.as_str()).collect();
+    let context = flags.context.as_deref().or(kc.current_context.as_deref());
+    if context.is_none() && flags.cluster.is_none() {
+        return Err(UserError::new(format!("no current context in {where_}"))
+            .why(format!("contexts: {}", contexts.join(", ")))
+            .hint("pass --context NAME or run kubectl config use-context NAME"));
     }
-    if let Some(cluster) = &flags.cluster {
-        let names: Vec<&str> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
-        if !names.contains(&cluster.as_str()) {
-            return Err(
-                UserError::new(format!("cluster {cluster:?} not found in {where_}"))
-                    .why(format!("clusters: {}", names.join(", ")))
-                    .hint("pick one with --cluster NAME (kubectl config get-clusters)"),
-            );
-        }
+    // Without --context, --cluster may stand in for a missing current context.
+    if flags.context.is_some() || flags.cluster.is_none() {
+        require(
+            context,
+            "context",
+            &contexts,
+            &where_,
+            "pick one with --context NAME (kubectl config get-contexts)",
+        )?;
     }
-    if let Some(user) = &flags.user {
-        let names: Vec<&str> = kc.auth_infos.iter().map(|c| c.name.as_str()).collect();
-        if !names.contains(&user.as_str()) {
-            return Err(
-                UserError::new(format!("user {user:?} not found in {where_}"))
-                    .why(format!("users: {}", names.join(", ")))
-                    .hint("pick one with --user NAME (kubectl config get-users)"),
-            );
-        }
-    }
-    Ok(())
+    require(
+        flags.cluster.as_deref(),
+        "cluster",
+        &clusters,
+        &where_,
+        "pick one with --cluster NAME (kubectl config get-clusters)",
+    )?;
+    require(
+        flags.user.as_deref(),
+        "user",
+        &users,
+        &where_,
+        "pick one with --user NAME (kubectl config get-users)",
+    )
 }
 
 /// Build the client and pick the namespace (`-n`, else the context's, else `default`).
