@@ -315,6 +315,7 @@ async fn api_down_names_the_server_and_the_cause() {
     );
     assert!(err.to_lowercase().contains("connection refused"), "{err}");
     assert!(err.contains("VPN"), "{err}");
+    println!("{err}");
 }
 
 #[tokio::test]
@@ -384,4 +385,39 @@ async fn impersonation_headers_are_sent() {
         assert_eq!(r.impersonate_user.as_deref(), Some("jane"));
         assert_eq!(r.impersonate_groups, ["ops", "dev"]);
     }
+}
+
+#[tokio::test]
+async fn request_timeout_bounds_a_silent_server() {
+    // Accepts connections (kernel backlog) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {{server: '{url}'}}\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: shop}}\n"
+        ),
+    )
+    .unwrap();
+    let flags = KubeFlags {
+        kubeconfig: Some(path),
+        request_timeout: Some(std::time::Duration::from_millis(500)),
+        ..Default::default()
+    };
+    let (client, _) = gather::connect(&flags).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = gather_names(&client, &["web"]).await.unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains(&format!("cannot reach the Kubernetes API server at {url}")),
+        "{err}"
+    );
+    println!("{err}");
+    drop(silent);
 }

@@ -183,7 +183,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
         .namespace
         .clone()
         .unwrap_or_else(|| cfg.default_namespace.clone());
-    let server = cfg.cluster_url.to_string();
+    let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
     let builder = kube::client::ClientBuilder::try_from(cfg).map_err(|e| {
         UserError::new(format!("cannot set up a client for {server}")).why(e.to_string())
     })?;

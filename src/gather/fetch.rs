@@ -133,7 +133,7 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) && !text.starts_with("cannot reach ") {
+        if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         cur = err.source();
@@ -156,14 +156,19 @@ fn classify(e: kube::Error, verb: &str, r: &Res) -> ReadError {
     match e {
         kube::Error::Api(status) => classify_status(&status, verb, r),
         other => {
-            let server = find_unreachable(&other).map(|u| u.server.clone());
+            let unreachable = find_unreachable(&other);
+            let server = unreachable.map(|u| u.server.clone());
+            let cause = match unreachable {
+                Some(u) => chain(u.source.as_ref()),
+                None => chain(&other),
+            };
             let is_transport =
                 matches!(other, kube::Error::Service(_) | kube::Error::HyperError(_));
             if is_transport {
                 let at = server.map(|s| format!(" at {s}")).unwrap_or_default();
                 ReadError::Other(
                     UserError::new(format!("cannot reach the Kubernetes API server{at}"))
-                        .why(chain(&other))
+                        .why(cause)
                         .hint("check the kubeconfig context (kubectl config current-context), your VPN or network, and that the cluster is up"),
                 )
             } else {
