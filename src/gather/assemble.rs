@@ -37,6 +37,8 @@ const RELEVANT_ANNOTATION_SUFFIXES: &[&str] = &[
     "/temporal-redirect",
     "/server-snippet",
     "/configuration-snippet",
+    "/router.middlewares",
+    "/router.entrypoints",
 ];
 
 /// zlib Adler-32 (Go `hash/adler32`), the checksum in the solver identity labels.

@@ -28,6 +28,18 @@ impl std::error::Error for Unreachable {
 /// Where the kubeconfig comes from, kubectl's way: `--kubeconfig` (one file), else the
 /// `$KUBECONFIG` list (missing files skipped, first wins), else `~/.kube/config`.
 fn kubeconfig_files(flag: Option<&Path>) -> Result<Vec<PathBuf>, UserError> {
+    find_kubeconfig(
+        flag,
+        std::env::var_os("KUBECONFIG"),
+        std::env::var_os("HOME").map(PathBuf::from),
+    )
+}
+
+fn find_kubeconfig(
+    flag: Option<&Path>,
+    env: Option<std::ffi::OsString>,
+    home: Option<PathBuf>,
+) -> Result<Vec<PathBuf>, UserError> {
     if let Some(p) = flag {
         if !p.is_file() {
             return Err(
@@ -37,7 +49,7 @@ fn kubeconfig_files(flag: Option<&Path>) -> Result<Vec<PathBuf>, UserError> {
         }
         return Ok(vec![p.to_owned()]);
     }
-    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+    if let Some(list) = env.filter(|v| !v.is_empty()) {
         let listed: Vec<PathBuf> = std::env::split_paths(&list)
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
@@ -53,7 +65,6 @@ fn kubeconfig_files(flag: Option<&Path>) -> Result<Vec<PathBuf>, UserError> {
         }
         return Ok(existing);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
     let default = home.map(|h| h.join(".kube").join("config"));
     match default {
         Some(p) if p.is_file() => Ok(vec![p]),
@@ -270,6 +281,49 @@ contexts:
         let err = connect(&flags(&missing)).await.err().unwrap().to_string();
         assert!(err.contains(&missing.display().to_string()), "{err}");
         assert!(err.contains("--kubeconfig"), "{err}");
+    }
+
+    #[test]
+    fn kubeconfig_search_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), KC);
+        let missing = dir.path().join("missing");
+        let list = std::env::join_paths([&missing, &a]).unwrap();
+        // $KUBECONFIG: missing files are skipped.
+        assert_eq!(
+            find_kubeconfig(None, Some(list), None).unwrap(),
+            [a.clone()]
+        );
+        // None of them exist: say which were tried.
+        let err = find_kubeconfig(None, Some(missing.clone().into()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("none of the files in $KUBECONFIG exist"),
+            "{err}"
+        );
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        // No $KUBECONFIG: ~/.kube/config.
+        let home = dir.path().join("home");
+        let err = find_kubeconfig(None, None, Some(home.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&home.join(".kube/config").display().to_string()),
+            "{err}"
+        );
+        assert!(err.contains("--kubeconfig"), "{err}");
+        std::fs::create_dir_all(home.join(".kube")).unwrap();
+        std::fs::copy(&a, home.join(".kube/config")).unwrap();
+        assert_eq!(
+            find_kubeconfig(None, None, Some(home.clone())).unwrap(),
+            [home.join(".kube/config")]
+        );
+        // --kubeconfig wins over both.
+        assert_eq!(
+            find_kubeconfig(Some(&a), Some(missing.into()), Some(home)).unwrap(),
+            [a]
+        );
     }
 
     #[test]
