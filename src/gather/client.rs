@@ -292,7 +292,7 @@ contexts:
         // $KUBECONFIG: missing files are skipped.
         assert_eq!(
             find_kubeconfig(None, Some(list), None).unwrap(),
-            [a.clone()]
+            std::slice::from_ref(&a)
         );
         // None of them exist: say which were tried.
         let err = find_kubeconfig(None, Some(missing.clone().into()), None)
