@@ -19,6 +19,7 @@ pub mod diagnose;
 pub mod error;
 pub mod evidence;
 pub mod gather;
+pub mod image;
 pub mod probe;
 pub mod reason;
 pub mod report;
