@@ -17,11 +17,8 @@ macro_rules! probe_image_repository {
 pub const PROBE_IMAGE_REPOSITORY: &str = probe_image_repository!();
 
 /// The default probe image: [`PROBE_IMAGE_REPOSITORY`] tagged `v<this plugin's version>`.
-pub const DEFAULT_PROBE_IMAGE: &str = concat!(
-    probe_image_repository!(),
-    ":v",
-    env!("CARGO_PKG_VERSION")
-);
+pub const DEFAULT_PROBE_IMAGE: &str =
+    concat!(probe_image_repository!(), ":v", env!("CARGO_PKG_VERSION"));
 
 #[cfg(test)]
 mod tests {
