@@ -15,6 +15,7 @@
 //! * [`run`] wires the stages together for the CLI in `main.rs`.
 
 pub mod cli;
+pub mod completion;
 pub mod diagnose;
 pub mod error;
 pub mod evidence;
