@@ -15,7 +15,11 @@ pub struct UserError {
 
 impl UserError {
     pub fn new(what: impl Into<String>) -> Self {
-        UserError { what: what.into(), why: None, hint: None }
+        UserError {
+            what: what.into(),
+            why: None,
+            hint: None,
+        }
     }
     pub fn why(mut self, why: impl Into<String>) -> Self {
         self.why = Some(why.into());
