@@ -311,6 +311,13 @@ users:
         f
     }
 
+    async fn err(fl: &KubeFlags) -> String {
+        match connect(fl).await {
+            Ok(_) => panic!("connect succeeded"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     fn flags(path: &Path) -> KubeFlags {
         KubeFlags {
             kubeconfig: Some(path.to_path_buf()),
@@ -336,7 +343,7 @@ users:
         let f = file(KC);
         let mut fl = flags(f.path());
         fl.context = Some("prod".into());
-        let e = connect(&fl).await.unwrap_err().to_string();
+        let e = err(&fl).await;
         assert!(
             e.contains("context \"prod\" is not in the kubeconfig"),
             "{e}"
@@ -344,18 +351,18 @@ users:
         assert!(e.contains("contexts that exist: fake, other"), "{e}");
         let mut fl = flags(f.path());
         fl.user = Some("bob".into());
-        let e = connect(&fl).await.unwrap_err().to_string();
+        let e = err(&fl).await;
         assert!(e.contains("users that exist: me"), "{e}");
         let mut fl = flags(f.path());
         fl.cluster = Some("nope".into());
-        let e = connect(&fl).await.unwrap_err().to_string();
+        let e = err(&fl).await;
         assert!(e.contains("clusters that exist: fake"), "{e}");
     }
 
     #[tokio::test]
     async fn missing_kubeconfig_says_where_it_looked() {
         let fl = flags(Path::new("/nonexistent/kubeconfig"));
-        let e = connect(&fl).await.unwrap_err().to_string();
+        let e = err(&fl).await;
         assert!(
             e.contains("/nonexistent/kubeconfig (--kubeconfig) does not exist"),
             "{e}"
@@ -365,7 +372,7 @@ users:
     #[tokio::test]
     async fn no_current_context() {
         let f = file(&KC.replace("current-context: fake", ""));
-        let e = connect(&flags(f.path())).await.unwrap_err().to_string();
+        let e = err(&flags(f.path())).await;
         assert!(e.contains("has no current context"), "{e}");
         assert!(e.contains("contexts: fake, other"), "{e}");
     }
@@ -373,7 +380,7 @@ users:
     #[tokio::test]
     async fn garbage_kubeconfig() {
         let f = file("clusters: 5\n");
-        let e = connect(&flags(f.path())).await.unwrap_err().to_string();
+        let e = err(&flags(f.path())).await;
         assert!(e.contains("cannot read the kubeconfig file"), "{e}");
     }
 

@@ -31,3 +31,6 @@ pub async fn gather(
     let snapshot = fetch(&client, &scope).await?;
     assemble(&snapshot)
 }
+
+#[cfg(test)]
+mod tests;
