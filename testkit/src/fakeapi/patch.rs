@@ -25,9 +25,10 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 
 /// Strategic merge patch, approximated: a merge patch whose `$`-directives
 /// (`$setElementOrder/…`, `$retainKeys`, `$deleteFromPrimitiveList/…`) are ignored,
-/// except that lists of objects that all carry a `name` key (containers, ports,
-/// env, volumes, …) are merged element-wise by `name`, and `{"$patch": "delete"}`
-/// elements delete the named element. Other lists are replaced.
+/// except that lists of objects are merged element-wise by their usual merge key
+/// (`containerPort`/`port` for `ports`, `mountPath` for `volumeMounts`, `type` for
+/// `conditions`, otherwise `name`) when every element has it, and
+/// `{"$patch": "delete"}` elements delete the keyed element. Other lists are replaced.
 pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {
         *target = patch.clone();
@@ -51,36 +52,53 @@ pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
             Value::Null => {
                 t.remove(k);
             }
-            Value::Array(items)
-                if is_named_list(items)
-                    && t.get(k)
-                        .is_some_and(|cur| cur.as_array().is_some_and(|c| is_named_list(c))) =>
-            {
-                if let Some(Value::Array(cur)) = t.get_mut(k) {
-                    merge_named_list(cur, items);
+            Value::Array(items) => {
+                let key = match t.get(k) {
+                    Some(Value::Array(cur)) => merge_key(k, cur, items),
+                    _ => None,
+                };
+                match (key, t.get_mut(k)) {
+                    (Some(key), Some(Value::Array(cur))) => merge_keyed_list(cur, items, key),
+                    _ => {
+                        let mut clean: Vec<Value> = items
+                            .iter()
+                            .filter(|i| i.get("$patch").and_then(Value::as_str) != Some("delete"))
+                            .cloned()
+                            .collect();
+                        clean.iter_mut().for_each(strip_directives);
+                        t.insert(k.clone(), Value::Array(clean));
+                    }
                 }
-            }
-            Value::Array(_) => {
-                let mut clean = v.clone();
-                strip_directives(&mut clean);
-                t.insert(k.clone(), clean);
             }
             _ => strategic_merge_patch(t.entry(k.clone()).or_insert(Value::Null), v),
         }
     }
 }
 
-fn is_named_list(items: &[Value]) -> bool {
-    !items.is_empty()
-        && items
+fn merge_key(field: &str, cur: &[Value], patch: &[Value]) -> Option<&'static str> {
+    let candidates: &[&'static str] = match field {
+        "ports" => &["containerPort", "port"],
+        "volumeMounts" | "volumeDevices" => &["mountPath", "devicePath"],
+        "conditions" => &["type"],
+        "hostAliases" => &["ip"],
+        "taints" => &["key"],
+        _ => &["name"],
+    };
+    let all_have = |items: &[Value], key: &str| {
+        items
             .iter()
-            .all(|i| i.get("name").is_some_and(Value::is_string))
+            .all(|i| i.get(key).is_some_and(|v| !v.is_null()))
+    };
+    candidates
+        .iter()
+        .copied()
+        .find(|key| !patch.is_empty() && all_have(patch, key) && all_have(cur, key))
 }
 
-fn merge_named_list(cur: &mut Vec<Value>, patch: &[Value]) {
+fn merge_keyed_list(cur: &mut Vec<Value>, patch: &[Value], key: &str) {
     for item in patch {
-        let name = item.get("name");
-        let pos = cur.iter().position(|c| c.get("name") == name);
+        let id = item.get(key);
+        let pos = cur.iter().position(|c| c.get(key) == id);
         let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
         match (pos, delete) {
             (Some(i), true) => {
