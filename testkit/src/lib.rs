@@ -1,1 +1,3 @@
+//! Test infrastructure for kubectl-acmecheck (never shipped).
 
+pub mod fakeapi;
