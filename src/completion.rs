@@ -566,31 +566,10 @@ impl Lookup for ClusterLookup {
 }
 
 /// A client for the kubeconfig entries the flags select, and the namespace to use (`-n`, else
-/// the context's, else `default`). `None` on any error: completion stays quiet.
+/// the context's, else `default`), from the gather stage's [`crate::gather::client::connect`].
+/// `None` on any error: completion stays quiet.
 async fn connect(flags: &KubeFlags) -> Option<(kube::Client, String)> {
-    use kube::config::{Config, KubeConfigOptions, Kubeconfig};
-    let options = KubeConfigOptions {
-        context: flags.context.clone(),
-        cluster: flags.cluster.clone(),
-        user: flags.user.clone(),
-    };
-    let mut config = match &flags.kubeconfig {
-        Some(path) => Config::from_custom_kubeconfig(Kubeconfig::read_from(path).ok()?, &options)
-            .await
-            .ok()?,
-        None => Config::from_kubeconfig(&options).await.ok()?,
-    };
-    if flags.as_user.is_some() {
-        config.auth_info.impersonate = flags.as_user.clone();
-    }
-    if !flags.as_groups.is_empty() {
-        config.auth_info.impersonate_groups = Some(flags.as_groups.clone());
-    }
-    let namespace = flags
-        .namespace
-        .clone()
-        .unwrap_or_else(|| config.default_namespace.clone());
-    Some((kube::Client::try_from(config).ok()?, namespace))
+    crate::gather::client::connect(flags).await.ok()
 }
 
 #[cfg(test)]

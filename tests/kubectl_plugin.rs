@@ -2,16 +2,14 @@
 //! run by the real kubectl (`/usr/bin/kubectl`), and completed through kubectl's plugin
 //! completion (kubectl ≥ 1.26 runs `kubectl_complete-acmecheck`).
 //!
-//! The cluster for the completion test is a small HTTP server on 127.0.0.1 that answers the two
-//! list requests completion makes (namespaces, certificates); everything else is a 404 Status.
+//! The cluster for the completion test is the testkit's fake API server on 127.0.0.1.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use acmecheck_testkit::fakeapi::FakeApi;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const KUBECTL: &str = "/usr/bin/kubectl";
@@ -191,137 +189,6 @@ fn completion_scripts_through_kubectl() {
 // ---------------------------------------------------------------------------------------------
 // kubectl's plugin completion, end to end.
 
-/// A loopback API server for the completion lookups. Dropping it stops the thread.
-struct TinyApi {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    requests: Arc<std::sync::Mutex<Vec<String>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl TinyApi {
-    fn spawn() -> TinyApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (stop2, requests2) = (stop.clone(), requests.clone());
-        let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        stream.set_nonblocking(false).unwrap();
-                        let _ = serve(stream, &requests2);
-                    }
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
-                }
-            }
-        });
-        TinyApi {
-            port,
-            stop,
-            requests,
-            thread: Some(thread),
-        }
-    }
-
-    fn kubeconfig(&self, dir: &Path, namespace: &str) -> PathBuf {
-        let path = dir.join("kubeconfig");
-        let text = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: tiny\n\
-             clusters:\n- name: tiny\n  cluster:\n    server: http://127.0.0.1:{}\n\
-             users:\n- name: tiny\n  user:\n    token: test\n\
-             contexts:\n- name: tiny\n  context:\n    cluster: tiny\n    user: tiny\n    namespace: {namespace}\n\
-             - name: other\n  context:\n    cluster: tiny\n    user: tiny\n",
-            self.port
-        );
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for TinyApi {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(
-    stream: std::net::TcpStream,
-    requests: &std::sync::Mutex<Vec<String>>,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut content_length = 0;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            content_length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    let mut body = vec![0; content_length];
-    reader.read_exact(&mut body)?;
-    let target = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
-    let path = target.split('?').next().unwrap_or_default().to_string();
-    requests.lock().unwrap().push(format!(
-        "{} {target}",
-        request_line.split_whitespace().next().unwrap_or_default()
-    ));
-    let cert = |name: &str, ns: &str, ready: &str| {
-        format!(
-            r#"{{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{{"name":"{name}","namespace":"{ns}"}},"status":{{"conditions":[{{"type":"Ready","status":"{ready}"}}]}}}}"#
-        )
-    };
-    let (status, body) = match path.as_str() {
-        "/api/v1/namespaces" => (
-            "200 OK",
-            r#"{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadataList","metadata":{},"items":[
-                {"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":{"name":"default"}},
-                {"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":{"name":"shop"}},
-                {"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":{"name":"staging"}}]}"#
-                .to_string(),
-        ),
-        "/apis/cert-manager.io/v1/namespaces/shop/certificates" => (
-            "200 OK",
-            format!(
-                r#"{{"apiVersion":"cert-manager.io/v1","kind":"CertificateList","metadata":{{}},"items":[{},{}]}}"#,
-                cert("web-tls", "shop", "True"),
-                cert("api-tls", "shop", "False")
-            ),
-        ),
-        _ => (
-            "404 Not Found",
-            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#
-                .to_string(),
-        ),
-    };
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    stream.flush()
-}
-
 /// `kubectl __complete acmecheck <words>` is what the shell's kubectl completion runs.
 fn complete(krew: &KrewInstall, words: &[&str]) -> (Vec<String>, String) {
     let mut args = vec!["__complete", "acmecheck"];
@@ -345,8 +212,9 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
     assert!(values.is_empty(), "{values:?}");
 
     krew.add_completion_helper();
-    let api = TinyApi::spawn();
-    let kc = api.kubeconfig(krew.root.path(), "shop");
+    let api = FakeApi::spawn().unwrap();
+    api.load_yaml(CLUSTER).unwrap();
+    let kc = api.kubeconfig_with_namespace("shop").unwrap();
     let kc = kc.to_str().unwrap();
 
     let (values, directive) = complete(&krew, &["--out"]);
@@ -359,7 +227,7 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
     assert_eq!(values, ["shop", "staging"]);
 
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "--context", ""]);
-    assert_eq!(values, ["tiny", "other"]);
+    assert_eq!(values, ["fake"]);
 
     // certificates in the context's namespace, not Ready first, after the subcommands
     let (values, directive) = complete(&krew, &["--kubeconfig", kc, ""]);
@@ -367,26 +235,55 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
     assert_eq!(directive, ":4");
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "api-tls", ""]);
     assert_eq!(values, ["web-tls"]);
+    let (values, _) = complete(&krew, &["--kubeconfig", kc, "-n", "staging", ""]);
+    assert_eq!(values, ["probe", "completion", "www-tls"]);
 
     let requests = api.requests();
+    let paths: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
     assert!(
-        requests
-            .iter()
-            .any(|r| r.starts_with("GET /api/v1/namespaces")),
-        "{requests:?}"
+        paths.iter().any(|r| r == "GET /api/v1/namespaces"),
+        "{paths:?}"
     );
     assert!(
-        requests
+        paths
             .iter()
-            .any(|r| r.starts_with("GET /apis/cert-manager.io/v1/namespaces/shop/certificates")),
-        "{requests:?}"
+            .any(|r| r == "GET /apis/cert-manager.io/v1/namespaces/shop/certificates"),
+        "{paths:?}"
     );
     // The lookups only ever read.
-    assert!(
-        requests.iter().all(|r| r.starts_with("GET ")),
-        "{requests:?}"
-    );
+    assert!(requests.iter().all(|r| r.method == "GET"), "{paths:?}");
 }
+
+/// Three namespaces, Certificates in two of them.
+const CLUSTER: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: staging}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: web-tls, namespace: shop}
+spec: {secretName: web-tls, dnsNames: [shop.example.org], issuerRef: {name: le, kind: ClusterIssuer}}
+status: {conditions: [{type: Ready, status: 'True'}]}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: api-tls, namespace: shop}
+spec: {secretName: api-tls, dnsNames: [api.example.org], issuerRef: {name: le, kind: ClusterIssuer}}
+status: {conditions: [{type: Ready, status: 'False'}]}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: www-tls, namespace: staging}
+spec: {secretName: www-tls, dnsNames: [www.example.org], issuerRef: {name: le, kind: ClusterIssuer}}
+";
 
 #[test]
 fn kubectl_completion_stays_quiet_when_the_cluster_is_unreachable() {
