@@ -9,6 +9,8 @@
 #   scripts/release.sh manifest [--plugin-yaml]
 #                                           dist/SHA256SUMS + dist/acmecheck.yaml from the archives
 #                                           in dist/ (and plugin.yaml too, with --plugin-yaml)
+#   scripts/release.sh plugin-yaml          plugin.yaml for a version not released yet: the template
+#                                           rendered with all-zero sha256 (see krew/README.md)
 #   scripts/release.sh image                build the probe image with buildah (no daemon) from
 #                                           dist/linux_amd64/ and save it as an OCI archive
 #
@@ -169,6 +171,19 @@ manifest() {
   fi
 }
 
+# plugin.yaml for an unreleased version (after a version bump): zero sums, all four platforms.
+unreleased_plugin_yaml() {
+  local sums zero
+  sums=$(mktemp)
+  zero=$(printf '0%.0s' $(seq 64))
+  for osarch in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64; do
+    echo "$zero  $(archive_name "$osarch")" >> "$sums"
+  done
+  render "$sums" > plugin.yaml
+  rm -f "$sums"
+  log "wrote plugin.yaml for $TAG with zero sha256 (not released yet)"
+}
+
 # The probe image, without a daemon: buildah (Debian package) from the same Containerfile the
 # workflow gives to docker buildx; saved as dist/acmecheck-probe_<tag>_linux_amd64.oci.tar.
 image() {
@@ -191,6 +206,7 @@ case "${1:-local}" in
   build) [ $# = 2 ] || die "usage: $0 build <rust-target>"; build "$2" ;;
   pack) [ $# = 3 ] || die "usage: $0 pack <rust-target> <binary>"; pack "$2" "$3" ;;
   manifest) manifest "${2:-}" ;;
+  plugin-yaml) unreleased_plugin_yaml ;;
   image) image ;;
-  *) die "unknown command $1 (local, build, pack, manifest, image)" ;;
+  *) die "unknown command $1 (local, build, pack, manifest, plugin-yaml, image)" ;;
 esac

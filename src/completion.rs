@@ -325,6 +325,20 @@ fn with_help(value: String, help: Option<String>) -> String {
     }
 }
 
+/// The visible fixed values of an argument (`ValueEnum`s), with their help.
+fn possible_values(arg: &Arg) -> Vec<String> {
+    arg.get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| {
+            with_help(
+                v.get_name().to_string(),
+                v.get_help().map(|h| h.to_string()),
+            )
+        })
+        .collect()
+}
+
 fn flag_names(cmd: &clap::Command, current: &str, parsed: &Parsed) -> Completions {
     let mut names = Vec::new();
     for arg in cmd
@@ -359,17 +373,7 @@ fn flag_values(
     lookup: &dyn Lookup,
 ) -> Completions {
     let flags = parsed.kube_flags();
-    let possible: Vec<String> = arg
-        .get_possible_values()
-        .iter()
-        .filter(|v| !v.is_hide_set())
-        .map(|v| {
-            with_help(
-                v.get_name().to_string(),
-                v.get_help().map(|h| h.to_string()),
-            )
-        })
-        .collect();
+    let possible = possible_values(arg);
     let values = if !possible.is_empty() {
         possible
     } else {
@@ -450,17 +454,7 @@ fn positionals(
         .filter(|a| a.is_positional())
         .nth(parsed.positionals.len())
     {
-        values = arg
-            .get_possible_values()
-            .iter()
-            .filter(|v| !v.is_hide_set())
-            .map(|v| {
-                with_help(
-                    v.get_name().to_string(),
-                    v.get_help().map(|h| h.to_string()),
-                )
-            })
-            .collect();
+        values = possible_values(arg);
     }
     Completions {
         candidates: filtered(values, current),
