@@ -309,12 +309,6 @@ pub struct ServiceEvidence {
     pub not_ready_endpoints: u32,
     /// Ready endpoint addresses (pod IPs) — used for direct probes.
     pub endpoint_addresses: Vec<String>,
-    /// True when the endpoints could not be worked out (no selector, e.g. a Service whose
-    /// endpoints a Gateway implementation manages, or its pods were not read): then
-    /// `ready_endpoints`/`not_ready_endpoints` are 0 and mean nothing. For data-plane Services
-    /// the counts may come from the workload's ready replicas, without `endpoint_addresses`.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub endpoints_unknown: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

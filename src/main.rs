@@ -1,15 +1,53 @@
+use clap::Parser;
+use kubectl_acmecheck::cli::{Cli, Command};
+use kubectl_acmecheck::completion;
+use kubectl_acmecheck::error::exit;
+
 fn main() {
-    use clap::Parser;
-    use kubectl_acmecheck::cli::{Cli, Command};
-    use kubectl_acmecheck::completion;
     // kubectl's completion helper: the words are the user's, not flags for clap to parse.
     if let Some(args) = completion::raw_complete_args() {
         std::process::exit(completion::complete_main(&args));
     }
     let cli = Cli::parse();
-    match &cli.command {
-        Some(Command::Completion(args)) => std::process::exit(completion::completion_main(args)),
-        Some(Command::Complete(args)) => std::process::exit(completion::complete_main(args)),
-        _ => {}
+    init_logging(cli.output.verbose);
+    let code = match &cli.command {
+        Some(Command::Probe(args)) => kubectl_acmecheck::probe::cmd::probe_main(args),
+        Some(Command::Completion(args)) => completion::completion_main(args),
+        Some(Command::Complete(args)) => completion::complete_main(args),
+        None => diagnose(&cli),
+    };
+    std::process::exit(code);
+}
+
+/// `-v`: debug logs of this crate on stderr; `-vv`: also the libraries'.
+fn init_logging(verbose: u8) {
+    let filter = match verbose {
+        0 => return,
+        1 => "kubectl_acmecheck=debug",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn diagnose(cli: &Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::CANNOT_DIAGNOSE;
+        }
+    };
+    match runtime.block_on(kubectl_acmecheck::run::execute(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            exit::CANNOT_DIAGNOSE
+        }
     }
 }

@@ -1,1 +1,336 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
+
+use crate::cli::{Cli, ColorChoice, OutputFormat};
+use crate::diagnose::{self, Code, Finding, Proof, Severity, api};
+use crate::error::UserError;
+use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
+use crate::gather;
+use crate::probe::plan::{CaProfile, ProbeOptions, ProbePlan, Target, TargetReport};
+use crate::reason::{self, Phase};
+use crate::report::{CertificateReport, Report, table};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+
+/// What the probe stage produced for one run.
+#[derive(Debug, Default)]
+pub struct Probes {
+    /// Whether probing ran at all (false with `--no-probe`).
+    pub enabled: bool,
+    /// Local-vantage reports keyed by `<namespace>/<challenge>`.
+    pub local: HashMap<String, TargetReport>,
+}
+
+/// The key a challenge's probe results are filed under.
+pub fn probe_id(cert: &CertificateEvidence, ch: &ChallengeEvidence) -> String {
+    format!("{}/{}", cert.namespace, ch.name)
+}
+
+/// Challenges worth probing: HTTP-01 in the self-check phase. Finished or failed challenges
+/// have had their solver removed, so a probe would see 404 by design.
+pub fn probe_candidates(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
+    cert.challenges
+        .iter()
+        .filter(|c| c.is_http01() && reason::phase(c) == Phase::SelfCheck)
+}
+
+/// Which validation rules the issuer's ACME server applies.
+pub fn ca_profile(server: &str) -> CaProfile {
+    let s = server.to_ascii_lowercase();
+    const PUBLIC: &[&str] = &[
+        "letsencrypt.org",
+        "zerossl.com",
+        "pki.goog",
+        "buypass.com",
+        "ssl.com",
+        "sectigo.com",
+        "digicert.com",
+    ];
+    if PUBLIC.iter().any(|p| s.contains(p)) {
+        CaProfile::Letsencrypt
+    } else if s.contains("pebble") || s.contains(":14000/") {
+        CaProfile::Pebble
+    } else {
+        CaProfile::Private
+    }
+}
+
+fn cert_profile(cert: &CertificateEvidence) -> CaProfile {
+    cert.issuer
+        .as_ref()
+        .and_then(|i| i.acme.as_ref())
+        .map_or(CaProfile::Letsencrypt, |a| ca_profile(&a.server))
+}
+
+/// Probe plans for the local vantage, one per CA profile in use (a plan has one profile).
+pub fn local_plans(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    attempts: Option<u32>,
+) -> Vec<ProbePlan> {
+    let mut by_profile: Vec<(CaProfile, Vec<Target>)> = Vec::new();
+    for cert in certs {
+        let profile = cert_profile(cert);
+        for ch in probe_candidates(cert) {
+            let target = Target {
+                id: probe_id(cert, ch),
+                url: ch.challenge_url(),
+                dns_name: ch.dns_name.clone(),
+                token: ch.token.clone(),
+                expected_key: ch.key.clone(),
+            };
+            match by_profile.iter_mut().find(|(p, _)| *p == profile) {
+                Some((_, t)) => t.push(target),
+                None => by_profile.push((profile, vec![target])),
+            }
+        }
+    }
+    let user_agent = cluster
+        .cert_manager
+        .as_ref()
+        .and_then(|c| c.version.as_deref())
+        .map(|v| format!("cert-manager-challenges/{v} (linux/amd64) cert-manager/acmecheck"))
+        .unwrap_or_else(|| crate::probe::plan::DEFAULT_USER_AGENT.to_owned());
+    by_profile
+        .into_iter()
+        .map(|(profile, targets)| {
+            ProbePlan::new(
+                targets,
+                ProbeOptions {
+                    attempts_per_address: attempts,
+                    ca_profile: profile,
+                    user_agent: user_agent.clone(),
+                    vantage: Some("local".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect()
+}
+
+/// Run the local plans.
+pub async fn probe_locally(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    attempts: Option<u32>,
+) -> Probes {
+    let mut probes = Probes {
+        enabled: true,
+        ..Default::default()
+    };
+    for plan in local_plans(certs, cluster, attempts) {
+        for t in crate::probe::run_plan(&plan).await.targets {
+            probes.local.insert(t.id.clone(), t);
+        }
+    }
+    probes
+}
+
+/// Diagnose every certificate and build the report (pure: no I/O).
+pub fn build_report(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    probes: &Probes,
+) -> Report {
+    let reports = certs
+        .iter()
+        .map(|cert| {
+            let mut findings = api::findings(&api::Input { cert, cluster });
+            let profile = cert_profile(cert);
+            let mut probed = 0;
+            for ch in probe_candidates(cert) {
+                if let Some(t) = probes.local.get(&probe_id(cert, ch)) {
+                    findings.extend(diagnose::probe::findings(ch, t, profile));
+                    probed += 1;
+                }
+            }
+            let candidates = probe_candidates(cert).count();
+            if candidates > 0 {
+                findings.push(not_checked(probes.enabled, probed));
+            }
+            diagnose::rank(&mut findings);
+            let mut report = CertificateReport::new(cert, findings);
+            for ch in &mut report.challenges {
+                ch.vantages.local = probes
+                    .local
+                    .get(&format!("{}/{}", cert.namespace, ch.name))
+                    .cloned();
+            }
+            report
+        })
+        .collect();
+    Report::new(reports, cluster)
+}
+
+/// Say what the run could not see.
+fn not_checked(enabled: bool, probed: usize) -> Finding {
+    if !enabled {
+        return Finding::new(
+            Code::NotChecked,
+            Severity::Info,
+            Proof::Supports,
+            "the challenge URL was not probed (--no-probe)",
+        )
+        .fix("run without --no-probe to see what the self check and the CA see");
+    }
+    Finding::new(
+        Code::NotChecked,
+        Severity::Info,
+        Proof::Supports,
+        format!("probed {probed} challenge URL(s) from this machine only; cert-manager's self check runs inside the cluster"),
+    )
+    .evidence("the in-cluster vantage (probe pod) is not part of this version: hairpin NAT, split-horizon DNS and egress policies are not checked")
+    .fix("to compare by hand, from a pod in the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>")
+}
+
+/// Whether to colour stdout: `always`/`never` win; `auto` means a terminal and no NO_COLOR.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+/// Table width: the terminal's, else $COLUMNS, else 100.
+pub fn table_width() -> u16 {
+    if let Some(w) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+    {
+        return w.max(40);
+    }
+    if std::io::stdout().is_terminal()
+        && let Some((w, _)) = comfy_table::Table::new().width().map(|w| (w, 0))
+    {
+        return w.max(40);
+    }
+    100
+}
+
+/// Print to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+/// Render the report in the chosen format.
+pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
+    match format {
+        OutputFormat::Json => {
+            let mut s = report.to_json();
+            s.push('\n');
+            s
+        }
+        OutputFormat::Yaml => report.to_yaml(),
+        OutputFormat::Table | OutputFormat::Wide => table::render(
+            report,
+            table::Style {
+                width: table_width(),
+                color,
+                wide: format == OutputFormat::Wide,
+            },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Fixture {
+        certificates: Vec<CertificateEvidence>,
+        cluster: ClusterEvidence,
+    }
+
+    fn fixture(name: &str) -> Fixture {
+        let path = format!(
+            "{}/tests/fixtures/evidence/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn unserved_class_is_the_root_cause_of_a_404() {
+        let f = fixture("selfcheck-404");
+        let report = build_report(&f.certificates, &f.cluster, &Probes::default());
+        let codes: Vec<_> = report.certificates[0]
+            .findings
+            .iter()
+            .map(|f| f.code.to_string())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "INGRESS_CLASS_UNSERVED",
+                "SELF_CHECK_FAILING",
+                "NOT_CHECKED"
+            ]
+        );
+        assert_eq!(report.summary.exit_code, 1);
+        let text = table::render(
+            &report,
+            table::Style {
+                width: 100,
+                color: false,
+                wide: false,
+            },
+        );
+        println!("{text}");
+        assert!(
+            text.contains("INGRESS_CLASS_UNSERVED (root cause)"),
+            "{text}"
+        );
+    }
+}
+
+/// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
+pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
+    if cli.certificates.is_empty() && !cli.all {
+        return Err(UserError::new("no certificate named")
+            .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
+    }
+    if cli.all && !cli.certificates.is_empty() {
+        return Err(
+            UserError::new("--all checks every certificate that is not Ready")
+                .hint("use either certificate names or --all, not both"),
+        );
+    }
+    if cli.kube.all_namespaces && !cli.all {
+        return Err(UserError::new(
+            "a certificate cannot be looked up by name across all namespaces",
+        )
+        .hint("use -n NAMESPACE with names, or --all -A"));
+    }
+    let (client, namespace) = gather::connect(&cli.kube).await?;
+    let scope = gather::Scope {
+        namespace,
+        names: cli.certificates.clone(),
+        all: cli.all,
+        all_namespaces: cli.kube.all_namespaces,
+    };
+    let (certs, cluster) = gather::gather(client, &scope).await?;
+    tracing::debug!(certificates = certs.len(), "gathered");
+    let probes = if cli.no_probe {
+        Probes::default()
+    } else {
+        probe_locally(&certs, &cluster, cli.attempts).await
+    };
+    let report = build_report(&certs, &cluster, &probes);
+    print_stdout(&render(
+        &report,
+        cli.output.output,
+        use_color(cli.output.color),
+    ));
+    Ok(report.summary.exit_code)
+}

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod api;
+pub mod probe;
 
 /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
 /// scripts match on it and `docs/findings/<CODE>.md` documents it.
@@ -57,6 +58,99 @@ pub enum Code {
     SelfcheckEgressBlocked,
     // The tool could not check something
     NotChecked,
+}
+
+impl Code {
+    /// Every code, in declaration order (docs and tests iterate over it).
+    pub const ALL: &[Code] = &[
+        Code::CertManagerMissing,
+        Code::IssuerNotFound,
+        Code::IssuerNotReady,
+        Code::IssuerNotAcme,
+        Code::WildcardNeedsDns01,
+        Code::SolverConfig,
+        Code::NoMatchingSolver,
+        Code::PresentFailed,
+        Code::SolverPodNotRunning,
+        Code::SolverPodStale,
+        Code::SolverUnreachable,
+        Code::SolverIngressRejected,
+        Code::IngressClassUnserved,
+        Code::DuplicateController,
+        Code::HttprouteNotAttached,
+        Code::GatewayApiDisabled,
+        Code::ChallengeNotScheduled,
+        Code::SelfCheckFailing,
+        Code::SelfCheckSkipped,
+        Code::CaRejected,
+        Code::RateLimited,
+        Code::IssuanceBackoff,
+        Code::MixedBackends,
+        Code::StaleAddress,
+        Code::Ipv6Broken,
+        Code::HttpsRedirectUnserved,
+        Code::BadRedirect,
+        Code::AuthRequired,
+        Code::BodyMismatch,
+        Code::InboundBlocked,
+        Code::DnsNotReady,
+        Code::CdnInFront,
+        Code::NonPublicName,
+        Code::HairpinUnreachable,
+        Code::SplitHorizon,
+        Code::IpAllowlist,
+        Code::ProxyProtocolMismatch,
+        Code::SelfcheckViaProxy,
+        Code::SelfcheckEgressBlocked,
+        Code::NotChecked,
+    ];
+
+    /// Position in [`Code::ALL`]; the exhaustive match makes a new variant fail to compile
+    /// until it is listed there too.
+    pub fn index(self) -> usize {
+        match self {
+            Code::CertManagerMissing => 0,
+            Code::IssuerNotFound => 1,
+            Code::IssuerNotReady => 2,
+            Code::IssuerNotAcme => 3,
+            Code::WildcardNeedsDns01 => 4,
+            Code::SolverConfig => 5,
+            Code::NoMatchingSolver => 6,
+            Code::PresentFailed => 7,
+            Code::SolverPodNotRunning => 8,
+            Code::SolverPodStale => 9,
+            Code::SolverUnreachable => 10,
+            Code::SolverIngressRejected => 11,
+            Code::IngressClassUnserved => 12,
+            Code::DuplicateController => 13,
+            Code::HttprouteNotAttached => 14,
+            Code::GatewayApiDisabled => 15,
+            Code::ChallengeNotScheduled => 16,
+            Code::SelfCheckFailing => 17,
+            Code::SelfCheckSkipped => 18,
+            Code::CaRejected => 19,
+            Code::RateLimited => 20,
+            Code::IssuanceBackoff => 21,
+            Code::MixedBackends => 22,
+            Code::StaleAddress => 23,
+            Code::Ipv6Broken => 24,
+            Code::HttpsRedirectUnserved => 25,
+            Code::BadRedirect => 26,
+            Code::AuthRequired => 27,
+            Code::BodyMismatch => 28,
+            Code::InboundBlocked => 29,
+            Code::DnsNotReady => 30,
+            Code::CdnInFront => 31,
+            Code::NonPublicName => 32,
+            Code::HairpinUnreachable => 33,
+            Code::SplitHorizon => 34,
+            Code::IpAllowlist => 35,
+            Code::ProxyProtocolMismatch => 36,
+            Code::SelfcheckViaProxy => 37,
+            Code::SelfcheckEgressBlocked => 38,
+            Code::NotChecked => 39,
+        }
+    }
 }
 
 impl Code {
@@ -145,4 +239,22 @@ impl Finding {
 /// proof before support; stable otherwise (rule order is meaningful).
 pub fn rank(findings: &mut [Finding]) {
     findings.sort_by_key(|f| (f.severity, f.proof));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_code_once_in_order() {
+        for (i, c) in Code::ALL.iter().enumerate() {
+            assert_eq!(c.index(), i, "{c}");
+        }
+        assert_eq!(Code::MixedBackends.as_str(), "MIXED_BACKENDS");
+        assert_eq!(Code::Ipv6Broken.as_str(), "IPV6_BROKEN");
+        assert_eq!(
+            Code::HttprouteNotAttached.as_str(),
+            "HTTPROUTE_NOT_ATTACHED"
+        );
+    }
 }

@@ -1,686 +1,596 @@
-//! The pure half of gather: [`Snapshot`] in, evidence out. No I/O.
+//! Join a [`Snapshot`] into evidence: pure, no I/O.
 //!
-//! Links objects exactly as cert-manager (and cmctl) do:
-//! Certificate → CertificateRequest (controller ownerRef UID + `cert-manager.io/certificate-revision`
-//! == `status.revision + 1`) → Order (controller ownerRef) → Challenges (controller ownerRef) →
-//! solver Pods/Services/Ingresses (identity labels + controller ownerRef UID == Challenge UID),
-//! HTTPRoutes (identity labels only), and the edit-in-place Ingress by name.
+//! Certificate → CertificateRequest (controller ownerRef UID and
+//! `cert-manager.io/certificate-revision == status.revision + 1`) → Order (controller ownerRef to
+//! the request) → Challenges (controller ownerRef to the Order), as cert-manager and cmctl link
+//! them; then each Challenge's solver Pod/Service/Ingress by the identity labels (Adler-32 of
+//! dnsName/token) and the controller owner UID, HTTPRoutes by labels only.
 
-use super::cluster;
-use super::fetch::{SOLVER_LABEL, Scope, Snapshot};
-use super::suggest::identity_label;
-use super::types::{
-    self, Certificate, CertificateRequest, Challenge, DecodeError, HttpRoute, Issuer, Kind, Order,
-    RawMeta,
-};
-use crate::error::UserError;
+use super::dataplane;
+use super::snapshot::Snapshot;
+use super::types::controller_uid;
+use super::types::{Certificate, CertificateRequest, Challenge, HttpRoute, Issuer, Order};
 use crate::evidence::*;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use std::collections::{BTreeMap, HashMap};
 
+pub const SOLVER_LABEL: &str = "acme.cert-manager.io/http01-solver";
 pub const DOMAIN_LABEL: &str = "acme.cert-manager.io/http-domain";
 pub const TOKEN_LABEL: &str = "acme.cert-manager.io/http-token";
 pub const REVISION_ANNOTATION: &str = "cert-manager.io/certificate-revision";
-pub const CHALLENGE_PATH: &str = "/.well-known/acme-challenge/";
 
-/// A raw object with its leniently-read identity.
-pub(crate) struct Raw<'a> {
-    pub meta: RawMeta,
-    pub value: &'a Value,
+/// Ingress annotations that change how the challenge path is served.
+const RELEVANT_ANNOTATION_SUFFIXES: &[&str] = &[
+    "/ssl-redirect",
+    "/force-ssl-redirect",
+    "/whitelist-source-range",
+    "/allowlist-source-range",
+    "/denylist-source-range",
+    "/rewrite-target",
+    "/use-regex",
+    "/backend-protocol",
+    "/use-proxy-protocol",
+    "/app-root",
+    "/permanent-redirect",
+    "/temporal-redirect",
+    "/server-snippet",
+    "/configuration-snippet",
+];
+
+/// zlib Adler-32 (Go `hash/adler32`), the checksum in the solver identity labels.
+pub fn adler32(data: &[u8]) -> u32 {
+    const MOD: u32 = 65521;
+    let (mut a, mut b) = (1u32, 0u32);
+    // 5552 is the largest n with 255n(n+1)/2 + (n+1)(MOD-1) < 2^32: no overflow before `%`.
+    for chunk in data.chunks(5552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= MOD;
+        b %= MOD;
+    }
+    (b << 16) | a
 }
 
-pub(crate) fn raws(values: &[Value]) -> Vec<Raw<'_>> {
-    values
-        .iter()
-        .map(|value| Raw {
-            meta: RawMeta::of(value),
-            value,
-        })
-        .collect()
+fn ts(t: &Option<Time>) -> Option<String> {
+    t.as_ref().map(|t| t.0.to_string())
 }
 
-/// Index of objects by the UID of their controller.
-fn by_controller<'a, 'b>(objs: &'b [Raw<'a>]) -> HashMap<&'b str, Vec<&'b Raw<'a>>> {
-    let mut m: HashMap<&str, Vec<&Raw>> = HashMap::new();
-    for o in objs {
-        if let Some((_, uid)) = &o.meta.controller {
-            m.entry(uid.as_str()).or_default().push(o);
+fn labels(meta: &ObjectMeta) -> BTreeMap<String, String> {
+    meta.labels.clone().unwrap_or_default()
+}
+
+fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+/// Objects grouped by the UID of their controller ownerReference.
+fn by_controller<T>(items: &[T], meta: fn(&T) -> &ObjectMeta) -> HashMap<&str, Vec<&T>> {
+    let mut map: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in items {
+        if let Some(uid) = controller_uid(meta(item)) {
+            map.entry(uid).or_default().push(item);
         }
     }
-    m
+    map
 }
 
-/// A decoded optional object (built-in or Gateway API); malformed ones are skipped with a note.
-pub(crate) struct Typed<T> {
-    pub meta: RawMeta,
-    pub obj: T,
+/// Newest first (by creationTimestamp, then name for a stable order).
+fn newest_first<T>(items: &mut [&T], meta: fn(&T) -> &ObjectMeta) {
+    items.sort_by(|a, b| {
+        let (a, b) = (meta(a), meta(b));
+        b.creation_timestamp
+            .cmp(&a.creation_timestamp)
+            .then_with(|| a.name.cmp(&b.name))
+    });
 }
 
-pub(crate) fn decode_all<T: serde::de::DeserializeOwned>(
-    kind: &Kind,
-    values: &[Value],
-    notes: &mut Vec<String>,
-) -> Vec<Typed<T>> {
-    values
-        .iter()
-        .filter_map(|v| match types::decode::<T>(kind.kind, v) {
-            Ok(obj) => Some(Typed {
-                meta: RawMeta::of(v),
-                obj,
-            }),
-            Err(e) => {
-                notes.push(format!("skipped {e}"));
-                None
+struct Index<'a> {
+    requests: HashMap<&'a str, Vec<&'a CertificateRequest>>,
+    orders: HashMap<&'a str, Vec<&'a Order>>,
+    challenges: HashMap<&'a str, Vec<&'a Challenge>>,
+    pods: HashMap<&'a str, Vec<&'a Pod>>,
+    services: HashMap<&'a str, Vec<&'a Service>>,
+    ingresses: HashMap<&'a str, Vec<&'a Ingress>>,
+    /// Solver pods by namespace (for Service endpoints).
+    pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    issuers: HashMap<(&'a str, &'a str), &'a Issuer>,
+    cluster_issuers: HashMap<&'a str, &'a Issuer>,
+    /// HTTPRoutes by (namespace, domain label, token label).
+    routes: HashMap<(&'a str, &'a str, &'a str), Vec<&'a HttpRoute>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(s: &'a Snapshot) -> Self {
+        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for p in &s.pods {
+            pods_by_ns
+                .entry(p.metadata.namespace.as_deref().unwrap_or(""))
+                .or_default()
+                .push(p);
+        }
+        let mut routes: HashMap<(&str, &str, &str), Vec<&HttpRoute>> = HashMap::new();
+        for r in &s.httproutes {
+            if let (Some(d), Some(t)) = (
+                label(&r.metadata, DOMAIN_LABEL),
+                label(&r.metadata, TOKEN_LABEL),
+            ) && label(&r.metadata, SOLVER_LABEL) == Some("true")
+            {
+                routes.entry((r.namespace(), d, t)).or_default().push(r);
             }
-        })
-        .collect()
-}
-
-/// A malformed object on the chain stops the run, naming the object and the field.
-fn malformed(kind: &Kind, e: DecodeError, meta: &RawMeta) -> UserError {
-    let ns = if meta.namespace.is_empty() {
-        String::new()
-    } else {
-        format!(" -n {}", meta.namespace)
-    };
-    UserError::new(format!("{} is malformed", e.object))
-        .why(format!("field {}: {}", e.field, e.message))
-        .hint(format!(
-            "it does not have the shape cert-manager writes; look at it with: kubectl get {} {}{ns} -o yaml",
-            kind.resource_name(),
-            meta.name
-        ))
-}
-
-fn decode_chain<T: serde::de::DeserializeOwned>(kind: &Kind, raw: &Raw) -> Result<T, UserError> {
-    types::decode::<T>(kind.kind, raw.value).map_err(|e| malformed(kind, e, &raw.meta))
-}
-
-/// Everything assemble reads from, decoded and indexed once.
-pub(crate) struct Ctx {
-    pub pods: Vec<Typed<Pod>>,
-    pub services: Vec<Typed<Service>>,
-    pub ingresses: Vec<Typed<Ingress>>,
-    pub routes: Vec<Typed<HttpRoute>>,
-    pub notes: Vec<String>,
-}
-
-/// Snapshot → evidence. Pure: the same snapshot always gives the same evidence.
-///
-/// Fails only for problems on the chain itself (a selected Certificate, or a CertificateRequest,
-/// Order or Challenge that belongs to it, is malformed). Malformed context objects are skipped
-/// and listed in `ClusterEvidence::unreadable`.
-pub fn assemble(snap: &Snapshot) -> Result<(Vec<CertificateEvidence>, ClusterEvidence), UserError> {
-    let mut notes = Vec::new();
-    let ctx = Ctx {
-        pods: decode_all(&types::PODS, &snap.pods, &mut notes),
-        services: decode_all(&types::SERVICES, &snap.services, &mut notes),
-        ingresses: decode_all(&types::INGRESSES, &snap.ingresses, &mut notes),
-        routes: decode_all(&types::HTTP_ROUTES, &snap.http_routes, &mut notes),
-        notes: Vec::new(),
-    };
-    let mut cluster_ev = cluster::cluster_evidence(snap, &ctx, &mut notes);
-
-    let certs = raws(&snap.certificates);
-    let crs = raws(&snap.certificate_requests);
-    let orders = raws(&snap.orders);
-    let challenges = raws(&snap.challenges);
-    let crs_by_owner = by_controller(&crs);
-    let orders_by_owner = by_controller(&orders);
-    let challenges_by_owner = by_controller(&challenges);
-    let issuers = raws(&snap.issuers);
-    let cluster_issuers = raws(&snap.cluster_issuers);
-    let links = Links {
-        crs: &crs_by_owner,
-        orders: &orders_by_owner,
-        challenges: &challenges_by_owner,
-        issuers: &issuers,
-        cluster_issuers: &cluster_issuers,
-    };
-
-    let mut out = Vec::new();
-    for raw in certs.iter().filter(|c| selected(&snap.scope, &c.meta)) {
-        let cert: Certificate = decode_chain(&types::CERTIFICATES, raw)?;
-        if snap.scope.all && snap.scope.names.is_empty() && is_ready(&cert) {
-            continue;
         }
-        out.push(certificate_evidence(raw, &cert, &links, snap, &ctx)?);
+        Index {
+            requests: by_controller(&s.requests, |o| &o.metadata),
+            orders: by_controller(&s.orders, |o| &o.metadata),
+            challenges: by_controller(&s.challenges, |o| &o.metadata),
+            pods: by_controller(&s.pods, |o| &o.metadata),
+            services: by_controller(&s.services, |o| &o.metadata),
+            ingresses: by_controller(&s.ingresses, |o| &o.metadata),
+            pods_by_ns,
+            issuers: s
+                .issuers
+                .iter()
+                .map(|i| ((i.namespace(), i.name()), i))
+                .collect(),
+            cluster_issuers: s.cluster_issuers.iter().map(|i| (i.name(), i)).collect(),
+            routes,
+        }
     }
-    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-
-    let mut unreadable = snap.unreadable.clone();
-    unreadable.extend(notes);
-    unreadable.extend(ctx.notes);
-    cluster_ev.unreadable = unreadable;
-    Ok((out, cluster_ev))
 }
 
-struct Links<'a, 'b> {
-    crs: &'b HashMap<&'b str, Vec<&'b Raw<'a>>>,
-    orders: &'b HashMap<&'b str, Vec<&'b Raw<'a>>>,
-    challenges: &'b HashMap<&'b str, Vec<&'b Raw<'a>>>,
-    issuers: &'b [Raw<'a>],
-    cluster_issuers: &'b [Raw<'a>],
+/// Join the snapshot into per-certificate evidence and the shared cluster evidence.
+pub fn assemble(snap: &Snapshot) -> (Vec<CertificateEvidence>, ClusterEvidence) {
+    let idx = Index::new(snap);
+    let certs = snap
+        .certificates
+        .iter()
+        .map(|c| certificate(c, snap, &idx))
+        .collect();
+    (certs, dataplane::cluster(snap))
 }
 
-fn selected(scope: &Scope, meta: &RawMeta) -> bool {
-    let ns_ok =
-        scope.all_namespaces || meta.namespace == scope.namespace || meta.namespace.is_empty();
-    let name_ok = scope.names.is_empty() || scope.names.contains(&meta.name);
-    ns_ok && name_ok
-}
-
-fn is_ready(cert: &Certificate) -> bool {
-    cert.status
-        .as_ref()
-        .and_then(|s| condition(&s.conditions, "Ready"))
-        .is_some_and(|c| c.status == "True")
-}
-
-fn certificate_evidence(
-    raw: &Raw,
-    cert: &Certificate,
-    links: &Links,
-    snap: &Snapshot,
-    ctx: &Ctx,
-) -> Result<CertificateEvidence, UserError> {
-    let status = cert.status.clone().unwrap_or_default();
+fn certificate(c: &Certificate, snap: &Snapshot, idx: &Index) -> CertificateEvidence {
     let mut ev = CertificateEvidence {
-        namespace: raw.meta.namespace.clone(),
-        name: raw.meta.name.clone(),
-        uid: raw.meta.uid.clone(),
-        dns_names: cert.spec.dns_names.clone(),
-        ip_addresses: cert.spec.ip_addresses.clone(),
-        common_name: cert.spec.common_name.clone(),
-        secret_name: cert.spec.secret_name.clone(),
-        issuer_ref: cert.spec.issuer_ref.clone(),
-        labels: raw.meta.labels.clone(),
-        conditions: status.conditions.clone(),
-        revision: status.revision,
-        last_failure_time: status.last_failure_time.clone(),
-        failed_issuance_attempts: status.failed_issuance_attempts,
-        not_after: status.not_after.clone(),
-        renewal_time: status.renewal_time.clone(),
+        namespace: c.namespace().to_owned(),
+        name: c.name().to_owned(),
+        uid: c.uid().to_owned(),
+        dns_names: c.spec.dns_names.clone(),
+        ip_addresses: c.spec.ip_addresses.clone(),
+        common_name: c.spec.common_name.clone(),
+        secret_name: c.spec.secret_name.clone(),
+        issuer_ref: c.spec.issuer_ref.clone(),
+        labels: labels(&c.metadata),
+        conditions: c.status.conditions.clone(),
+        revision: c.status.revision,
+        last_failure_time: c.status.last_failure_time.clone(),
+        failed_issuance_attempts: c.status.failed_issuance_attempts,
+        not_after: c.status.not_after.clone(),
+        renewal_time: c.status.renewal_time.clone(),
         ..Default::default()
     };
-    let (issuer, problem) =
-        issuer_evidence(&raw.meta.namespace, &cert.spec.issuer_ref, links, snap);
-    ev.issuer = issuer;
-    ev.issuer_problem = problem;
+    match issuer(c, snap, idx) {
+        Ok(i) => ev.issuer = Some(i),
+        Err(why) => ev.issuer_problem = Some(why),
+    }
 
-    // The issuance in flight: the CR for revision status.revision + 1.
-    let next = status.revision.unwrap_or(0) + 1;
-    let mut candidates: Vec<&Raw> = links
-        .crs
-        .get(raw.meta.uid.as_str())
+    let next = (c.status.revision.unwrap_or(0) + 1).to_string();
+    let mut requests: Vec<&CertificateRequest> = idx
+        .requests
+        .get(c.uid())
         .map(|v| {
             v.iter()
                 .copied()
-                .filter(|cr| revision_of(&cr.meta) == Some(next))
+                .filter(|r| annotation(&r.metadata, REVISION_ANNOTATION) == Some(next.as_str()))
                 .collect()
         })
         .unwrap_or_default();
-    sort_newest_first(&mut candidates);
-    let Some(cr_raw) = candidates.first() else {
-        return Ok(ev);
-    };
-    ev.duplicate_requests = candidates[1..]
-        .iter()
-        .map(|c| c.meta.name.clone())
-        .collect();
-    let cr: CertificateRequest = decode_chain(&types::CERTIFICATE_REQUESTS, cr_raw)?;
-    let cr_status = cr.status.unwrap_or_default();
-    ev.request = Some(RequestEvidence {
-        name: cr_raw.meta.name.clone(),
-        uid: cr_raw.meta.uid.clone(),
-        revision: revision_of(&cr_raw.meta),
-        conditions: cr_status.conditions,
-        failure_time: cr_status.failure_time,
-    });
-
-    let mut orders: Vec<&Raw> = links
-        .orders
-        .get(cr_raw.meta.uid.as_str())
-        .cloned()
-        .unwrap_or_default();
-    sort_newest_first(&mut orders);
-    let Some(order_raw) = orders.first() else {
-        return Ok(ev);
-    };
-    let order: Order = decode_chain(&types::ORDERS, order_raw)?;
-    let ost = order.status.unwrap_or_default();
-    ev.order = Some(OrderEvidence {
-        name: order_raw.meta.name.clone(),
-        uid: order_raw.meta.uid.clone(),
-        state: ost.state.unwrap_or_default(),
-        reason: ost.reason.filter(|r| !r.is_empty()),
-        url: ost.url,
-        failure_time: ost.failure_time,
-        authorizations: ost
-            .authorizations
-            .into_iter()
-            .map(|a| AuthorizationEvidence {
-                url: a.url,
-                identifier: a.identifier,
-                wildcard: a.wildcard.unwrap_or(false),
-                initial_state: a.initial_state,
-                challenge_types: a.challenges.into_iter().map(|c| c.type_).collect(),
-            })
-            .collect(),
-    });
-
-    let owned = links
-        .challenges
-        .get(order_raw.meta.uid.as_str())
-        .cloned()
-        .unwrap_or_default();
-    for ch_raw in owned {
-        let ch: Challenge = decode_chain(&types::CHALLENGES, ch_raw)?;
-        ev.challenges.push(challenge_evidence(ch_raw, ch, ctx));
+    newest_first(&mut requests, |o| &o.metadata);
+    if requests.len() > 1 {
+        ev.duplicate_requests = requests.iter().map(|r| r.name().to_owned()).collect();
     }
-    ev.challenges.sort_by(|a, b| {
-        (&a.dns_name, a.wildcard, &a.name).cmp(&(&b.dns_name, b.wildcard, &b.name))
+    let Some(cr) = requests.first() else {
+        return ev;
+    };
+    ev.request = Some(RequestEvidence {
+        name: cr.name().to_owned(),
+        uid: cr.uid().to_owned(),
+        revision: annotation(&cr.metadata, REVISION_ANNOTATION).and_then(|r| r.parse().ok()),
+        conditions: cr.status.conditions.clone(),
+        failure_time: cr.status.failure_time.clone(),
     });
-    Ok(ev)
-}
 
-fn revision_of(meta: &RawMeta) -> Option<i64> {
-    meta.annotations
-        .get(REVISION_ANNOTATION)
-        .and_then(|r| r.trim().parse().ok())
-}
+    let mut orders: Vec<&Order> = idx.orders.get(cr.uid()).cloned().unwrap_or_default();
+    newest_first(&mut orders, |o| &o.metadata);
+    let Some(order) = orders.first() else {
+        return ev;
+    };
+    ev.order = Some(order_evidence(order));
 
-/// Newest first (RFC 3339 timestamps sort as strings), then by name for a stable order.
-fn sort_newest_first(v: &mut [&Raw]) {
-    v.sort_by(|a, b| {
-        b.meta
-            .creation_timestamp
-            .cmp(&a.meta.creation_timestamp)
-            .then_with(|| a.meta.name.cmp(&b.meta.name))
+    let mut challenges: Vec<&Challenge> =
+        idx.challenges.get(order.uid()).cloned().unwrap_or_default();
+    challenges.sort_by(|a, b| {
+        (a.spec.dns_name.as_str(), a.name()).cmp(&(b.spec.dns_name.as_str(), b.name()))
     });
+    ev.challenges = challenges
+        .into_iter()
+        .map(|ch| challenge(ch, snap, idx))
+        .collect();
+    ev
 }
 
-fn issuer_evidence(
-    namespace: &str,
-    r: &IssuerRef,
-    links: &Links,
-    snap: &Snapshot,
-) -> (Option<IssuerEvidence>, Option<String>) {
-    if let Some(group) = r
+fn issuer(c: &Certificate, snap: &Snapshot, idx: &Index) -> Result<IssuerEvidence, String> {
+    let r = &c.spec.issuer_ref;
+    if let Some(g) = r
         .group
         .as_deref()
         .filter(|g| !g.is_empty() && *g != "cert-manager.io")
     {
-        return (
-            None,
-            Some(format!(
-                "issuerRef points at an external issuer ({group}/{}), not a cert-manager ACME Issuer; it is not checked",
-                r.kind_or_default()
-            )),
-        );
+        return Err(format!(
+            "it is an external issuer ({} of group {g}), not a cert-manager ACME issuer",
+            r.kind_or_default()
+        ));
     }
-    let cluster = r.is_cluster_issuer();
-    let key = if cluster {
-        format!("ClusterIssuer {}", r.name)
+    let (found, error, namespace) = if r.is_cluster_issuer() {
+        (
+            idx.cluster_issuers.get(r.name.as_str()).copied(),
+            snap.cluster_issuers_error.as_ref(),
+            None,
+        )
+    } else if r.kind_or_default() == "Issuer" {
+        (
+            idx.issuers.get(&(c.namespace(), r.name.as_str())).copied(),
+            snap.issuers_error.as_ref(),
+            Some(c.namespace().to_owned()),
+        )
     } else {
-        format!("Issuer {namespace}/{}", r.name)
+        return Err(format!("unknown issuer kind {:?}", r.kind_or_default()));
     };
-    let (list, kind) = if cluster {
-        (links.cluster_issuers, &types::CLUSTER_ISSUERS)
-    } else {
-        (links.issuers, &types::ISSUERS)
-    };
-    let found = list
-        .iter()
-        .find(|i| i.meta.name == r.name && (cluster || i.meta.namespace == namespace));
-    let Some(raw) = found else {
-        let why = snap
-            .issuer_problems
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| format!("{key} not found"));
-        return (None, Some(why));
-    };
-    match types::decode::<Issuer>(kind.kind, raw.value) {
-        Ok(iss) => {
-            let status = iss.status.unwrap_or_default();
-            let ev = IssuerEvidence {
-                kind: kind.kind.to_string(),
-                name: raw.meta.name.clone(),
-                namespace: (!cluster).then(|| raw.meta.namespace.clone()),
-                conditions: status.conditions,
-                acme: iss.spec.acme,
-            };
-            let problem = ev
-                .acme
-                .is_none()
-                .then(|| format!("{key} is not an ACME issuer (no spec.acme)"));
-            (Some(ev), problem)
-        }
-        Err(e) => (None, Some(e.to_string())),
+    match (found, error) {
+        (Some(i), _) => Ok(IssuerEvidence {
+            kind: r.kind_or_default().to_owned(),
+            name: i.name().to_owned(),
+            namespace,
+            conditions: i.status.conditions.clone(),
+            acme: i.spec.acme.clone(),
+        }),
+        (None, Some(err)) => Err(err.clone()),
+        (None, None) => Err(match namespace {
+            Some(ns) => format!("Issuer {:?} not found in namespace {ns:?}", r.name),
+            None => format!("ClusterIssuer {:?} not found", r.name),
+        }),
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Challenges and their solver resources
-// ---------------------------------------------------------------------------------------------
+fn order_evidence(o: &Order) -> OrderEvidence {
+    OrderEvidence {
+        name: o.name().to_owned(),
+        uid: o.uid().to_owned(),
+        state: o.status.state.clone().unwrap_or_default(),
+        reason: o.status.reason.clone().filter(|r| !r.is_empty()),
+        url: o.status.url.clone(),
+        failure_time: o.status.failure_time.clone(),
+        authorizations: o
+            .status
+            .authorizations
+            .iter()
+            .map(|a| AuthorizationEvidence {
+                url: a.url.clone(),
+                identifier: a.identifier.clone(),
+                wildcard: a.wildcard.unwrap_or(false),
+                initial_state: a.initial_state.clone(),
+                challenge_types: a.challenges.iter().map(|c| c.type_.clone()).collect(),
+            })
+            .collect(),
+    }
+}
 
-fn challenge_evidence(raw: &Raw, ch: Challenge, ctx: &Ctx) -> ChallengeEvidence {
-    let st = ch.status.unwrap_or_default();
-    let spec = ch.spec;
-    let ns = raw.meta.namespace.as_str();
-    let uid = raw.meta.uid.as_str();
-    let identity: BTreeMap<String, String> = [
-        (SOLVER_LABEL.to_string(), "true".to_string()),
-        (DOMAIN_LABEL.to_string(), identity_label(&spec.dns_name)),
-        (TOKEN_LABEL.to_string(), identity_label(&spec.token)),
-    ]
-    .into();
-    let ours = |m: &RawMeta| m.namespace == ns && m.has_labels(&identity) && m.controlled_by(uid);
-
-    let solver_pods: Vec<PodEvidence> = ctx
-        .pods
+fn challenge(ch: &Challenge, snap: &Snapshot, idx: &Index) -> ChallengeEvidence {
+    let mut ev = ChallengeEvidence {
+        name: ch.name().to_owned(),
+        uid: ch.uid().to_owned(),
+        dns_name: ch.spec.dns_name.clone(),
+        wildcard: ch.spec.wildcard,
+        type_: ch.spec.type_.clone(),
+        token: ch.spec.token.clone(),
+        key: ch.spec.key.clone(),
+        url: ch.spec.url.clone(),
+        authorization_url: ch.spec.authorization_url.clone(),
+        solver: ch.spec.solver.clone(),
+        processing: ch.status.processing,
+        presented: ch.status.presented,
+        presented_at: ch.status.presented_at.clone(),
+        state: ch.status.state.clone().unwrap_or_default(),
+        reason: ch.status.reason.clone().filter(|r| !r.is_empty()),
+        creation_timestamp: ts(&ch.metadata.creation_timestamp),
+        ..Default::default()
+    };
+    if !ev.is_http01() {
+        return ev;
+    }
+    let domain = adler32(ch.spec.dns_name.as_bytes()).to_string();
+    let token = adler32(ch.spec.token.as_bytes()).to_string();
+    let is_solver = |meta: &ObjectMeta| {
+        label(meta, SOLVER_LABEL) == Some("true")
+            && label(meta, DOMAIN_LABEL) == Some(domain.as_str())
+            && label(meta, TOKEN_LABEL) == Some(token.as_str())
+    };
+    let pods: Vec<&Pod> = owned(&idx.pods, ch.uid());
+    ev.solver_pods = pods
         .iter()
-        .filter(|p| ours(&p.meta))
-        .map(|p| pod_evidence(p, Some((&spec.dns_name, &spec.token, &spec.key))))
+        .filter(|p| is_solver(&p.metadata))
+        .map(|p| pod_evidence(p, ch))
         .collect();
-    let solver_services: Vec<ServiceEvidence> = ctx
-        .services
+    let services: Vec<&Service> = owned(&idx.services, ch.uid());
+    let ns_pods = idx
+        .pods_by_ns
+        .get(ch.namespace())
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    ev.solver_services = services
         .iter()
-        .filter(|s| ours(&s.meta))
-        .map(|s| service_evidence(s, Some(&ctx.pods)))
+        .filter(|s| is_solver(&s.metadata))
+        .map(|s| service_evidence(s, ns_pods))
         .collect();
-    let mut solver_ingresses: Vec<IngressEvidence> = ctx
-        .ingresses
+    let ingresses: Vec<&Ingress> = owned(&idx.ingresses, ch.uid());
+    ev.solver_ingresses = ingresses
         .iter()
-        .filter(|i| ours(&i.meta))
-        .map(|i| ingress_evidence(i, None))
+        .filter(|i| is_solver(&i.metadata))
+        .map(|i| ingress_evidence(i, false))
         .collect();
-    let edit_name = spec
+    let edit_in_place = ch
+        .spec
         .solver
         .http01
         .as_ref()
         .and_then(|h| h.ingress.as_ref())
-        .and_then(|i| i.name.clone())
+        .and_then(|i| i.name.as_deref())
         .filter(|n| !n.is_empty());
-    if let Some(name) = edit_name
-        && let Some(ing) = ctx
-            .ingresses
-            .iter()
-            .find(|i| i.meta.namespace == ns && i.meta.name == name)
+    if let Some(name) = edit_in_place
+        && let Some(ing) = snap.ingresses.iter().find(|i| {
+            i.metadata.name.as_deref() == Some(name)
+                && i.metadata.namespace.as_deref() == Some(ch.namespace())
+        })
     {
-        solver_ingresses.push(ingress_evidence(ing, Some(&spec.dns_name)));
+        ev.solver_ingresses.push(ingress_evidence(ing, true));
     }
-    let solver_routes: Vec<RouteEvidence> = ctx
+    ev.solver_routes = idx
         .routes
-        .iter()
-        .filter(|r| r.meta.namespace == ns && r.meta.has_labels(&identity))
-        .map(route_evidence)
-        .collect();
-
-    ChallengeEvidence {
-        name: raw.meta.name.clone(),
-        uid: uid.to_string(),
-        dns_name: spec.dns_name,
-        wildcard: spec.wildcard,
-        type_: spec.type_,
-        token: spec.token,
-        key: spec.key,
-        url: spec.url,
-        authorization_url: spec.authorization_url,
-        solver: spec.solver,
-        processing: st.processing,
-        presented: st.presented,
-        presented_at: st.presented_at,
-        state: st.state.unwrap_or_default(),
-        reason: st.reason.filter(|r| !r.is_empty()),
-        creation_timestamp: raw.meta.creation_timestamp.clone(),
-        solver_pods,
-        solver_services,
-        solver_ingresses,
-        solver_routes,
-    }
+        .get(&(ch.namespace(), domain.as_str(), token.as_str()))
+        .map(|rs| rs.iter().map(|r| route_evidence(r)).collect())
+        .unwrap_or_default();
+    ev
 }
 
-/// The value of `--name=value` or `--name value` in an argument list.
-pub(crate) fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if let Some(v) = a.strip_prefix(name) {
-            if let Some(v) = v.strip_prefix('=') {
-                return Some(v);
-            }
-            if v.is_empty() {
-                return it
-                    .next()
-                    .map(String::as_str)
-                    .filter(|n| !n.starts_with("--"))
-                    .or(Some(""));
-            }
-        }
-    }
-    None
+fn owned<'a, T>(map: &HashMap<&str, Vec<&'a T>>, uid: &str) -> Vec<&'a T> {
+    map.get(uid).cloned().unwrap_or_default()
 }
 
-/// `expect`: the Challenge's `(dnsName, token, key)` to compare with the solver's args.
-pub(crate) fn pod_evidence(p: &Typed<Pod>, expect: Option<(&str, &str, &str)>) -> PodEvidence {
-    let spec = p.obj.spec.clone().unwrap_or_default();
-    let status = p.obj.status.clone().unwrap_or_default();
-    let container = spec
-        .containers
+fn arg_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter()
+        .find_map(|a| a.strip_prefix(flag).and_then(|rest| rest.strip_prefix('=')))
+}
+
+pub(crate) fn pod_evidence(p: &Pod, ch: &Challenge) -> PodEvidence {
+    let spec = p.spec.as_ref();
+    let status = p.status.as_ref();
+    let container = spec.and_then(|s| {
+        s.containers
+            .iter()
+            .find(|c| c.name == "acmesolver")
+            .or(s.containers.first())
+    });
+    let args: &[String] = container.and_then(|c| c.args.as_deref()).unwrap_or(&[]);
+    let args_match = [
+        ("--domain", &ch.spec.dns_name),
+        ("--token", &ch.spec.token),
+        ("--key", &ch.spec.key),
+    ]
+    .iter()
+    .all(|(flag, want)| arg_value(args, flag).is_none_or(|v| v == want.as_str()));
+    let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
+    let ready = conditions
         .iter()
-        .find(|c| c.name == "acmesolver")
-        .or_else(|| spec.containers.first());
-    let statuses = status.container_statuses.clone().unwrap_or_default();
-    let cstatus = container
-        .and_then(|c| statuses.iter().find(|s| s.name == c.name))
-        .or_else(|| statuses.first());
-    let waiting = statuses
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let unschedulable_message = conditions
         .iter()
-        .filter_map(|s| s.state.as_ref().and_then(|st| st.waiting.clone()))
-        .next();
-    let conds = status.conditions.clone().unwrap_or_default();
-    let cond = |t: &str| conds.iter().find(|c| c.type_ == t);
-    let unschedulable = cond("PodScheduled")
-        .filter(|c| c.status == "False")
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
         .map(|c| {
             c.message
                 .clone()
-                .or(c.reason.clone())
+                .or_else(|| c.reason.clone())
                 .unwrap_or_else(|| "not scheduled".into())
         });
-    let args: Vec<String> = container.and_then(|c| c.args.clone()).unwrap_or_default();
-    let args_match = match expect {
-        Some((domain, token, key)) => {
-            flag_value(&args, "--domain") == Some(domain)
-                && flag_value(&args, "--token") == Some(token)
-                && flag_value(&args, "--key") == Some(key)
-        }
-        None => true,
-    };
+    let statuses: Vec<_> = status
+        .into_iter()
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+        })
+        .collect();
+    let waiting = statuses
+        .iter()
+        .find_map(|cs| cs.state.as_ref().and_then(|s| s.waiting.as_ref()));
     PodEvidence {
-        namespace: p.meta.namespace.clone(),
-        name: p.meta.name.clone(),
-        phase: status.phase.clone().unwrap_or_default(),
-        ready: cond("Ready").is_some_and(|c| c.status == "True"),
-        node_name: spec.node_name.clone(),
-        pod_ip: status.pod_ip.clone(),
+        namespace: p.metadata.namespace.clone().unwrap_or_default(),
+        name: p.metadata.name.clone().unwrap_or_default(),
+        phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
+        ready,
+        node_name: spec.and_then(|s| s.node_name.clone()),
+        pod_ip: status.and_then(|s| s.pod_ip.clone()),
         image: container.and_then(|c| c.image.clone()),
-        waiting_reason: waiting.as_ref().and_then(|w| w.reason.clone()),
-        waiting_message: waiting.as_ref().and_then(|w| w.message.clone()),
-        unschedulable_message: unschedulable,
-        restart_count: cstatus.map(|s| s.restart_count).unwrap_or(0),
+        waiting_reason: waiting.and_then(|w| w.reason.clone()),
+        waiting_message: waiting.and_then(|w| w.message.clone()),
+        unschedulable_message,
+        restart_count: statuses.iter().map(|cs| cs.restart_count).sum(),
         args_match,
     }
 }
 
-/// `pods`: when given, endpoints are computed from the pods matching the selector the way the
-/// endpoints controller does (non-terminal pods with an IP; ready ones are ready endpoints).
-pub(crate) fn service_evidence(s: &Typed<Service>, pods: Option<&[Typed<Pod>]>) -> ServiceEvidence {
-    let spec = s.obj.spec.clone().unwrap_or_default();
-    let selector = spec.selector.clone().unwrap_or_default();
-    let mut lb: Vec<String> = s
-        .obj
-        .status
-        .as_ref()
-        .and_then(|st| st.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|i| i.ip.or(i.hostname))
-        .collect();
-    lb.extend(spec.external_ips.clone().unwrap_or_default());
+fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    !selector.is_empty()
+        && labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+}
+
+/// A Service with its endpoints computed from the given pods, the way the endpoints controller
+/// does: pods matching the selector that have an IP and are not terminal; ready ones count as
+/// ready addresses.
+pub(crate) fn service_evidence(s: &Service, pods: &[&Pod]) -> ServiceEvidence {
+    let spec = s.spec.as_ref();
+    let selector = spec.and_then(|s| s.selector.clone()).unwrap_or_default();
     let mut ev = ServiceEvidence {
-        namespace: s.meta.namespace.clone(),
-        name: s.meta.name.clone(),
-        type_: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
-        cluster_ip: spec.cluster_ip.clone().filter(|ip| !ip.is_empty()),
+        namespace: s.metadata.namespace.clone().unwrap_or_default(),
+        name: s.metadata.name.clone().unwrap_or_default(),
+        type_: spec
+            .and_then(|s| s.type_.clone())
+            .unwrap_or_else(|| "ClusterIP".into()),
+        cluster_ip: spec.and_then(|s| s.cluster_ip.clone()),
         ports: spec
-            .ports
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| ServicePortEvidence {
-                name: p.name,
-                port: p.port,
-                target_port: p.target_port.map(|t| match t {
-                    k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => {
-                        i.to_string()
-                    }
-                    k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s,
-                }),
-                node_port: p.node_port,
-                protocol: p.protocol.unwrap_or_else(|| "TCP".into()),
+            .and_then(|s| s.ports.as_ref())
+            .map(|ports| {
+                ports
+                    .iter()
+                    .map(|p| ServicePortEvidence {
+                        name: p.name.clone(),
+                        port: p.port,
+                        target_port: p.target_port.as_ref().map(|t| match t {
+                            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => {
+                                i.to_string()
+                            }
+                            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(
+                                s,
+                            ) => s.clone(),
+                        }),
+                        node_port: p.node_port,
+                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    })
+                    .collect()
             })
-            .collect(),
-        lb_addresses: lb,
-        external_traffic_policy: spec.external_traffic_policy.clone(),
-        selector: selector.clone(),
+            .unwrap_or_default(),
+        lb_addresses: lb_addresses(
+            s.status
+                .as_ref()
+                .and_then(|st| st.load_balancer.as_ref())
+                .and_then(|lb| lb.ingress.as_ref())
+                .map(|v| {
+                    v.iter()
+                        .map(|i| (i.ip.clone(), i.hostname.clone()))
+                        .collect::<Vec<_>>()
+                }),
+        ),
+        external_traffic_policy: spec.and_then(|s| s.external_traffic_policy.clone()),
+        selector,
         ..Default::default()
     };
-    match pods {
-        Some(pods) if !selector.is_empty() => {
-            for p in pods
-                .iter()
-                .filter(|p| p.meta.namespace == ev.namespace && p.meta.has_labels(&selector))
-            {
-                let pe = pod_evidence(p, None);
-                let terminal = pe.phase == "Succeeded" || pe.phase == "Failed";
-                let Some(ip) = pe.pod_ip.filter(|ip| !ip.is_empty() && !terminal) else {
-                    continue;
-                };
-                if pe.ready {
-                    ev.ready_endpoints += 1;
-                    ev.endpoint_addresses.push(ip);
-                } else {
-                    ev.not_ready_endpoints += 1;
-                }
+    if let Some(ips) = spec.and_then(|s| s.external_ips.as_ref()) {
+        for ip in ips {
+            if !ev.lb_addresses.contains(ip) {
+                ev.lb_addresses.push(ip.clone());
             }
         }
-        _ => ev.endpoints_unknown = true,
+    }
+    let namespace = ev.namespace.clone();
+    for p in pods
+        .iter()
+        .filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()))
+        .filter(|p| selector_matches(&ev.selector, p.metadata.labels.as_ref()))
+    {
+        let status = p.status.as_ref();
+        let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("");
+        let Some(ip) = status.and_then(|s| s.pod_ip.as_ref()) else {
+            continue;
+        };
+        if phase == "Succeeded" || phase == "Failed" || p.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let ready = status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        if ready {
+            ev.ready_endpoints += 1;
+            ev.endpoint_addresses.push(ip.clone());
+        } else {
+            ev.not_ready_endpoints += 1;
+        }
     }
     ev
 }
 
-/// Annotation names (after the `prefix/`) that change how a challenge path is served.
-const RELEVANT_ANNOTATIONS: &[&str] = &[
-    "ssl-redirect",
-    "force-ssl-redirect",
-    "whitelist-source-range",
-    "allowlist-source-range",
-    "denylist-source-range",
-    "rewrite-target",
-    "use-regex",
-    "backend-protocol",
-    "use-proxy-protocol",
-    "permanent-redirect",
-    "temporal-redirect",
-    "app-root",
-    "configuration-snippet",
-    "server-snippet",
-    "router.middlewares",
-    "router.entrypoints",
-    "router.tls",
-    "allow-http",
-];
-
-fn relevant(key: &str) -> bool {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    name.starts_with("auth-") || RELEVANT_ANNOTATIONS.contains(&name)
+pub(crate) fn lb_addresses(ingress: Option<Vec<(Option<String>, Option<String>)>>) -> Vec<String> {
+    ingress
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(ip, host)| ip.or(host))
+        .filter(|a| !a.is_empty())
+        .collect()
 }
 
-/// `only_host`: for an edited-in-place Ingress, keep only the rules for the challenge's host.
-pub(crate) fn ingress_evidence(i: &Typed<Ingress>, only_host: Option<&str>) -> IngressEvidence {
-    let spec = i.obj.spec.clone().unwrap_or_default();
+fn ingress_evidence(i: &Ingress, edit_in_place: bool) -> IngressEvidence {
+    let spec = i.spec.as_ref();
     let mut rules = Vec::new();
-    for rule in spec.rules.clone().unwrap_or_default() {
-        let host = rule.host.clone().unwrap_or_default();
-        if only_host.is_some_and(|h| h != host) {
-            continue;
-        }
-        for path in rule.http.map(|h| h.paths).unwrap_or_default() {
-            let svc = path.backend.service;
+    for r in spec.and_then(|s| s.rules.as_ref()).into_iter().flatten() {
+        let host = r.host.clone().unwrap_or_default();
+        for p in r.http.iter().flat_map(|h| h.paths.iter()) {
+            let svc = p.backend.service.as_ref();
             rules.push(IngressRuleEvidence {
                 host: host.clone(),
-                path: path.path.unwrap_or_default(),
-                path_type: Some(path.path_type).filter(|p| !p.is_empty()),
-                service: svc.as_ref().map(|s| s.name.clone()),
-                port: svc.and_then(|s| s.port).and_then(|p| p.number),
+                path: p.path.clone().unwrap_or_default(),
+                path_type: Some(p.path_type.clone()).filter(|t| !t.is_empty()),
+                service: svc.map(|s| s.name.clone()),
+                port: svc.and_then(|s| s.port.as_ref()).and_then(|p| p.number),
             });
         }
     }
+    let relevant_annotations = i
+        .metadata
+        .annotations
+        .iter()
+        .flatten()
+        .filter(|(k, _)| {
+            RELEVANT_ANNOTATION_SUFFIXES.iter().any(|s| k.ends_with(s)) || k.contains("/auth-")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     IngressEvidence {
-        namespace: i.meta.namespace.clone(),
-        name: i.meta.name.clone(),
-        class_name: spec.ingress_class_name.clone(),
-        class_annotation: i
-            .meta
-            .annotations
-            .get("kubernetes.io/ingress.class")
-            .cloned(),
+        namespace: i.metadata.namespace.clone().unwrap_or_default(),
+        name: i.metadata.name.clone().unwrap_or_default(),
+        class_name: spec.and_then(|s| s.ingress_class_name.clone()),
+        class_annotation: annotation(&i.metadata, "kubernetes.io/ingress.class").map(str::to_owned),
         rules,
-        lb_addresses: i
-            .obj
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|lb| lb.ingress.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|x| x.ip.or(x.hostname))
-            .collect(),
-        edit_in_place: only_host.is_some(),
-        relevant_annotations: i
-            .meta
-            .annotations
-            .iter()
-            .filter(|(k, _)| relevant(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        lb_addresses: lb_addresses(
+            i.status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref())
+                .and_then(|lb| lb.ingress.as_ref())
+                .map(|v| {
+                    v.iter()
+                        .map(|i| (i.ip.clone(), i.hostname.clone()))
+                        .collect()
+                }),
+        ),
+        edit_in_place,
+        relevant_annotations,
     }
 }
 
-fn route_evidence(r: &Typed<HttpRoute>) -> RouteEvidence {
+fn route_evidence(r: &HttpRoute) -> RouteEvidence {
     RouteEvidence {
-        namespace: r.meta.namespace.clone(),
-        name: r.meta.name.clone(),
-        hostnames: r.obj.spec.hostnames.clone(),
-        parent_refs: r.obj.spec.parent_refs.clone(),
-        parents: r
-            .obj
-            .status
-            .clone()
-            .unwrap_or_default()
-            .parents
-            .into_iter()
-            .map(|p| RouteParentEvidence {
-                parent_ref: p.parent_ref,
-                controller_name: p.controller_name,
-                conditions: p.conditions,
-            })
-            .collect(),
+        namespace: r.namespace().to_owned(),
+        name: r.name().to_owned(),
+        hostnames: r.spec.hostnames.clone(),
+        parent_refs: r.spec.parent_refs.clone(),
+        parents: r.status.parents.clone(),
     }
 }
 
@@ -689,31 +599,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags_in_both_forms() {
-        let args: Vec<String> = [
-            "--listen-port=8089",
-            "--domain=a.example",
-            "--token",
-            "tok",
-            "--key=k.t",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(flag_value(&args, "--domain"), Some("a.example"));
-        assert_eq!(flag_value(&args, "--token"), Some("tok"));
-        assert_eq!(flag_value(&args, "--key"), Some("k.t"));
-        assert_eq!(flag_value(&args, "--nope"), None);
-        let args = vec!["--enable-gateway-api".to_string()];
-        assert_eq!(flag_value(&args, "--enable-gateway-api"), Some(""));
+    fn adler32_known_values() {
+        assert_eq!(adler32(b"Wikipedia"), 300_286_872);
+        assert_eq!(adler32(b""), 1);
+        assert_eq!(adler32(b"a"), 0x0062_0062);
+        assert_eq!(adler32(b"abc"), 0x024d_0127);
+        // Long input crosses the 5552-byte reduction boundary.
+        let long = vec![0xffu8; 100_000];
+        let naive = {
+            let (mut a, mut b) = (1u64, 0u64);
+            for &x in &long {
+                a = (a + u64::from(x)) % 65521;
+                b = (b + a) % 65521;
+            }
+            ((b << 16) | a) as u32
+        };
+        assert_eq!(adler32(&long), naive);
     }
 
     #[test]
-    fn relevant_annotations() {
-        assert!(relevant("nginx.ingress.kubernetes.io/ssl-redirect"));
-        assert!(relevant("nginx.ingress.kubernetes.io/auth-url"));
-        assert!(relevant("traefik.ingress.kubernetes.io/router.middlewares"));
-        assert!(!relevant("kubernetes.io/ingress.class"));
-        assert!(!relevant("meta.helm.sh/release-name"));
+    fn arg_values() {
+        let args: Vec<String> = ["--listen-port=8089", "--domain=www.example.com"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(arg_value(&args, "--domain"), Some("www.example.com"));
+        assert_eq!(arg_value(&args, "--token"), None);
     }
 }

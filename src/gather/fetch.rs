@@ -1,639 +1,684 @@
-//! The I/O half of gather: a fixed, small set of API requests into a raw [`Snapshot`].
-//!
-//! Request plan (one request each; the count does not depend on the number of certificates):
-//!
-//! | what | one certificate | several names / `--all` | `-A` |
-//! |---|---|---|---|
-//! | certificates | get | list in namespace | list all |
-//! | certificaterequests, orders, challenges | list in namespace | list in namespace | list all |
-//! | issuer | get (Issuer or ClusterIssuer) | list issuers in ns + clusterissuers | list all + clusterissuers |
-//! | pods (`acme.cert-manager.io/http01-solver` label) | list in namespace | list in namespace | list all |
-//! | services, ingresses, httproutes, deployments, gateways | list all | list all | list all |
-//! | ingressclasses | list | list | list |
-//!
-//! That is 12 requests for one certificate. Only the "certificate not found" error path makes
-//! one more (a list of the namespace's certificates, for suggestions). Secrets are never read,
-//! nothing is written.
+//! The API reads: one request per kind, never per certificate. Read-only; never Secrets.
 
-use super::client::{Transport, error_chain};
-use super::types::{self, Kind, RawMeta};
+use super::Scope;
+use super::client::Unreachable;
+use super::snapshot::Snapshot;
 use crate::error::UserError;
-use crate::evidence::IssuerRef;
-use kube::api::{GetParams, ListParams, Request};
+use crate::evidence::condition;
+use kube::api::ListParams;
+use kube::core::Status;
+use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
-/// What to diagnose.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope {
-    /// Namespace of the certificates (ignored with `all_namespaces`).
-    pub namespace: String,
-    /// Certificate names; empty with `--all`.
-    pub names: Vec<String>,
-    /// Every certificate that is not Ready.
-    pub all: bool,
-    /// Across every namespace (`-A`).
-    pub all_namespaces: bool,
+/// An API resource (group/version/plural), enough to build URLs and messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Res {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
 }
 
-impl Scope {
-    /// The namespace to list chain objects in; `None` = all namespaces.
-    pub fn list_namespace(&self) -> Option<&str> {
-        (!self.all_namespaces).then_some(self.namespace.as_str())
+const fn res(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+) -> Res {
+    Res {
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
     }
 }
 
-/// The raw objects one run read, per kind. Pure data: [`super::assemble()`] turns it into evidence,
-/// and tests build it from YAML fixtures with [`Snapshot::from_objects`].
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub scope: Scope,
-    pub certificates: Vec<Value>,
-    pub certificate_requests: Vec<Value>,
-    pub orders: Vec<Value>,
-    pub challenges: Vec<Value>,
-    pub issuers: Vec<Value>,
-    pub cluster_issuers: Vec<Value>,
-    pub pods: Vec<Value>,
-    pub services: Vec<Value>,
-    pub ingresses: Vec<Value>,
-    pub ingress_classes: Vec<Value>,
-    pub deployments: Vec<Value>,
-    pub http_routes: Vec<Value>,
-    pub gateways: Vec<Value>,
-    pub gateway_api_installed: bool,
-    /// Optional context that could not be read, one plain sentence each.
-    pub unreadable: Vec<String>,
-    /// Why an issuer could not be read (`Issuer shop/le` or `ClusterIssuer le` -> reason).
-    pub issuer_problems: BTreeMap<String, String>,
-}
+pub const CERTIFICATES: Res = res("cert-manager.io", "v1", "certificates", "Certificate", true);
+pub const CERTIFICATE_REQUESTS: Res = res(
+    "cert-manager.io",
+    "v1",
+    "certificaterequests",
+    "CertificateRequest",
+    true,
+);
+pub const ISSUERS: Res = res("cert-manager.io", "v1", "issuers", "Issuer", true);
+pub const CLUSTER_ISSUERS: Res = res(
+    "cert-manager.io",
+    "v1",
+    "clusterissuers",
+    "ClusterIssuer",
+    false,
+);
+pub const ORDERS: Res = res("acme.cert-manager.io", "v1", "orders", "Order", true);
+pub const CHALLENGES: Res = res(
+    "acme.cert-manager.io",
+    "v1",
+    "challenges",
+    "Challenge",
+    true,
+);
+pub const PODS: Res = res("", "v1", "pods", "Pod", true);
+pub const SERVICES: Res = res("", "v1", "services", "Service", true);
+pub const INGRESSES: Res = res("networking.k8s.io", "v1", "ingresses", "Ingress", true);
+pub const INGRESS_CLASSES: Res = res(
+    "networking.k8s.io",
+    "v1",
+    "ingressclasses",
+    "IngressClass",
+    false,
+);
+pub const DEPLOYMENTS: Res = res("apps", "v1", "deployments", "Deployment", true);
+pub const HTTP_ROUTES: Res = res(
+    "gateway.networking.k8s.io",
+    "v1",
+    "httproutes",
+    "HTTPRoute",
+    true,
+);
+pub const GATEWAYS: Res = res(
+    "gateway.networking.k8s.io",
+    "v1",
+    "gateways",
+    "Gateway",
+    true,
+);
 
-impl Snapshot {
-    /// Sort objects into their kinds by `apiVersion` and `kind` (unknown kinds are ignored).
-    /// Gateway API counts as installed. For tests and fixtures.
-    pub fn from_objects(scope: Scope, objects: impl IntoIterator<Item = Value>) -> Snapshot {
-        let mut s = Snapshot {
-            scope,
-            gateway_api_installed: true,
-            ..Default::default()
+impl Res {
+    /// `challenges.acme.cert-manager.io`, or `pods` for the core group.
+    pub fn resource(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_owned()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// The collection URL, namespaced when `ns` is given and the kind is namespaced.
+    pub fn path(&self, ns: Option<&str>) -> String {
+        let base = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
         };
-        for o in objects {
-            let api_version = o["apiVersion"].as_str().unwrap_or_default();
-            let kind = o["kind"].as_str().unwrap_or_default();
-            if let Some(k) = types::ALL_KINDS
-                .iter()
-                .find(|k| k.kind == kind && k.api_version() == api_version)
-            {
-                s.bucket(k).push(o);
-            }
-        }
-        s
-    }
-
-    fn bucket(&mut self, k: &Kind) -> &mut Vec<Value> {
-        match k.kind {
-            "Certificate" => &mut self.certificates,
-            "CertificateRequest" => &mut self.certificate_requests,
-            "Order" => &mut self.orders,
-            "Challenge" => &mut self.challenges,
-            "Issuer" => &mut self.issuers,
-            "ClusterIssuer" => &mut self.cluster_issuers,
-            "Pod" => &mut self.pods,
-            "Service" => &mut self.services,
-            "Ingress" => &mut self.ingresses,
-            "IngressClass" => &mut self.ingress_classes,
-            "Deployment" => &mut self.deployments,
-            "HTTPRoute" => &mut self.http_routes,
-            _ => &mut self.gateways,
+        match ns.filter(|_| self.namespaced) {
+            Some(ns) => format!("{base}/namespaces/{ns}/{}", self.plural),
+            None => format!("{base}/{}", self.plural),
         }
     }
 }
 
-/// The label every solver pod carries; the pod list is restricted to it.
-pub const SOLVER_LABEL: &str = "acme.cert-manager.io/http01-solver";
-
-// ---------------------------------------------------------------------------------------------
-// Requests and their failures
-// ---------------------------------------------------------------------------------------------
-
-/// One API request, for messages.
-#[derive(Debug, Clone)]
-struct Req {
-    verb: &'static str,
-    kind: Kind,
-    namespace: Option<String>,
-    name: Option<String>,
+#[derive(Deserialize)]
+struct RawList {
+    #[serde(default)]
+    items: Option<Vec<Value>>,
 }
 
-impl Req {
-    fn list(kind: Kind, namespace: Option<&str>) -> Req {
-        let namespace = namespace.filter(|_| kind.namespaced).map(str::to_string);
-        Req {
-            verb: "list",
-            kind,
-            namespace,
-            name: None,
-        }
-    }
-    fn get(kind: Kind, namespace: Option<&str>, name: &str) -> Req {
-        let namespace = namespace.filter(|_| kind.namespaced).map(str::to_string);
-        Req {
-            verb: "get",
-            kind,
-            namespace,
-            name: Some(name.to_string()),
-        }
-    }
-    /// `in namespace "shop"`, `in all namespaces` or `(cluster-scoped)`.
-    fn place(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("in namespace \"{ns}\""),
-            None if self.kind.namespaced => "in all namespaces".into(),
-            None => "(cluster-scoped)".into(),
-        }
-    }
-    fn describe(&self) -> String {
-        let target = match &self.name {
-            Some(n) => format!("{} \"{n}\"", self.kind.resource_name()),
-            None => self.kind.resource_name(),
-        };
-        format!("{} {target} {}", self.verb, self.place())
-    }
-}
-
-/// Why a request failed, classified.
-#[derive(Debug)]
-enum Failure {
-    /// 404. `resource_missing`: the resource type itself is not served (CRD absent).
-    NotFound {
-        resource_missing: bool,
-    },
+/// A failed read, classified.
+enum ReadError {
+    /// 404 for the object (it does not exist).
+    ObjectNotFound,
+    /// 404 for the resource type (the CRD is not installed).
+    NoSuchResource,
     Forbidden(String),
-    /// Everything else, already phrased for the user.
+    /// Anything else, already turned into a message.
     Other(UserError),
 }
 
-fn classify(e: kube::Error, req: &Req) -> Failure {
+/// Walk an error's sources into one line, skipping repeats.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) && !text.starts_with("cannot reach ") {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+fn find_unreachable<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Unreachable> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(u) = err.downcast_ref::<Unreachable>() {
+            return Some(u);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn classify(e: kube::Error, verb: &str, r: &Res) -> ReadError {
     match e {
-        kube::Error::Api(status) => match status.code {
-            404 => {
-                let named = status.details.as_ref().is_some_and(|d| !d.name.is_empty());
-                Failure::NotFound { resource_missing: req.name.is_none() || !named }
+        kube::Error::Api(status) => classify_status(&status, verb, r),
+        other => {
+            let server = find_unreachable(&other).map(|u| u.server.clone());
+            let is_transport =
+                matches!(other, kube::Error::Service(_) | kube::Error::HyperError(_));
+            if is_transport {
+                let at = server.map(|s| format!(" at {s}")).unwrap_or_default();
+                ReadError::Other(
+                    UserError::new(format!("cannot reach the Kubernetes API server{at}"))
+                        .why(chain(&other))
+                        .hint("check the kubeconfig context (kubectl config current-context), your VPN or network, and that the cluster is up"),
+                )
+            } else {
+                ReadError::Other(
+                    UserError::new(format!(
+                        "unexpected answer from the API server to {verb} {}",
+                        r.resource()
+                    ))
+                    .why(chain(&other)),
+                )
             }
-            403 => Failure::Forbidden(status.message.clone()),
-            401 => Failure::Other(
-                UserError::new(format!("the API server rejected the credentials ({})", req.describe()))
-                    .why(status.message.clone())
-                    .hint("log in again or refresh the token of the kubeconfig user (kubectl get --raw /version shows whether kubectl can)"),
-            ),
-            code => Failure::Other(
-                UserError::new(format!("the API server refused to {}", req.describe())).why(format!(
-                    "HTTP {code} {}: {}",
-                    status.reason, status.message
-                )),
-            ),
-        },
-        kube::Error::Service(boxed) => match boxed.downcast::<Transport>() {
-            Ok(t) => Failure::Other(transport_error(&t)),
-            Err(other) => Failure::Other(
-                UserError::new("cannot reach the Kubernetes API server").why(error_chain(other.as_ref())),
-            ),
-        },
-        kube::Error::SerdeError(e) => Failure::Other(
-            UserError::new(format!("the API server's answer to \"{}\" is not the JSON expected", req.describe()))
-                .why(e.to_string()),
+        }
+    }
+}
+
+fn classify_status(s: &Status, verb: &str, r: &Res) -> ReadError {
+    match s.code {
+        404 => {
+            let object = s.details.as_ref().is_some_and(|d| !d.name.is_empty());
+            if object && verb == "get" {
+                ReadError::ObjectNotFound
+            } else {
+                ReadError::NoSuchResource
+            }
+        }
+        403 => ReadError::Forbidden(s.message.clone()),
+        401 => ReadError::Other(
+            UserError::new("the API server rejected the credentials (401 Unauthorized)")
+                .why(s.message.clone())
+                .hint("log in again or refresh the credentials of the kubeconfig user"),
         ),
-        other => Failure::Other(
-            UserError::new(format!("cannot {}", req.describe())).why(error_chain(&other)),
+        code => ReadError::Other(
+            UserError::new(format!(
+                "the API server answered {code} {} to {verb} {}",
+                s.reason,
+                r.resource()
+            ))
+            .why(s.message.clone()),
         ),
     }
 }
 
-/// `what: why` of a UserError, for one-line notes.
-fn what_why(e: &UserError) -> String {
-    match &e.why {
-        Some(why) => format!("{}: {why}", e.what),
-        None => e.what.clone(),
+fn scope_words(r: &Res, ns: Option<&str>) -> String {
+    match ns.filter(|_| r.namespaced) {
+        Some(ns) => format!("in namespace {ns:?}"),
+        None => "cluster-wide".to_owned(),
     }
 }
 
-fn transport_error(t: &Transport) -> UserError {
-    // Authentication (exec plugins, token files) fails inside the client stack too.
-    if let Some(kube::Error::Auth(a)) = t.source.downcast_ref::<kube::Error>() {
-        return UserError::new(format!("cannot authenticate to the API server at {}", t.server))
-            .why(error_chain(a))
-            .hint("check the kubeconfig user's credentials or exec plugin (try: kubectl get --raw /version)");
-    }
-    UserError::new(format!("cannot reach the Kubernetes API server at {}", t.server))
-        .why(t.to_string())
-        .hint("check that the kubeconfig context is the right one (--context), and your VPN or network connection to the cluster")
-}
-
-fn forbidden_error(req: &Req, message: &str) -> UserError {
-    let res = req.kind.resource_name();
-    let group = if req.kind.group.is_empty() {
-        "\"\" (core)".to_string()
-    } else {
-        format!("\"{}\"", req.kind.group)
-    };
-    let grant = match &req.namespace {
+/// The error for a forbidden read of a chain object: what, and the RBAC rule to add.
+pub fn forbidden_error(verb: &str, r: &Res, ns: Option<&str>, message: &str) -> UserError {
+    let resource = r.resource();
+    let hint = match ns.filter(|_| r.namespaced) {
         Some(ns) => format!(
-            "kubectl create role acmecheck-read --verb=get,list --resource={res} -n {ns} && \
-             kubectl create rolebinding acmecheck-read --role=acmecheck-read --user=<you> -n {ns}"
+            "ask for read access, e.g.: kubectl create role acmecheck-read --verb=get,list --resource={resource} -n {ns} && kubectl create rolebinding acmecheck-read --role=acmecheck-read --user=<you> -n {ns}"
         ),
         None => format!(
-            "kubectl create clusterrole acmecheck-read --verb=get,list --resource={res} && \
-             kubectl create clusterrolebinding acmecheck-read --clusterrole=acmecheck-read --user=<you>"
+            "ask for read access, e.g.: kubectl create clusterrole acmecheck-read --verb=get,list --resource={resource} && kubectl create clusterrolebinding acmecheck-read --clusterrole=acmecheck-read --user=<you>"
         ),
     };
-    UserError::new(format!("forbidden: cannot {}", req.describe()))
-        .why(format!(
-            "{message} (needs verb \"{}\" on resource \"{}\" in API group {group} {})",
-            req.verb,
-            req.kind.plural,
-            req.place()
-        ))
-        .hint(format!("ask an admin for read access, e.g.: {grant}"))
+    UserError::new(format!(
+        "not allowed to {verb} {resource} (API group {:?}) {}",
+        r.group,
+        scope_words(r, ns)
+    ))
+    .why(message.to_owned())
+    .hint(hint)
 }
 
-fn not_installed(kind: &Kind) -> UserError {
+fn not_installed(r: &Res) -> UserError {
     UserError::new(format!(
         "cert-manager is not installed in this cluster (no {} API)",
-        kind.resource_name()
+        r.resource()
     ))
     .hint("install cert-manager (https://cert-manager.io/docs/installation/), or check that --context points at the right cluster")
 }
 
+/// Turn a chain read failure into the error the user sees.
+fn chain_error(e: ReadError, verb: &str, r: &Res, ns: Option<&str>) -> UserError {
+    match e {
+        ReadError::ObjectNotFound | ReadError::NoSuchResource => not_installed(r),
+        ReadError::Forbidden(m) => forbidden_error(verb, r, ns, &m),
+        ReadError::Other(u) => u,
+    }
+}
+
 async fn list(
     client: &kube::Client,
-    req: &Req,
+    r: &Res,
+    ns: Option<&str>,
     selector: Option<&str>,
-) -> Result<Vec<Value>, Failure> {
-    let path = req.kind.url_path(req.namespace.as_deref());
+) -> Result<Vec<Value>, ReadError> {
     let mut lp = ListParams::default();
     if let Some(sel) = selector {
         lp = lp.labels(sel);
     }
-    let http = Request::new(path).list(&lp).map_err(|e| {
-        Failure::Other(
-            UserError::new(format!("cannot build the request to {}", req.describe()))
-                .why(e.to_string()),
-        )
-    })?;
-    tracing::debug!(request = %req.describe(), "GET {}", http.uri());
-    let v: Value = client.request(http).await.map_err(|e| classify(e, req))?;
-    match v.get("items") {
-        Some(Value::Array(items)) => Ok(items.clone()),
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(_) => Err(Failure::Other(UserError::new(format!(
-            "the API server's answer to \"{}\" has no list of items",
-            req.describe()
-        )))),
-    }
-}
-
-async fn get(client: &kube::Client, req: &Req) -> Result<Value, Failure> {
-    let path = req.kind.url_path(req.namespace.as_deref());
-    let name = req.name.as_deref().unwrap_or_default();
-    let http = Request::new(path)
-        .get(name, &GetParams::default())
+    let req = kube::core::Request::new(r.path(ns))
+        .list(&lp)
         .map_err(|e| {
-            Failure::Other(
-                UserError::new(format!("cannot build the request to {}", req.describe()))
-                    .why(e.to_string()),
-            )
+            ReadError::Other(UserError::new("cannot build a request").why(e.to_string()))
         })?;
-    tracing::debug!(request = %req.describe(), "GET {}", http.uri());
-    client.request(http).await.map_err(|e| classify(e, req))
+    let list: RawList = client
+        .request(req)
+        .await
+        .map_err(|e| classify(e, "list", r))?;
+    Ok(list.items.unwrap_or_default())
 }
 
-/// A chain list (certificates, requests, orders, challenges): every failure stops the run.
-async fn chain_list(
+async fn get(
     client: &kube::Client,
-    kind: Kind,
+    r: &Res,
     ns: Option<&str>,
-) -> Result<Vec<Value>, UserError> {
-    let req = Req::list(kind, ns);
-    list(client, &req, None).await.map_err(|f| match f {
-        Failure::NotFound { .. } => not_installed(&kind),
-        Failure::Forbidden(m) => forbidden_error(&req, &m),
-        Failure::Other(e) => e,
-    })
+    name: &str,
+) -> Result<Value, ReadError> {
+    let req = kube::core::Request::new(r.path(ns))
+        .get(name, &kube::api::GetParams::default())
+        .map_err(|e| {
+            ReadError::Other(UserError::new("cannot build a request").why(e.to_string()))
+        })?;
+    client
+        .request::<Value>(req)
+        .await
+        .map_err(|e| classify(e, "get", r))
 }
 
-/// Optional context: a failure is noted and the run goes on. 404 = the API is not served.
-async fn context_list(
-    client: &kube::Client,
-    kind: Kind,
-    ns: Option<&str>,
-    selector: Option<&str>,
-) -> (Vec<Value>, Option<String>, bool) {
-    let req = Req::list(kind, ns);
-    match list(client, &req, selector).await {
-        Ok(items) => (items, None, true),
-        Err(Failure::NotFound { .. }) => (Vec::new(), None, false),
-        Err(Failure::Forbidden(_)) => (
-            Vec::new(),
-            Some(format!(
-                "could not {}: forbidden (needs list on {})",
-                req.describe(),
-                kind.resource_name()
-            )),
-            true,
-        ),
-        Err(Failure::Other(e)) => (
-            Vec::new(),
-            Some(format!("could not {}: {}", req.describe(), what_why(&e))),
-            true,
-        ),
+/// Levenshtein distance (for "did you mean").
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
     }
+    prev[b.len()]
 }
 
-// ---------------------------------------------------------------------------------------------
-// Certificates and suggestions
-// ---------------------------------------------------------------------------------------------
-
-async fn fetch_certificates(client: &kube::Client, scope: &Scope) -> Result<Vec<Value>, UserError> {
-    let ns = scope.list_namespace();
-    if let [name] = scope.names.as_slice()
-        && !scope.all_namespaces
-    {
-        let req = Req::get(types::CERTIFICATES, ns, name);
-        return match get(client, &req).await {
-            Ok(v) => Ok(vec![v]),
-            Err(Failure::NotFound { .. }) => {
-                // Error path only: one list, to tell "no such certificate" (with suggestions)
-                // from "no such API" and to suggest close names.
-                let all = chain_list(client, types::CERTIFICATES, ns).await?;
-                Err(not_found(scope, &all).unwrap_or_else(|| {
-                    UserError::new(format!(
-                        "certificate \"{name}\" could not be read {}",
-                        req.place()
-                    ))
-                }))
-            }
-            Err(Failure::Forbidden(m)) => Err(forbidden_error(&req, &m)),
-            Err(Failure::Other(e)) => Err(e),
-        };
-    }
-    let all = chain_list(client, types::CERTIFICATES, ns).await?;
-    if let Some(e) = not_found(scope, &all) {
-        return Err(e);
-    }
-    Ok(all)
-}
-
-/// The error for the first requested name that is not among `existing`, with close names.
-pub(crate) fn not_found(scope: &Scope, existing: &[Value]) -> Option<UserError> {
-    let names: Vec<String> = existing.iter().map(|v| RawMeta::of(v).name).collect();
-    let missing = scope.names.iter().find(|n| !names.contains(n))?;
-    let place = match scope.list_namespace() {
-        Some(ns) => format!("in namespace \"{ns}\""),
-        None => "in any namespace".into(),
-    };
-    let close = super::suggest::close_names(missing, &names);
-    let hint = if !close.is_empty() {
-        format!(
-            "did you mean {}?",
-            close
-                .iter()
-                .map(|c| format!("\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        )
-    } else if names.is_empty() {
-        format!("there are no certificates {place}; pick the namespace with -n, or use --all -A")
-    } else {
-        format!(
-            "list them with: kubectl get certificates {}",
-            match scope.list_namespace() {
-                Some(ns) => format!("-n {ns}"),
-                None => "-A".into(),
-            }
-        )
-    };
-    Some(UserError::new(format!("certificate \"{missing}\" not found {place}")).hint(hint))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The whole fetch
-// ---------------------------------------------------------------------------------------------
-
-/// Read everything gather needs, in a fixed number of requests (see the module docs).
-pub async fn fetch(client: &kube::Client, scope: &Scope) -> Result<Snapshot, UserError> {
-    let certificates = fetch_certificates(client, scope).await?;
-    let ns = scope.list_namespace();
-    // With one named certificate in one namespace, get its issuer; otherwise list issuers.
-    let single = (!scope.all && scope.names.len() == 1 && !scope.all_namespaces)
-        .then(|| certificates.first())
-        .flatten();
-    let refs: Vec<IssuerRef> = certificates
+/// Names close to `wanted`: small edit distance, or one containing the other; closest first.
+pub fn suggestions(wanted: &str, names: &[String]) -> Vec<String> {
+    let limit = (wanted.chars().count() / 3).max(2);
+    let mut close: Vec<(usize, &String)> = names
         .iter()
-        .filter_map(|c| serde_json::from_value(c["spec"]["issuerRef"].clone()).ok())
-        .filter(|r: &IssuerRef| {
-            r.group
+        .map(|n| (edit_distance(wanted, n), n))
+        .filter(|(d, n)| *d <= limit || n.contains(wanted) || wanted.contains(n.as_str()))
+        .collect();
+    close.sort();
+    close.into_iter().take(5).map(|(_, n)| n.clone()).collect()
+}
+
+fn not_found_error(wanted: &str, ns: Option<&str>, names: &[String]) -> UserError {
+    let where_ = match ns {
+        Some(ns) => format!("in namespace {ns:?}"),
+        None => "in any namespace".to_owned(),
+    };
+    let listing = match ns {
+        Some(ns) => format!("kubectl get certificates -n {ns}"),
+        None => "kubectl get certificates -A".to_owned(),
+    };
+    let close = suggestions(wanted, names);
+    let err = UserError::new(format!("certificate {wanted:?} not found {where_}"));
+    if !close.is_empty() {
+        err.hint(format!("did you mean {}? ({listing})", close.join(", ")))
+    } else if names.is_empty() {
+        err.hint(format!(
+            "there are no certificates {where_}; pick the namespace with -n, or use --all -A"
+        ))
+    } else {
+        err.hint(format!("see the certificates there: {listing}"))
+    }
+}
+
+fn decode_into(snap: &mut Snapshot, kind: &str, items: Vec<Value>) -> Result<(), UserError> {
+    for v in items {
+        snap.add(kind, v)?;
+    }
+    Ok(())
+}
+
+fn cert_names(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|v| v.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Read the certificates in scope (step 1: fails fast on not found / not installed).
+async fn certificates(
+    client: &kube::Client,
+    scope: &Scope,
+    snap: &mut Snapshot,
+) -> Result<(), UserError> {
+    let ns = (!scope.all_namespaces).then_some(scope.namespace.as_str());
+    let r = &CERTIFICATES;
+    if let [name] = scope.names.as_slice()
+        && let Some(ns) = ns
+    {
+        match get(client, r, Some(ns), name).await {
+            Ok(v) => return decode_into(snap, r.kind, vec![v]),
+            Err(ReadError::ObjectNotFound) => {
+                // Error path only: one more request to suggest close names.
+                let names = match list(client, r, Some(ns), None).await {
+                    Ok(items) => cert_names(&items),
+                    Err(_) => vec![],
+                };
+                return Err(not_found_error(name, Some(ns), &names));
+            }
+            Err(e) => return Err(chain_error(e, "get", r, Some(ns))),
+        }
+    }
+    let items = list(client, r, ns, None)
+        .await
+        .map_err(|e| chain_error(e, "list", r, ns))?;
+    if !scope.names.is_empty() {
+        let names = cert_names(&items);
+        if let Some(missing) = scope.names.iter().find(|n| !names.contains(n)) {
+            return Err(not_found_error(missing, ns, &names));
+        }
+        let wanted: Vec<Value> = items
+            .into_iter()
+            .filter(|v| {
+                v.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| scope.names.iter().any(|w| w == n))
+            })
+            .collect();
+        return decode_into(snap, r.kind, wanted);
+    }
+    decode_into(snap, r.kind, items)
+}
+
+/// Record an optional read that failed; returns the items (empty on failure).
+fn optional(
+    snap: &mut Snapshot,
+    r: &Res,
+    ns: Option<&str>,
+    result: Result<Vec<Value>, ReadError>,
+) -> Result<Vec<Value>, UserError> {
+    match result {
+        Ok(items) => Ok(items),
+        Err(ReadError::Forbidden(_)) => {
+            let resource = r.resource();
+            let scope = match ns.filter(|_| r.namespaced) {
+                Some(ns) => format!("in namespace {ns}"),
+                None => "cluster-wide".into(),
+            };
+            snap.unreadable.push(format!(
+                "could not list {resource}: forbidden (needs list on {resource}, {scope})"
+            ));
+            Ok(vec![])
+        }
+        Err(ReadError::NoSuchResource | ReadError::ObjectNotFound) => {
+            if r.group != HTTP_ROUTES.group {
+                snap.unreadable.push(format!(
+                    "could not list {}: not served by this cluster",
+                    r.resource()
+                ));
+            }
+            Ok(vec![])
+        }
+        Err(ReadError::Other(u)) => Err(u),
+    }
+}
+
+/// Issuers: one get when every certificate names the same issuer, else one list per kind.
+async fn issuers(
+    client: &kube::Client,
+    scope: &Scope,
+    snap: &mut Snapshot,
+) -> Result<(), UserError> {
+    let mut refs: Vec<(bool, String, String)> = snap
+        .certificates
+        .iter()
+        .filter(|c| {
+            c.spec
+                .issuer_ref
+                .group
                 .as_deref()
                 .is_none_or(|g| g.is_empty() || g == "cert-manager.io")
         })
+        .map(|c| {
+            let r = &c.spec.issuer_ref;
+            let cluster = r.is_cluster_issuer();
+            let ns = if cluster { "" } else { c.namespace() };
+            (cluster, ns.to_owned(), r.name.clone())
+        })
         .collect();
-
-    let issuers_fut = async {
-        let mut problems = BTreeMap::new();
-        let mut issuers = Vec::new();
-        let mut cluster_issuers = Vec::new();
-        if let Some(cert) = single {
-            let cert_ns = RawMeta::of(cert).namespace;
-            if let Some(r) = refs.first() {
-                let (kind, is_cluster) = if r.is_cluster_issuer() {
-                    (types::CLUSTER_ISSUERS, true)
-                } else {
-                    (types::ISSUERS, false)
-                };
-                let req = Req::get(kind, Some(&cert_ns), &r.name);
-                let key = if is_cluster {
-                    format!("ClusterIssuer {}", r.name)
-                } else {
-                    format!("Issuer {cert_ns}/{}", r.name)
-                };
-                match get(client, &req).await {
-                    Ok(v) if is_cluster => cluster_issuers.push(v),
-                    Ok(v) => issuers.push(v),
-                    Err(Failure::NotFound {
-                        resource_missing: false,
-                    }) => {
-                        problems.insert(key.clone(), format!("{key} not found"));
-                    }
-                    Err(Failure::NotFound {
-                        resource_missing: true,
-                    }) => {
-                        problems.insert(
-                            key.clone(),
-                            format!("{key}: the {} API is not served", kind.resource_name()),
-                        );
-                    }
-                    Err(Failure::Forbidden(_)) => {
-                        problems.insert(
-                            key.clone(),
-                            format!("{key}: forbidden (needs get on {})", kind.resource_name()),
-                        );
-                    }
-                    Err(Failure::Other(e)) => {
-                        problems.insert(key.clone(), format!("{key}: {}", what_why(&e)));
-                    }
-                }
+    refs.sort();
+    refs.dedup();
+    let reads: Vec<(Res, Option<String>, Option<String>)> = match refs.as_slice() {
+        [] => vec![],
+        [(cluster, ns, name)] => {
+            let r = if *cluster { CLUSTER_ISSUERS } else { ISSUERS };
+            vec![(
+                r,
+                Some(ns.clone()).filter(|n| !n.is_empty()),
+                Some(name.clone()),
+            )]
+        }
+        many => {
+            let mut v = Vec::new();
+            if many.iter().any(|(c, _, _)| !c) {
+                let ns = (!scope.all_namespaces).then(|| scope.namespace.clone());
+                v.push((ISSUERS, ns, None));
             }
-            return (issuers, cluster_issuers, problems, Vec::new());
+            if many.iter().any(|(c, _, _)| *c) {
+                v.push((CLUSTER_ISSUERS, None, None));
+            }
+            v
         }
-        let mut notes = Vec::new();
-        if refs.iter().any(|r| !r.is_cluster_issuer()) {
-            let (items, note, _) = context_list(client, types::ISSUERS, ns, None).await;
-            issuers = items;
-            notes.extend(note);
-        }
-        if refs.iter().any(|r| r.is_cluster_issuer()) {
-            let (items, note, _) = context_list(client, types::CLUSTER_ISSUERS, None, None).await;
-            cluster_issuers = items;
-            notes.extend(note);
-        }
-        (issuers, cluster_issuers, problems, notes)
     };
+    for (r, ns, name) in reads {
+        let verb = if name.is_some() { "get" } else { "list" };
+        let result = match &name {
+            Some(n) => get(client, &r, ns.as_deref(), n).await.map(|v| vec![v]),
+            None => list(client, &r, ns.as_deref(), None).await,
+        };
+        let problem = match result {
+            Ok(items) => {
+                decode_into(snap, r.kind, items)?;
+                None
+            }
+            Err(ReadError::ObjectNotFound) => None,
+            Err(ReadError::NoSuchResource) => Some(format!(
+                "the {} API is not served by this cluster",
+                r.resource()
+            )),
+            Err(ReadError::Forbidden(_)) => {
+                let msg = format!(
+                    "could not {verb} {}: forbidden (needs {verb} on {}, {})",
+                    r.resource(),
+                    r.resource(),
+                    scope_words(&r, ns.as_deref())
+                );
+                snap.unreadable.push(msg.clone());
+                Some(msg)
+            }
+            Err(ReadError::Other(u)) => return Err(u),
+        };
+        if r.kind == "ClusterIssuer" {
+            snap.cluster_issuers_error = problem;
+        } else {
+            snap.issuers_error = problem;
+        }
+    }
+    Ok(())
+}
 
-    // Solver pods live in the certificate's namespace (or all, with -A).
-    let pod_ns = match single {
-        Some(c) => Some(RawMeta::of(c).namespace),
-        None => ns.map(str::to_string),
-    };
-    let chain_ns = pod_ns.clone();
-    let selector = SOLVER_LABEL.to_string();
+/// Is the certificate Ready=True?
+pub fn is_ready(c: &super::types::Certificate) -> bool {
+    condition(&c.status.conditions, "Ready").is_some_and(|c| c.status == "True")
+}
+
+/// Make every read for the scope and return the raw snapshot.
+///
+/// Requests: certificate get (or list), certificaterequests, orders, challenges, issuer get
+/// (or issuers + clusterissuers lists), solver pods, services, ingresses, httproutes,
+/// ingressclasses, deployments, gateways: at most 13, whatever the number of certificates.
+pub async fn fetch(client: &kube::Client, scope: &Scope) -> Result<Snapshot, UserError> {
+    let mut snap = Snapshot::default();
+    certificates(client, scope, &mut snap).await?;
+    snap.cert_manager_installed = true;
+    if scope.all {
+        snap.certificates.retain(|c| !is_ready(c));
+    }
+    if snap.certificates.is_empty() {
+        return Ok(snap);
+    }
+    let ns_owned = (!scope.all_namespaces).then(|| scope.namespace.clone());
+    let ns = ns_owned.as_deref();
+    let solver_selector = format!("{}=true", super::assemble::SOLVER_LABEL);
 
     let (
         crs,
         orders,
         challenges,
-        issuers,
         pods,
         services,
         ingresses,
+        routes,
         classes,
         deployments,
-        routes,
         gateways,
-    ) = futures::join!(
-        chain_list(client, types::CERTIFICATE_REQUESTS, chain_ns.as_deref()),
-        chain_list(client, types::ORDERS, chain_ns.as_deref()),
-        chain_list(client, types::CHALLENGES, chain_ns.as_deref()),
-        issuers_fut,
-        context_list(client, types::PODS, pod_ns.as_deref(), Some(&selector)),
-        context_list(client, types::SERVICES, None, None),
-        context_list(client, types::INGRESSES, None, None),
-        context_list(client, types::INGRESS_CLASSES, None, None),
-        context_list(client, types::DEPLOYMENTS, None, None),
-        context_list(client, types::HTTP_ROUTES, None, None),
-        context_list(client, types::GATEWAYS, None, None),
+        issuers_done,
+    ) = tokio::join!(
+        list(client, &CERTIFICATE_REQUESTS, ns, None),
+        list(client, &ORDERS, ns, None),
+        list(client, &CHALLENGES, ns, None),
+        list(client, &PODS, ns, Some(&solver_selector)),
+        list(client, &SERVICES, None, None),
+        list(client, &INGRESSES, None, None),
+        list(client, &HTTP_ROUTES, None, None),
+        list(client, &INGRESS_CLASSES, None, None),
+        list(client, &DEPLOYMENTS, None, None),
+        list(client, &GATEWAYS, None, None),
+        async {
+            let mut s = Snapshot {
+                certificates: snap.certificates.clone(),
+                ..Snapshot::default()
+            };
+            issuers(client, scope, &mut s).await.map(|()| s)
+        },
     );
-    let (issuers, cluster_issuers, issuer_problems, mut unreadable) = issuers;
-    let mut snap = Snapshot {
-        scope: scope.clone(),
-        certificates,
-        certificate_requests: crs?,
-        orders: orders?,
-        challenges: challenges?,
-        issuers,
-        cluster_issuers,
-        issuer_problems,
-        gateway_api_installed: routes.2 || gateways.2,
-        ..Default::default()
-    };
-    let mut take = |(items, note, _): (Vec<Value>, Option<String>, bool), dst: &mut Vec<Value>| {
-        *dst = items;
-        unreadable.extend(note);
-    };
-    take(pods, &mut snap.pods);
-    take(services, &mut snap.services);
-    take(ingresses, &mut snap.ingresses);
-    take(classes, &mut snap.ingress_classes);
-    take(deployments, &mut snap.deployments);
-    take(routes, &mut snap.http_routes);
-    take(gateways, &mut snap.gateways);
-    snap.unreadable = unreadable;
+    for (r, result) in [
+        (&CERTIFICATE_REQUESTS, crs),
+        (&ORDERS, orders),
+        (&CHALLENGES, challenges),
+    ] {
+        let items = result.map_err(|e| chain_error(e, "list", r, ns))?;
+        decode_into(&mut snap, r.kind, items)?;
+    }
+    let issued = issuers_done?;
+    snap.issuers = issued.issuers;
+    snap.cluster_issuers = issued.cluster_issuers;
+    snap.issuers_error = issued.issuers_error;
+    snap.cluster_issuers_error = issued.cluster_issuers_error;
+    snap.unreadable.extend(issued.unreadable);
+
+    snap.gateway_api_installed = !matches!(
+        (&routes, &gateways),
+        (Err(ReadError::NoSuchResource), _) | (_, Err(ReadError::NoSuchResource))
+    );
+    let items = optional(&mut snap, &PODS, ns, pods)?;
+    decode_into(&mut snap, PODS.kind, items)?;
+    for (r, result) in [
+        (&SERVICES, services),
+        (&INGRESSES, ingresses),
+        (&HTTP_ROUTES, routes),
+    ] {
+        // Cluster-wide reads forbidden: fall back to the certificates' namespace, where the
+        // solver resources live (one more request, only on this path).
+        let result = match (result, ns) {
+            (Err(ReadError::Forbidden(_)), Some(n)) => {
+                let resource = r.resource();
+                snap.unreadable.push(format!(
+                    "could not list {resource} cluster-wide: forbidden (needs list on {resource}, cluster-wide); read namespace {n} only"
+                ));
+                list(client, r, Some(n), None).await
+            }
+            (other, _) => other,
+        };
+        let items = optional(&mut snap, r, ns, result)?;
+        decode_into(&mut snap, r.kind, items)?;
+    }
+    for (r, result) in [
+        (&INGRESS_CLASSES, classes),
+        (&DEPLOYMENTS, deployments),
+        (&GATEWAYS, gateways),
+    ] {
+        let items = optional(&mut snap, r, None, result)?;
+        decode_into(&mut snap, r.kind, items)?;
+    }
     Ok(snap)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn forbidden_message_names_the_permission() {
-        let req = Req::list(types::CHALLENGES, Some("shop"));
-        let e = forbidden_error(
-            &req,
-            "challenges.acme.cert-manager.io is forbidden: User \"jane\" cannot list",
-        )
-        .to_string();
-        assert!(
-            e.contains("cannot list challenges.acme.cert-manager.io in namespace \"shop\""),
-            "{e}"
-        );
-        assert!(e.contains("needs verb \"list\" on resource \"challenges\" in API group \"acme.cert-manager.io\""), "{e}");
-        assert!(e.contains("kubectl create role acmecheck-read --verb=get,list --resource=challenges.acme.cert-manager.io -n shop"), "{e}");
-        let req = Req::list(types::PODS, None);
-        let e = forbidden_error(&req, "no").to_string();
-        assert!(e.contains("in all namespaces"), "{e}");
-        assert!(e.contains("API group \"\" (core)"), "{e}");
-        assert!(
-            e.contains("kubectl create clusterrole acmecheck-read --verb=get,list --resource=pods"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn not_found_suggests_close_names() {
-        let scope = Scope {
-            namespace: "shop".into(),
-            names: vec!["web-tsl".into()],
-            ..Default::default()
-        };
-        let existing = vec![
-            json!({"metadata": {"name": "web-tls"}}),
-            json!({"metadata": {"name": "api-tls"}}),
-            json!({"metadata": {"name": "zzz"}}),
-        ];
-        let e = not_found(&scope, &existing).unwrap().to_string();
-        assert!(
-            e.contains("certificate \"web-tsl\" not found in namespace \"shop\""),
-            "{e}"
-        );
-        assert!(e.contains("did you mean \"web-tls\""), "{e}");
-        assert!(!e.contains("zzz"), "{e}");
-        let e = not_found(&scope, &[]).unwrap().to_string();
-        assert!(
-            e.contains("there are no certificates in namespace \"shop\""),
-            "{e}"
-        );
-        let scope = Scope {
-            names: vec!["zzz".into()],
-            ..scope
-        };
-        assert!(not_found(&scope, &existing).is_none());
-    }
-
-    #[test]
-    fn from_objects_routes_by_kind() {
-        let s = Snapshot::from_objects(
-            Scope::default(),
-            vec![
-                json!({"apiVersion": "acme.cert-manager.io/v1", "kind": "Challenge"}),
-                json!({"apiVersion": "v1", "kind": "Pod"}),
-                json!({"apiVersion": "v1", "kind": "ConfigMap"}),
-                json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"}),
-            ],
-        );
+    fn paths() {
         assert_eq!(
-            (s.challenges.len(), s.pods.len(), s.gateways.len()),
-            (1, 1, 1)
+            CHALLENGES.path(Some("shop")),
+            "/apis/acme.cert-manager.io/v1/namespaces/shop/challenges"
         );
-        assert!(s.services.is_empty());
+        assert_eq!(PODS.path(None), "/api/v1/pods");
+        assert_eq!(
+            INGRESS_CLASSES.path(Some("shop")),
+            "/apis/networking.k8s.io/v1/ingressclasses"
+        );
+        assert_eq!(CHALLENGES.resource(), "challenges.acme.cert-manager.io");
+        assert_eq!(PODS.resource(), "pods");
+    }
+
+    #[test]
+    fn close_names() {
+        assert_eq!(edit_distance("web", "web"), 0);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let names: Vec<String> = ["web", "web-tls", "api", "shop-web-staging", "database"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(suggestions("wbe", &names), ["web"]);
+        assert_eq!(suggestions("web-tl", &names), ["web-tls", "web"]);
+        assert!(suggestions("zzzzzzzz", &names).is_empty());
+        let err = not_found_error("wbe", Some("shop"), &names).to_string();
+        assert!(
+            err.contains("certificate \"wbe\" not found in namespace \"shop\""),
+            "{err}"
+        );
+        assert!(err.contains("did you mean web?"), "{err}");
+        let err = not_found_error("web", Some("shop"), &[]).to_string();
+        assert!(err.contains("no certificates"), "{err}");
+    }
+
+    #[test]
+    fn forbidden_names_the_permission() {
+        let e = forbidden_error("list", &CHALLENGES, Some("shop"), "nope").to_string();
+        assert!(
+            e.contains("not allowed to list challenges.acme.cert-manager.io"),
+            "{e}"
+        );
+        assert!(e.contains("\"acme.cert-manager.io\""), "{e}");
+        assert!(e.contains("namespace \"shop\""), "{e}");
+        assert!(
+            e.contains(
+                "kubectl create role acmecheck-read --verb=get,list --resource=challenges.acme.cert-manager.io -n shop"
+            ),
+            "{e}"
+        );
+        let e = forbidden_error("list", &CHALLENGES, None, "nope").to_string();
+        assert!(e.contains("cluster-wide"), "{e}");
+        assert!(e.contains("kubectl create clusterrole"), "{e}");
     }
 }

@@ -1,539 +1,431 @@
-//! assemble() against the scenario fixtures in tests/fixtures/chain (pure, no server).
+//! Pure tests of [`assemble`] over the chain fixtures (tests/fixtures/chain/<scenario>/).
 
-use super::*;
-use crate::evidence::*;
-use serde_json::{Value, json};
+use super::assemble::{DOMAIN_LABEL, REVISION_ANNOTATION, adler32, assemble};
+use super::snapshot::Snapshot;
+use crate::diagnose::{Code, api};
+use crate::evidence::{CertificateEvidence, ClusterEvidence};
 
-fn load(scenario: &str) -> Vec<Value> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/chain")
-        .join(scenario);
-    let mut out = Vec::new();
-    for f in ["chain.yaml", "cluster.yaml"] {
-        let text = std::fs::read_to_string(dir.join(f)).unwrap();
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
-        out.extend(docs.into_iter().filter(|d| !d.is_null()));
-    }
-    out
+fn load(scenario: &str) -> Result<Snapshot, crate::error::UserError> {
+    let dir = format!(
+        "{}/tests/fixtures/chain/{scenario}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let text = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    Snapshot::from_yaml(&text)
 }
 
-fn scope_one(name: &str) -> Scope {
-    Scope {
-        namespace: "shop".into(),
-        names: vec![name.into()],
-        ..Default::default()
-    }
+fn scenario(name: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
+    assemble(&load(name).unwrap())
 }
 
-fn run(scenario: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
-    assemble(&Snapshot::from_objects(scope_one("web"), load(scenario))).unwrap()
-}
-
-fn one(scenario: &str) -> (CertificateEvidence, ClusterEvidence) {
-    let (mut certs, cluster) = run(scenario);
-    assert_eq!(certs.len(), 1, "{scenario}");
-    (certs.remove(0), cluster)
+fn codes(cert: &CertificateEvidence, cluster: &ClusterEvidence) -> Vec<Code> {
+    api::findings(&api::Input { cert, cluster })
+        .into_iter()
+        .map(|f| f.code)
+        .collect()
 }
 
 #[test]
-fn healthy_certificate_has_nothing_in_flight() {
-    let (c, cl) = one("healthy");
+fn healthy_has_no_request_in_flight() {
+    let (certs, cluster) = scenario("healthy");
+    assert_eq!(certs.len(), 1);
+    let c = &certs[0];
+    assert_eq!((c.namespace.as_str(), c.name.as_str()), ("shop", "web"));
     assert_eq!(c.revision, Some(1));
-    assert!(c.request.is_none() && c.order.is_none() && c.challenges.is_empty());
-    assert_eq!(condition(&c.conditions, "Ready").unwrap().status, "True");
-    let iss = c.issuer.as_ref().unwrap();
-    assert_eq!(
-        (iss.kind.as_str(), iss.name.as_str()),
-        ("ClusterIssuer", "letsencrypt")
-    );
-    assert_eq!(iss.acme.as_ref().unwrap().solvers.len(), 1);
-    assert!(c.issuer_problem.is_none());
+    assert!(c.request.is_none(), "revision 1 is history, not in flight");
+    assert!(c.order.is_none() && c.challenges.is_empty());
+    let issuer = c.issuer.as_ref().unwrap();
+    assert_eq!(issuer.kind, "ClusterIssuer");
+    assert!(issuer.acme.as_ref().unwrap().server.contains("letsencrypt"));
+    assert!(codes(c, &cluster).is_empty(), "{:?}", codes(c, &cluster));
 
-    assert!(cl.cert_manager_installed && cl.gateway_api_installed);
-    assert_eq!(
-        cl.ingress_classes,
-        vec![IngressClassEvidence {
-            name: "nginx".into(),
-            controller: "k8s.io/ingress-nginx".into(),
-            is_default: true
-        }]
-    );
-    let dp = &cl.data_planes[0];
-    assert_eq!(dp.product.as_deref(), Some("ingress-nginx"));
-    assert_eq!(dp.controller.as_deref(), Some("k8s.io/ingress-nginx"));
-    assert_eq!(dp.ingress_classes, vec!["nginx"]);
-    assert!(!dp.watches_classless);
-    assert_eq!(dp.ready_replicas, Some(2));
-    assert_eq!(
-        dp.services.len(),
-        1,
-        "the admission Service is not a data plane"
-    );
-    let s = &dp.services[0];
-    assert_eq!(
-        (s.type_.as_str(), s.lb_addresses.as_slice()),
-        ("LoadBalancer", &["203.0.113.10".to_string()][..])
-    );
-    assert_eq!(s.external_traffic_policy.as_deref(), Some("Local"));
-    assert_eq!(s.ready_endpoints, 2);
-    let cm = cl.cert_manager.as_ref().unwrap();
+    assert!(cluster.cert_manager_installed && cluster.gateway_api_installed);
+    assert_eq!(cluster.ingress_classes.len(), 1);
+    assert!(cluster.ingress_classes[0].is_default);
+    let nginx = &cluster.data_planes[0];
+    assert_eq!(nginx.product.as_deref(), Some("ingress-nginx"));
+    assert_eq!(nginx.controller.as_deref(), Some("k8s.io/ingress-nginx"));
+    assert_eq!(nginx.ingress_classes, ["nginx"]);
+    assert!(!nginx.watches_classless);
+    assert_eq!(nginx.services.len(), 1);
+    let svc = &nginx.services[0];
+    assert_eq!(svc.type_, "LoadBalancer");
+    assert_eq!(svc.lb_addresses, ["203.0.113.10"]);
+    assert_eq!(svc.external_traffic_policy.as_deref(), Some("Local"));
+    assert_eq!(svc.ready_endpoints, 1);
+    let cm = cluster.cert_manager.as_ref().unwrap();
     assert_eq!(cm.version.as_deref(), Some("v1.19.1"));
-    assert_eq!(
-        (cm.namespace.as_str(), cm.deployment.as_str()),
-        ("cert-manager", "cert-manager")
-    );
-    assert!(!cm.gateway_api_enabled);
     assert_eq!(cm.dns_policy.as_deref(), Some("ClusterFirst"));
-    assert!(cl.unreadable.is_empty(), "{:?}", cl.unreadable);
-
-    // --all keeps only certificates that are not Ready.
-    let all = Scope {
-        namespace: "shop".into(),
-        all: true,
-        ..Default::default()
-    };
-    let (certs, _) = assemble(&Snapshot::from_objects(all, load("healthy"))).unwrap();
-    assert!(certs.is_empty());
+    assert!(!cm.gateway_api_enabled);
 }
 
 #[test]
-fn self_check_404_walks_the_chain() {
-    let (c, _) = one("selfcheck-404");
+fn selfcheck_404_walks_the_whole_chain() {
+    let (certs, cluster) = scenario("selfcheck-404");
+    let c = &certs[0];
     let req = c.request.as_ref().unwrap();
     assert_eq!((req.name.as_str(), req.revision), ("web-1", Some(1)));
-    assert!(c.duplicate_requests.is_empty());
-    let o = c.order.as_ref().unwrap();
+    let order = c.order.as_ref().unwrap();
+    assert_eq!(order.state, "pending");
+    assert_eq!(order.authorizations.len(), 2);
     assert_eq!(
-        (o.name.as_str(), o.state.as_str()),
-        ("web-1-1234567890", "pending")
+        order.authorizations[0].challenge_types,
+        ["http-01", "dns-01", "tls-alpn-01"]
     );
-    assert_eq!(o.authorizations.len(), 2);
-    let www = o
-        .authorizations
-        .iter()
-        .find(|a| a.identifier == "www.example.com")
-        .unwrap();
-    assert_eq!(
-        www.initial_state.as_deref(),
-        Some("valid"),
-        "already authorized: no challenge"
-    );
-    assert_eq!(c.challenges.len(), 1);
-    let ch = &c.challenges[0];
-    assert_eq!(ch.dns_name, "shop.example.com");
-    assert!(ch.is_http01() && ch.processing && ch.presented);
-    assert_eq!(
-        ch.reason.as_deref(),
-        Some("Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'")
-    );
-    assert_eq!(
-        ch.solver
-            .http01
-            .as_ref()
-            .unwrap()
-            .ingress
-            .as_ref()
-            .unwrap()
-            .ingress_class_name
-            .as_deref(),
-        Some("nginx")
-    );
-
-    // The stale pod has the same identity labels but another controller: not picked.
-    assert_eq!(ch.solver_pods.len(), 1);
-    let p = &ch.solver_pods[0];
-    assert_eq!(p.name, "cm-acme-http-solver-x7k2p");
-    assert!(p.ready && p.args_match);
-    assert_eq!(p.phase, "Running");
-    assert_eq!(p.pod_ip.as_deref(), Some("10.244.1.17"));
-
-    let s = &ch.solver_services[0];
-    // The Service selects by labels only, so the stale pod is an endpoint too (as in a cluster).
-    assert_eq!(
-        (s.type_.as_str(), s.ready_endpoints, s.not_ready_endpoints),
-        ("NodePort", 2, 0)
-    );
-    assert_eq!(s.endpoint_addresses, vec!["10.244.1.17", "10.244.2.9"]);
-    assert!(!s.endpoints_unknown);
-
-    let i = &ch.solver_ingresses[0];
-    assert_eq!(i.class_name.as_deref(), Some("nginx"));
-    assert!(!i.edit_in_place);
-    assert_eq!(i.lb_addresses, vec!["203.0.113.10"]);
-    assert_eq!(
-        i.rules[0].path,
-        format!("/.well-known/acme-challenge/{}", ch.token)
-    );
-    assert_eq!(i.rules[0].path_type.as_deref(), Some("Exact"));
-    assert_eq!(
-        (i.rules[0].service.as_deref(), i.rules[0].port),
-        (Some(s.name.as_str()), Some(8089))
-    );
-    assert_eq!(
-        i.relevant_annotations
-            .get("nginx.ingress.kubernetes.io/whitelist-source-range")
-            .map(String::as_str),
-        Some("0.0.0.0/0,::/0")
-    );
-    assert!(ch.solver_routes.is_empty());
-}
-
-#[test]
-fn every_self_check_wording_is_carried() {
-    for (scenario, needle) in [
-        ("selfcheck-404", "wrong status code '404'"),
-        (
-            "selfcheck-timeout",
-            "Client.Timeout exceeded while awaiting headers",
-        ),
-        ("selfcheck-refused", "connect: connection refused"),
-        ("selfcheck-nxdomain", "no such host"),
-        ("selfcheck-mismatch-old", "but got: <html>"),
-        ("selfcheck-mismatch-new", "when querying endpoint"),
-    ] {
-        let (c, _) = one(scenario);
-        let reason = c.challenges[0].reason.clone().unwrap_or_default();
-        assert!(
-            reason.starts_with("Waiting for HTTP-01 challenge propagation: "),
-            "{scenario}: {reason}"
+    assert_eq!(c.challenges.len(), 2);
+    for ch in &c.challenges {
+        assert!(ch.is_http01() && ch.processing && ch.presented);
+        assert_eq!(ch.solver_pods.len(), 1, "{}", ch.name);
+        let pod = &ch.solver_pods[0];
+        assert!(pod.ready && pod.args_match && pod.phase == "Running");
+        assert_eq!(ch.solver_services.len(), 1);
+        let svc = &ch.solver_services[0];
+        assert_eq!((svc.ready_endpoints, svc.not_ready_endpoints), (1, 0));
+        assert_eq!(svc.endpoint_addresses, [pod.pod_ip.clone().unwrap()]);
+        assert_eq!(svc.type_, "NodePort");
+        assert_eq!(ch.solver_ingresses.len(), 1);
+        let ing = &ch.solver_ingresses[0];
+        assert_eq!(ing.class_name.as_deref(), Some("nginx"));
+        assert_eq!(ing.lb_addresses, ["203.0.113.10"]);
+        assert_eq!(
+            ing.relevant_annotations
+                .get("nginx.ingress.kubernetes.io/whitelist-source-range")
+                .map(String::as_str),
+            Some("0.0.0.0/0,::/0")
         );
-        assert!(reason.contains(needle), "{scenario}: {reason}");
+        assert_eq!(ing.rules[0].host, ch.dns_name);
+        assert_eq!(
+            ing.rules[0].path,
+            format!("/.well-known/acme-challenge/{}", ch.token)
+        );
     }
-}
-
-#[test]
-fn renewal_picks_the_request_for_the_next_revision() {
-    let (c, _) = one("selfcheck-timeout");
-    assert_eq!(c.revision, Some(2));
-    let req = c.request.as_ref().unwrap();
-    assert_eq!(
-        (req.name.as_str(), req.revision),
-        ("web-3", Some(3)),
-        "web-2 is history"
+    // Each challenge got its own pod (labels differ by dnsName).
+    assert_ne!(
+        c.challenges[0].solver_pods[0].name,
+        c.challenges[1].solver_pods[0].name
     );
-    assert_eq!(c.challenges.len(), 1);
+    assert!(codes(c, &cluster).contains(&Code::SelfCheckFailing));
 }
 
 #[test]
-fn requests_must_match_owner_and_revision() {
-    let mut objs = load("selfcheck-404");
-    for o in objs.iter_mut() {
-        if o["kind"] == "CertificateRequest" {
-            o["metadata"]["ownerReferences"][0]["uid"] = json!("uid-someone-else");
-        }
+fn connection_error_scenarios_carry_the_reason() {
+    for (name, needle) in [
+        ("selfcheck-timeout", "context deadline exceeded"),
+        ("selfcheck-refused", "connection refused"),
+        ("selfcheck-nosuchhost", "no such host"),
+    ] {
+        let (certs, cluster) = scenario(name);
+        let ch = &certs[0].challenges[0];
+        assert!(ch.reason.as_deref().unwrap().contains(needle), "{name}");
+        assert!(
+            codes(&certs[0], &cluster).contains(&Code::SelfCheckFailing),
+            "{name}"
+        );
     }
-    let (c, _) = one_from(objs.clone());
-    assert!(c.request.is_none() && c.challenges.is_empty());
-
-    let mut objs = load("selfcheck-404");
-    let mut dup = Value::Null;
-    for o in objs.iter_mut() {
-        if o["kind"] == "CertificateRequest" {
-            dup = o.clone();
-            o["metadata"]["annotations"]["cert-manager.io/certificate-revision"] = json!("7");
-        }
-    }
-    let objs2 = objs.clone();
-    let (c, _) = one_from(objs);
-    assert!(
-        c.request.is_none(),
-        "revision 7 is not the next revision (1)"
-    );
-
-    // Two requests for the same revision: the newest is taken, the other is reported.
-    dup["metadata"]["name"] = json!("web-1-dup");
-    dup["metadata"]["uid"] = json!("uid-web-1-dup");
-    dup["metadata"]["creationTimestamp"] = json!("2026-11-28T06:00:00Z");
-    let mut objs = objs2;
-    objs.push(dup);
-    for o in objs.iter_mut() {
-        if o["kind"] == "CertificateRequest" && o["metadata"]["name"] == "web-1" {
-            o["metadata"]["annotations"]["cert-manager.io/certificate-revision"] = json!("1");
-        }
-    }
-    let (c, _) = one_from(objs);
-    assert_eq!(c.request.as_ref().unwrap().name, "web-1-dup");
-    assert_eq!(c.duplicate_requests, vec!["web-1"]);
 }
 
 #[test]
-fn wildcard_with_http01_only_issuer_has_no_challenge() {
-    let (mut certs, _) = assemble(&Snapshot::from_objects(
-        scope_one("wild"),
-        load("wildcard-http01-only"),
-    ))
-    .unwrap();
-    let c = certs.remove(0);
-    let o = c.order.as_ref().unwrap();
-    assert_eq!(o.authorizations.len(), 1);
-    let a = &o.authorizations[0];
-    assert!(a.wildcard);
-    assert_eq!(a.challenge_types, vec!["dns-01"]);
-    assert!(c.challenges.is_empty());
-    assert_eq!(c.dns_names, vec!["*.example.com"]);
-}
-
-#[test]
-fn ingress_class_unserved() {
-    let (c, cl) = one("ingress-class-unserved");
-    let i = &c.challenges[0].solver_ingresses[0];
-    assert_eq!(i.class_name.as_deref(), Some("public"));
-    assert!(i.lb_addresses.is_empty());
-    assert!(cl.ingress_classes.iter().all(|k| k.name != "public"));
+fn body_mismatch_old_and_new_wording() {
+    let (certs, _) = scenario("body-mismatch");
+    assert_eq!(certs.len(), 2);
+    let by_name = |n: &str| certs.iter().find(|c| c.name == n).unwrap();
+    let new = &by_name("web").challenges[0];
     assert!(
-        cl.data_planes
-            .iter()
-            .all(|d| !d.ingress_classes.contains(&"public".to_string()))
-    );
-}
-
-#[test]
-fn solver_pod_image_pull_backoff() {
-    let (c, _) = one("pod-imagepullbackoff");
-    let ch = &c.challenges[0];
-    let p = &ch.solver_pods[0];
-    assert_eq!(p.phase, "Pending");
-    assert!(!p.ready);
-    assert_eq!(p.waiting_reason.as_deref(), Some("ImagePullBackOff"));
-    assert!(
-        p.waiting_message
+        new.reason
             .as_deref()
             .unwrap()
-            .contains("cert-manager-acmesolver")
+            .contains("did not get expected response \"")
     );
-    assert_eq!(ch.solver_services[0].ready_endpoints, 0);
+    let old = &by_name("web-legacy").challenges[0];
+    assert!(old.reason.as_deref().unwrap().contains("but got: <html>"));
+    assert_eq!(old.dns_name, "shop.example.com");
+    assert_eq!(old.solver_pods.len(), 1);
 }
 
 #[test]
-fn service_without_endpoints() {
-    let (c, _) = one("service-no-endpoints");
-    let s = &c.challenges[0].solver_services[0];
-    assert_eq!((s.ready_endpoints, s.not_ready_endpoints), (0, 1));
-    assert!(s.endpoint_addresses.is_empty());
-    assert!(!s.endpoints_unknown);
+fn wildcard_offers_only_dns01() {
+    let (certs, cluster) = scenario("wildcard-http01-only");
+    let c = &certs[0];
+    let a = &c.order.as_ref().unwrap().authorizations[0];
+    assert!(a.wildcard);
+    assert_eq!(a.challenge_types, ["dns-01"]);
+    assert!(c.challenges.is_empty());
+    assert!(codes(c, &cluster).contains(&Code::WildcardNeedsDns01));
+}
+
+#[test]
+fn class_unserved() {
+    let (certs, cluster) = scenario("class-unserved");
+    let ing = &certs[0].challenges[0].solver_ingresses[0];
+    assert_eq!(ing.class_name.as_deref(), Some("public"));
+    assert!(ing.lb_addresses.is_empty());
+    assert!(codes(&certs[0], &cluster).contains(&Code::IngressClassUnserved));
+}
+
+#[test]
+fn image_pull_backoff() {
+    let (certs, cluster) = scenario("image-pull-backoff");
+    let ch = &certs[0].challenges[0];
+    let pod = &ch.solver_pods[0];
+    assert_eq!(pod.phase, "Pending");
+    assert!(!pod.ready);
+    assert_eq!(pod.waiting_reason.as_deref(), Some("ImagePullBackOff"));
+    assert!(
+        pod.waiting_message
+            .as_deref()
+            .unwrap()
+            .contains("Back-off pulling image")
+    );
+    let svc = &ch.solver_services[0];
+    assert_eq!((svc.ready_endpoints, svc.not_ready_endpoints), (0, 1));
+    assert!(codes(&certs[0], &cluster).contains(&Code::SolverPodNotRunning));
+}
+
+#[test]
+fn no_endpoints() {
+    let (certs, cluster) = scenario("no-endpoints");
+    let ch = &certs[0].challenges[0];
+    assert_eq!(ch.solver_pods[0].phase, "Running");
+    assert!(!ch.solver_pods[0].ready);
+    let svc = &ch.solver_services[0];
+    assert_eq!((svc.ready_endpoints, svc.not_ready_endpoints), (0, 1));
+    assert!(svc.endpoint_addresses.is_empty());
+    assert!(codes(&certs[0], &cluster).contains(&Code::SolverUnreachable));
 }
 
 #[test]
 fn httproute_not_accepted() {
-    let (c, cl) = one("httproute-not-accepted");
-    let ch = &c.challenges[0];
+    let (certs, cluster) = scenario("httproute-not-accepted");
+    let ch = &certs[0].challenges[0];
     assert!(ch.solver_ingresses.is_empty());
-    let r = &ch.solver_routes[0];
-    assert_eq!(r.hostnames, vec!["shop.example.com"]);
-    assert_eq!(r.parent_refs[0].name, "shared");
-    let parent = &r.parents[0];
-    assert_eq!(parent.controller_name, "io.cilium/gateway-controller");
-    let acc = condition(&parent.conditions, "Accepted").unwrap();
+    assert_eq!(ch.solver_routes.len(), 1);
+    let accepted = &ch.solver_routes[0].parents[0].conditions[0];
     assert_eq!(
-        (acc.status.as_str(), acc.reason.as_deref()),
+        (accepted.status.as_str(), accepted.reason.as_deref()),
         ("False", Some("NotAllowedByListeners"))
     );
-
-    assert!(cl.cert_manager.as_ref().unwrap().gateway_api_enabled);
-    let g = &cl.gateways[0];
+    assert!(cluster.cert_manager.as_ref().unwrap().gateway_api_enabled);
+    let gw = &cluster.gateways[0];
     assert_eq!(
-        (
-            g.namespace.as_str(),
-            g.name.as_str(),
-            g.gateway_class.as_str()
-        ),
-        ("infra", "shared", "cilium")
+        (gw.namespace.as_str(), gw.name.as_str()),
+        ("infra", "public")
     );
-    assert_eq!(g.listeners[0].allowed_routes_from.as_deref(), Some("Same"));
-    assert_eq!(g.addresses, vec!["203.0.113.20"]);
-    let dp = cl.data_planes.iter().find(|d| d.kind == "gateway").unwrap();
-    assert_eq!(dp.product.as_deref(), Some("cilium"));
-    assert_eq!(
-        dp.controller.as_deref(),
-        Some("io.cilium/gateway-controller")
-    );
-    assert_eq!(dp.services[0].name, "cilium-gateway-shared");
-    assert!(
-        dp.services[0].endpoints_unknown,
-        "no selector: cilium manages the endpoints"
-    );
-}
-
-#[test]
-fn rate_limited_order() {
-    let (c, _) = one("rate-limited");
-    let o = c.order.as_ref().unwrap();
-    assert_eq!(o.state, "errored");
-    assert!(
-        o.reason
-            .as_deref()
-            .unwrap()
-            .starts_with("429 urn:ietf:params:acme:error:rateLimited")
-    );
-    let req = c.request.as_ref().unwrap();
-    assert!(
-        condition(&req.conditions, "Ready")
-            .unwrap()
-            .message
-            .as_deref()
-            .unwrap()
-            .contains("rateLimited")
-    );
-    assert_eq!(c.failed_issuance_attempts, Some(3));
-    assert!(c.challenges.is_empty());
-}
-
-#[test]
-fn founding_incident_has_two_data_planes_on_port_80() {
-    let (c, cl) = one("founding-incident");
-    assert!(c.challenges[0].reason.as_deref().unwrap().contains("'404'"));
-    let on80: Vec<(&str, Option<&str>)> = cl
+    assert_eq!(gw.listeners[0].allowed_routes_from.as_deref(), Some("Same"));
+    let plane = cluster
         .data_planes
         .iter()
-        .filter(|d| {
-            d.services
-                .iter()
-                .any(|s| s.ports.iter().any(|p| p.port == 80))
+        .find(|d| d.kind == "gateway")
+        .unwrap();
+    assert_eq!(plane.product.as_deref(), Some("envoy-gateway"));
+    assert_eq!(plane.services[0].namespace, "envoy-gateway-system");
+    assert_eq!(plane.services[0].lb_addresses, ["198.51.100.20"]);
+    assert!(codes(&certs[0], &cluster).contains(&Code::HttprouteNotAttached));
+}
+
+#[test]
+fn rate_limited() {
+    let (certs, cluster) = scenario("rate-limited");
+    let c = &certs[0];
+    assert_eq!(c.failed_issuance_attempts, Some(3));
+    let order = c.order.as_ref().unwrap();
+    assert_eq!(order.state, "errored");
+    assert!(order.reason.as_deref().unwrap().contains("rateLimited"));
+    assert!(codes(c, &cluster).contains(&Code::RateLimited));
+}
+
+#[test]
+fn founding_incident_sees_both_data_planes() {
+    let (certs, cluster) = scenario("founding-incident");
+    assert_eq!(certs[0].challenges.len(), 1);
+    let addrs: Vec<(String, Vec<String>)> = cluster
+        .data_planes
+        .iter()
+        .map(|d| {
+            (
+                format!("{}:{}", d.kind, d.product.clone().unwrap_or_default()),
+                d.services
+                    .iter()
+                    .flat_map(|s| s.lb_addresses.clone())
+                    .collect(),
+            )
         })
-        .map(|d| (d.kind.as_str(), d.product.as_deref()))
         .collect();
     assert_eq!(
-        on80,
-        vec![
-            ("ingress-controller", Some("ingress-nginx")),
-            ("gateway", Some("cilium"))
+        addrs,
+        [
+            (
+                "ingress-controller:ingress-nginx".to_owned(),
+                vec!["203.0.113.10".to_owned()]
+            ),
+            ("gateway:cilium".to_owned(), vec!["203.0.113.20".to_owned()]),
+        ]
+    );
+    let gw_svc = &cluster.data_planes[1].services[0];
+    assert!(gw_svc.selector.is_empty());
+    assert!(gw_svc.ports.iter().any(|p| p.port == 80));
+}
+
+#[test]
+fn malformed_object_is_named_with_its_field() {
+    let err = load("malformed").unwrap_err().to_string();
+    assert!(
+        err.contains("Challenge shop/web-1-3571442311-2617004231 is malformed"),
+        "{err}"
+    );
+    assert!(err.contains("spec.token"), "{err}");
+    assert!(err.contains("expected a string"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linking rules, by editing the fixtures
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn request_is_matched_by_owner_and_next_revision() {
+    let mut snap = load("selfcheck-404").unwrap();
+    // Revision 1 issued: the request for revision 1 is history now.
+    snap.certificates[0].status.revision = Some(1);
+    let (certs, _) = assemble(&snap);
+    assert!(certs[0].request.is_none() && certs[0].challenges.is_empty());
+
+    // A request for revision 2 owned by the certificate is the one in flight.
+    let mut next = snap.requests[0].clone();
+    next.metadata.name = Some("web-2".into());
+    next.metadata.uid = Some("cr-2".into());
+    next.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(REVISION_ANNOTATION.into(), "2".into());
+    snap.requests.push(next.clone());
+    let (certs, _) = assemble(&snap);
+    assert_eq!(certs[0].request.as_ref().unwrap().name, "web-2");
+    assert!(certs[0].duplicate_requests.is_empty());
+
+    // Same revision but owned by another certificate: not ours.
+    let mut foreign = next.clone();
+    foreign.metadata.name = Some("other-2".into());
+    if let Some(refs) = foreign.metadata.owner_references.as_mut() {
+        refs[0].uid = "another-certificate".into();
+    }
+    snap.requests.push(foreign);
+    let (certs, _) = assemble(&snap);
+    assert!(certs[0].duplicate_requests.is_empty());
+
+    // Two requests for revision 2: both reported.
+    let mut dup = next;
+    dup.metadata.name = Some("web-2-dup".into());
+    snap.requests.push(dup);
+    let (certs, _) = assemble(&snap);
+    assert_eq!(certs[0].duplicate_requests.len(), 2);
+}
+
+#[test]
+fn solver_resources_need_the_owner_uid_and_the_labels() {
+    let mut snap = load("selfcheck-404").unwrap();
+    let ch_name = snap.challenges[0].name().to_owned();
+    // A pod with the same identity labels but owned by another Challenge: not picked.
+    let mut foreign = snap.pods[0].clone();
+    foreign.metadata.name = Some("cm-acme-http-solver-other".into());
+    if let Some(refs) = foreign.metadata.owner_references.as_mut() {
+        refs[0].uid = "some-other-challenge".into();
+    }
+    snap.pods.push(foreign);
+    // A pod owned by the Challenge whose labels are for another name: not picked either.
+    let mut stale = snap.pods[0].clone();
+    stale.metadata.name = Some("cm-acme-http-solver-stale".into());
+    stale
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert(DOMAIN_LABEL.into(), adler32(b"old.example.com").to_string());
+    snap.pods.push(stale);
+    let (certs, _) = assemble(&snap);
+    let ch = certs[0]
+        .challenges
+        .iter()
+        .find(|c| c.name == ch_name)
+        .unwrap();
+    let names: Vec<_> = ch.solver_pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["cm-acme-http-solver-7x2kq"]);
+    // The foreign pod has the Service's labels, so it counts as an endpoint (as in Kubernetes).
+    assert_eq!(ch.solver_services[0].ready_endpoints, 2);
+}
+
+#[test]
+fn stale_pod_args_are_flagged() {
+    let mut snap = load("selfcheck-404").unwrap();
+    let spec = snap.pods[0].spec.as_mut().unwrap();
+    spec.containers[0].args = Some(vec![
+        "--listen-port=8089".into(),
+        "--domain=example.com".into(),
+        "--token=oldtoken".into(),
+        "--key=oldtoken.thumb".into(),
+    ]);
+    let (certs, _) = assemble(&snap);
+    let pod = &certs[0].challenges[0].solver_pods[0];
+    assert!(!pod.args_match);
+}
+
+#[test]
+fn edit_in_place_ingress_is_found_by_name() {
+    let mut snap = load("selfcheck-404").unwrap();
+    let ing: k8s_openapi::api::networking::v1::Ingress = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web", "namespace": "shop", "annotations": {
+            "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+            "nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/check",
+            "kubernetes.io/ingress.class": "nginx",
+            "unrelated": "x"}},
+        "spec": {"rules": [{"host": "example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}
+    }))
+    .unwrap();
+    snap.ingresses.push(ing);
+    for ch in &mut snap.challenges {
+        ch.spec.solver =
+            serde_json::from_value(serde_json::json!({"http01": {"ingress": {"name": "web"}}}))
+                .unwrap();
+    }
+    let (certs, _) = assemble(&snap);
+    let ch = &certs[0].challenges[0];
+    let eip: Vec<_> = ch
+        .solver_ingresses
+        .iter()
+        .filter(|i| i.edit_in_place)
+        .collect();
+    assert_eq!(eip.len(), 1);
+    assert_eq!(eip[0].class_annotation.as_deref(), Some("nginx"));
+    let keys: Vec<_> = eip[0].relevant_annotations.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "nginx.ingress.kubernetes.io/auth-url",
+            "nginx.ingress.kubernetes.io/force-ssl-redirect"
         ]
     );
 }
 
 #[test]
-fn malformed_challenge_names_object_and_field() {
-    let err = assemble(&Snapshot::from_objects(scope_one("web"), load("malformed")))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("Challenge shop/web-1-1234567890-2000000001 is malformed"),
-        "{err}"
-    );
-    assert!(
-        err.contains("field spec.token: invalid type: integer `12345`"),
-        "{err}"
-    );
-    assert!(err.contains("kubectl get challenges.acme.cert-manager.io web-1-1234567890-2000000001 -n shop -o yaml"), "{err}");
-
-    // A malformed object that is not on the chain is skipped and said.
-    let mut objs = load("malformed");
-    for o in objs.iter_mut() {
-        if o["kind"] == "Challenge" {
-            o["spec"]["token"] = json!("tok1-shop-example-com-Zx81aQ");
-        }
-    }
-    let (certs, cl) = assemble(&Snapshot::from_objects(scope_one("web"), objs)).unwrap();
-    assert_eq!(certs[0].challenges[0].solver_pods.len(), 1);
-    assert!(
-        cl.unreadable
-            .iter()
-            .any(|u| u.contains("Pod shop/junk is malformed: field spec.containers")),
-        "{:?}",
-        cl.unreadable
-    );
-}
-
-#[test]
-fn malformed_certificate_in_scope_is_an_error_out_of_scope_is_not() {
-    let mut objs = load("healthy");
-    let mut other = objs[0].clone();
-    other["metadata"]["name"] = json!("other");
-    other["spec"]["dnsNames"] = json!("not-a-list");
-    objs.push(other);
-    assert!(assemble(&Snapshot::from_objects(scope_one("web"), objs.clone())).is_ok());
-    let err = assemble(&Snapshot::from_objects(scope_one("other"), objs))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("Certificate shop/other is malformed"), "{err}");
-    assert!(err.contains("field spec.dnsNames"), "{err}");
-}
-
-#[test]
-fn edit_in_place_ingress_by_name() {
-    let mut objs = load("selfcheck-404");
-    let token = "tok1-shop-example-com-Zx81aQ";
-    for o in objs.iter_mut() {
-        if o["kind"] == "Challenge" {
-            o["spec"]["solver"] = json!({"http01": {"ingress": {"name": "shop"}}});
-        }
-    }
-    objs.push(json!({
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": {"name": "shop", "namespace": "shop", "uid": "uid-shop-ing",
-            "annotations": {"nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-                            "kubernetes.io/ingress.class": "nginx", "unrelated": "x"}},
-        "spec": {"tls": [{"hosts": ["shop.example.com"], "secretName": "web-secret"}], "rules": [
-            {"host": "shop.example.com", "http": {"paths": [
-                {"path": format!("/.well-known/acme-challenge/{token}"), "pathType": "ImplementationSpecific",
-                 "backend": {"service": {"name": "cm-acme-http-solver-q9v4d", "port": {"number": 8089}}}},
-                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "shop", "port": {"name": "http"}}}}]}},
-            {"host": "other.example.com", "http": {"paths": [
-                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "o", "port": {"number": 80}}}}]}}]},
-    }));
-    let (c, _) = one_from(objs);
-    let edited: Vec<&IngressEvidence> = c.challenges[0]
-        .solver_ingresses
-        .iter()
-        .filter(|i| i.edit_in_place)
-        .collect();
-    assert_eq!(edited.len(), 1);
-    let i = edited[0];
-    assert_eq!(i.name, "shop");
-    assert_eq!(i.class_annotation.as_deref(), Some("nginx"));
-    assert_eq!(i.rules.len(), 2, "only the rule for the challenge host");
-    assert!(i.rules.iter().all(|r| r.host == "shop.example.com"));
-    assert_eq!(i.rules[1].port, None, "named port");
+fn issuer_missing_or_forbidden_is_explained() {
+    let mut snap = load("selfcheck-404").unwrap();
+    snap.cluster_issuers.clear();
+    let (certs, _) = assemble(&snap);
     assert_eq!(
-        i.relevant_annotations.keys().collect::<Vec<_>>(),
-        vec!["nginx.ingress.kubernetes.io/force-ssl-redirect"]
+        certs[0].issuer_problem.as_deref(),
+        Some("ClusterIssuer \"letsencrypt-prod\" not found")
     );
-}
-
-fn one_from(objs: Vec<Value>) -> (CertificateEvidence, ClusterEvidence) {
-    let (mut certs, cl) = assemble(&Snapshot::from_objects(scope_one("web"), objs)).unwrap();
-    (certs.remove(0), cl)
-}
-
-#[test]
-fn args_mismatch_and_unschedulable() {
-    let mut objs = load("selfcheck-404");
-    for o in objs.iter_mut() {
-        if o["kind"] == "Pod" && o["metadata"]["name"] == "cm-acme-http-solver-x7k2p" {
-            o["spec"]["containers"][0]["args"][2] = json!("--token=an-older-token");
-            o["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                "message": "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."}]);
-        }
-    }
-    let (c, _) = one_from(objs);
-    let p = &c.challenges[0].solver_pods[0];
-    assert!(!p.args_match);
-    assert!(
-        p.unschedulable_message
-            .as_deref()
-            .unwrap()
-            .contains("didn't match Pod's node affinity")
-    );
-}
-
-#[test]
-fn issuer_problems() {
-    let objs: Vec<Value> = load("healthy")
-        .into_iter()
-        .filter(|o| o["kind"] != "ClusterIssuer")
-        .collect();
-    let (c, _) = one_from(objs.clone());
-    assert!(c.issuer.is_none());
-    assert_eq!(
-        c.issuer_problem.as_deref(),
-        Some("ClusterIssuer letsencrypt not found")
-    );
-    let mut snap = Snapshot::from_objects(scope_one("web"), objs.clone());
-    snap.issuer_problems.insert(
-        "ClusterIssuer letsencrypt".into(),
-        "forbidden (needs get on clusterissuers.cert-manager.io)".into(),
-    );
-    let (certs, _) = assemble(&snap).unwrap();
+    snap.cluster_issuers_error =
+        Some("could not get clusterissuers.cert-manager.io: forbidden".into());
+    let (certs, _) = assemble(&snap);
     assert!(
         certs[0]
             .issuer_problem
@@ -541,50 +433,34 @@ fn issuer_problems() {
             .unwrap()
             .contains("forbidden")
     );
-    let mut objs = objs;
-    objs[0]["spec"]["issuerRef"] =
-        json!({"name": "vault", "kind": "VaultIssuer", "group": "example.io"});
-    let (c, _) = one_from(objs);
-    assert!(
-        c.issuer_problem
-            .as_deref()
-            .unwrap()
-            .contains("external issuer (example.io/VaultIssuer)")
-    );
 }
 
 #[test]
-fn all_namespaces_and_not_ready_filter() {
-    let mut objs = load("selfcheck-404");
-    objs.extend(
-        load("healthy")
-            .into_iter()
-            .filter(|o| o["kind"] == "Certificate")
-            .map(|mut o| {
-                o["metadata"]["namespace"] = json!("blog");
-                o["metadata"]["uid"] = json!("uid-blog-web");
-                o
-            }),
-    );
-    let scope = Scope {
-        all: true,
-        all_namespaces: true,
-        ..Default::default()
-    };
-    let (certs, _) = assemble(&Snapshot::from_objects(scope, objs.clone())).unwrap();
-    assert_eq!(
-        certs
-            .iter()
-            .map(|c| (c.namespace.as_str(), c.name.as_str()))
-            .collect::<Vec<_>>(),
-        vec![("shop", "web")]
-    );
-    // Named explicitly: Ready ones are kept too.
-    let scope = Scope {
-        names: vec!["web".into()],
-        all_namespaces: true,
-        ..Default::default()
-    };
-    let (certs, _) = assemble(&Snapshot::from_objects(scope, objs)).unwrap();
-    assert_eq!(certs.len(), 2);
+fn classless_and_default_classes() {
+    let mut snap = load("healthy").unwrap();
+    let nginx = snap
+        .deployments
+        .iter_mut()
+        .find(|d| d.metadata.name.as_deref() == Some("ingress-nginx-controller"))
+        .unwrap();
+    let args = nginx
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0]
+        .args
+        .as_mut()
+        .unwrap();
+    args.push("--watch-ingress-without-class=true".into());
+    let (_, cluster) = assemble(&snap);
+    let plane = cluster
+        .data_planes
+        .iter()
+        .find(|d| d.kind == "ingress-controller")
+        .unwrap();
+    assert!(plane.watches_classless);
 }

@@ -1,2 +1,15 @@
 //! The probe engine: DNS, per-address HTTP with fresh connections, redirects under
 //! cert-manager's and the CA's rules, fingerprints and emulated verdicts.
+//!
+//! The same engine runs on the user's machine (local vantage) and, through
+//! `kubectl acmecheck probe --plan`, inside the cluster.
+
+pub mod cmd;
+pub mod dns;
+pub mod engine;
+pub mod fingerprint;
+pub mod http;
+pub mod plan;
+pub mod verdict;
+
+pub use engine::run_plan;

@@ -1,1 +1,366 @@
-//! Report: table for people, JSON/YAML for scripts.
+//! Report: the versioned result model (`-o json|yaml`) and its renderings.
+//!
+//! [`Report`] is what scripts consume; its schema is documented in `docs/report-schema.json` and
+//! versioned by `apiVersion`. The table in [`table`] is rendered from the same model, so both
+//! always say the same thing.
+
+use crate::diagnose::{Finding, Severity};
+use crate::evidence::{CertificateEvidence, ClusterEvidence, condition};
+use crate::reason::{self, Phase, Reason};
+use serde::{Deserialize, Serialize};
+
+pub mod table;
+
+pub const API_VERSION: &str = "acmecheck.io/v1alpha1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub api_version: String,
+    pub kind: String,
+    pub certificates: Vec<CertificateReport>,
+    /// Things the tool could not read or check (forbidden lists, skipped probes).
+    pub notes: Vec<String>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub certificates: usize,
+    /// Certificates with at least one error finding.
+    pub with_problems: usize,
+    /// The process exit code: 0 no problem, 1 problem found.
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateReport {
+    pub namespace: String,
+    pub name: String,
+    pub ready: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_message: Option<String>,
+    pub dns_names: Vec<String>,
+    pub issuer: IssuerSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<ObjectStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<ObjectStatus>,
+    pub challenges: Vec<ChallengeReport>,
+    /// Authorizations the CA already considers valid (no challenge needed).
+    pub already_authorized: Vec<String>,
+    /// Ranked: the first error finding is the root cause.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerSummary {
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme_server: Option<String>,
+}
+
+/// Name and state of a CertificateRequest or Order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStatus {
+    pub name: String,
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeReport {
+    pub name: String,
+    pub dns_name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub url: String,
+    pub phase: Phase,
+    pub state: String,
+    pub presented: bool,
+    pub processing: bool,
+    /// `status.reason` as cert-manager wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The same, parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parsed_reason: Option<Reason>,
+    /// How the solver routes traffic: `ingress class=nginx`, `httpRoute parents=gw/public`, ...
+    pub solver: String,
+    /// What each vantage point saw when probing the challenge URL.
+    pub vantages: Vantages,
+}
+
+/// Probe results per vantage point (`local`: this machine; `inCluster`: the probe pod, later).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Vantages {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<crate::probe::plan::TargetReport>,
+}
+
+impl CertificateReport {
+    /// Build the report for one certificate from its evidence and ranked findings.
+    pub fn new(cert: &CertificateEvidence, findings: Vec<Finding>) -> Self {
+        let ready_cond = condition(&cert.conditions, "Ready");
+        let issuer = IssuerSummary {
+            kind: cert.issuer_ref.kind_or_default().to_owned(),
+            name: cert.issuer_ref.name.clone(),
+            ready: cert
+                .issuer
+                .as_ref()
+                .map(|i| condition(&i.conditions, "Ready").is_some_and(|c| c.status == "True")),
+            acme_server: cert
+                .issuer
+                .as_ref()
+                .and_then(|i| i.acme.as_ref())
+                .map(|a| a.server.clone()),
+        };
+        let request = cert.request.as_ref().map(|r| {
+            let c = condition(&r.conditions, "Ready");
+            ObjectStatus {
+                name: r.name.clone(),
+                state: c
+                    .and_then(|c| c.reason.clone())
+                    .unwrap_or_else(|| "Unknown".into()),
+                reason: c.and_then(|c| c.message.clone()),
+            }
+        });
+        let order = cert.order.as_ref().map(|o| ObjectStatus {
+            name: o.name.clone(),
+            state: if o.state.is_empty() {
+                "unknown".into()
+            } else {
+                o.state.clone()
+            },
+            reason: o.reason.clone().filter(|r| !r.is_empty()),
+        });
+        let challenges = cert
+            .challenges
+            .iter()
+            .map(|ch| ChallengeReport {
+                name: ch.name.clone(),
+                dns_name: ch.dns_name.clone(),
+                type_: ch.type_.clone(),
+                url: ch.challenge_url(),
+                phase: reason::phase(ch),
+                state: ch.state.clone(),
+                presented: ch.presented,
+                processing: ch.processing,
+                reason: ch.reason.clone().filter(|r| !r.is_empty()),
+                parsed_reason: ch.reason.as_deref().and_then(reason::parse),
+                solver: solver_description(&ch.solver),
+                vantages: Vantages::default(),
+            })
+            .collect();
+        let already_authorized = cert
+            .order
+            .iter()
+            .flat_map(|o| &o.authorizations)
+            .filter(|a| a.initial_state.as_deref() == Some("valid"))
+            .map(|a| a.identifier.clone())
+            .collect();
+        CertificateReport {
+            namespace: cert.namespace.clone(),
+            name: cert.name.clone(),
+            ready: ready_cond.is_some_and(|c| c.status == "True"),
+            ready_reason: ready_cond.and_then(|c| c.reason.clone()),
+            ready_message: ready_cond.and_then(|c| c.message.clone()),
+            dns_names: cert.dns_names.clone(),
+            issuer,
+            request,
+            order,
+            challenges,
+            already_authorized,
+            findings,
+        }
+    }
+
+    pub fn has_problem(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+fn solver_description(s: &crate::evidence::Solver) -> String {
+    if let Some(h) = &s.http01 {
+        if let Some(i) = &h.ingress {
+            if let Some(name) = &i.name {
+                return format!("ingress edit-in-place {name}");
+            }
+            return match (&i.ingress_class_name, &i.class) {
+                (Some(c), _) => format!("ingress class {c}"),
+                (None, Some(c)) => format!("ingress class {c} (annotation)"),
+                (None, None) => "ingress (no class)".into(),
+            };
+        }
+        if let Some(r) = &h.gateway_http_route {
+            let parents: Vec<_> = r
+                .parent_refs
+                .iter()
+                .map(|p| match &p.namespace {
+                    Some(ns) => format!("{ns}/{}", p.name),
+                    None => p.name.clone(),
+                })
+                .collect();
+            return format!("httpRoute parents {}", parents.join(","));
+        }
+    }
+    if s.dns01.is_some() {
+        return "dns01".into();
+    }
+    "unknown".into()
+}
+
+impl Report {
+    pub fn new(certificates: Vec<CertificateReport>, cluster: &ClusterEvidence) -> Self {
+        let with_problems = certificates.iter().filter(|c| c.has_problem()).count();
+        Report {
+            api_version: API_VERSION.into(),
+            kind: "Report".into(),
+            summary: Summary {
+                certificates: certificates.len(),
+                with_problems,
+                exit_code: if with_problems > 0 {
+                    crate::error::exit::PROBLEM
+                } else {
+                    crate::error::exit::OK
+                },
+            },
+            certificates,
+            notes: cluster.unreadable.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_else(|e| format!("error: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// A small validator for the JSON Schema subset docs/report-schema.json uses: type,
+    /// required, properties, items, $ref, enum, const. Unknown properties are an error, so a
+    /// field added to the model without documenting it fails this test.
+    fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            return validate(&root["$defs"][name], root, v, path, errors);
+        }
+        if let Some(c) = schema.get("const")
+            && c != v
+        {
+            errors.push(format!("{path}: expected {c}, got {v}"));
+        }
+        if let Some(e) = schema.get("enum").and_then(Value::as_array)
+            && !e.contains(v)
+        {
+            errors.push(format!("{path}: {v} not in {e:?}"));
+        }
+        let ty = schema.get("type").and_then(Value::as_str);
+        let ok = match ty {
+            Some("object") => v.is_object(),
+            Some("array") => v.is_array(),
+            Some("string") => v.is_string(),
+            Some("integer") => v.is_i64() || v.is_u64(),
+            Some("boolean") => v.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            errors.push(format!("{path}: expected {ty:?}, got {v}"));
+            return;
+        }
+        if let Some(obj) = v.as_object() {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for req in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(k) = req.as_str()
+                    && !obj.contains_key(k)
+                {
+                    errors.push(format!("{path}: missing required {k}"));
+                }
+            }
+            if let Some(props) = props {
+                for (k, val) in obj {
+                    match props.get(k) {
+                        Some(s) => validate(s, root, val, &format!("{path}.{k}"), errors),
+                        None => errors.push(format!("{path}: undocumented field {k}")),
+                    }
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+            for (i, item) in arr.iter().enumerate() {
+                validate(items, root, item, &format!("{path}[{i}]"), errors);
+            }
+        }
+    }
+
+    #[test]
+    fn json_output_matches_the_documented_schema() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../docs/report-schema.json")).unwrap();
+        #[derive(serde::Deserialize)]
+        struct Fixture {
+            certificates: Vec<CertificateEvidence>,
+            cluster: ClusterEvidence,
+        }
+        let dir = format!("{}/tests/fixtures/evidence", env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let f: Fixture =
+                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                    .unwrap();
+            let report = crate::run::build_report(
+                &f.certificates,
+                &f.cluster,
+                &crate::run::Probes::default(),
+            );
+            let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+            let mut errors = Vec::new();
+            validate(&schema, &schema, &json, "$", &mut errors);
+            assert!(errors.is_empty(), "{errors:#?}");
+            checked += 1;
+        }
+        assert!(checked > 0);
+        // The validator itself must reject a broken report.
+        let mut errors = Vec::new();
+        validate(
+            &schema,
+            &schema,
+            &serde_json::json!({"apiVersion": "x", "kind": "Report"}),
+            "$",
+            &mut errors,
+        );
+        assert!(errors.len() >= 3, "{errors:?}");
+    }
+
+    #[test]
+    fn yaml_output_parses_back() {
+        let report = Report::new(vec![], &ClusterEvidence::default());
+        let yaml = report.to_yaml();
+        let back: Report = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, report);
+    }
+}

@@ -1,3 +1,6 @@
-//! Test infrastructure for kubectl-acmecheck (never shipped).
+//! Test infrastructure for kubectl-acmecheck: a fake Kubernetes API server and a network lab of
+//! real daemons in network namespaces. Never shipped.
 
 pub mod fakeapi;
+pub mod lab;
+pub mod proc;

@@ -1,34 +1,32 @@
-//! `fake-apiserver`: the test API server as a standalone process (for demos).
+//! Runs the fake Kubernetes API server until SIGTERM/SIGINT (for demos).
 //!
 //! ```text
-//! fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:0] [--kubeconfig-out PATH]
+//! fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:0] [--kubeconfig-out PATH] [--namespace NS]
 //! ```
-//! Prints the server URL on stdout and runs until SIGTERM or SIGINT.
+//! Prints the server URL on stdout once it is listening.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acmecheck_testkit::fakeapi::FakeApi;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, bail};
 
-const USAGE: &str =
-    "usage: fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:PORT] [--kubeconfig-out PATH]
-
-Serves a fake Kubernetes API (cert-manager, Gateway API and core kinds) loaded from
-YAML fixtures. Prints the URL, then runs until SIGTERM or SIGINT.";
+const USAGE: &str = "usage: fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:PORT] [--kubeconfig-out PATH] [--namespace NS]";
 
 struct Args {
     fixtures: Vec<PathBuf>,
     listen: SocketAddr,
     kubeconfig_out: Option<PathBuf>,
+    namespace: String,
 }
 
-fn parse_args() -> Result<Option<Args>> {
+fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         fixtures: Vec::new(),
-        listen: "127.0.0.1:0".parse()?,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         kubeconfig_out: None,
+        namespace: "default".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -36,56 +34,59 @@ fn parse_args() -> Result<Option<Args>> {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (a.clone(), None),
         };
-        let mut value = |name: &str| -> Result<String> {
-            match inline.clone().or_else(|| it.next()) {
+        let mut value = || -> anyhow::Result<String> {
+            match inline.clone() {
                 Some(v) => Ok(v),
-                None => bail!("{name} needs a value\n{USAGE}"),
+                None => it
+                    .next()
+                    .with_context(|| format!("{flag} needs a value\n{USAGE}")),
             }
         };
         match flag.as_str() {
-            "--fixtures" => args.fixtures.push(PathBuf::from(value("--fixtures")?)),
+            "--fixtures" => args.fixtures.push(PathBuf::from(value()?)),
             "--listen" => {
-                let v = value("--listen")?;
+                let v = value()?;
                 args.listen = v
                     .parse()
                     .with_context(|| format!("--listen {v}: not an ip:port"))?;
             }
-            "--kubeconfig-out" => {
-                args.kubeconfig_out = Some(PathBuf::from(value("--kubeconfig-out")?))
-            }
+            "--kubeconfig-out" => args.kubeconfig_out = Some(PathBuf::from(value()?)),
+            "--namespace" | "-n" => args.namespace = value()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return Ok(None);
+                std::process::exit(0);
             }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+            other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
-    Ok(Some(args))
+    Ok(args)
 }
 
-fn run() -> Result<()> {
-    let Some(args) = parse_args()? else {
-        return Ok(());
-    };
+fn run() -> anyhow::Result<()> {
+    let args = parse_args()?;
     let api = FakeApi::spawn_on(args.listen)?;
     let mut total = 0;
     for dir in &args.fixtures {
-        total += api.load_dir(dir)?;
+        total += api
+            .load_dir(dir)
+            .with_context(|| format!("loading fixtures from {}", dir.display()))?;
     }
     if let Some(path) = &args.kubeconfig_out {
-        api.write_kubeconfig(path)?;
+        api.write_kubeconfig(path, &args.namespace)?;
         eprintln!("kubeconfig written to {}", path.display());
     }
-    eprintln!("loaded {total} objects");
+    eprintln!("{total} objects loaded");
     println!("{}", api.url());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         tokio::select! {
             _ = term.recv() => {}
-            r = tokio::signal::ctrl_c() => r?,
+            _ = int.recv() => {}
         }
         anyhow::Ok(())
     })?;

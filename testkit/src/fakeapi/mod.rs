@@ -1,225 +1,253 @@
 //! A fake Kubernetes API server for tests and demos.
 //!
-//! [`FakeApi::spawn`] starts an HTTP/1.1 server on `127.0.0.1:<random port>` in its own
-//! thread with its own tokio runtime, and writes a kubeconfig (`server:
-//! http://127.0.0.1:PORT`, context `fake`, namespace `default`, anonymous user) that both
-//! kube-rs clients and a real `kubectl` accept.
+//! [`FakeApi::spawn`] starts an HTTP/1.1 server on `127.0.0.1:<random>` in its
+//! own thread with its own tokio runtime, and writes a kubeconfig
+//! (`server: http://127.0.0.1:PORT`, context `fake`, namespace `default`) that
+//! both kube-rs clients and real `kubectl` accept. Objects are loaded from YAML
+//! fixtures or inserted as JSON, and are served with the semantics of
+//! kube-apiserver. `testkit/tests/kubectl.rs` checks this with real `kubectl`
+//! and with a kube-rs client.
 //!
-//! ```no_run
-//! use acmecheck_testkit::fakeapi::FakeApi;
-//! let api = FakeApi::spawn()?;
-//! api.load_dir("testkit/fixtures/basic")?;
-//! api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
-//! // run kubectl / the plugin with KUBECONFIG=api.kubeconfig()
-//! assert!(api.requests().iter().all(|r| r.method == "GET"));
-//! # anyhow::Ok(())
-//! ```
+//! # Faithful
+//! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`,
+//!   `/apis/<g>/<v>` (APIVersions, APIGroupList, APIGroup, APIResourceList with
+//!   verbs, shortNames, categories and subresources). `kubectl get cert`, `get
+//!   cert-manager` (category) and `get po` (short name) resolve as usual.
+//!   [`FakeApi::remove_group`] makes a group vanish like uninstalled CRDs: gone
+//!   from discovery, and its paths answer 404 `the server could not find the
+//!   requested resource`.
+//! - GET, LIST (namespaced and all-namespaces paths, `labelSelector` with `=`,
+//!   `==`, `!=`, `in`, `notin`, `key`, `!key`; `fieldSelector` with
+//!   `metadata.name`, `metadata.namespace` and the kind's own field labels such
+//!   as `status.phase`/`spec.nodeName` for pods — others are refused with 400
+//!   `field label not supported`; `limit`/`continue` paging), list kind
+//!   `<Kind>List` with `metadata.resourceVersion`.
+//! - `Table` responses when the client asks for them (`kubectl get`), with the
+//!   cert-manager CRDs' printer columns and a human Age.
+//! - WATCH (`?watch=true|1` or the legacy `/watch/` prefix): newline-delimited
+//!   `{"type":..,"object":..}` in a chunked response. Without a
+//!   resourceVersion (or with `0`) it starts with synthetic ADDED events for
+//!   the current objects; from resourceVersion R it replays every later
+//!   change. `timeoutSeconds` ends it; `allowWatchBookmarks` adds a BOOKMARK at
+//!   the end; `sendInitialEvents` ends the initial batch with the
+//!   `k8s.io/initial-events-end` bookmark. An object that stops (starts)
+//!   matching the selector is reported as DELETED (ADDED), like the watch
+//!   cache. A resourceVersion older than the kept history (see
+//!   [`FakeApi::compact`]) gets an `ERROR` event with a 410 `Expired` Status,
+//!   as the real server sends it.
+//! - One global, monotonically increasing resourceVersion; no-op updates do
+//!   not bump it.
+//! - POST (`generateName` with the 5-character suffix, `uid`,
+//!   `creationTimestamp`, `generation`, namespace from the URL; 409
+//!   AlreadyExists; 422 Invalid when neither name nor generateName is given;
+//!   404 when the namespace does not exist), PUT (409 Conflict on a stale
+//!   resourceVersion, 422 when it is missing), PATCH (merge patch, JSON patch,
+//!   apply patch), DELETE (returns the object and emits DELETED; objects with
+//!   finalizers only get a `deletionTimestamp` until an update removes the
+//!   last finalizer), deletecollection. On kinds with a status subresource the
+//!   main resource ignores status changes and `/status` changes only status.
+//! - Errors are `metav1.Status` in the real shape and wording (NotFound,
+//!   AlreadyExists, Conflict, Invalid, Forbidden, BadRequest,
+//!   MethodNotAllowed, Expired). [`FakeApi::deny`] produces the RBAC
+//!   authorizer's 403 text, naming the `Impersonate-User` (or
+//!   `system:anonymous`).
+//! - `pods/log` as text/plain with `tailLines` and `follow` (the stream
+//!   carries what [`FakeApi::append_pod_logs`] adds until the pod is deleted).
 //!
-//! # What is faithful
-//! - Paths: `/api/v1/...`, `/apis/<group>/<version>/...`, namespaced and all-namespaces
-//!   collection paths, `namespaces/<ns>/<plural>/<name>[/status|/log]`, and the legacy
-//!   `/watch/` prefix. Resources come from one data-driven table ([`resources::builtin`]):
-//!   core pods (+`log`, `status`), services, endpoints, configmaps, namespaces, events,
-//!   nodes; apps deployments, daemonsets; discovery.k8s.io endpointslices;
-//!   networking.k8s.io ingresses, ingressclasses; gateway.networking.k8s.io gateways,
-//!   gatewayclasses, httproutes; cert-manager.io certificates, certificaterequests,
-//!   issuers, clusterissuers; acme.cert-manager.io orders, challenges.
-//! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>` with
-//!   verbs, shortNames, categories and subresources (kubectl resolves `cert`, `all`,
-//!   `cert-manager` through it). Aggregated discovery is not served: clients fall back to
-//!   these legacy documents, which is what they do against any pre-1.26 server.
-//! - LIST with `labelSelector` (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and
-//!   `fieldSelector` (`metadata.name`, `metadata.namespace`, and per resource the fields the
-//!   real server allows, e.g. `status.phase`/`spec.nodeName` for pods,
-//!   `involvedObject.*` for events; other keys give the real 400 `field label not
-//!   supported`), `limit`/`continue` with `remainingItemCount`, list kind `<Kind>List`
-//!   and `metadata.resourceVersion`.
-//! - WATCH (`watch=true|1` or `/watch/`): newline-delimited `{"type","object"}` events.
-//!   No resourceVersion (or `0`) sends the current state as ADDED first; a resourceVersion R
-//!   replays every later event; R older than the retained history gives an `ERROR` event
-//!   with a 410 `Expired` Status (`too old resource version: R (oldest)`), as the real
-//!   watch cache does. Selector watches turn MODIFIED into ADDED/DELETED when an object
-//!   enters/leaves the selection. `timeoutSeconds`, `allowWatchBookmarks` (BOOKMARK every
-//!   5 s) and `sendInitialEvents=true` (with the `k8s.io/initial-events-end` bookmark).
-//! - Writes: POST (generateName, uid, resourceVersion, creationTimestamp, generation,
-//!   namespace defaulting, 409 AlreadyExists, 422 Invalid without name/generateName, 400
-//!   on namespace mismatch), PUT (409 Conflict on a stale resourceVersion; `/status`
-//!   replaces only `.status`), PATCH (merge patch, JSON patch, strategic merge patch
-//!   approximated — see [`patch::strategic_merge_patch`]), DELETE (pods and custom
-//!   resources return the object, other built-ins a `Success` Status, as the real
-//!   registries do), DELETE on a collection. One global, monotonically increasing
-//!   resourceVersion.
-//! - Errors are `metav1.Status` objects in the real shape and wording: NotFound
-//!   (`certificates.cert-manager.io "web" not found`), AlreadyExists, Conflict, Invalid,
-//!   Forbidden (RBAC wording, user from `Impersonate-User` or `system:anonymous`),
-//!   MethodNotAllowed, BadRequest, Expired; unknown resources and removed groups give 404
-//!   `the server could not find the requested resource`.
-//! - pods/log: plain text, `follow` (streams appended text until the pod is deleted or the
-//!   client goes away), `tailLines`, `limitBytes`, `container` validation.
-//!
-//! # What is simplified
-//! - No authentication, no TLS, no admission, no schema validation (any object shape is
-//!   stored as-is; only `metadata.name` is required). Authorization is allow-all except
-//!   rules added with [`FakeApi::deny`].
-//! - Deletion is immediate: finalizers, graceful deletion and garbage collection of owned
-//!   objects are not simulated. Namespaces are not required to exist (fixtures create the
-//!   Namespace objects they imply).
-//! - Strategic merge patch merges lists of named objects by `name` only (no per-field
-//!   patch strategies); server-side apply (`application/apply-patch+yaml`) answers 415.
-//! - No Table output (`as=Table` is ignored; kubectl then prints NAME/AGE client-side), no
-//!   protobuf, no OpenAPI documents (kubectl `apply` needs `--validate=false`, as against any
-//!   server without OpenAPI), no aggregated discovery.
-//! - Removing a group ([`FakeApi::remove_group`]) deletes its objects, like deleting CRDs;
-//!   inserting an object of that group from the test side serves it again.
+//! # Simplified
+//! - No authentication, TLS, HTTP/2, protobuf, admission, defaulting or
+//!   schema validation: objects of any shape are stored as given.
+//! - Strategic merge patch is applied as a JSON merge patch after dropping
+//!   its `$` directives (lists are replaced, not merged by key). Server-side
+//!   apply is a merge patch that creates the object when absent; there are no
+//!   managedFields.
+//! - No garbage collection through ownerReferences; deleting a Namespace
+//!   deletes its objects at once (no Terminating phase); pods are deleted
+//!   immediately (no kubelet, no grace period).
+//! - `resourceVersion` on LIST/GET is ignored (always the latest state);
+//!   `continue` tokens are not tied to a snapshot. `dryRun` is refused.
+//! - RBAC is "allow everything except what [`FakeApi::deny`] lists".
+//! - `/openapi/v2` and `/openapi/v3` are not served (404, like a server with
+//!   OpenAPI disabled); `kubectl apply` then works with `--validate=false`.
+//! - Kinds not in the resource table are accepted from fixtures with a guessed
+//!   plural (`Foo` → `foos`).
 
 mod generate;
-pub mod patch;
-pub mod resources;
-pub mod selector;
+mod resources;
+mod selector;
 mod server;
-pub mod status;
+mod status;
 mod store;
+mod table;
+mod util;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use anyhow::{Context, Result, anyhow, bail};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use anyhow::{Context, bail};
 use serde_json::Value;
 
-pub use generate::{adler32, generate_certificates};
-pub use resources::ResourceDef;
+pub use generate::generate_certificates;
+pub use resources::{Column, Resource};
+pub use selector::{FieldSelector, LabelSelector};
 pub use status::ApiError;
-pub use store::{DenyRule, rfc3339};
+pub use util::adler32;
 
-use server::Shared;
-use store::meta_str;
+use server::{Shared, lock};
+use store::Store;
 
-/// One request the server received (for counting API calls in tests).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request as the server saw it (for counting API calls in tests).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub method: String,
+    /// The URL path, e.g. `/apis/cert-manager.io/v1/namespaces/shop/certificates`.
     pub path: String,
-    /// Raw query string, `""` when absent.
+    /// The raw query string (percent-encoded), empty if none.
     pub query: String,
-    pub user_agent: Option<String>,
+    pub user_agent: String,
+    /// The `Impersonate-User` header.
     pub impersonate_user: Option<String>,
+    /// The `Impersonate-Group` headers.
     pub impersonate_groups: Vec<String>,
-    pub accept: Option<String>,
-    pub content_type: Option<String>,
 }
 
 impl Request {
-    /// Whether this was a watch (`watch=true|1` or a `/watch/` path).
+    /// Was this a watch request?
     pub fn is_watch(&self) -> bool {
         self.path.contains("/watch/")
-            || self
-                .query
-                .split('&')
-                .any(|p| p == "watch=true" || p == "watch=1")
-    }
-
-    /// Whether this was a discovery or version request rather than a resource call.
-    pub fn is_discovery(&self) -> bool {
-        let segs = self.path.split('/').filter(|s| !s.is_empty()).count();
-        matches!(self.path.as_str(), "/version" | "/api" | "/apis")
-            || (self.path.starts_with("/api/") && segs == 2)
-            || (self.path.starts_with("/apis/") && segs <= 3)
-            || self.path.starts_with("/openapi")
+            || util::parse_query(&self.query)
+                .iter()
+                .any(|(k, v)| k == "watch" && (v == "true" || v == "1"))
     }
 }
 
-/// A running fake API server. Dropping it stops the server and removes its kubeconfig.
+/// An RBAC denial installed with [`FakeApi::deny`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DenyRule {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`,
+    /// `deletecollection`, or `*`.
+    pub verb: String,
+    /// API group (`""` for core), or `*`.
+    pub group: String,
+    /// Plural resource, optionally with subresource (`pods/log`), or `*`.
+    pub resource: String,
+    /// `None` = everywhere; `Some(ns)` = in that namespace (and therefore
+    /// also for cluster-wide requests on namespaced resources).
+    pub namespace: Option<String>,
+}
+
+/// A running fake API server. Dropping it stops the server.
 pub struct FakeApi {
     shared: Arc<Shared>,
-    url: String,
-    dir: PathBuf,
-    kubeconfig: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    dir: PathBuf,
+    kubeconfig: PathBuf,
 }
 
 impl FakeApi {
-    /// Starts a server on `127.0.0.1:0` (a free port).
-    pub fn spawn() -> Result<Self> {
-        Self::spawn_on("127.0.0.1:0".parse()?)
+    /// Starts a server on `127.0.0.1:<random port>`.
+    pub fn spawn() -> anyhow::Result<FakeApi> {
+        Self::spawn_on(SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Starts a server on `addr`, which must be a loopback address.
-    pub fn spawn_on(addr: SocketAddr) -> Result<Self> {
+    /// Starts a server on the given loopback address (port 0 = random).
+    pub fn spawn_on(addr: SocketAddr) -> anyhow::Result<FakeApi> {
         if !addr.ip().is_loopback() {
-            bail!("the fake API server only listens on loopback, not {addr}");
+            bail!("the fake API server listens on loopback only, not {addr}");
         }
         let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(addr));
-        shared.state().ensure_namespace("default");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let (tick, _) = tokio::sync::watch::channel(0u64);
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::new()),
+            tick,
+            requests: Mutex::new(Vec::new()),
+            denies: Mutex::new(Vec::new()),
+            addr,
+        });
+        let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("fakeapi")
             .enable_all()
-            .build()?;
+            .build()
+            .context("building the fake API runtime")?;
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let srv = shared.clone();
         let thread = std::thread::Builder::new()
-            .name("fakeapi".into())
+            .name("fakeapi-accept".into())
             .spawn(move || {
-                runtime.block_on(serve(listener, srv, stop_rx));
-                runtime.shutdown_background();
-            })?;
-        let url = format!("http://{addr}");
+                rt.block_on(serve(srv, listener, stop_rx));
+                rt.shutdown_background();
+            })
+            .context("spawning the fake API thread")?;
         let dir = std::env::temp_dir().join(format!(
-            "acmecheck-fakeapi-{}-{}",
+            "fakeapi-{}-{}-{:08x}",
             std::process::id(),
-            addr.port()
+            addr.port(),
+            util::random_u64() as u32
         ));
-        std::fs::create_dir_all(&dir)?;
-        let kubeconfig = dir.join("kubeconfig");
-        std::fs::write(&kubeconfig, kubeconfig_text(&url, "default"))?;
-        Ok(FakeApi {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut api = FakeApi {
             shared,
-            url,
-            dir,
-            kubeconfig,
             stop: Some(stop),
             thread: Some(thread),
-        })
+            kubeconfig: dir.join("kubeconfig"),
+            dir,
+        };
+        let path = api.kubeconfig.clone();
+        api.write_kubeconfig(&path, "default")?;
+        api.kubeconfig = path;
+        Ok(api)
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        self.url.clone()
+        format!("http://{}", self.shared.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.shared.addr
     }
 
-    /// Path of a kubeconfig (context `fake`, namespace `default`) for this server.
+    /// The kubeconfig file (context `fake`, namespace `default`).
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
     }
 
     /// Writes another kubeconfig whose context namespace is `ns`.
-    pub fn kubeconfig_with_namespace(&self, ns: &str) -> Result<PathBuf> {
-        let p = self.dir.join(format!("kubeconfig-{ns}"));
-        std::fs::write(&p, kubeconfig_text(&self.url, ns))?;
-        Ok(p)
+    pub fn kubeconfig_with_namespace(&self, ns: &str) -> anyhow::Result<PathBuf> {
+        let path = self.dir.join(format!("kubeconfig-{ns}"));
+        self.write_kubeconfig(&path, ns)?;
+        Ok(path)
     }
 
-    /// Writes the kubeconfig (namespace `default`) to `path` as well.
-    pub fn write_kubeconfig(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, kubeconfig_text(&self.url, "default"))
+    /// The kubeconfig text for this server.
+    pub fn kubeconfig_yaml(&self, ns: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: {ns}\ncurrent-context: fake\npreferences: {{}}\nusers:\n- name: fake\n  user: {{}}\n",
+            self.url()
+        )
+    }
+
+    /// Writes a kubeconfig for this server to `path`.
+    pub fn write_kubeconfig(&self, path: &Path, ns: &str) -> anyhow::Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml(ns))
             .with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Loads every `*.yaml` / `*.yml` file in `dir` (sorted by name, multi-document,
-    /// `kind: List` expanded). Returns the number of objects stored.
-    pub fn load_dir(&self, dir: impl AsRef<Path>) -> Result<usize> {
+    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let out = f(&mut lock(&self.shared.store));
+        self.shared.notify();
+        out
+    }
+
+    /// Loads every `*.yaml` / `*.yml` file (multi-document) in `dir`, in
+    /// file-name order. Returns the number of objects loaded.
+    pub fn load_dir(&self, dir: impl AsRef<Path>) -> anyhow::Result<usize> {
         let dir = dir.as_ref();
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
@@ -238,202 +266,191 @@ impl FakeApi {
         Ok(n)
     }
 
-    /// Loads a (multi-document) YAML string. Returns the number of objects stored.
-    pub fn load_yaml(&self, yaml: &str) -> Result<usize> {
-        let docs: Vec<Value> =
-            serde_saphyr::from_multiple(yaml).map_err(|e| anyhow!("invalid YAML: {e}"))?;
-        self.insert_many(docs.into_iter().filter(|d| !d.is_null()))
-    }
-
-    /// Inserts (or replaces) many objects under one lock; one watch wake-up.
-    pub fn insert_many(&self, objs: impl IntoIterator<Item = Value>) -> Result<usize> {
-        let mut n = 0;
-        {
-            let mut st = self.shared.state();
-            let mut stack: Vec<Value> = objs.into_iter().collect();
-            stack.reverse();
-            while let Some(obj) = stack.pop() {
-                if obj
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_some_and(|k| k.ends_with("List"))
+    /// Loads a (multi-document) YAML string. `List` objects are expanded.
+    pub fn load_yaml(&self, yaml: &str) -> anyhow::Result<usize> {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).context("parsing YAML")?;
+        let mut objs = Vec::new();
+        for d in docs {
+            match d {
+                Value::Null => {}
+                Value::Object(ref m)
+                    if m.get("kind")
+                        .and_then(Value::as_str)
+                        .is_some_and(|k| k.ends_with("List"))
+                        && m.get("items").is_some() =>
                 {
-                    if let Some(items) = obj.get("items").and_then(Value::as_array) {
-                        stack.extend(items.iter().rev().cloned());
-                        continue;
+                    if let Some(items) = m.get("items").and_then(Value::as_array) {
+                        objs.extend(items.iter().cloned());
                     }
                 }
-                insert_one(&mut st, obj)?;
-                n += 1;
+                other => objs.push(other),
             }
         }
-        self.shared.notify();
-        Ok(n)
+        self.insert_many(objs)
     }
 
-    /// Inserts or replaces one object as a fixture (keeps a given uid/creationTimestamp,
-    /// assigns the next resourceVersion, emits ADDED or MODIFIED). Returns the stored object.
-    pub fn insert(&self, obj: Value) -> Result<Value> {
-        let stored = insert_one(&mut self.shared.state(), obj)?;
-        self.shared.notify();
-        Ok(stored)
-    }
-
-    /// Replaces an existing object from the test side (no resourceVersion check; keeps
-    /// uid and creationTimestamp; emits MODIFIED). Errors if it does not exist.
-    pub fn update(&self, mut obj: Value) -> Result<Value> {
-        let stored = {
-            let mut st = self.shared.state();
-            let (res, ns, name) = locate(&st, &obj)?;
-            if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                m.remove("resourceVersion");
-            }
-            st.replace(res, &ns, &name, obj, false)
-                .map_err(|e| anyhow!(e.message))?
-        };
-        self.shared.notify();
+    /// Inserts (or replaces) one object; returns it as stored.
+    pub fn insert(&self, obj: Value) -> anyhow::Result<Value> {
+        let stored = self
+            .with_store(|s| s.upsert(obj))
+            .map_err(anyhow::Error::msg)?;
         Ok((*stored).clone())
     }
 
-    /// Deletes an object from the test side (emits DELETED). `namespace` is ignored for
-    /// cluster-scoped kinds.
+    /// Inserts (or replaces) many objects under one lock.
+    pub fn insert_many(&self, objs: impl IntoIterator<Item = Value>) -> anyhow::Result<usize> {
+        self.with_store(|s| {
+            let mut n = 0;
+            for o in objs {
+                s.upsert(o).map_err(anyhow::Error::msg)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Replaces an existing object (found by apiVersion/kind/namespace/name)
+    /// and emits MODIFIED. Fails if it does not exist.
+    pub fn update(&self, obj: Value) -> anyhow::Result<Value> {
+        self.with_store(|s| {
+            let res = s.resource_for(&obj).map_err(anyhow::Error::msg)?;
+            let ns = if s.resources[res].namespaced {
+                match store::namespace_of(&obj) {
+                    "" => "default".to_string(),
+                    ns => ns.to_string(),
+                }
+            } else {
+                String::new()
+            };
+            let name = store::name_of(&obj).to_string();
+            let mut obj = obj;
+            store::meta_mut(&mut obj).remove("resourceVersion");
+            s.update(res, &ns, &name, obj, store::UpdateMode::Whole, false)
+                .map(|o| (*o).clone())
+                .map_err(|e| anyhow::anyhow!(e.message))
+        })
+    }
+
+    fn locate(
+        s: &Store,
+        api_version: &str,
+        kind: &str,
+        ns: &str,
+    ) -> anyhow::Result<(usize, String)> {
+        let res = s
+            .find_kind(api_version, kind)
+            .with_context(|| format!("unknown kind {kind} in {api_version}"))?;
+        let ns = if s.resources[res].namespaced {
+            ns.to_string()
+        } else {
+            String::new()
+        };
+        Ok((res, ns))
+    }
+
+    /// Deletes an object as a DELETE request would (finalizers respected);
+    /// returns the object. `namespace` is ignored for cluster-scoped kinds.
     pub fn delete(
         &self,
         api_version: &str,
         kind: &str,
-        namespace: Option<&str>,
+        namespace: &str,
         name: &str,
-    ) -> Result<Value> {
-        let gone = {
-            let mut st = self.shared.state();
-            let res = st
-                .find_kind(api_version, kind)
-                .ok_or_else(|| anyhow!("unknown kind {kind} in {api_version}"))?;
-            let ns = if st.resources[res].namespaced {
-                namespace.unwrap_or("default")
-            } else {
-                ""
-            };
-            st.delete(res, ns, name).map_err(|e| anyhow!(e.message))?
-        };
-        self.shared.notify();
-        Ok((*gone).clone())
+    ) -> anyhow::Result<Value> {
+        self.with_store(|s| {
+            let (res, ns) = Self::locate(s, api_version, kind, namespace)?;
+            s.delete(res, &ns, name)
+                .map(|o| (*o).clone())
+                .map_err(|e| anyhow::anyhow!(e.message))
+        })
     }
 
-    /// The stored object, if any.
-    pub fn get(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<Value> {
-        let st = self.shared.state();
-        let res = st.find_kind(api_version, kind)?;
-        let ns = if st.resources[res].namespaced {
-            namespace.unwrap_or("default")
-        } else {
-            ""
-        };
-        st.get(res, ns, name).ok().map(|o| (*o).clone())
+    /// One object, if it exists.
+    pub fn get(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        let s = lock(&self.shared.store);
+        let (res, ns) = Self::locate(&s, api_version, kind, namespace).ok()?;
+        s.get(res, &ns, name).map(|o| (*o).clone())
     }
 
-    /// Number of stored objects of a kind (all namespaces).
-    pub fn count(&self, api_version: &str, kind: &str) -> usize {
-        let st = self.shared.state();
-        st.find_kind(api_version, kind)
-            .map(|r| st.objects[r].len())
-            .unwrap_or(0)
+    /// All objects of a kind (all namespaces).
+    pub fn list(&self, api_version: &str, kind: &str) -> Vec<Value> {
+        let s = lock(&self.shared.store);
+        match s.find_kind(api_version, kind) {
+            Some(res) => s
+                .list(res, None, None)
+                .iter()
+                .map(|o| (**o).clone())
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
-    /// Sets the whole log text of a pod (served by `pods/log`; followers get the new tail).
-    pub fn set_pod_logs(&self, namespace: &str, pod: &str, text: &str) {
-        self.shared
-            .state()
-            .logs
-            .insert((namespace.to_string(), pod.to_string()), text.to_string());
-        self.shared.notify();
-    }
-
-    /// Appends to a pod's log (what `kubectl logs -f` followers then receive).
-    pub fn append_pod_logs(&self, namespace: &str, pod: &str, text: &str) {
-        self.shared
-            .state()
-            .logs
-            .entry((namespace.to_string(), pod.to_string()))
-            .or_default()
-            .push_str(text);
-        self.shared.notify();
-    }
-
-    /// Every request received so far, in order.
-    pub fn requests(&self) -> Vec<Request> {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    pub fn clear_requests(&self) {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// Makes `verb` (get, list, watch, create, update, patch, delete, deletecollection,
-    /// or `*`) on `group`/`resource` (`plural`, `plural/subresource` or `*`) in
-    /// `namespace` (`None` = every namespace and cluster scope) answer 403 like RBAC.
-    pub fn deny(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) {
-        self.shared.state().deny.push(DenyRule {
-            verb: verb.to_string(),
-            group: group.to_string(),
-            resource: resource.to_string(),
-            namespace: namespace.map(str::to_string),
-        });
-    }
-
-    /// Removes every deny rule.
-    pub fn clear_denies(&self) {
-        self.shared.state().deny.clear();
-    }
-
-    /// Stops serving `group` (discovery and paths), deleting its objects — like a cluster
-    /// without those CRDs.
-    pub fn remove_group(&self, group: &str) {
-        self.shared.state().remove_group(group);
-        self.shared.notify();
-    }
-
-    /// Serves `group` again after [`FakeApi::remove_group`] (all groups in the table are
-    /// served by default).
-    pub fn install_crds(&self, group: &str) {
-        self.shared.state().removed_groups.remove(group);
-    }
-
-    /// Adds (or replaces) a row of the resource table.
-    pub fn register_resource(&self, def: ResourceDef) {
-        self.shared.state().add_resource(def);
+    /// Number of stored objects (all kinds, namespaces included).
+    pub fn object_count(&self) -> usize {
+        lock(&self.shared.store).count()
     }
 
     /// The current global resourceVersion.
     pub fn resource_version(&self) -> u64 {
-        self.shared.state().rv
+        lock(&self.shared.store).rv
     }
 
-    /// Drops the event history: watches from any older resourceVersion get 410 Expired.
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Request> {
+        lock(&self.shared.requests).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// Makes matching requests fail with 403 Forbidden, worded like RBAC.
+    /// `namespace: None` denies everywhere.
+    pub fn deny(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) {
+        lock(&self.shared.denies).push(DenyRule {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+            namespace: namespace.map(str::to_string),
+        });
+    }
+
+    /// Removes every [`FakeApi::deny`] rule.
+    pub fn allow_all(&self) {
+        lock(&self.shared.denies).clear();
+    }
+
+    /// Uninstalls an API group (as if its CRDs were deleted): its objects are
+    /// deleted, discovery no longer lists it, its paths answer 404. Loading an
+    /// object of the group (or [`FakeApi::install_crds`]) brings it back.
+    pub fn remove_group(&self, group: &str) {
+        self.with_store(|s| s.remove_group(group));
+    }
+
+    /// Serves a group again after [`FakeApi::remove_group`].
+    pub fn install_crds(&self, group: &str) {
+        self.with_store(|s| {
+            s.hidden_groups.remove(group);
+        });
+    }
+
+    /// Sets the whole log text of a pod (served by `pods/log`).
+    pub fn set_pod_logs(&self, namespace: &str, name: &str, text: &str) {
+        self.with_store(|s| s.set_logs(namespace, name, text.to_string()));
+    }
+
+    /// Appends to a pod's log; `follow` streams see the new text.
+    pub fn append_pod_logs(&self, namespace: &str, name: &str, text: &str) {
+        self.with_store(|s| s.append_logs(namespace, name, text));
+    }
+
+    /// Drops the change history (like an etcd compaction): watches that
+    /// resume from an older resourceVersion get 410 Expired.
     pub fn compact(&self) {
-        self.shared.state().compact();
+        lock(&self.shared.store).compact();
     }
 
-    /// How many events are kept for watch replay (default 100,000).
-    pub fn set_history_limit(&self, n: usize) {
-        self.shared.state().history_limit = n.max(1);
-    }
-
-    /// Stops the server and waits for its thread (also done on drop).
+    /// Stops the server and waits for its thread.
     pub fn shutdown(mut self) {
         self.stop_now();
     }
@@ -455,65 +472,28 @@ impl Drop for FakeApi {
     }
 }
 
-fn locate(st: &store::State, obj: &Value) -> Result<(usize, String, String)> {
-    let api_version = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("object without apiVersion"))?;
-    let kind = obj
-        .get("kind")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("object without kind"))?;
-    let res = st
-        .find_kind(api_version, kind)
-        .ok_or_else(|| anyhow!("the fake API server does not serve {kind} in {api_version}"))?;
-    let name = meta_str(obj, "name")
-        .ok_or_else(|| anyhow!("{kind} without metadata.name"))?
-        .to_string();
-    let ns = if st.resources[res].namespaced {
-        meta_str(obj, "namespace").unwrap_or("default").to_string()
-    } else {
-        String::new()
-    };
-    Ok((res, ns, name))
-}
-
-fn insert_one(st: &mut store::State, obj: Value) -> Result<Value> {
-    let (res, _, _) = locate(st, &obj)?;
-    let group = st.resources[res].group;
-    st.removed_groups.remove(group);
-    let stored = st
-        .insert_fixture(res, obj)
-        .map_err(|e| anyhow!(e.message))?;
-    Ok((*stored).clone())
-}
-
-fn kubeconfig_text(url: &str, ns: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\n\
-         contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: {ns}\n\
-         current-context: fake\nusers:\n- name: fake\n  user: {{}}\npreferences: {{}}\n"
-    )
-}
-
 async fn serve(
-    listener: TcpListener,
     shared: Arc<Shared>,
+    listener: TcpListener,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("fake API server: {e}");
+            return;
+        }
     };
     loop {
         tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+            _ = &mut stop => break,
+            acc = listener.accept() => {
+                let Ok((stream, _)) = acc else { continue };
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let svc = service_fn(move |req| server::handle(shared.clone(), req));
+                    let svc = hyper::service::service_fn(move |req| server::handle(shared.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                         .await;
                 });
             }

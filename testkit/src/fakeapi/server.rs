@@ -1,248 +1,304 @@
-//! The HTTP side: routing, discovery, CRUD, watch and log streaming.
+//! The HTTP side: routing, verbs, discovery, watch and log streaming.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::SinkExt;
-use futures::channel::mpsc;
-use http::{HeaderMap, Method, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::{HeaderMap, Method, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
-use super::Request;
-use super::patch;
-use super::resources::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
-use super::status::ApiError;
-use super::store::{EventType, State, meta_str};
+use super::status::{self, ApiError};
+use super::store::{self, Event, EventType, Store, UpdateMode};
+use super::{DenyRule, Request, table};
 
 pub type Body = BoxBody<Bytes, Infallible>;
-type Chunk = Result<Frame<Bytes>, Infallible>;
 
-/// What the server thread and the test-side handle share.
+/// State shared by the server tasks and the test-side handle.
 pub struct Shared {
-    pub state: Mutex<State>,
-    /// Bumped after every change to objects or logs; watches and log follows wait on it.
-    pub changed: tokio::sync::watch::Sender<u64>,
+    pub store: Mutex<Store>,
+    /// Bumped after every change (objects or logs); watchers wait on it.
+    pub tick: watch::Sender<u64>,
     pub requests: Mutex<Vec<Request>>,
+    pub denies: Mutex<Vec<DenyRule>>,
     pub addr: SocketAddr,
 }
 
+/// Locks a mutex, recovering the data if a panicking thread poisoned it.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
-    pub fn new(addr: SocketAddr) -> Self {
-        Shared {
-            state: Mutex::new(State::new()),
-            changed: tokio::sync::watch::channel(0).0,
-            requests: Mutex::new(Vec::new()),
-            addr,
-        }
-    }
-
-    /// The state, recovering from a poisoned lock (a panicking test thread must not wedge the server).
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub fn notify(&self) {
-        self.changed.send_modify(|v| *v += 1);
+        self.tick.send_modify(|t| *t = t.wrapping_add(1));
     }
 }
 
-fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()).boxed());
-    *r.status_mut() = status;
-    if let Ok(v) = header::HeaderValue::from_str(content_type) {
-        r.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    r
+const MAX_BODY: usize = 32 << 20;
+const DEFAULT_WATCH_TIMEOUT: u64 = 1800;
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
 }
 
-fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
-    full(
-        status,
-        "application/json",
+fn json_response(code: StatusCode, v: &Value) -> Response<Body> {
+    bytes_response(
+        code,
         serde_json::to_vec(v).unwrap_or_default(),
+        "application/json",
     )
 }
 
-pub fn error_response(e: &ApiError) -> Response<Body> {
+fn bytes_response(code: StatusCode, body: Vec<u8>, ct: &'static str) -> Response<Body> {
+    let mut r = Response::new(full(body));
+    *r.status_mut() = code;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, http::HeaderValue::from_static(ct));
+    r
+}
+
+pub fn status_response(e: &ApiError) -> Response<Body> {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(code, &e.to_status())
 }
 
-fn streaming(content_type: &str) -> (mpsc::Sender<Chunk>, Response<Body>) {
-    let (tx, rx) = mpsc::channel::<Chunk>(64);
-    let mut r = Response::new(BodyExt::boxed(StreamBody::new(rx)));
-    if let Ok(v) = header::HeaderValue::from_str(content_type) {
-        r.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    (tx, r)
-}
-
-fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parsed query string (last value wins, as in Go's `url.Values.Get` for our parameters).
+/// Query parameters the server understands.
 #[derive(Default, Debug)]
-struct Query(Vec<(String, String)>);
+struct Query {
+    label_selector: String,
+    field_selector: String,
+    watch: bool,
+    resource_version: Option<String>,
+    timeout_seconds: Option<u64>,
+    limit: Option<usize>,
+    continue_token: Option<String>,
+    follow: bool,
+    tail_lines: Option<usize>,
+    allow_bookmarks: bool,
+    send_initial_events: bool,
+    dry_run: bool,
+}
+
+fn truthy(v: &str) -> bool {
+    v == "true" || v == "1"
+}
 
 impl Query {
-    fn parse(raw: &str) -> Self {
-        Query(
-            raw.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (percent_decode(k), percent_decode(v))
-                })
-                .collect(),
-        )
-    }
-    fn get(&self, k: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    }
-    fn flag(&self, k: &str) -> bool {
-        matches!(self.get(k), Some("true" | "1"))
+    fn parse(raw: &str) -> Query {
+        let mut q = Query::default();
+        for (k, v) in super::util::parse_query(raw) {
+            match k.as_str() {
+                "labelSelector" => q.label_selector = v,
+                "fieldSelector" => q.field_selector = v,
+                "watch" => q.watch = truthy(&v),
+                "resourceVersion" => q.resource_version = Some(v),
+                "timeoutSeconds" => q.timeout_seconds = v.parse().ok(),
+                "limit" => q.limit = v.parse().ok().filter(|l| *l > 0),
+                "continue" => q.continue_token = Some(v).filter(|s| !s.is_empty()),
+                "follow" => q.follow = truthy(&v),
+                "tailLines" => q.tail_lines = v.parse().ok(),
+                "allowWatchBookmarks" => q.allow_bookmarks = truthy(&v),
+                "sendInitialEvents" => q.send_initial_events = truthy(&v),
+                "dryRun" => q.dry_run = !v.is_empty(),
+                _ => {}
+            }
+        }
+        q
     }
 }
 
-/// Entry point for one HTTP request.
+/// Where a request points after routing.
+struct Target {
+    res: usize,
+    ns: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
 pub async fn handle(
     shared: Arc<Shared>,
     req: hyper::Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let h = req.headers();
-    let entry = Request {
-        method: req.method().to_string(),
-        path: req.uri().path().to_string(),
-        query: req.uri().query().unwrap_or("").to_string(),
-        user_agent: header_str(h, "user-agent"),
-        impersonate_user: header_str(h, "impersonate-user"),
-        impersonate_groups: h
-            .get_all("impersonate-group")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
-            .collect(),
-        accept: header_str(h, "accept"),
-        content_type: header_str(h, "content-type"),
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let query_raw = parts.uri.query().unwrap_or("").to_string();
+    let header = |h: &HeaderMap, n| {
+        h.get(n)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
     };
-    shared
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(entry);
-    Ok(match route(&shared, req).await {
-        Ok(r) => r,
-        Err(e) => error_response(&e),
-    })
+    let user = header(&parts.headers, "impersonate-user");
+    let groups: Vec<String> = parts
+        .headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    lock(&shared.requests).push(Request {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: query_raw.clone(),
+        user_agent: header(&parts.headers, USER_AGENT.as_str()).unwrap_or_default(),
+        impersonate_user: user.clone(),
+        impersonate_groups: groups,
+    });
+    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            return Ok(status_response(&status::bad_request(format!(
+                "reading body: {e}"
+            ))));
+        }
+    };
+    let ctx = Ctx {
+        shared,
+        method: parts.method,
+        query: Query::parse(&query_raw),
+        accept: header(&parts.headers, ACCEPT.as_str()).unwrap_or_default(),
+        content_type: header(&parts.headers, CONTENT_TYPE.as_str()).unwrap_or_default(),
+        user: user.unwrap_or_else(|| "system:anonymous".into()),
+        body,
+    };
+    Ok(route(&ctx, &path)
+        .await
+        .unwrap_or_else(|e| status_response(&e)))
 }
 
-fn version_doc() -> Value {
+struct Ctx {
+    shared: Arc<Shared>,
+    method: Method,
+    query: Query,
+    accept: String,
+    content_type: String,
+    user: String,
+    body: Bytes,
+}
+
+impl Ctx {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.shared.store)
+    }
+}
+
+async fn route(ctx: &Ctx, path: &str) -> Result<Response<Body>, ApiError> {
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let get_only = |v: Value| {
+        if ctx.method == Method::GET {
+            Ok(json_response(StatusCode::OK, &v))
+        } else {
+            Err(status::method_not_allowed())
+        }
+    };
+    match segs.as_slice() {
+        ["version"] => get_only(version()),
+        ["healthz"] | ["livez"] | ["readyz"] => Ok(bytes_response(
+            StatusCode::OK,
+            b"ok".to_vec(),
+            "text/plain; charset=utf-8",
+        )),
+        ["api"] => get_only(json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ctx.shared.addr.to_string()}],
+        })),
+        ["apis"] => get_only(group_list(&ctx.store())),
+        ["api", "v1"] => {
+            get_only(resource_list(&ctx.store(), "", "v1").ok_or_else(status::no_such_resource)?)
+        }
+        ["apis", g] => get_only(api_group(&ctx.store(), g).ok_or_else(status::no_such_resource)?),
+        ["apis", g, v] => {
+            get_only(resource_list(&ctx.store(), g, v).ok_or_else(status::no_such_resource)?)
+        }
+        ["api", "v1", rest @ ..] => resource_request(ctx, "", "v1", rest).await,
+        ["apis", g, v, rest @ ..] => resource_request(ctx, g, v, rest).await,
+        _ => Err(status::no_such_resource()),
+    }
+}
+
+fn version() -> Value {
     json!({
-        "major": "1", "minor": "32", "gitVersion": "v1.32.0-acmecheck-fake",
+        "major": "1", "minor": "32", "gitVersion": "v1.32.0-fakeapi",
         "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23.0", "compiler": "gc",
-        "platform": "linux/amd64"
+        "platform": "linux/amd64",
     })
 }
 
-fn group_version_entry(group: &str, version: &str) -> Value {
-    json!({"groupVersion": format!("{group}/{version}"), "version": version})
-}
-
-fn api_group(st: &State, group: &str) -> Option<Value> {
-    let mut versions: Vec<&str> = Vec::new();
-    for r in st.resources.iter().filter(|r| r.group == group) {
-        if !versions.contains(&r.version) {
-            versions.push(r.version);
+/// Visible (group, version) pairs in table order, core excluded.
+fn group_versions(store: &Store) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in &store.resources {
+        if r.group.is_empty() || !store.group_visible(&r.group) {
+            continue;
+        }
+        if !out.iter().any(|(g, v)| *g == r.group && *v == r.version) {
+            out.push((r.group.clone(), r.version.clone()));
         }
     }
-    let first = versions.first()?;
-    Some(json!({
-        "name": group,
-        "versions": versions.iter().map(|v| group_version_entry(group, v)).collect::<Vec<_>>(),
-        "preferredVersion": group_version_entry(group, first),
-    }))
+    out
 }
 
-const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+fn group_json(group: &str, versions: &[String]) -> Value {
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    json!({"name": group, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(json!({}))})
+}
 
-fn resource_list(st: &State, group: &str, version: &str) -> Option<Value> {
-    let defs: Vec<&ResourceDef> = st
+fn group_list(store: &Store) -> Value {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (g, v) in group_versions(store) {
+        match groups.iter_mut().find(|(n, _)| *n == g) {
+            Some((_, vs)) => vs.push(v),
+            None => groups.push((g, vec![v])),
+        }
+    }
+    let groups: Vec<Value> = groups.iter().map(|(g, vs)| group_json(g, vs)).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn api_group(store: &Store, group: &str) -> Option<Value> {
+    let vs: Vec<String> = group_versions(store)
+        .into_iter()
+        .filter(|(g, _)| g == group)
+        .map(|(_, v)| v)
+        .collect();
+    if vs.is_empty() {
+        return None;
+    }
+    let mut g = group_json(group, &vs);
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    Some(g)
+}
+
+fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value> {
+    if !store.group_visible(group) {
+        return None;
+    }
+    let entries: Vec<Value> = store
         .resources
         .iter()
         .filter(|r| r.group == group && r.version == version)
+        .flat_map(|r| r.discovery_entries())
         .collect();
-    if defs.is_empty() || !st.group_served(group) {
+    if entries.is_empty() {
         return None;
-    }
-    let mut resources = Vec::new();
-    for d in defs {
-        let mut r = json!({
-            "name": d.plural, "singularName": d.singular(), "namespaced": d.namespaced,
-            "kind": d.kind, "verbs": VERBS,
-        });
-        if !d.short_names.is_empty() {
-            r["shortNames"] = json!(d.short_names);
-        }
-        if !d.categories.is_empty() {
-            r["categories"] = json!(d.categories);
-        }
-        resources.push(r);
-        for sub in d.subresources {
-            let verbs: &[&str] = if *sub == "log" {
-                &["get"]
-            } else {
-                &["get", "patch", "update"]
-            };
-            resources.push(json!({
-                "name": format!("{}/{sub}", d.plural), "singularName": "", "namespaced": d.namespaced,
-                "kind": if *sub == "log" { "Pod" } else { d.kind }, "verbs": verbs,
-            }));
-        }
     }
     let gv = if group.is_empty() {
         version.to_string()
@@ -250,777 +306,714 @@ fn resource_list(st: &State, group: &str, version: &str) -> Option<Value> {
         format!("{group}/{version}")
     };
     Some(
-        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}),
     )
 }
 
-/// `/openapi/v3`: one entry per served group/version.
-fn openapi_root(st: &State) -> Value {
-    let mut paths = serde_json::Map::new();
-    for r in st.resources.iter().filter(|r| st.group_served(r.group)) {
-        let key = if r.group.is_empty() {
-            "api/v1".to_string()
-        } else {
-            format!("apis/{}/{}", r.group, r.version)
-        };
-        let url = format!("/openapi/v3/{key}?hash={:016X}", st.resources.len());
-        paths
-            .entry(key)
-            .or_insert_with(|| json!({ "serverRelativeURL": url }));
-    }
-    json!({ "paths": paths })
-}
-
-/// A minimal OpenAPI v3 document for one group/version: no schemas, only the PATCH
-/// operations with their `x-kubernetes-group-version-kind` and the `fieldValidation`
-/// parameter, which is what kubectl checks before it asks for server-side validation.
-fn openapi_gv(st: &State, group: &str, version: &str) -> Option<Value> {
-    if !st.group_served(group) {
-        return None;
-    }
-    let mut paths = serde_json::Map::new();
-    for r in st
-        .resources
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-    {
-        let prefix = if group.is_empty() {
-            "/api/v1".to_string()
-        } else {
-            format!("/apis/{group}/{version}")
-        };
-        let scope = if r.namespaced {
-            "/namespaces/{namespace}"
-        } else {
-            ""
-        };
-        let params = json!([
-            {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
-            {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
-            {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-        ]);
-        let gvk = json!({"group": group, "version": version, "kind": r.kind});
-        paths.insert(
-            format!("{prefix}{scope}/{}/{{name}}", r.plural),
-            json!({"patch": {
-                "operationId": format!("patch{}", r.kind),
-                "parameters": params,
-                "responses": {"200": {"description": "OK"}},
-                "x-kubernetes-action": "patch",
-                "x-kubernetes-group-version-kind": gvk,
-            }}),
-        );
-    }
-    if paths.is_empty() {
-        return None;
-    }
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.32.0-acmecheck-fake"},
-        "paths": paths,
-        "components": {"schemas": {}},
-    }))
-}
-
-async fn route(
-    shared: &Arc<Shared>,
-    req: hyper::Request<Incoming>,
-) -> Result<Response<Body>, ApiError> {
-    let path = req.uri().path().to_string();
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let discovery = |v: Option<Value>| {
-        v.map(|v| json_response(StatusCode::OK, &v))
-            .ok_or_else(ApiError::no_route)
+/// Parses `[watch/]([namespaces/NS/]PLURAL[/NAME[/SUB]])`.
+fn parse_target(
+    store: &Store,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Result<(Target, bool), ApiError> {
+    let (rest, watch_path) = match rest {
+        ["watch", r @ ..] => (r, true),
+        r => (r, false),
     };
-    let is_get = req.method() == Method::GET;
-    match segs.as_slice() {
-        ["version"] if is_get => Ok(json_response(StatusCode::OK, &version_doc())),
-        ["healthz" | "livez" | "readyz"] if is_get => {
-            Ok(full(StatusCode::OK, "text/plain; charset=utf-8", "ok"))
+    let (ns, rest) = match rest {
+        ["namespaces", ns, plural, r @ ..]
+            if !(group.is_empty() && matches!(*plural, "status" | "finalize") && r.is_empty()) =>
+        {
+            (Some(ns.to_string()), {
+                let mut v = vec![*plural];
+                v.extend_from_slice(r);
+                v
+            })
         }
-        ["api"] if is_get => Ok(json_response(
-            StatusCode::OK,
-            &json!({"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": shared.addr.to_string()}]}),
-        )),
-        ["api", "v1"] if is_get => discovery(resource_list(&shared.state(), "", "v1")),
-        ["apis"] if is_get => {
-            let st = shared.state();
-            let mut groups: Vec<&str> = Vec::new();
-            for r in &st.resources {
-                if !r.group.is_empty() && st.group_served(r.group) && !groups.contains(&r.group) {
-                    groups.push(r.group);
-                }
+        r => (None, r.to_vec()),
+    };
+    let (plural, name, sub) = match rest.as_slice() {
+        [p] => (*p, None, None),
+        [p, n] => (*p, Some(n.to_string()), None),
+        [p, n, s] => (*p, Some(n.to_string()), Some(s.to_string())),
+        _ => return Err(status::no_such_resource()),
+    };
+    let res = store
+        .find(group, version, plural)
+        .ok_or_else(status::no_such_resource)?;
+    let r = &store.resources[res];
+    if ns.is_some() && !r.namespaced {
+        return Err(status::no_such_resource());
+    }
+    if let Some(s) = &sub {
+        if !r.has_subresource(s) {
+            return Err(status::no_such_resource());
+        }
+    }
+    if r.namespaced && ns.is_none() && name.is_some() {
+        return Err(status::no_such_resource());
+    }
+    Ok((Target { res, ns, name, sub }, watch_path))
+}
+
+fn verb_of(method: &Method, t: &Target, watch: bool) -> Result<&'static str, ApiError> {
+    Ok(match (method.as_str(), &t.name) {
+        ("GET", Some(_)) => "get",
+        ("GET", None) if watch => "watch",
+        ("GET", None) => "list",
+        ("POST", None) if t.sub.is_none() => "create",
+        ("PUT", Some(_)) => "update",
+        ("PATCH", Some(_)) => "patch",
+        ("DELETE", Some(_)) if t.sub.is_none() => "delete",
+        ("DELETE", None) => "deletecollection",
+        _ => return Err(status::method_not_allowed()),
+    })
+}
+
+fn authorize(ctx: &Ctx, store: &Store, t: &Target, verb: &str) -> Result<(), ApiError> {
+    let r = &store.resources[t.res];
+    let full_res = match &t.sub {
+        Some(s) => format!("{}/{}", r.plural, s),
+        None => r.plural.clone(),
+    };
+    let denied = lock(&ctx.shared.denies).iter().any(|d| {
+        (d.verb == verb || d.verb == "*")
+            && (d.group == r.group || d.group == "*")
+            && (d.resource == full_res || d.resource == "*")
+            && match (&d.namespace, &t.ns) {
+                (None, _) => true,
+                (Some(dn), Some(tn)) => dn == tn,
+                // A user denied in one namespace has no cluster-wide grant.
+                (Some(_), None) => r.namespaced,
             }
-            let groups: Vec<Value> = groups.iter().filter_map(|g| api_group(&st, g)).collect();
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-            ))
-        }
-        ["apis", g] if is_get => {
-            let st = shared.state();
-            let doc = if st.group_served(g) {
-                api_group(&st, g).map(|mut v| {
-                    v["kind"] = "APIGroup".into();
-                    v["apiVersion"] = "v1".into();
-                    v
-                })
-            } else {
-                None
-            };
-            discovery(doc)
-        }
-        ["apis", g, v] if is_get => discovery(resource_list(&shared.state(), g, v)),
-        ["openapi", "v3"] if is_get => Ok(json_response(
-            StatusCode::OK,
-            &openapi_root(&shared.state()),
-        )),
-        ["openapi", "v3", "api", "v1"] if is_get => {
-            discovery(openapi_gv(&shared.state(), "", "v1"))
-        }
-        ["openapi", "v3", "apis", g, v] if is_get => discovery(openapi_gv(&shared.state(), g, v)),
-        ["api", "v1", rest @ ..] => {
-            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            resource_request(shared, req, "", "v1", &rest).await
-        }
-        ["apis", g, v, rest @ ..] if !rest.is_empty() => {
-            let (g, v) = (g.to_string(), v.to_string());
-            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            resource_request(shared, req, &g, &v, &rest).await
-        }
-        _ => Err(ApiError::no_route()),
+    });
+    if denied {
+        return Err(status::forbidden(
+            r,
+            t.sub.as_deref(),
+            t.name.as_deref().unwrap_or(""),
+            verb,
+            &ctx.user,
+            t.ns.as_deref(),
+        ));
     }
-}
-
-/// A parsed resource path.
-struct Target {
-    res: usize,
-    def: ResourceDef,
-    ns: Option<String>,
-    name: Option<String>,
-    sub: Option<String>,
-}
-
-impl Target {
-    fn ns_key(&self) -> &str {
-        if self.def.namespaced {
-            self.ns.as_deref().unwrap_or("")
-        } else {
-            ""
-        }
-    }
+    Ok(())
 }
 
 async fn resource_request(
-    shared: &Arc<Shared>,
-    req: hyper::Request<Incoming>,
+    ctx: &Ctx,
     group: &str,
     version: &str,
-    rest: &[String],
+    rest: &[&str],
 ) -> Result<Response<Body>, ApiError> {
-    let mut rest = rest;
-    let watch_prefix = rest.first().is_some_and(|s| s == "watch");
-    if watch_prefix {
-        rest = &rest[1..];
-    }
-    let (ns, rest) = if rest.len() >= 3
-        && rest[0] == "namespaces"
-        && !matches!(rest[2].as_str(), "status" | "finalize")
-    {
-        (Some(rest[1].clone()), &rest[2..])
-    } else {
-        (None, rest)
-    };
-    let (plural, name, sub) = match rest {
-        [p] => (p, None, None),
-        [p, n] => (p, Some(n.clone()), None),
-        [p, n, s] => (p, Some(n.clone()), Some(s.clone())),
-        _ => return Err(ApiError::no_route()),
-    };
-    let (res, def) = {
-        let st = shared.state();
-        let res = st
-            .find_plural(group, version, plural)
-            .ok_or_else(ApiError::no_route)?;
-        (res, st.resources[res].clone())
-    };
-    if !def.namespaced && ns.is_some() {
-        return Err(ApiError::no_route());
-    }
-    if let Some(s) = &sub {
-        if !def.subresources.contains(&s.as_str()) {
-            return Err(ApiError::no_route());
-        }
-    }
-    let query = Query::parse(req.uri().query().unwrap_or(""));
-    let method = req.method().clone();
-    let verb = match (&method, &name, sub.as_deref()) {
-        (&Method::GET, Some(_), Some("log")) => "get",
-        (_, _, Some("log")) => return Err(ApiError::method_not_allowed()),
-        (&Method::GET, Some(_), _) if watch_prefix => "watch",
-        (&Method::GET, Some(_), _) => "get",
-        (&Method::GET, None, _) if watch_prefix || query.flag("watch") => "watch",
-        (&Method::GET, None, _) => "list",
-        (&Method::POST, None, _) => "create",
-        (&Method::PUT, Some(_), _) => "update",
-        (&Method::PATCH, Some(_), _) => "patch",
-        (&Method::DELETE, Some(_), None) => "delete",
-        (&Method::DELETE, None, _) => "deletecollection",
-        _ => return Err(ApiError::method_not_allowed()),
-    };
-    if def.namespaced && ns.is_none() && !matches!(verb, "list" | "watch") {
-        return Err(ApiError::no_route());
-    }
-    let user =
-        header_str(req.headers(), "impersonate-user").unwrap_or_else(|| "system:anonymous".into());
-    let authz_resource = match &sub {
-        Some(s) => format!("{}/{s}", def.plural),
-        None => def.plural.to_string(),
-    };
-    if shared
-        .state()
-        .denied(verb, def.group, &authz_resource, ns.as_deref())
-    {
-        return Err(ApiError::forbidden(
-            &def,
-            sub.as_deref(),
-            name.as_deref().unwrap_or(""),
-            verb,
-            &user,
-            ns.as_deref(),
+    let (t, watch_path) = parse_target(&ctx.store(), group, version, rest)?;
+    let watch = watch_path || ctx.query.watch;
+    let verb = verb_of(&ctx.method, &t, watch)?;
+    authorize(ctx, &ctx.store(), &t, verb)?;
+    if ctx.query.dry_run {
+        return Err(status::bad_request(
+            "dryRun is not supported by the fake API server",
         ));
     }
-    let t = Target {
-        res,
-        def,
-        ns,
-        name,
-        sub,
+    let ns = t.ns.clone().unwrap_or_default();
+    match (verb, t.sub.as_deref()) {
+        ("get", Some("log")) => pod_logs(ctx, &ns, t.name.as_deref().unwrap_or("")).await,
+        ("get", _) => {
+            let name = t.name.as_deref().unwrap_or("");
+            let obj = ctx.store().get(t.res, &ns, name);
+            let store = ctx.store();
+            let r = &store.resources[t.res];
+            let obj = obj.ok_or_else(|| status::not_found(r, name))?;
+            if table::wanted(&ctx.accept) {
+                let rv = store::rv_of(&obj).to_string();
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(r, &[obj], &rv, None),
+                ));
+            }
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        ("list", _) => list(ctx, &t),
+        ("watch", _) => watch_stream(ctx, &t),
+        ("create", _) => {
+            let obj = decode_body(ctx)?;
+            let mut store = ctx.store();
+            let created = create(&mut store, &t, obj)?;
+            drop(store);
+            ctx.shared.notify();
+            Ok(json_response(StatusCode::CREATED, &created))
+        }
+        ("update", sub) => {
+            let obj = decode_body(ctx)?;
+            let name = t.name.as_deref().unwrap_or("");
+            let mut store = ctx.store();
+            let r = &store.resources[t.res];
+            let body_name = store::name_of(&obj);
+            if !body_name.is_empty() && body_name != name {
+                return Err(status::bad_request(format!(
+                    "the name of the object ({body_name}) does not match the name on the URL ({name})"
+                )));
+            }
+            if store::rv_of(&obj).is_empty() {
+                return Err(status::invalid(
+                    r,
+                    name,
+                    "metadata.resourceVersion",
+                    "FieldValueInvalid",
+                    "0x0: must be specified for an update",
+                ));
+            }
+            let mode = if sub == Some("status") {
+                UpdateMode::Status
+            } else {
+                UpdateMode::Main
+            };
+            let updated = store.update(t.res, &ns, name, obj, mode, true)?;
+            drop(store);
+            ctx.shared.notify();
+            Ok(json_response(StatusCode::OK, &updated))
+        }
+        ("patch", sub) => patch(ctx, &t, sub),
+        ("delete", _) => {
+            let name = t.name.as_deref().unwrap_or("");
+            let deleted = ctx.store().delete(t.res, &ns, name)?;
+            ctx.shared.notify();
+            Ok(json_response(StatusCode::OK, &deleted))
+        }
+        ("deletecollection", _) => {
+            let (label, field) = selectors(ctx, &ctx.store(), &t)?;
+            let mut store = ctx.store();
+            let victims: Vec<_> = store
+                .list(t.res, t.ns.as_deref(), None)
+                .into_iter()
+                .filter(|o| label.matches(o) && field.matches(o))
+                .collect();
+            let mut items = Vec::new();
+            for v in victims {
+                let (vns, vname) = (
+                    store::namespace_of(&v).to_string(),
+                    store::name_of(&v).to_string(),
+                );
+                if let Ok(d) = store.delete(t.res, &vns, &vname) {
+                    items.push(d);
+                }
+            }
+            let r = &store.resources[t.res];
+            let out = json!({
+                "kind": format!("{}List", r.kind), "apiVersion": r.api_version(),
+                "metadata": {"resourceVersion": store.rv.to_string()},
+                "items": items.iter().map(|o| (**o).clone()).collect::<Vec<_>>(),
+            });
+            drop(store);
+            ctx.shared.notify();
+            Ok(json_response(StatusCode::OK, &out))
+        }
+        _ => Err(status::method_not_allowed()),
+    }
+}
+
+/// POST semantics on top of [`Store::create`]: body/URL consistency and the
+/// namespace must exist.
+fn create(store: &mut Store, t: &Target, obj: Value) -> Result<Arc<Value>, ApiError> {
+    let r = &store.resources[t.res];
+    check_kind(r, &obj)?;
+    let ns = t.ns.clone().unwrap_or_default();
+    let body_ns = store::namespace_of(&obj);
+    if r.namespaced && !body_ns.is_empty() && body_ns != ns {
+        return Err(status::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    if r.namespaced && !store.namespace_exists(&ns) {
+        return Err(status::namespace_not_found(&ns));
+    }
+    let mut obj = obj;
+    store::meta_mut(&mut obj).remove("resourceVersion");
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+    ] {
+        store::meta_mut(&mut obj).remove(k);
+    }
+    store.create(t.res, &ns, obj)
+}
+
+fn check_kind(r: &super::resources::Resource, obj: &Value) -> Result<(), ApiError> {
+    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
+        if k != r.kind {
+            return Err(status::bad_request(format!(
+                "the kind of the object ({k}) does not match the kind on the URL ({})",
+                r.kind
+            )));
+        }
+    }
+    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
+        if av != r.api_version() {
+            return Err(status::bad_request(format!(
+                "the API version in the data ({av}) does not match the expected API version ({})",
+                r.api_version()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn decode_body(ctx: &Ctx) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(&ctx.body)
+        .map_err(|e| status::bad_request(format!("body is not UTF-8: {e}")))?;
+    let v: Value = if ctx.content_type.contains("yaml") {
+        serde_saphyr::from_str(text)
+            .map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))?
+    } else {
+        serde_json::from_str(text)
+            .map_err(|e| status::bad_request(format!("error decoding JSON: {e}")))?
     };
-    match verb {
-        "get" if t.sub.as_deref() == Some("log") => pod_log(shared, &t, &query),
-        "get" => {
-            let obj = shared
-                .state()
-                .get(t.res, t.ns_key(), t.name.as_deref().unwrap_or(""))?;
-            Ok(full(
-                StatusCode::OK,
-                "application/json",
-                serde_json::to_vec(&*obj).unwrap_or_default(),
-            ))
+    if !v.is_object() {
+        return Err(status::bad_request(
+            "the body of the request is not an object",
+        ));
+    }
+    Ok(v)
+}
+
+/// Removes strategic-merge-patch directives (`$patch`, `$setElementOrder/…`,
+/// `$retainKeys`, `$deleteFromPrimitiveList/…`): the fake applies a
+/// strategic merge patch as a JSON merge patch.
+fn strip_directives(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with('$'));
+            m.values_mut().for_each(strip_directives);
         }
-        "list" => list(shared, &t, &query),
-        "watch" => watch(shared, &t, &query),
-        "deletecollection" => delete_collection(shared, &t, &query),
-        "delete" => {
-            let gone = shared
-                .state()
-                .delete(t.res, t.ns_key(), t.name.as_deref().unwrap_or(""))?;
-            shared.notify();
-            Ok(deleted_response(&t.def, &gone))
-        }
-        _ => {
-            let headers = req.headers().clone();
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            write(shared, &t, verb, &headers, &body)
-        }
+        Value::Array(a) => a.iter_mut().for_each(strip_directives),
+        _ => {}
     }
 }
 
-/// Pods and custom resources return the deleted object; other built-ins a Success Status.
-fn deleted_response(def: &ResourceDef, gone: &Value) -> Response<Body> {
-    let builtin = def.group.is_empty() || def.group.ends_with(".k8s.io") || def.group == "apps";
-    if builtin && def.kind != "Pod" {
-        let mut details = json!({"name": meta_str(gone, "name").unwrap_or(""), "kind": def.plural});
-        if !def.group.is_empty() {
-            details["group"] = def.group.into();
-        }
-        details["uid"] = meta_str(gone, "uid").unwrap_or("").into();
-        json_response(
-            StatusCode::OK,
-            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
-        )
-    } else {
-        json_response(StatusCode::OK, gone)
-    }
-}
-
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    let ct = header_str(headers, "content-type").unwrap_or_default();
-    let ct_main = ct.split(';').next().unwrap_or("").trim();
-    if ct_main.ends_with("yaml") {
-        let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        serde_saphyr::from_str::<Value>(text).map_err(|e| ApiError::bad_request(e.to_string()))
-    } else if ct_main.is_empty() || ct_main.ends_with("json") {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))
-    } else {
-        Err(ApiError::unsupported_media_type(&ct))
-    }
-}
-
-fn write(
-    shared: &Arc<Shared>,
-    t: &Target,
-    verb: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response<Body>, ApiError> {
+fn patch(ctx: &Ctx, t: &Target, sub: Option<&str>) -> Result<Response<Body>, ApiError> {
+    let ct = ctx
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let name = t.name.as_deref().unwrap_or("");
-    let status_only = t.sub.as_deref() == Some("status");
-    let result = match verb {
-        "create" => {
-            let obj = parse_body(headers, body)?;
-            let created = shared.state().create(t.res, t.ns.as_deref(), obj)?;
-            shared.notify();
-            return Ok(json_response(StatusCode::CREATED, &created));
-        }
-        "update" => {
-            let obj = parse_body(headers, body)?;
-            shared
-                .state()
-                .replace(t.res, t.ns_key(), name, obj, status_only)?
-        }
-        "patch" => {
-            let ct = header_str(headers, "content-type").unwrap_or_default();
-            let ct_main = ct.split(';').next().unwrap_or("").trim().to_string();
-            let p: Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let mut st = shared.state();
-            let current = st.get(t.res, t.ns_key(), name)?;
-            let mut obj = (*current).clone();
-            match ct_main.as_str() {
-                "application/merge-patch+json" => patch::merge_patch(&mut obj, &p),
-                "application/strategic-merge-patch+json" => {
-                    patch::strategic_merge_patch(&mut obj, &p)
-                }
-                "application/json-patch+json" => {
-                    patch::json_patch(&mut obj, &p).map_err(|e| ApiError {
-                        code: 422,
-                        reason: "Invalid",
-                        message: e,
-                        details: None,
-                    })?
-                }
-                _ => return Err(ApiError::unsupported_media_type(&ct)),
-            }
-            st.replace(t.res, t.ns_key(), name, obj, status_only)?
-        }
-        _ => return Err(ApiError::method_not_allowed()),
+    let ns = t.ns.clone().unwrap_or_default();
+    let mode = if sub == Some("status") {
+        UpdateMode::Status
+    } else {
+        UpdateMode::Main
     };
-    shared.notify();
-    Ok(json_response(StatusCode::OK, &result))
-}
-
-/// Selectors and scope of a LIST/WATCH.
-struct Filter {
-    ns: Option<String>,
-    labels: LabelSelector,
-    fields: FieldSelector,
-}
-
-impl Filter {
-    fn new(t: &Target, q: &Query) -> Result<Self, ApiError> {
-        let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
-            .map_err(ApiError::bad_request)?;
-        let mut field_text = q.get("fieldSelector").unwrap_or("").to_string();
-        if let Some(n) = &t.name {
-            if !field_text.is_empty() {
-                field_text.push(',');
-            }
-            field_text.push_str(&format!("metadata.name={n}"));
-        }
-        let fields = FieldSelector::parse(&field_text, t.def.selectable_fields)
-            .map_err(ApiError::bad_request)?;
-        let ns = if t.def.namespaced { t.ns.clone() } else { None };
-        Ok(Filter { ns, labels, fields })
-    }
-
-    fn matches(&self, obj: &Value) -> bool {
-        if let Some(ns) = &self.ns {
-            if meta_str(obj, "namespace") != Some(ns.as_str()) {
-                return false;
+    let mut store = ctx.store();
+    let current = store.get(t.res, &ns, name);
+    let (result, code) = match ct.as_str() {
+        "application/apply-patch+yaml" => {
+            let body = decode_body(ctx)?;
+            match current {
+                None => {
+                    let mut obj = body;
+                    store::meta_mut(&mut obj).insert("name".into(), json!(name));
+                    (create(&mut store, t, obj)?, StatusCode::CREATED)
+                }
+                Some(cur) => {
+                    let mut doc = (*cur).clone();
+                    json_patch::merge(&mut doc, &body);
+                    (
+                        store.update(t.res, &ns, name, doc, mode, true)?,
+                        StatusCode::OK,
+                    )
+                }
             }
         }
-        (self.labels.is_empty() || self.labels.matches(obj))
-            && (self.fields.is_empty() || self.fields.matches(obj))
-    }
+        "application/merge-patch+json"
+        | "application/strategic-merge-patch+json"
+        | "application/json-patch+json" => {
+            let cur = current.ok_or_else(|| status::not_found(&store.resources[t.res], name))?;
+            let mut doc = (*cur).clone();
+            let patch: Value = serde_json::from_slice(&ctx.body)
+                .map_err(|e| status::bad_request(format!("error decoding patch: {e}")))?;
+            if ct == "application/json-patch+json" {
+                let ops: json_patch::Patch = serde_json::from_value(patch)
+                    .map_err(|e| status::bad_request(format!("error decoding json patch: {e}")))?;
+                json_patch::patch(&mut doc, &ops.0).map_err(|e| ApiError {
+                    code: 422,
+                    reason: "Invalid",
+                    message: format!(
+                        "the server rejected our request due to an error in our request: {e}"
+                    ),
+                    details: json!({}),
+                })?;
+            } else {
+                let mut patch = patch;
+                if ct.starts_with("application/strategic") {
+                    strip_directives(&mut patch);
+                }
+                if !patch.is_object() {
+                    return Err(status::bad_request("the patch is not a JSON object"));
+                }
+                let want_rv = patch
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                json_patch::merge(&mut doc, &patch);
+                let rv = want_rv.unwrap_or_else(|| store::rv_of(&cur).to_string());
+                store::meta_mut(&mut doc).insert("resourceVersion".into(), json!(rv));
+            }
+            (
+                store.update(t.res, &ns, name, doc, mode, true)?,
+                StatusCode::OK,
+            )
+        }
+        other => return Err(status::unsupported_media_type(other)),
+    };
+    drop(store);
+    ctx.shared.notify();
+    Ok(json_response(code, &result))
 }
 
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
+/// The request's selectors; a request naming one object (a watch on
+/// `.../pods/NAME`) also selects `metadata.name=NAME`.
+fn selectors(
+    ctx: &Ctx,
+    store: &Store,
+    t: &Target,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let label = LabelSelector::parse(&ctx.query.label_selector).map_err(status::bad_request)?;
+    let mut fs = ctx.query.field_selector.clone();
+    if let Some(name) = &t.name {
+        if !fs.is_empty() {
+            fs.push(',');
+        }
+        fs.push_str(&format!("metadata.name={name}"));
+    }
+    let field = FieldSelector::parse(&fs, &store.resources[t.res].field_labels)
+        .map_err(status::bad_request)?;
+    Ok((label, field))
 }
 
-fn unhex(s: &str) -> Option<String> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..s.len())
+/// `continue` tokens are the hex of "namespace\0name" of the last item.
+fn encode_continue(ns: &str, name: &str) -> String {
+    format!("{ns}\0{name}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_continue(tok: &str) -> Option<(String, String)> {
+    let bytes: Option<Vec<u8>> = (0..tok.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .map(|i| {
+            tok.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect();
-    String::from_utf8(bytes?).ok()
+    let s = String::from_utf8(bytes?).ok()?;
+    let (ns, name) = s.split_once('\0')?;
+    Some((ns.to_string(), name.to_string()))
 }
 
-fn list_kind(def: &ResourceDef) -> String {
-    format!("{}List", def.kind)
-}
-
-/// Writes `{"kind":..,"apiVersion":..,"metadata":{..},"items":[..]}` without cloning the items.
-fn list_body(def: &ResourceDef, meta: &Value, items: &[std::sync::Arc<Value>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + items.len() * 1024);
+fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
+    let store = ctx.store();
+    let (label, field) = selectors(ctx, &store, t)?;
+    let after = match &ctx.query.continue_token {
+        Some(tok) => Some(decode_continue(tok).ok_or_else(|| {
+            status::bad_request("continue key is not valid: illegal base64 data")
+        })?),
+        None => None,
+    };
+    let r = store.resources[t.res].clone();
+    let rv = store.rv.to_string();
+    let mut items: Vec<Arc<Value>> = store
+        .list(t.res, t.ns.as_deref(), after.as_ref())
+        .into_iter()
+        .filter(|o| label.matches(o) && field.matches(o))
+        .collect();
+    drop(store);
+    let mut cont = None;
+    if let Some(limit) = ctx.query.limit {
+        if items.len() > limit {
+            let remaining = items.len() - limit;
+            items.truncate(limit);
+            if let Some(last) = items.last() {
+                cont = Some((
+                    encode_continue(store::namespace_of(last), store::name_of(last)),
+                    remaining,
+                ));
+            }
+        }
+    }
+    if table::wanted(&ctx.accept) {
+        let tbl = table::table(&r, &items, &rv, cont.as_ref().map(|c| c.0.as_str()));
+        return Ok(json_response(StatusCode::OK, &tbl));
+    }
+    let mut meta = json!({"resourceVersion": rv});
+    if let Some((tok, remaining)) = &cont {
+        meta["continue"] = json!(tok);
+        meta["remainingItemCount"] = json!(remaining);
+    }
+    // Serialize item by item to avoid cloning every object into one Value.
+    let mut out = Vec::with_capacity(items.len() * 1024 + 256);
     out.extend_from_slice(
         format!(
-            "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":",
-            list_kind(def),
-            def.api_version()
+            "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[",
+            r.kind,
+            r.api_version(),
+            meta
         )
         .as_bytes(),
     );
-    let _ = serde_json::to_writer(&mut out, meta);
-    out.extend_from_slice(b",\"items\":[");
-    for (i, it) in items.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &**it);
+        let _ = serde_json::to_writer(&mut out, &**item);
     }
     out.extend_from_slice(b"]}");
-    out
+    Ok(bytes_response(StatusCode::OK, out, "application/json"))
 }
 
-fn list(shared: &Arc<Shared>, t: &Target, q: &Query) -> Result<Response<Body>, ApiError> {
-    let filter = Filter::new(t, q)?;
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0);
-    let start_after = match q.get("continue").filter(|c| !c.is_empty()) {
-        Some(c) => {
-            let bad = || {
-                ApiError::bad_request(
-                    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-                )
-            };
-            let (ns, name) = c.split_once('.').ok_or_else(bad)?;
-            Some((unhex(ns).ok_or_else(bad)?, unhex(name).ok_or_else(bad)?))
-        }
-        None => None,
-    };
-    let (items, rv, more) = {
-        let st = shared.state();
-        let ns = if t.def.namespaced {
-            t.ns.as_deref()
-        } else {
-            None
-        };
-        let mut items = Vec::new();
-        let mut more = 0usize;
-        let mut last_key = None;
-        // A name equality term narrows the scan to one key when the namespace is known.
-        let direct = filter
-            .fields
-            .equals("metadata.name")
-            .filter(|_| !t.def.namespaced || ns.is_some());
-        let iter: Box<dyn Iterator<Item = _>> = match direct {
-            Some(n) => Box::new(
-                st.objects[t.res]
-                    .get_key_value(&(ns.unwrap_or("").to_string(), n.to_string()))
-                    .into_iter(),
-            ),
-            None => st.scan(t.res, ns),
-        };
-        for (k, obj) in iter {
-            if start_after.as_ref().is_some_and(|s| k <= s) || !filter.matches(obj) {
-                continue;
-            }
-            if limit.is_some_and(|l| items.len() >= l) {
-                more += 1;
-                continue;
-            }
-            last_key = Some(k.clone());
-            items.push(obj.clone());
-        }
-        let cont = if more > 0 {
-            last_key.map(|(ns, name)| format!("{}.{}", hex(&ns), hex(&name)))
-        } else {
-            None
-        };
-        (items, st.rv, cont.map(|c| (c, more)))
-    };
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    if let Some((c, n)) = more {
-        meta["continue"] = c.into();
-        meta["remainingItemCount"] = n.into();
-    }
-    Ok(full(
-        StatusCode::OK,
-        "application/json",
-        list_body(&t.def, &meta, &items),
-    ))
+/// A watch stream's state.
+struct WatchState {
+    shared: Arc<Shared>,
+    rx: watch::Receiver<u64>,
+    res: usize,
+    ns: Option<String>,
+    label: LabelSelector,
+    field: FieldSelector,
+    last_rv: u64,
+    deadline: Instant,
+    bookmarks: bool,
+    table: Option<super::resources::Resource>,
+    pending: VecDeque<Bytes>,
+    done: bool,
 }
 
-fn delete_collection(
-    shared: &Arc<Shared>,
-    t: &Target,
-    q: &Query,
-) -> Result<Response<Body>, ApiError> {
-    let filter = Filter::new(t, q)?;
-    let (gone, rv) = {
-        let mut st = shared.state();
-        let ns = if t.def.namespaced {
-            t.ns.as_deref()
-        } else {
-            None
-        };
-        let keys: Vec<_> = st
-            .scan(t.res, ns)
-            .filter(|(_, o)| filter.matches(o))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut gone = Vec::new();
-        for (ns, name) in keys {
-            gone.push(st.delete(t.res, &ns, &name)?);
-        }
-        (gone, st.rv)
-    };
-    shared.notify();
-    Ok(full(
-        StatusCode::OK,
-        "application/json",
-        list_body(&t.def, &json!({"resourceVersion": rv.to_string()}), &gone),
-    ))
-}
-
-fn event_line(kind: &str, obj: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(1024);
+fn event_line(etype: &str, obj: &Value) -> Bytes {
+    let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"type\":\"");
-    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(etype.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
     let _ = serde_json::to_writer(&mut out, obj);
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
 }
 
-fn bookmark(def: &ResourceDef, rv: u64, initial_end: bool) -> Bytes {
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    if initial_end {
-        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+impl WatchState {
+    fn matches(&self, obj: &Value) -> bool {
+        self.label.matches(obj) && self.field.matches(obj)
     }
-    event_line(
-        "BOOKMARK",
-        &json!({"kind": def.kind, "apiVersion": def.api_version(), "metadata": meta}),
-    )
-}
 
-async fn send(tx: &mut mpsc::Sender<Chunk>, b: Bytes) -> bool {
-    tx.send(Ok(Frame::data(b))).await.is_ok()
-}
-
-fn watch(shared: &Arc<Shared>, t: &Target, q: &Query) -> Result<Response<Body>, ApiError> {
-    let filter = Filter::new(t, q)?;
-    let rv_param = q.get("resourceVersion").unwrap_or("");
-    let start: Option<u64> = match rv_param {
-        "" | "0" => None,
-        s => Some(
-            s.parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))?,
-        ),
-    };
-    let send_initial = match q.get("sendInitialEvents") {
-        Some(v) => v == "true",
-        None => start.is_none(),
-    };
-    let bookmarks = q.flag("allowWatchBookmarks");
-    // Streaming lists end their initial events with an annotated BOOKMARK.
-    let explicit_initial = q.get("sendInitialEvents") == Some("true");
-    let timeout = Duration::from_secs(
-        q.get("timeoutSeconds")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1800),
-    );
-    let (res, def) = (t.res, t.def.clone());
-    let (mut tx, resp) = streaming("application/json");
-    let shared = shared.clone();
-    let mut changed = shared.changed.subscribe();
-    tokio::spawn(async move {
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Initial state (synthetic ADDED events) and the starting cursor.
-        let (initial, mut cursor) = {
-            let st = shared.state();
-            let initial: Vec<_> = if send_initial {
-                st.scan(res, filter.ns.as_deref())
-                    .filter(|(_, o)| filter.matches(o))
-                    .map(|(_, o)| o.clone())
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            (initial, start.filter(|_| !send_initial).unwrap_or(st.rv))
-        };
-        for o in initial {
-            if !send(&mut tx, event_line("ADDED", &o)).await {
-                return;
+    fn push(&mut self, etype: &str, obj: &Value) {
+        let line = match &self.table {
+            Some(r) => {
+                let rv = store::rv_of(obj).to_string();
+                event_line(etype, &table::table(r, &[Arc::new(obj.clone())], &rv, None))
             }
-        }
-        if explicit_initial && bookmarks && !send(&mut tx, bookmark(&def, cursor, true)).await {
+            None => event_line(etype, obj),
+        };
+        self.pending.push_back(line);
+    }
+
+    /// Turns a stored event into what this (filtered) watch sees.
+    fn offer(&mut self, ev: &Event) {
+        self.last_rv = ev.rv;
+        if self.ns.as_deref().is_some_and(|ns| ns != ev.ns) {
             return;
         }
-        let mut last_bookmark = tokio::time::Instant::now();
+        let now = self.matches(&ev.obj);
+        let before = ev.old.as_deref().is_some_and(|o| self.matches(o));
+        let etype = match ev.etype {
+            EventType::Added if now => "ADDED",
+            EventType::Modified if now && before => "MODIFIED",
+            EventType::Modified if now => "ADDED",
+            EventType::Modified if before => "DELETED",
+            EventType::Deleted if before || now => "DELETED",
+            _ => return,
+        };
+        self.push(etype, &ev.obj.clone());
+    }
+
+    fn bookmark(&mut self, rv: u64, initial_end: bool) {
+        let (kind, api_version) = {
+            let store = lock(&self.shared.store);
+            let r = &store.resources[self.res];
+            (r.kind.clone(), r.api_version())
+        };
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if initial_end {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let obj = json!({"kind": kind, "apiVersion": api_version, "metadata": meta});
+        self.pending.push_back(event_line("BOOKMARK", &obj));
+    }
+
+    async fn next(mut self) -> Option<(Result<Frame<Bytes>, Infallible>, WatchState)> {
         loop {
-            let batch: Result<Vec<Bytes>, u64> = {
-                let st = shared.state();
-                match st.events_after(cursor) {
-                    None => Err(st.compacted),
-                    Some(events) => {
-                        let mut out = Vec::new();
-                        for e in events {
-                            cursor = e.rv;
-                            if e.res != res {
-                                continue;
-                            }
-                            let now = filter.matches(&e.obj);
-                            let before = e.prev.as_ref().is_some_and(|p| filter.matches(p));
-                            let kind = match (e.kind, before, now) {
-                                (EventType::Modified, true, true) => "MODIFIED",
-                                (EventType::Modified, false, true) => "ADDED",
-                                (EventType::Modified, true, false) => "DELETED",
-                                (EventType::Added, _, true) => "ADDED",
-                                (EventType::Deleted, _, _) if before || now => "DELETED",
-                                _ => continue,
-                            };
-                            out.push(event_line(kind, &e.obj));
-                        }
-                        Ok(out)
-                    }
-                }
-            };
-            match batch {
-                Err(oldest) => {
-                    let err = ApiError::expired(format!(
-                        "too old resource version: {cursor} ({})",
-                        oldest + 1
-                    ));
-                    let _ = send(&mut tx, event_line("ERROR", &err.to_status())).await;
-                    return;
-                }
-                Ok(lines) => {
-                    for l in lines {
-                        if !send(&mut tx, l).await {
-                            return;
-                        }
-                    }
-                }
+            if let Some(b) = self.pending.pop_front() {
+                return Some((Ok(Frame::data(b)), self));
             }
-            let tick = tokio::time::sleep(Duration::from_millis(500));
+            if self.done {
+                return None;
+            }
+            self.rx.borrow_and_update();
+            let evs = lock(&self.shared.store).events_since(self.res, self.last_rv);
+            match evs {
+                Err(e) => {
+                    self.pending.push_back(event_line("ERROR", &e.to_status()));
+                    self.done = true;
+                    continue;
+                }
+                Ok(evs) if !evs.is_empty() => {
+                    for ev in evs {
+                        self.offer(&ev);
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+            }
             tokio::select! {
-                r = changed.changed() => if r.is_err() { return },
-                _ = tick => {}
-                _ = tokio::time::sleep_until(deadline) => return,
-            }
-            if tx.is_closed() || tokio::time::Instant::now() >= deadline {
-                return;
-            }
-            if bookmarks && last_bookmark.elapsed() >= Duration::from_secs(5) {
-                last_bookmark = tokio::time::Instant::now();
-                if !send(&mut tx, bookmark(&def, cursor, false)).await {
-                    return;
+                changed = self.rx.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                _ = tokio::time::sleep_until(self.deadline) => {
+                    if self.bookmarks {
+                        let rv = lock(&self.shared.store).rv;
+                        self.bookmark(rv, false);
+                    }
+                    self.done = true;
                 }
             }
         }
-    });
+    }
+}
+
+fn watch_stream(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
+    let store = ctx.store();
+    let (label, field) = selectors(ctx, &store, t)?;
+    let rv_param = ctx.query.resource_version.clone().unwrap_or_default();
+    let timeout = ctx.query.timeout_seconds.unwrap_or(DEFAULT_WATCH_TIMEOUT);
+    let r = store.resources[t.res].clone();
+    let mut st = WatchState {
+        shared: ctx.shared.clone(),
+        rx: ctx.shared.tick.subscribe(),
+        res: t.res,
+        ns: t.ns.clone(),
+        label,
+        field,
+        last_rv: store.rv,
+        deadline: Instant::now() + Duration::from_secs(timeout),
+        bookmarks: ctx.query.allow_bookmarks,
+        table: table::wanted(&ctx.accept).then(|| r.clone()),
+        pending: VecDeque::new(),
+        done: false,
+    };
+    let initial = rv_param.is_empty() || rv_param == "0" || ctx.query.send_initial_events;
+    if initial {
+        let objs = store.list(t.res, t.ns.as_deref(), None);
+        let rv = store.rv;
+        drop(store);
+        for o in &objs {
+            if st.matches(o) {
+                st.push("ADDED", o);
+            }
+        }
+        if ctx.query.send_initial_events && st.bookmarks {
+            st.bookmark(rv, true);
+        }
+    } else {
+        let from: u64 = rv_param
+            .parse()
+            .map_err(|_| status::bad_request(format!("invalid resource version: {rv_param}")))?;
+        st.last_rv = from.min(store.rv);
+    }
+    let stream = futures::stream::unfold(st, WatchState::next);
+    let mut resp = Response::new(StreamBody::new(stream).boxed());
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     Ok(resp)
 }
 
-fn pod_log(shared: &Arc<Shared>, t: &Target, q: &Query) -> Result<Response<Body>, ApiError> {
-    let name = t.name.clone().unwrap_or_default();
-    let ns = t.ns_key().to_string();
-    let key = (ns.clone(), name.clone());
-    let (text, pod) = {
-        let st = shared.state();
-        let pod = st.get(t.res, &ns, &name)?;
-        (st.logs.get(&key).cloned().unwrap_or_default(), pod)
+async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, ApiError> {
+    let (text, pods) = {
+        let store = ctx.store();
+        let pods = store.find_kind("v1", "Pod").unwrap_or(0);
+        if store.get(pods, ns, name).is_none() {
+            return Err(status::not_found(&store.resources[pods], name));
+        }
+        (store.logs(ns, name).unwrap_or("").to_string(), pods)
     };
-    let containers: Vec<String> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("name")?.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    match q.get("container") {
-        Some(c) if !containers.is_empty() && !containers.iter().any(|n| n == c) => {
-            return Err(ApiError::bad_request(format!(
-                "container {c} is not valid for pod {name}"
-            )));
+    let text = match ctx.query.tail_lines {
+        Some(n) => {
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            lines[lines.len().saturating_sub(n)..].concat()
         }
-        None if containers.len() > 1 => {
-            return Err(ApiError::bad_request(format!(
-                "a container name must be specified for pod {name}, choose one of: [{}]",
-                containers.join(" ")
-            )));
+        None => text.clone(),
+    };
+    if !ctx.query.follow {
+        return Ok(bytes_response(
+            StatusCode::OK,
+            text.into_bytes(),
+            "text/plain",
+        ));
+    }
+    struct Follow {
+        shared: Arc<Shared>,
+        rx: watch::Receiver<u64>,
+        ns: String,
+        name: String,
+        pods: usize,
+        sent: usize,
+        first: Option<String>,
+    }
+    let full_len = lock(&ctx.shared.store).logs(ns, name).map_or(0, str::len);
+    let st = Follow {
+        shared: ctx.shared.clone(),
+        rx: ctx.shared.tick.subscribe(),
+        ns: ns.into(),
+        name: name.into(),
+        pods,
+        sent: full_len,
+        first: Some(text),
+    };
+    let stream = futures::stream::unfold(st, |mut st| async move {
+        if let Some(first) = st.first.take() {
+            if !first.is_empty() {
+                return Some((Ok::<_, Infallible>(Frame::data(Bytes::from(first))), st));
+            }
         }
-        _ => {}
-    }
-    let mut initial = text.clone();
-    if let Some(n) = q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        initial = lines[lines.len().saturating_sub(n)..].concat();
-    }
-    if let Some(n) = q.get("limitBytes").and_then(|n| n.parse::<usize>().ok()) {
-        let mut cut = n.min(initial.len());
-        while !initial.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        initial.truncate(cut);
-    }
-    if !q.flag("follow") {
-        return Ok(full(StatusCode::OK, "text/plain", initial));
-    }
-    let (mut tx, resp) = streaming("text/plain");
-    let shared = shared.clone();
-    let res = t.res;
-    let mut changed = shared.changed.subscribe();
-    tokio::spawn(async move {
-        if !initial.is_empty() && !send(&mut tx, Bytes::from(initial)).await {
-            return;
-        }
-        let mut sent = text;
         loop {
-            tokio::select! {
-                r = changed.changed() => if r.is_err() { return },
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
-            if tx.is_closed() {
-                return;
-            }
-            let (now, exists) = {
-                let st = shared.state();
-                (
-                    st.logs.get(&key).cloned().unwrap_or_default(),
-                    st.objects[res].contains_key(&key),
-                )
+            st.rx.borrow_and_update();
+            let chunk = {
+                let store = lock(&st.shared.store);
+                if store.get(st.pods, &st.ns, &st.name).is_none() {
+                    return None;
+                }
+                let cur = store.logs(&st.ns, &st.name).unwrap_or("");
+                if cur.len() < st.sent {
+                    st.sent = 0; // replaced: start over
+                }
+                let c = cur.get(st.sent..).unwrap_or("").to_string();
+                st.sent = cur.len();
+                c
             };
-            let new = match now.strip_prefix(sent.as_str()) {
-                Some(rest) => rest.to_string(),
-                None => now.clone(),
-            };
-            if !new.is_empty() && !send(&mut tx, Bytes::from(new)).await {
-                return;
+            if !chunk.is_empty() {
+                return Some((Ok(Frame::data(Bytes::from(chunk))), st));
             }
-            sent = now;
-            if !exists {
-                return;
+            if st.rx.changed().await.is_err() {
+                return None;
             }
         }
     });
+    let mut resp = Response::new(StreamBody::new(stream).boxed());
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
     Ok(resp)
 }

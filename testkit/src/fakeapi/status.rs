@@ -1,184 +1,206 @@
-//! `metav1.Status` errors in the exact JSON shape the real API server sends.
+//! `metav1.Status` errors, byte-for-byte in the shape kube-apiserver writes.
 
 use serde_json::{Map, Value, json};
 
-use super::resources::ResourceDef;
+use super::resources::Resource;
 
-/// An API error; rendered as a `Status` object with `code` as the HTTP status.
-#[derive(Debug, Clone, PartialEq)]
+/// An API error that becomes a `Status` response body.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    /// `details`, omitted when `None` (the real server omits it for some errors).
-    pub details: Option<Value>,
-}
-
-fn details(name: &str, group: &str, kind: &str) -> Value {
-    let mut d = Map::new();
-    if !name.is_empty() {
-        d.insert("name".into(), name.into());
-    }
-    if !group.is_empty() {
-        d.insert("group".into(), group.into());
-    }
-    d.insert("kind".into(), kind.into());
-    Value::Object(d)
+    pub details: Value,
 }
 
 impl ApiError {
+    /// The `metav1.Status` JSON, with the field order of the real server.
     pub fn to_status(&self) -> Value {
-        let mut s = json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-        });
-        if let Some(d) = &self.details {
-            s["details"] = d.clone();
-        }
-        s["code"] = self.code.into();
-        s
+        let mut m = Map::new();
+        m.insert("kind".into(), json!("Status"));
+        m.insert("apiVersion".into(), json!("v1"));
+        m.insert("metadata".into(), json!({}));
+        m.insert("status".into(), json!("Failure"));
+        m.insert("message".into(), json!(self.message));
+        m.insert("reason".into(), json!(self.reason));
+        m.insert("details".into(), self.details.clone());
+        m.insert("code".into(), json!(self.code));
+        Value::Object(m)
     }
+}
 
-    pub fn not_found(def: &ResourceDef, name: &str) -> Self {
-        ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: format!("{} \"{name}\" not found", def.qualified()),
-            details: Some(details(name, def.group, def.plural)),
-        }
+/// `details` as `StatusDetails` with omitempty: `{name, group, kind}`.
+fn details(name: &str, group: &str, kind: &str) -> Value {
+    let mut m = Map::new();
+    if !name.is_empty() {
+        m.insert("name".into(), json!(name));
     }
-
-    /// Unknown path or resource (e.g. a CRD that is not installed).
-    pub fn no_route() -> Self {
-        ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: "the server could not find the requested resource".into(),
-            details: Some(json!({})),
-        }
+    if !group.is_empty() {
+        m.insert("group".into(), json!(group));
     }
-
-    pub fn already_exists(def: &ResourceDef, name: &str) -> Self {
-        ApiError {
-            code: 409,
-            reason: "AlreadyExists",
-            message: format!("{} \"{name}\" already exists", def.qualified()),
-            details: Some(details(name, def.group, def.plural)),
-        }
+    if !kind.is_empty() {
+        m.insert("kind".into(), json!(kind));
     }
+    Value::Object(m)
+}
 
-    pub fn conflict(def: &ResourceDef, name: &str) -> Self {
-        ApiError {
-            code: 409,
-            reason: "Conflict",
-            message: format!(
-                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; \
-                 please apply your changes to the latest version and try again",
-                def.qualified()
-            ),
-            details: Some(details(name, def.group, def.plural)),
-        }
+/// 404 `certificates.cert-manager.io "web" not found`.
+pub fn not_found(res: &Resource, name: &str) -> ApiError {
+    ApiError {
+        code: 404,
+        reason: "NotFound",
+        message: format!("{} \"{}\" not found", res.qualified(), name),
+        details: details(name, &res.group, &res.plural),
     }
+}
 
-    /// 422 Invalid for one field, as field validation reports it.
-    pub fn invalid(
-        def: &ResourceDef,
-        name: &str,
-        field: &str,
-        cause_reason: &str,
-        detail: &str,
-    ) -> Self {
-        let qkind = if def.group.is_empty() {
-            def.kind.to_string()
-        } else {
-            format!("{}.{}", def.kind, def.group)
-        };
-        let mut d = details(name, def.group, def.kind);
-        if name.is_empty() {
-            d["name"] = "".into();
-        }
-        d["causes"] = json!([{ "reason": cause_reason, "message": detail, "field": field }]);
-        ApiError {
-            code: 422,
-            reason: "Invalid",
-            message: format!("{qkind} \"{name}\" is invalid: {field}: {detail}"),
-            details: Some(d),
-        }
+/// 404 `namespaces "x" not found` (creating into an absent namespace).
+pub fn namespace_not_found(ns: &str) -> ApiError {
+    ApiError {
+        code: 404,
+        reason: "NotFound",
+        message: format!("namespaces \"{ns}\" not found"),
+        details: details(ns, "", "namespaces"),
     }
+}
 
-    /// 403 exactly as the RBAC authorizer words it.
-    pub fn forbidden(
-        def: &ResourceDef,
-        subresource: Option<&str>,
-        name: &str,
-        verb: &str,
-        user: &str,
-        ns: Option<&str>,
-    ) -> Self {
-        let resource = match subresource {
-            Some(s) => format!("{}/{s}", def.plural),
-            None => def.plural.to_string(),
-        };
-        let subject = if name.is_empty() {
-            def.qualified()
-        } else {
-            format!("{} \"{name}\"", def.qualified())
-        };
-        let scope = match ns {
-            Some(ns) => format!("in the namespace \"{ns}\""),
-            None => "at the cluster scope".to_string(),
-        };
-        ApiError {
-            code: 403,
-            reason: "Forbidden",
-            message: format!(
-                "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
-                def.group
-            ),
-            details: Some(details(name, def.group, def.plural)),
-        }
+/// 404 for a path no resource serves (e.g. a CRD that is not installed).
+pub fn no_such_resource() -> ApiError {
+    ApiError {
+        code: 404,
+        reason: "NotFound",
+        message: "the server could not find the requested resource".into(),
+        details: json!({}),
     }
+}
 
-    pub fn method_not_allowed() -> Self {
-        ApiError {
-            code: 405,
-            reason: "MethodNotAllowed",
-            message: "the server does not allow this method on the requested resource".into(),
-            details: Some(json!({})),
-        }
+/// 409 `... already exists`.
+pub fn already_exists(res: &Resource, name: &str) -> ApiError {
+    ApiError {
+        code: 409,
+        reason: "AlreadyExists",
+        message: format!("{} \"{}\" already exists", res.qualified(), name),
+        details: details(name, &res.group, &res.plural),
     }
+}
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError {
-            code: 400,
-            reason: "BadRequest",
-            message: message.into(),
-            details: None,
-        }
+/// 409 optimistic-concurrency conflict.
+pub fn conflict(res: &Resource, name: &str) -> ApiError {
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: format!(
+            "Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply your changes to the latest version and try again",
+            res.qualified(),
+            name
+        ),
+        details: details(name, &res.group, &res.plural),
     }
+}
 
-    pub fn unsupported_media_type(ct: &str) -> Self {
-        ApiError {
-            code: 415,
-            reason: "UnsupportedMediaType",
-            message: format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct:?})"
-            ),
-            details: None,
-        }
+/// 422 `Kind.group "name" is invalid: field: Reason: detail`.
+pub fn invalid(
+    res: &Resource,
+    name: &str,
+    field: &str,
+    cause_reason: &str,
+    detail: &str,
+) -> ApiError {
+    let human = match cause_reason {
+        "FieldValueRequired" => "Required value",
+        "FieldValueInvalid" => "Invalid value",
+        "FieldValueForbidden" => "Forbidden",
+        _ => "Invalid value",
+    };
+    let cause_msg = format!("{human}: {detail}");
+    let mut d = details(name, &res.group, &res.kind);
+    d["causes"] = json!([{ "reason": cause_reason, "message": cause_msg, "field": field }]);
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message: format!(
+            "{} \"{}\" is invalid: {}: {}",
+            res.qualified_kind(),
+            name,
+            field,
+            cause_msg
+        ),
+        details: d,
     }
+}
 
-    /// 410 for a watch or continue token older than the retained history.
-    pub fn expired(message: impl Into<String>) -> Self {
-        ApiError {
-            code: 410,
-            reason: "Expired",
-            message: message.into(),
-            details: None,
-        }
+/// 403 in the RBAC authorizer's wording.
+pub fn forbidden(
+    res: &Resource,
+    sub: Option<&str>,
+    name: &str,
+    verb: &str,
+    user: &str,
+    namespace: Option<&str>,
+) -> ApiError {
+    let rbac_resource = match sub {
+        Some(s) => format!("{}/{}", res.plural, s),
+        None => res.plural.clone(),
+    };
+    let scope = match namespace {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".into(),
+    };
+    let subject = if name.is_empty() {
+        res.qualified()
+    } else {
+        format!("{} \"{}\"", res.qualified(), name)
+    };
+    ApiError {
+        code: 403,
+        reason: "Forbidden",
+        message: format!(
+            "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{rbac_resource}\" in API group \"{}\" {scope}",
+            res.group
+        ),
+        details: details(name, &res.group, &res.plural),
+    }
+}
+
+/// 400 BadRequest with a free-form message.
+pub fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError {
+        code: 400,
+        reason: "BadRequest",
+        message: message.into(),
+        details: json!({}),
+    }
+}
+
+/// 405 for a verb the path does not support.
+pub fn method_not_allowed() -> ApiError {
+    ApiError {
+        code: 405,
+        reason: "MethodNotAllowed",
+        message: "the server does not allow this method on the requested resource".into(),
+        details: json!({}),
+    }
+}
+
+/// 410 for a watch whose resourceVersion was compacted away (sent as a watch
+/// `ERROR` event, as the real server does).
+pub fn expired(requested: u64, oldest: u64) -> ApiError {
+    ApiError {
+        code: 410,
+        reason: "Expired",
+        message: format!("too old resource version: {requested} ({oldest})"),
+        details: json!({}),
+    }
+}
+
+/// 415 for a PATCH content type the server does not know.
+pub fn unsupported_media_type(ct: &str) -> ApiError {
+    ApiError {
+        code: 415,
+        reason: "UnsupportedMediaType",
+        message: format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json; got {ct}"
+        ),
+        details: json!({}),
     }
 }

@@ -1,0 +1,89 @@
+//! `kubectl acmecheck probe --plan FILE|-`: run a plan, print the report as JSON.
+//! This is what the in-cluster probe pod runs; its output is read back by the CLI.
+
+use super::plan::{API_VERSION, ProbePlan};
+use crate::cli::ProbeArgs;
+use crate::error::exit;
+use std::io::Read;
+
+/// Plans are small; refuse anything larger (the input may come from a file a user points at).
+const MAX_PLAN_BYTES: u64 = 4 << 20;
+
+/// Read and check a plan from `FILE` or `-` (stdin).
+pub fn read_plan(source: &str) -> Result<ProbePlan, String> {
+    let mut text = String::new();
+    let read = if source == "-" {
+        std::io::stdin()
+            .take(MAX_PLAN_BYTES + 1)
+            .read_to_string(&mut text)
+    } else {
+        std::fs::File::open(source)
+            .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_string(&mut text))
+    };
+    read.map_err(|e| format!("cannot read the plan from {source}: {e}"))?;
+    if text.len() as u64 > MAX_PLAN_BYTES {
+        return Err(format!(
+            "the plan in {source} is larger than {MAX_PLAN_BYTES} bytes"
+        ));
+    }
+    parse_plan(&text)
+}
+
+pub fn parse_plan(text: &str) -> Result<ProbePlan, String> {
+    let plan: ProbePlan = serde_json::from_str(text)
+        .map_err(|e| format!("the plan is not valid JSON for {API_VERSION}: {e}"))?;
+    if plan.api_version != API_VERSION {
+        return Err(format!(
+            "unsupported plan apiVersion {:?} (this version reads {API_VERSION})",
+            plan.api_version
+        ));
+    }
+    Ok(plan)
+}
+
+pub fn probe_main(args: &ProbeArgs) -> i32 {
+    let plan = match read_plan(&args.plan) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::CANNOT_DIAGNOSE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::CANNOT_DIAGNOSE;
+        }
+    };
+    let report = runtime.block_on(super::run_plan(&plan));
+    match serde_json::to_string(&report) {
+        Ok(json) => {
+            crate::run::print_stdout(&json);
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot encode the report: {e}");
+            exit::CANNOT_DIAGNOSE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_plans() {
+        assert!(parse_plan("{").unwrap_err().contains("not valid JSON"));
+        assert!(
+            parse_plan(r#"{"apiVersion":"v0"}"#)
+                .unwrap_err()
+                .contains("unsupported plan apiVersion")
+        );
+        assert!(parse_plan(r#"{"apiVersion":"acmecheck.io/v1alpha1","targets":[]}"#).is_ok());
+    }
+}

@@ -1,0 +1,190 @@
+//! DNS: A, AAAA and the CNAME chain, from the system resolver or from explicit `ip:port`
+//! nameservers (cert-manager's `--acme-http01-solver-nameservers`), recorded per resolver.
+
+use super::plan::{ErrorClass, ResolverAnswer};
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Which resolver to ask.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// `/etc/resolv.conf` (search list and ndots apply, as for the self check).
+    System,
+    /// These `ip:port` servers, first first.
+    Servers(Vec<SocketAddr>),
+}
+
+impl Source {
+    pub fn label(&self) -> String {
+        match self {
+            Source::System => "system".to_owned(),
+            Source::Servers(s) => format!(
+                "nameservers {}",
+                s.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+}
+
+/// Parse `ip:port` (or a bare ip, port 53) nameserver strings.
+pub fn parse_servers(list: &[String]) -> Result<Vec<SocketAddr>, String> {
+    list.iter()
+        .map(|s| {
+            s.parse::<SocketAddr>()
+                .or_else(|_| {
+                    s.parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| format!("invalid nameserver {s:?}: want ip:port"))
+        })
+        .collect()
+}
+
+fn build(source: &Source) -> Result<TokioResolver, String> {
+    let mut builder = match source {
+        Source::System => {
+            TokioResolver::builder_tokio().map_err(|e| format!("reading /etc/resolv.conf: {e}"))?
+        }
+        Source::Servers(servers) => {
+            let ns = servers
+                .iter()
+                .map(|a| {
+                    let conns = [ConnectionConfig::udp(), ConnectionConfig::tcp()]
+                        .into_iter()
+                        .map(|mut c| {
+                            c.port = a.port();
+                            c
+                        })
+                        .collect();
+                    NameServerConfig::new(a.ip(), true, conns)
+                })
+                .collect();
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(ns),
+                TokioRuntimeProvider::default(),
+            )
+        }
+    };
+    let opts: &mut ResolverOpts = builder.options_mut();
+    // A fresh answer every time: the self check does a fresh lookup per attempt.
+    opts.cache_size = 0;
+    opts.timeout = Duration::from_secs(3);
+    opts.attempts = 2;
+    builder.build().map_err(|e| e.to_string())
+}
+
+fn classify(e: &NetError) -> ErrorClass {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(nr)) => {
+            if nr.response_code == ResponseCode::NXDomain {
+                ErrorClass::DnsNxdomain
+            } else {
+                ErrorClass::DnsNoRecords
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail | ResponseCode::Refused)) => {
+            ErrorClass::DnsServfail
+        }
+        NetError::Timeout => ErrorClass::DnsTimeout,
+        _ => {
+            let s = e.to_string().to_ascii_lowercase();
+            if s.contains("timed out") || s.contains("timeout") {
+                ErrorClass::DnsTimeout
+            } else {
+                ErrorClass::DnsError
+            }
+        }
+    }
+}
+
+/// Resolve `name` (A, AAAA, CNAME chain) with one resolver.
+pub async fn resolve(name: &str, source: &Source, role: &str) -> ResolverAnswer {
+    let mut answer = ResolverAnswer {
+        resolver: source.label(),
+        role: role.to_owned(),
+        ..Default::default()
+    };
+    let resolver = match build(source) {
+        Ok(r) => r,
+        Err(e) => {
+            answer.error = Some(ErrorClass::DnsError);
+            answer.detail.push(e);
+            return answer;
+        }
+    };
+    let (a, aaaa) = tokio::join!(
+        resolver.lookup(name, RecordType::A),
+        resolver.lookup(name, RecordType::AAAA)
+    );
+    let mut errors = Vec::new();
+    for (rt, res) in [("A", a), ("AAAA", aaaa)] {
+        match res {
+            Ok(lookup) => {
+                for record in lookup.answers() {
+                    match &record.data {
+                        RData::A(ip) => answer.a.push(ip.to_string()),
+                        RData::AAAA(ip) => answer.aaaa.push(ip.to_string()),
+                        RData::CNAME(target) => {
+                            let t = target.to_string();
+                            let t = t.trim_end_matches('.').to_owned();
+                            if !answer.cname.contains(&t) {
+                                answer.cname.push(t);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                let class = classify(&e);
+                answer.detail.push(format!("{rt}: {}: {e}", class.as_str()));
+                errors.push(class);
+            }
+        }
+    }
+    answer.a.dedup();
+    answer.aaaa.dedup();
+    if answer.a.is_empty() && answer.aaaa.is_empty() {
+        // The most telling error: NXDOMAIN over SERVFAIL over timeouts over "no records".
+        let order = [
+            ErrorClass::DnsNxdomain,
+            ErrorClass::DnsServfail,
+            ErrorClass::DnsTimeout,
+            ErrorClass::DnsError,
+            ErrorClass::DnsNoRecords,
+        ];
+        answer.error = order
+            .into_iter()
+            .find(|c| errors.contains(c))
+            .or(Some(ErrorClass::DnsNoRecords));
+    }
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nameserver_strings() {
+        let s = parse_servers(&[
+            "192.0.2.53:5353".into(),
+            "[2001:db8::53]:53".into(),
+            "198.51.100.1".into(),
+        ])
+        .unwrap();
+        assert_eq!(s[0].port(), 5353);
+        assert!(s[1].is_ipv6());
+        assert_eq!(s[2].port(), 53);
+        assert!(parse_servers(&["dns.example".into()]).is_err());
+    }
+}

@@ -1,0 +1,396 @@
+//! Runs a [`ProbePlan`]: resolve every target with every resolver, then many fresh connections
+//! to every address, bounded in concurrency; aggregate outcomes; emulate the verdicts.
+
+use super::dns::{self, Source};
+use super::http::{self, Exchange, Settings, Url};
+use super::plan::*;
+use super::verdict;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Semaphore;
+
+/// Attempts per direct (data-plane / solver) probe.
+const DIRECT_ATTEMPTS: u32 = 20;
+
+/// Run a plan to completion. Never fails: what could not be done is recorded in the report.
+pub async fn run_plan(plan: &ProbePlan) -> ProbeReport {
+    let started = Instant::now();
+    let started_at = rfc3339(SystemTime::now());
+    let opts = &plan.options;
+    let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
+    let targets = futures::future::join_all(
+        plan.targets
+            .iter()
+            .map(|t| run_target(t, opts, permits.clone())),
+    )
+    .await;
+    ProbeReport {
+        api_version: API_VERSION.to_owned(),
+        vantage: opts.vantage.clone().unwrap_or_else(|| "local".to_owned()),
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        targets,
+    }
+}
+
+fn target_url(t: &Target) -> String {
+    if !t.url.is_empty() {
+        return t.url.clone();
+    }
+    let host = if t.dns_name.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{}]", t.dns_name)
+    } else {
+        t.dns_name.clone()
+    };
+    format!("http://{host}/.well-known/acme-challenge/{}", t.token)
+}
+
+async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) -> TargetReport {
+    let url_text = target_url(t);
+    let mut report = TargetReport {
+        id: t.id.clone(),
+        url: url_text.clone(),
+        dns_name: t.dns_name.clone(),
+        expected_key: t.expected_key.clone(),
+        ca_profile: opts.ca_profile,
+        ..Default::default()
+    };
+    let url = match Url::parse(&url_text) {
+        Ok(u) => u,
+        Err(e) => {
+            report.verdicts.self_check.reason = format!("invalid URL: {e}");
+            report.verdicts.acme.reason = report.verdicts.self_check.reason.clone();
+            return report;
+        }
+    };
+    let settings = Settings::new(
+        &opts.user_agent,
+        Duration::from_millis(opts.timeout_ms.max(1)),
+        &t.expected_key,
+    );
+
+    // DNS: the resolver the self check uses first, then comparison resolvers.
+    let mut addresses: Vec<(IpAddr, Vec<String>)> = Vec::new();
+    if let Ok(ip) = url.host.parse::<IpAddr>() {
+        report.dns.ip_literal = true;
+        addresses.push((ip, vec!["literal".to_owned()]));
+    } else {
+        let mut sources = Vec::new();
+        match dns::parse_servers(&opts.nameservers) {
+            Ok(s) if !s.is_empty() => sources.push((Source::Servers(s), "primary")),
+            Ok(_) => sources.push((Source::System, "primary")),
+            Err(e) => report.dns.resolvers.push(ResolverAnswer {
+                resolver: opts.nameservers.join(","),
+                role: "primary".into(),
+                error: Some(ErrorClass::DnsError),
+                detail: vec![e],
+                ..Default::default()
+            }),
+        }
+        for ns in &opts.compare_nameservers {
+            match dns::parse_servers(std::slice::from_ref(ns)) {
+                Ok(s) => sources.push((Source::Servers(s), "compare")),
+                Err(e) => report.dns.resolvers.push(ResolverAnswer {
+                    resolver: ns.clone(),
+                    role: "compare".into(),
+                    error: Some(ErrorClass::DnsError),
+                    detail: vec![e],
+                    ..Default::default()
+                }),
+            }
+        }
+        let answers = futures::future::join_all(
+            sources
+                .iter()
+                .map(|(s, role)| dns::resolve(&url.host, s, role)),
+        )
+        .await;
+        for answer in answers {
+            for ip in answer.a.iter().chain(&answer.aaaa) {
+                let Ok(ip) = ip.parse::<IpAddr>() else {
+                    continue;
+                };
+                match addresses.iter_mut().find(|(a, _)| *a == ip) {
+                    Some((_, by)) => by.push(answer.resolver.clone()),
+                    None => addresses.push((ip, vec![answer.resolver.clone()])),
+                }
+            }
+            report.dns.resolvers.push(answer);
+        }
+    }
+
+    let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
+    let per_address = futures::future::join_all(addresses.iter().map(|(ip, by)| {
+        let batch = Batch {
+            url: &url,
+            addr: SocketAddr::new(*ip, url.port),
+            settings: &settings,
+            ca: opts.ca_profile,
+            permits: &permits,
+        };
+        async move {
+            let mut agg = Aggregate::default();
+            let first = fixed.unwrap_or(MIN_ADAPTIVE_ATTEMPTS);
+            batch.run(&mut agg, 0, first).await;
+            if fixed.is_none() && agg.outcomes.len() > 1 {
+                batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
+            }
+            agg.into_address(ip, by.clone())
+        }
+    }))
+    .await;
+    report.addresses = per_address;
+    report.addresses.sort_by_key(|a| a.is_ipv6());
+
+    for d in opts.direct_targets.iter().filter(|d| d.id == t.id) {
+        report
+            .direct
+            .push(run_direct(d, &url, &settings, opts.ca_profile, &permits).await);
+    }
+    report.verdicts = Verdicts {
+        self_check: verdict::self_check(&report.addresses),
+        acme: verdict::acme(&report.addresses, opts.ca_profile),
+    };
+    report
+}
+
+async fn run_direct(
+    d: &DirectTarget,
+    url: &Url,
+    settings: &Settings,
+    ca: CaProfile,
+    permits: &Arc<Semaphore>,
+) -> DirectResult {
+    let mut result = DirectResult {
+        address: d.address.clone(),
+        host: if d.host.is_empty() {
+            url.host.clone()
+        } else {
+            d.host.clone()
+        },
+        path: if d.path.is_empty() {
+            url.path.clone()
+        } else {
+            d.path.clone()
+        },
+        label: d.label.clone(),
+        ..Default::default()
+    };
+    let Ok(addr) = d.address.parse::<SocketAddr>() else {
+        result.samples.push(Attempt {
+            error_class: Some(ErrorClass::Io),
+            error: Some(format!("invalid address {:?}", d.address)),
+            ..Default::default()
+        });
+        return result;
+    };
+    // The Host header carries the name only (as the data plane sees it behind port 80).
+    let direct_url = Url {
+        scheme: "http".into(),
+        host: result.host.clone(),
+        port: addr.port(),
+        explicit_port: false,
+        path: result.path.clone(),
+    };
+    let mut agg = Aggregate::default();
+    let batch = Batch {
+        url: &direct_url,
+        addr,
+        settings,
+        ca,
+        permits,
+    };
+    batch.run(&mut agg, 0, DIRECT_ATTEMPTS).await;
+    result.attempts = agg.attempts;
+    result.outcomes = agg.sorted_outcomes();
+    result.samples = agg.samples;
+    result
+}
+
+#[derive(Default)]
+struct Aggregate {
+    attempts: u32,
+    outcomes: BTreeMap<String, OutcomeCount>,
+    samples: Vec<Attempt>,
+    times: Vec<u64>,
+    cm_passes: u32,
+    acme_passes: u32,
+}
+
+impl Aggregate {
+    fn add(&mut self, index: u32, ex: Exchange, url: &str, key: &str, ca: CaProfile) {
+        let j = http::judge(&ex, url, key, ca);
+        let redirect_chain: Vec<String> = ex
+            .hops
+            .iter()
+            .take(ex.hops.len().saturating_sub(1))
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h.status.map_or("-".to_owned(), |s| s.to_string()),
+                    h.url
+                )
+            })
+            .collect();
+        let responder = if ex.responder.is_empty() {
+            "-".to_owned()
+        } else {
+            ex.responder.clone()
+        };
+        let outcome_key = format!(
+            "{:?}|{:?}|{}|{:?}|{}|{}|{}",
+            ex.status,
+            ex.error_class,
+            responder,
+            j.key_match,
+            redirect_chain.join(" > "),
+            j.cert_manager_pass,
+            j.acme_pass
+        );
+        self.attempts += 1;
+        self.cm_passes += u32::from(j.cert_manager_pass);
+        self.acme_passes += u32::from(j.acme_pass);
+        self.times.push(ex.total_ms);
+        let entry = self
+            .outcomes
+            .entry(outcome_key)
+            .or_insert_with(|| OutcomeCount {
+                status: ex.status,
+                error_class: ex.error_class,
+                responder: responder.clone(),
+                key_match: j.key_match,
+                redirect_chain,
+                cert_manager_pass: j.cert_manager_pass,
+                acme_pass: j.acme_pass,
+                cert_manager_error: j.cert_manager_error.clone(),
+                acme_error: j.acme_error.clone(),
+                count: 0,
+            });
+        entry.count += 1;
+        if entry.count == 1 && self.samples.len() < MAX_SAMPLES_PER_ADDRESS {
+            self.samples.push(sample(index, &ex, &responder, &j));
+        }
+    }
+
+    fn sorted_outcomes(&self) -> Vec<OutcomeCount> {
+        let mut v: Vec<OutcomeCount> = self.outcomes.values().cloned().collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then(a.status.cmp(&b.status)));
+        v
+    }
+
+    fn into_address(mut self, ip: &IpAddr, resolved_by: Vec<String>) -> AddressReport {
+        self.times.sort_unstable();
+        AddressReport {
+            address: ip.to_string(),
+            family: if ip.is_ipv6() { "ipv6" } else { "ipv4" }.to_owned(),
+            resolved_by,
+            attempts: self.attempts,
+            outcomes: self.sorted_outcomes(),
+            cert_manager_passes: self.cm_passes,
+            acme_passes: self.acme_passes,
+            median_ms: self.times.get(self.times.len() / 2).copied().unwrap_or(0),
+            max_ms: self.times.last().copied().unwrap_or(0),
+            samples: self.samples,
+        }
+    }
+}
+
+/// Attempts against one address, sharing the plan-wide concurrency limit.
+struct Batch<'a> {
+    url: &'a Url,
+    addr: SocketAddr,
+    settings: &'a Settings,
+    ca: CaProfile,
+    permits: &'a Arc<Semaphore>,
+}
+
+impl Batch<'_> {
+    /// Run attempts `from..to` and add them to `agg`.
+    async fn run(&self, agg: &mut Aggregate, from: u32, to: u32) {
+        let url_text = self.url.to_string();
+        let results = futures::future::join_all((from..to).map(|i| async move {
+            // A closed semaphore cannot happen (we never close it); run unthrottled if it did.
+            let _permit = self.permits.clone().acquire_owned().await.ok();
+            (i, http::attempt(self.url, self.addr, self.settings).await)
+        }))
+        .await;
+        for (i, ex) in results {
+            agg.add(i, ex, &url_text, &self.settings.expected_key, self.ca);
+        }
+    }
+}
+
+fn sample(index: u32, ex: &Exchange, responder: &str, j: &http::Judgement) -> Attempt {
+    Attempt {
+        index,
+        status: ex.status,
+        error_class: ex.error_class,
+        error: ex.error.clone(),
+        responder: responder.to_owned(),
+        key_match: j.key_match,
+        body_len: ex.body_len,
+        body_sha256: Sha256::digest(&ex.body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        body_prefix: sanitize(&ex.body[..ex.body.len().min(64)]),
+        hops: ex.hops.clone(),
+        connect_ms: ex.connect_ms,
+        total_ms: ex.total_ms,
+        cert_manager_pass: j.cert_manager_pass,
+        acme_pass: j.acme_pass,
+        cert_manager_error: j.cert_manager_error.clone(),
+        acme_error: j.acme_error.clone(),
+    }
+}
+
+/// Printable text: control characters escaped, invalid UTF-8 replaced.
+fn sanitize(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .flat_map(char::escape_default)
+        .collect()
+}
+
+/// RFC 3339 UTC timestamp without a date crate (days-from-civil inverse, Howard Hinnant).
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_845_071);
+        assert_eq!(rfc3339(t), "2026-11-28T05:51:11Z");
+    }
+
+    #[test]
+    fn sanitized_prefix() {
+        assert_eq!(sanitize(b"ok\n\x01"), "ok\\n\\u{1}");
+    }
+}

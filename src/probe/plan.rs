@@ -1,0 +1,548 @@
+//! The probe plan (input) and probe report (output): versioned, camelCase JSON.
+//!
+//! `kubectl acmecheck probe --plan FILE|-` reads a [`ProbePlan`] and prints a [`ProbeReport`].
+//! The same types carry the local vantage's results into the diagnosis, and the in-cluster probe
+//! pod's results back to the CLI, so they only ever change additively: new fields are optional
+//! (`#[serde(default)]`), nothing is renamed or removed within `acmecheck.io/v1alpha1`.
+//!
+//! # How many attempts
+//!
+//! A load balancer that sends a fraction `f` of fresh connections to a wrong backend is missed by
+//! `n` independent connections with probability `(1 - f)^n`. To see a backend that takes at least
+//! 10 % of connections with probability ≥ 99.9 %: `0.9^n ≤ 0.001` ⇔ `n ≥ ln 0.001 / ln 0.9 = 65.6`,
+//! so **66 attempts per address** ([`MIN_ADAPTIVE_ATTEMPTS`]). With round-robin balancing the
+//! attempts are not independent and a 10 % backend is seen far sooner; the bound is for the worst
+//! (random) case.
+//!
+//! "Adaptive" (`attemptsPerAddress: null`) never stops before 66: no outcome seen in the first
+//! attempts tells us that a minority backend is absent, so stopping early would weaken the 99.9 %
+//! promise. It only *extends*: when an address shows more than one outcome, it keeps going up to
+//! [`ADAPTIVE_MIXED_ATTEMPTS`] (200) so the pass fraction `p` that the verdicts raise to the 5th
+//! power is known to about ±7 % (95 % normal interval `1.96·sqrt(p(1-p)/200) ≤ 0.069`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The `apiVersion` of plans and reports.
+pub const API_VERSION: &str = "acmecheck.io/v1alpha1";
+/// Minimum attempts per address in adaptive mode (see the module docs for the math).
+pub const MIN_ADAPTIVE_ATTEMPTS: u32 = 66;
+/// Attempts per address in adaptive mode once an address shows mixed outcomes.
+pub const ADAPTIVE_MIXED_ATTEMPTS: u32 = 200;
+/// Upper limit for `attemptsPerAddress` (keeps a typo from running for hours).
+pub const MAX_ATTEMPTS: u32 = 10_000;
+/// cert-manager's `http.Client.Timeout`: dial, TLS, all redirects and the body.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Default number of attempts in flight at once (over all targets and addresses).
+pub const DEFAULT_CONCURRENCY: u32 = 32;
+/// The self-check User-Agent when the plan gives none (cert-manager v1.21.1 on linux/amd64).
+pub const DEFAULT_USER_AGENT: &str = "cert-manager-challenges/v1.21.1 (linux/amd64) cert-manager/a9b4d9a1a6d5d8c4a4f5c5b0f3c1f3f6e0a0b6d1";
+/// At most this many sample attempts are kept per address (first of each distinct outcome).
+pub const MAX_SAMPLES_PER_ADDRESS: usize = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+// ---------------------------------------------------------------------------------------------
+
+/// What to probe. `apiVersion` must be [`API_VERSION`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbePlan {
+    pub api_version: String,
+    /// Challenge URLs to probe.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    #[serde(default)]
+    pub options: ProbeOptions,
+}
+
+impl ProbePlan {
+    pub fn new(targets: Vec<Target>, options: ProbeOptions) -> Self {
+        ProbePlan {
+            api_version: API_VERSION.to_owned(),
+            targets,
+            options,
+        }
+    }
+}
+
+/// One HTTP-01 challenge to probe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Target {
+    /// Caller's identifier, copied to the report (e.g. `<namespace>/<challenge name>`).
+    pub id: String,
+    /// `http://<dnsName>/.well-known/acme-challenge/<token>` (built from dnsName+token if empty).
+    pub url: String,
+    /// `Challenge.spec.dnsName`: what is resolved and sent as `Host`.
+    pub dns_name: String,
+    /// `Challenge.spec.token`.
+    pub token: String,
+    /// `Challenge.spec.key`: the exact body a passing response carries.
+    pub expected_key: String,
+}
+
+/// Which ACME server validates, for the `acme` verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaProfile {
+    /// Let's Encrypt (and public CAs with the same rules): primary + 4 remote perspectives,
+    /// ports 80/443 only in redirects, reserved addresses rejected.
+    #[default]
+    Letsencrypt,
+    /// Pebble: 3 parallel validations that must all pass, Go redirect rules, first address only.
+    Pebble,
+    /// A private ACME server (step-ca, an internal Boulder): one validation, Go redirect rules.
+    Private,
+}
+
+impl CaProfile {
+    /// Public CAs refuse reserved addresses and non-public names; private ones do not.
+    pub fn is_public(self) -> bool {
+        matches!(self, CaProfile::Letsencrypt)
+    }
+}
+
+/// HTTP proxy settings, as the cert-manager controller's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProxySettings {
+    /// `http://host:port` used for `http://` hops.
+    pub http: Option<String>,
+    /// `http://host:port` used (with CONNECT) for `https://` hops.
+    pub https: Option<String>,
+    /// Comma-separated `NO_PROXY` list (hosts, domain suffixes, IPs, CIDRs, `*`).
+    pub no_proxy: Option<String>,
+}
+
+/// A probe of one specific `ip:port` (a data plane's Service, a NodePort, the solver pod on
+/// 8089) with `Host: <host>` and `path`, to attribute who serves the token (P3/P4).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectTarget {
+    /// The [`Target::id`] this direct probe belongs to (its key is the expected body).
+    pub id: String,
+    /// `ip:port` (IPv6 in brackets).
+    pub address: String,
+    /// `Host` header; the target's dnsName when empty.
+    pub host: String,
+    /// Request path; the target URL's path when empty.
+    pub path: String,
+    /// Free text shown in the report, e.g. `ingress-nginx Service ingress-nginx/controller`.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProbeOptions {
+    /// Fresh connections per resolved address; `None` = adaptive (66, up to 200 when mixed).
+    pub attempts_per_address: Option<u32>,
+    /// Attempts in flight at once, over the whole plan.
+    pub concurrency: u32,
+    /// Whole-attempt timeout (dial, TLS, redirects, body), like cert-manager's 10 s.
+    pub timeout_ms: u64,
+    /// `ip:port` DNS servers used *instead of* the system resolver, like cert-manager's
+    /// `--acme-http01-solver-nameservers` (also switches to its 3 s dial timeout).
+    pub nameservers: Vec<String>,
+    /// Extra `ip:port` resolvers queried for comparison (e.g. public resolvers for a
+    /// split-horizon check); their addresses are probed too.
+    pub compare_nameservers: Vec<String>,
+    /// User-Agent of the self check.
+    pub user_agent: String,
+    pub proxy: Option<ProxySettings>,
+    pub ca_profile: CaProfile,
+    pub direct_targets: Vec<DirectTarget>,
+    /// Vantage label copied into the report (`local` or `in-cluster`).
+    pub vantage: Option<String>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            attempts_per_address: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            nameservers: Vec::new(),
+            compare_nameservers: Vec::new(),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            proxy: None,
+            ca_profile: CaProfile::default(),
+            direct_targets: Vec::new(),
+            vantage: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+/// Stable error classes. A class names *where* an attempt ended, not who is to blame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The name does not exist (NXDOMAIN).
+    DnsNxdomain,
+    /// The name exists but has no A/AAAA record (NOERROR, no data).
+    DnsNoRecords,
+    /// The resolver answered SERVFAIL (or REFUSED).
+    DnsServfail,
+    /// No answer from the resolver in time.
+    DnsTimeout,
+    /// Any other resolver failure.
+    DnsError,
+    /// TCP connect did not complete in time (dropped SYNs: firewall, dead address).
+    ConnectTimeout,
+    /// TCP RST on connect (nothing listening).
+    ConnectRefused,
+    /// No route to the address from this vantage (e.g. no IPv6 here).
+    NetworkUnreachable,
+    /// Connection reset after it was established.
+    ConnectionReset,
+    /// The server closed the connection before a complete response.
+    Eof,
+    /// TLS handshake failed on an https hop.
+    TlsFailure,
+    /// An https hop reached a server speaking plain HTTP ("Server only speaks HTTP, not TLS").
+    HttpOnHttpsPort,
+    /// The response was not HTTP/1.x (garbage, malformed headers, oversized headers).
+    HttpProtocol,
+    /// The body exceeded the 1 MiB cap (cert-manager reads 1 MiB and compares that).
+    BodyTooLarge,
+    /// More than 10 redirects (`stopped after 10 redirects`).
+    RedirectLimit,
+    /// A redirect no client would follow (unparsable Location, unsupported scheme).
+    RedirectInvalid,
+    /// The attempt's time ran out after connecting (awaiting headers or reading the body).
+    Timeout,
+    /// The proxy refused or failed the request.
+    ProxyError,
+    /// Another local I/O error.
+    Io,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::DnsNxdomain => "dns_nxdomain",
+            ErrorClass::DnsNoRecords => "dns_no_records",
+            ErrorClass::DnsServfail => "dns_servfail",
+            ErrorClass::DnsTimeout => "dns_timeout",
+            ErrorClass::DnsError => "dns_error",
+            ErrorClass::ConnectTimeout => "connect_timeout",
+            ErrorClass::ConnectRefused => "connect_refused",
+            ErrorClass::NetworkUnreachable => "network_unreachable",
+            ErrorClass::ConnectionReset => "connection_reset",
+            ErrorClass::Eof => "eof",
+            ErrorClass::TlsFailure => "tls_failure",
+            ErrorClass::HttpOnHttpsPort => "http_on_https_port",
+            ErrorClass::HttpProtocol => "http_protocol",
+            ErrorClass::BodyTooLarge => "body_too_large",
+            ErrorClass::RedirectLimit => "redirect_limit",
+            ErrorClass::RedirectInvalid => "redirect_invalid",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::ProxyError => "proxy_error",
+            ErrorClass::Io => "io",
+        }
+    }
+    /// Failed before any byte of HTTP was exchanged on the first hop (a validator may try
+    /// another address).
+    pub fn is_dial_failure(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::ConnectTimeout
+                | ErrorClass::ConnectRefused
+                | ErrorClass::NetworkUnreachable
+        )
+    }
+    pub fn is_dns(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::DnsNxdomain
+                | ErrorClass::DnsNoRecords
+                | ErrorClass::DnsServfail
+                | ErrorClass::DnsTimeout
+                | ErrorClass::DnsError
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the final body compares with the expected key.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyMatch {
+    /// Byte-exact (what cert-manager requires).
+    Exact,
+    /// Equal only after trimming trailing whitespace (passes Let's Encrypt/Pebble, fails cert-manager).
+    Trimmed,
+    /// Different.
+    No,
+    /// No body compared (no 200, or the attempt failed).
+    #[default]
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+/// The result of one report: everything one run of a plan saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeReport {
+    pub api_version: String,
+    /// `local` or `in-cluster` (from the plan's `options.vantage`, default `local`).
+    pub vantage: String,
+    /// RFC 3339 UTC time the run started.
+    pub started_at: String,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub targets: Vec<TargetReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TargetReport {
+    pub id: String,
+    pub url: String,
+    pub dns_name: String,
+    pub expected_key: String,
+    pub ca_profile: CaProfile,
+    pub dns: DnsReport,
+    /// One entry per probed address, in resolver order (IPv6 after IPv4 of the same resolver).
+    pub addresses: Vec<AddressReport>,
+    pub verdicts: Verdicts,
+    pub direct: Vec<DirectResult>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DnsReport {
+    /// The resolver the self check would use is first; comparison resolvers follow.
+    pub resolvers: Vec<ResolverAnswer>,
+    /// The URL host is an IP literal: nothing was resolved.
+    pub ip_literal: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResolverAnswer {
+    /// `system` (resolv.conf), `nameservers 10.0.0.53:53,…` (the self check's custom servers),
+    /// or `compare 1.1.1.1:53`.
+    pub resolver: String,
+    /// What role this resolver plays: `primary` (what the self check uses) or `compare`.
+    pub role: String,
+    pub a: Vec<String>,
+    pub aaaa: Vec<String>,
+    /// CNAME chain from the query name to the final name (targets in order).
+    pub cname: Vec<String>,
+    /// Set when neither A nor AAAA resolved.
+    pub error: Option<ErrorClass>,
+    /// Errors per record type, e.g. `A: dns_timeout`, with the resolver's message.
+    pub detail: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AddressReport {
+    /// The IP address (no port; the first hop is always port 80 of the URL's port).
+    pub address: String,
+    /// `ipv4` or `ipv6`.
+    pub family: String,
+    /// Resolvers that returned this address.
+    pub resolved_by: Vec<String>,
+    pub attempts: u32,
+    /// Distinct outcomes with their counts, most frequent first.
+    pub outcomes: Vec<OutcomeCount>,
+    /// The first attempt of each distinct outcome (at most [`MAX_SAMPLES_PER_ADDRESS`]).
+    pub samples: Vec<Attempt>,
+    /// Attempts that passed cert-manager's rules / the CA's rules.
+    pub cert_manager_passes: u32,
+    pub acme_passes: u32,
+    /// Median and maximum whole-attempt time in ms.
+    pub median_ms: u64,
+    pub max_ms: u64,
+}
+
+impl AddressReport {
+    pub fn is_ipv6(&self) -> bool {
+        self.family == "ipv6"
+    }
+    /// Distinct responders seen on this address.
+    pub fn responders(&self) -> Vec<&str> {
+        let mut r: Vec<&str> = self.outcomes.iter().map(|o| o.responder.as_str()).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    }
+}
+
+/// One distinct outcome on one address and how often it happened.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OutcomeCount {
+    /// Final HTTP status (after redirects), if a response arrived.
+    pub status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    /// Fingerprint of the final responder (`nginx`, `envoy`, `unknown-1a2b3c`, `-` when none).
+    pub responder: String,
+    pub key_match: KeyMatch,
+    /// Redirect chain as `status url` per redirecting hop.
+    pub redirect_chain: Vec<String>,
+    /// Under cert-manager's rules / the CA's rules.
+    pub cert_manager_pass: bool,
+    pub acme_pass: bool,
+    /// Why it fails under each rule set (the validator's own wording), empty when it passes.
+    pub cert_manager_error: String,
+    pub acme_error: String,
+    pub count: u32,
+}
+
+/// One HTTP exchange in a chain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Hop {
+    pub url: String,
+    /// `ip:port` dialled.
+    pub address: String,
+    pub status: Option<u16>,
+    pub location: Option<String>,
+    pub responder: String,
+    /// Selected response headers (server, via, content-type, content-length, location, …).
+    pub headers: BTreeMap<String, String>,
+    pub error_class: Option<ErrorClass>,
+    pub error: Option<String>,
+}
+
+/// One attempt in detail (kept as a sample).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Attempt {
+    /// Sequence number of the attempt on this address (0-based).
+    pub index: u32,
+    pub status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    /// The underlying error, in Go's wording where one exists.
+    pub error: Option<String>,
+    pub responder: String,
+    pub key_match: KeyMatch,
+    /// Decoded body bytes read (capped at 1 MiB + 1).
+    pub body_len: u64,
+    /// SHA-256 of the bytes read, hex.
+    pub body_sha256: String,
+    /// First 64 bytes, control characters escaped.
+    pub body_prefix: String,
+    pub hops: Vec<Hop>,
+    pub connect_ms: Option<u64>,
+    pub total_ms: u64,
+    pub cert_manager_pass: bool,
+    pub acme_pass: bool,
+    pub cert_manager_error: String,
+    pub acme_error: String,
+}
+
+/// `selfCheck`: cert-manager's 5-in-a-row; `acme`: the validation of the plan's CA profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Verdicts {
+    pub self_check: Verdict,
+    pub acme: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictOutcome {
+    /// Estimated pass probability of one round ≥ [`crate::probe::verdict::PASS_THRESHOLD`].
+    Pass,
+    /// No observed attempt passed: the round cannot pass.
+    Fail,
+    /// Some attempts pass, some fail: the round passes with probability `passProbability`.
+    Flaky,
+    /// Not observable from this vantage (e.g. no IPv6 here while the CA would use IPv6).
+    #[default]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Verdict {
+    pub outcome: VerdictOutcome,
+    /// Estimated probability that one round (5 self-check passes / one CA validation) passes.
+    pub pass_probability: f64,
+    /// Observed per-request pass fraction the estimate is built from.
+    pub per_request_pass: f64,
+    /// The text cert-manager (`status.reason`) or the CA would show for the likeliest failure.
+    pub reason: String,
+    /// How the estimate was made (addresses used, formula).
+    pub basis: String,
+}
+
+/// Result of one [`DirectTarget`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectResult {
+    pub address: String,
+    pub host: String,
+    pub path: String,
+    pub label: String,
+    pub attempts: u32,
+    pub outcomes: Vec<OutcomeCount>,
+    pub samples: Vec<Attempt>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_roundtrip_and_defaults() {
+        let json = r#"{"apiVersion":"acmecheck.io/v1alpha1","targets":[{"id":"t","url":"http://a.example/.well-known/acme-challenge/x","dnsName":"a.example","token":"x","expectedKey":"x.y"}],"options":{"caProfile":"pebble","attemptsPerAddress":5}}"#;
+        let plan: ProbePlan = serde_json::from_str(json).unwrap();
+        assert_eq!(plan.options.ca_profile, CaProfile::Pebble);
+        assert_eq!(plan.options.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(plan.options.attempts_per_address, Some(5));
+        assert_eq!(plan.targets[0].expected_key, "x.y");
+        let back = serde_json::to_value(&plan).unwrap();
+        assert_eq!(back["options"]["caProfile"], "pebble");
+        assert_eq!(back["targets"][0]["dnsName"], "a.example");
+    }
+
+    #[test]
+    fn enums_serialize_as_documented() {
+        assert_eq!(
+            serde_json::to_value(ErrorClass::DnsNxdomain).unwrap(),
+            "dns_nxdomain"
+        );
+        assert_eq!(
+            serde_json::to_value(ErrorClass::BodyTooLarge).unwrap(),
+            "body_too_large"
+        );
+        assert_eq!(
+            serde_json::to_value(KeyMatch::NotApplicable).unwrap(),
+            "n/a"
+        );
+        assert_eq!(
+            serde_json::to_value(VerdictOutcome::Flaky).unwrap(),
+            "flaky"
+        );
+        for c in [
+            ErrorClass::ConnectTimeout,
+            ErrorClass::HttpOnHttpsPort,
+            ErrorClass::Io,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+
+    #[test]
+    fn attempt_count_math() {
+        // 66 is the smallest n with 0.9^n <= 0.001.
+        assert!(0.9f64.powi(MIN_ADAPTIVE_ATTEMPTS as i32) <= 0.001);
+        assert!(0.9f64.powi(MIN_ADAPTIVE_ATTEMPTS as i32 - 1) > 0.001);
+    }
+}

@@ -1,0 +1,316 @@
+//! Emulated verdicts: from the observed mix of outcomes, how likely is one round of
+//! cert-manager's self check, and one validation by the CA, to pass? Pure functions.
+//!
+//! * **cert-manager**: 5 passes in a row (2 s apart, fresh connection and DNS lookup each), any
+//!   failure ends the round: `P = p⁵`, where `p` is the per-request pass fraction on the
+//!   addresses the self check dials. Go's dialer prefers IPv6 when the host can reach IPv6
+//!   (RFC 6724) and falls back to IPv4 on dial failures, and DNS answers rotate, so `p` is the
+//!   mean over the preferred family's addresses, with dial failures replaced by the IPv4 pass
+//!   fraction.
+//! * **Let's Encrypt**: the primary perspective must pass, then at most one of four remote
+//!   perspectives may fail: `P = p·(p⁴ + 4p³(1−p))`. Each perspective uses the first AAAA, and
+//!   falls back to the first A only when the IPv6 dial fails.
+//! * **Pebble**: three validations in parallel that must all pass, first AAAA else first A, no
+//!   fallback: `P = p³`.
+//! * **private** ACME servers: one validation, `P = p`.
+//!
+//! Each perspective is modelled as an independent draw from the observed mix. That holds for
+//! random balancing; with strict round-robin the true probability differs, which is why the
+//! outcome is `flaky` (with `P`) whenever the mix is not uniform.
+
+use super::plan::{AddressReport, CaProfile, ErrorClass, Verdict, VerdictOutcome};
+
+/// `pass` needs at least this estimated round pass probability.
+pub const PASS_THRESHOLD: f64 = 0.99;
+
+pub fn self_check_probability(p: f64) -> f64 {
+    p.powi(5)
+}
+
+pub fn letsencrypt_probability(p: f64) -> f64 {
+    p * (p.powi(4) + 4.0 * p.powi(3) * (1.0 - p))
+}
+
+pub fn pebble_probability(p: f64) -> f64 {
+    p.powi(3)
+}
+
+fn dial_failures(a: &AddressReport) -> u32 {
+    a.outcomes
+        .iter()
+        .filter(|o| o.error_class.is_some_and(ErrorClass::is_dial_failure))
+        .map(|o| o.count)
+        .sum()
+}
+
+fn frac(n: u32, d: u32) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        f64::from(n) / f64::from(d)
+    }
+}
+
+fn outcome(p_round: f64, p: f64) -> VerdictOutcome {
+    if p <= 0.0 {
+        VerdictOutcome::Fail
+    } else if p_round >= PASS_THRESHOLD {
+        VerdictOutcome::Pass
+    } else {
+        VerdictOutcome::Flaky
+    }
+}
+
+/// The most frequent failure text among `addrs` for one rule set.
+fn likeliest_failure(addrs: &[&AddressReport], cert_manager: bool) -> String {
+    addrs
+        .iter()
+        .flat_map(|a| &a.outcomes)
+        .filter(|o| {
+            if cert_manager {
+                !o.cert_manager_pass
+            } else {
+                !o.acme_pass
+            }
+        })
+        .max_by_key(|o| o.count)
+        .map(|o| {
+            if cert_manager {
+                o.cert_manager_error.clone()
+            } else {
+                o.acme_error.clone()
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// cert-manager's self check, from this vantage.
+pub fn self_check(addrs: &[AddressReport]) -> Verdict {
+    let v4: Vec<&AddressReport> = addrs
+        .iter()
+        .filter(|a| !a.is_ipv6() && a.attempts > 0)
+        .collect();
+    let v6: Vec<&AddressReport> = addrs
+        .iter()
+        .filter(|a| a.is_ipv6() && a.attempts > 0)
+        .collect();
+    if v4.is_empty() && v6.is_empty() {
+        return Verdict {
+            reason: "no address to probe".into(),
+            ..Default::default()
+        };
+    }
+    let mean = |set: &[&AddressReport], f: &dyn Fn(&AddressReport) -> f64| {
+        set.iter().map(|a| f(a)).sum::<f64>() / set.len() as f64
+    };
+    let p4 = if v4.is_empty() {
+        0.0
+    } else {
+        mean(&v4, &|a| frac(a.cert_manager_passes, a.attempts))
+    };
+    let v6_reachable = v6.iter().any(|a| dial_failures(a) < a.attempts);
+    let (p, used, basis) = if v6_reachable {
+        let p = mean(&v6, &|a| {
+            frac(a.cert_manager_passes, a.attempts) + frac(dial_failures(a), a.attempts) * p4
+        });
+        (
+            p,
+            v6.clone(),
+            "IPv6 addresses (preferred by Go when reachable), IPv4 on dial failures",
+        )
+    } else {
+        (
+            p4,
+            v4.clone(),
+            "IPv4 addresses (IPv6 absent or unreachable from here)",
+        )
+    };
+    let p_round = self_check_probability(p);
+    let o = outcome(p_round, p);
+    Verdict {
+        outcome: o,
+        pass_probability: p_round,
+        per_request_pass: p,
+        reason: if o == VerdictOutcome::Pass {
+            String::new()
+        } else {
+            let used: Vec<&AddressReport> = if v6_reachable {
+                v6.iter().chain(&v4).copied().collect()
+            } else {
+                used
+            };
+            format!(
+                "Waiting for HTTP-01 challenge propagation: {}",
+                likeliest_failure(&used, true)
+            )
+        },
+        basis: format!("P = p^5 with p = {p:.3} over {basis}"),
+    }
+}
+
+/// The ACME server's validation, for the CA profile.
+pub fn acme(addrs: &[AddressReport], ca: CaProfile) -> Verdict {
+    let first6 = addrs.iter().find(|a| a.is_ipv6() && a.attempts > 0);
+    let first4 = addrs.iter().find(|a| !a.is_ipv6() && a.attempts > 0);
+    let pass = |a: Option<&AddressReport>| a.map_or(0.0, |a| frac(a.acme_passes, a.attempts));
+    let (p, used, basis): (f64, Vec<&AddressReport>, String) = match (ca, first6, first4) {
+        (_, None, None) => {
+            return Verdict {
+                reason: "no address to probe".into(),
+                ..Default::default()
+            };
+        }
+        (CaProfile::Letsencrypt, Some(a6), _) => {
+            let d = frac(dial_failures(a6), a6.attempts);
+            let p = pass(Some(a6)) + d * pass(first4);
+            (
+                p,
+                [Some(a6), first4].into_iter().flatten().collect(),
+                format!("first AAAA {} (first A on dial failure)", a6.address),
+            )
+        }
+        (_, Some(a6), _) => (
+            pass(Some(a6)),
+            vec![a6],
+            format!("first AAAA {}", a6.address),
+        ),
+        (_, None, Some(a4)) => (pass(Some(a4)), vec![a4], format!("first A {}", a4.address)),
+    };
+    let (p_round, formula) = match ca {
+        CaProfile::Letsencrypt => (
+            letsencrypt_probability(p),
+            "primary + 4 remote perspectives, at most 1 remote failure: P = p(p^4 + 4p^3(1-p))",
+        ),
+        CaProfile::Pebble => (
+            pebble_probability(p),
+            "Pebble: 3 parallel validations, all must pass: P = p^3",
+        ),
+        CaProfile::Private => (p, "one validation: P = p"),
+    };
+    let o = outcome(p_round, p);
+    Verdict {
+        outcome: o,
+        pass_probability: p_round,
+        per_request_pass: p,
+        reason: if o == VerdictOutcome::Pass {
+            String::new()
+        } else {
+            likeliest_failure(&used, false)
+        },
+        basis: format!("{formula}; p = {p:.3} on {basis}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::plan::OutcomeCount;
+
+    fn addr(ip: &str, passes: u32, fails: u32, fail_class: Option<ErrorClass>) -> AddressReport {
+        let mut outcomes = vec![OutcomeCount {
+            status: Some(200),
+            responder: "nginx".into(),
+            cert_manager_pass: true,
+            acme_pass: true,
+            count: passes,
+            ..Default::default()
+        }];
+        outcomes.push(OutcomeCount {
+            status: fail_class.is_none().then_some(404),
+            error_class: fail_class,
+            responder: "envoy".into(),
+            cert_manager_error: "wrong status code '404', expected '200'".into(),
+            acme_error: format!("{ip}: Invalid response from http://a.test/x: 404"),
+            count: fails,
+            ..Default::default()
+        });
+        AddressReport {
+            address: ip.into(),
+            family: if ip.contains(':') { "ipv6" } else { "ipv4" }.into(),
+            attempts: passes + fails,
+            outcomes,
+            cert_manager_passes: passes,
+            acme_passes: passes,
+            ..Default::default()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn formulas_against_hand_computed_values() {
+        assert!(close(self_check_probability(0.5), 0.03125));
+        assert!(close(self_check_probability(0.9), 0.59049));
+        // 0.5 · (0.0625 + 4·0.125·0.5) = 0.5 · 0.3125
+        assert!(close(letsencrypt_probability(0.5), 0.15625));
+        // 0.9 · (0.6561 + 4·0.729·0.1) = 0.9 · 0.9477
+        assert!(close(letsencrypt_probability(0.9), 0.85293));
+        assert!(close(pebble_probability(0.5), 0.125));
+        assert!(close(letsencrypt_probability(1.0), 1.0));
+        assert!(close(letsencrypt_probability(0.0), 0.0));
+    }
+
+    #[test]
+    fn founding_incident_is_flaky_with_the_self_check_reason() {
+        let v = self_check(&[addr("203.0.113.10", 33, 33, None)]);
+        assert_eq!(v.outcome, VerdictOutcome::Flaky);
+        assert!(close(v.pass_probability, 0.03125));
+        assert_eq!(
+            v.reason,
+            "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
+        );
+        let le = acme(
+            &[addr("203.0.113.10", 33, 33, None)],
+            CaProfile::Letsencrypt,
+        );
+        assert!(close(le.pass_probability, 0.15625));
+        assert_eq!(
+            le.reason,
+            "203.0.113.10: Invalid response from http://a.test/x: 404"
+        );
+    }
+
+    #[test]
+    fn pass_and_fail() {
+        assert_eq!(
+            self_check(&[addr("192.0.2.1", 66, 0, None)]).outcome,
+            VerdictOutcome::Pass
+        );
+        assert_eq!(
+            self_check(&[addr("192.0.2.1", 0, 66, None)]).outcome,
+            VerdictOutcome::Fail
+        );
+        assert_eq!(self_check(&[]).outcome, VerdictOutcome::Unknown);
+    }
+
+    #[test]
+    fn ipv6_first_for_the_ca_and_fallback_only_on_dial_failure() {
+        // AAAA answers 404 (not a dial failure): Let's Encrypt fails although IPv4 is fine.
+        let addrs = [
+            addr("192.0.2.1", 66, 0, None),
+            addr("2001:db8::1", 0, 66, None),
+        ];
+        assert_eq!(
+            acme(&addrs, CaProfile::Letsencrypt).outcome,
+            VerdictOutcome::Fail
+        );
+        // AAAA unreachable (dial failure): Let's Encrypt falls back to IPv4 and passes.
+        let addrs = [
+            addr("192.0.2.1", 66, 0, None),
+            addr("2001:db8::1", 0, 66, Some(ErrorClass::ConnectTimeout)),
+        ];
+        assert_eq!(
+            acme(&addrs, CaProfile::Letsencrypt).outcome,
+            VerdictOutcome::Pass
+        );
+        // Pebble does not fall back.
+        assert_eq!(
+            acme(&addrs, CaProfile::Pebble).outcome,
+            VerdictOutcome::Fail
+        );
+        // The self check from an IPv4-only vantage uses IPv4.
+        assert_eq!(self_check(&addrs).outcome, VerdictOutcome::Pass);
+    }
+}

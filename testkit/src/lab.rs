@@ -1,0 +1,552 @@
+//! A network lab of real daemons in Linux network namespaces.
+//!
+//! Every host is a namespace with one interface on a shared bridge (the "internet", itself in a
+//! namespace). Addresses come only from the documentation ranges 192.0.2.0/24,
+//! 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32, reachable on-link; there is no default
+//! route, so nothing can leave the lab. Daemons are real: HAProxy, nginx (with the headers-more
+//! and echo modules to imitate other data planes) and dnsmasq. Dropping a [`Lab`] kills every
+//! daemon by PID and deletes every namespace, also when the test failed.
+//!
+//! [`scenario`] builds the named scenarios the probe tests, the benchmark and the demo share.
+
+use crate::proc::{Daemon, Netns, run, wait_tcp};
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The challenge every scenario serves.
+pub const DNS_NAME: &str = "shop.example.test";
+pub const TOKEN: &str = "GyBCgvtZQEY1tQV2BRXQ7yAr5LafxpnvzwbhEO0cTgk";
+pub const KEY: &str =
+    "GyBCgvtZQEY1tQV2BRXQ7yAr5LafxpnvzwbhEO0cTgk.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+
+/// Well-known lab addresses.
+pub const CLIENT_V4: &str = "192.0.2.2";
+pub const CLIENT_V6: &str = "2001:db8::2";
+pub const DNS_V4: &str = "192.0.2.53";
+pub const EDGE_V4: &str = "203.0.113.10";
+pub const EDGE2_V4: &str = "203.0.113.11";
+pub const NGINX_V4: &str = "198.51.100.10";
+pub const ENVOY_V4: &str = "198.51.100.20";
+
+/// Fields are dropped in order: daemons first, then hosts, then the bridge.
+pub struct Lab {
+    daemons: Vec<Daemon>,
+    hosts: Vec<Netns>,
+    hub: Netns,
+    dir: PathBuf,
+    id: u32,
+    next_if: u32,
+    /// The namespace the probe runs in (the "user's machine").
+    pub client: String,
+    /// Human-readable notes of what was built (for the demo and failure messages).
+    pub notes: Vec<String>,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.daemons.clear();
+        self.hosts.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Lab {
+    pub fn new() -> Result<Lab> {
+        if !crate::proc::is_root() {
+            bail!(
+                "the network lab needs root (network namespaces); run the tests as root or set ACMECHECK_SKIP_ROOT_TESTS=1"
+            );
+        }
+        crate::proc::sweep_stale();
+        let id = LAB_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let hub = Netns::create(&format!("{id}-hub"))?;
+        hub.exec("ip", &["link", "add", "br0", "type", "bridge"])?;
+        hub.exec("ip", &["link", "set", "br0", "up"])?;
+        let dir = std::env::temp_dir().join(format!("acmecheck-lab-{}-{id}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Lab {
+            daemons: Vec::new(),
+            hosts: Vec::new(),
+            hub,
+            dir,
+            id,
+            next_if: 0,
+            client: String::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    /// Add a host with these addresses (IPv4 or IPv6) on the bridge; returns its namespace name.
+    pub fn host(&mut self, name: &str, addrs: &[&str]) -> Result<String> {
+        for a in addrs {
+            check_lab_address(a)?;
+        }
+        let ns = Netns::create(&format!("{}-{name}", self.id))?;
+        let idx = self.next_if;
+        self.next_if += 1;
+        let peer = format!("v{idx}");
+        self.hub.exec(
+            "ip",
+            &[
+                "link", "add", &peer, "type", "veth", "peer", "name", "eth0", "netns", &ns.name,
+            ],
+        )?;
+        self.hub
+            .exec("ip", &["link", "set", &peer, "master", "br0", "up"])?;
+        ns.exec("ip", &["link", "set", "eth0", "up"])?;
+        for a in addrs {
+            if a.contains(':') {
+                ns.exec(
+                    "ip",
+                    &[
+                        "-6",
+                        "addr",
+                        "add",
+                        &format!("{a}/64"),
+                        "dev",
+                        "eth0",
+                        "nodad",
+                    ],
+                )?;
+            } else {
+                ns.exec("ip", &["addr", "add", &format!("{a}/32"), "dev", "eth0"])?;
+            }
+        }
+        // On-link routes to the documentation ranges only: no default route, no way out.
+        for net in ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"] {
+            ns.exec("ip", &["route", "add", net, "dev", "eth0"])?;
+        }
+        if addrs.iter().any(|a| a.contains(':')) {
+            let _ = ns.exec(
+                "ip",
+                &["-6", "route", "add", "2001:db8::/32", "dev", "eth0"],
+            );
+        }
+        let name = ns.name.clone();
+        self.hosts.push(ns);
+        Ok(name)
+    }
+
+    /// The client host (192.0.2.2, 2001:db8::2), using the lab's DNS server.
+    pub fn client(&mut self) -> Result<String> {
+        let ns = self.host("client", &[CLIENT_V4, CLIENT_V6])?;
+        self.hosts
+            .last()
+            .context("client host")?
+            .set_resolver(DNS_V4)?;
+        self.client = ns.clone();
+        Ok(ns)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    fn start(
+        &mut self,
+        name: &str,
+        ns: &str,
+        cmd: &str,
+        args: &[&str],
+        wait: Option<&str>,
+    ) -> Result<()> {
+        let mut d = Daemon::start(name, Some(ns), cmd, args)?;
+        if let Some(addr) = wait {
+            wait_tcp(ns, addr, Duration::from_secs(10), &mut d)?;
+        }
+        self.daemons.push(d);
+        Ok(())
+    }
+
+    /// dnsmasq on 192.0.2.53 answering `records` (name, address) and nothing else.
+    pub fn dns(&mut self, records: &[(&str, &str)]) -> Result<()> {
+        let ns = self.host("dns", &[DNS_V4])?;
+        let mut args = vec![
+            "--keep-in-foreground".to_owned(),
+            "--no-resolv".into(),
+            "--no-hosts".into(),
+            "--bind-interfaces".into(),
+            format!("--listen-address={DNS_V4}"),
+            "--port=53".into(),
+            "--user=root".into(),
+            format!("--pid-file={}", self.path("dnsmasq.pid").display()),
+            "--log-facility=-".into(),
+        ];
+        for (name, addr) in records {
+            args.push(format!("--host-record={name},{addr}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.start(
+            "dnsmasq",
+            &ns,
+            "dnsmasq",
+            &args,
+            Some(&format!("{DNS_V4}:53")),
+        )?;
+        self.notes.push(format!(
+            "dnsmasq {DNS_V4}: {}",
+            records
+                .iter()
+                .map(|(n, a)| format!("{n} → {a}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Ok(())
+    }
+
+    /// nginx in `ns` with one `server {}` body per (listen, body).
+    pub fn nginx(&mut self, label: &str, ns: &str, servers: &[(&str, String)]) -> Result<()> {
+        let n = self.daemons.len();
+        let d = self.dir.display();
+        let mut conf = format!(
+            "load_module /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so;\n\
+             load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;\n\
+             worker_processes 1;\ndaemon off;\npid {d}/nginx-{n}.pid;\nerror_log {d}/nginx-{n}.err warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  server_tokens off;\n  default_type text/plain;\n\
+               client_body_temp_path {d}/cb-{n};\n  proxy_temp_path {d}/pt-{n};\n  fastcgi_temp_path {d}/ft-{n};\n\
+               uwsgi_temp_path {d}/ut-{n};\n  scgi_temp_path {d}/st-{n};\n"
+        );
+        for (listen, body) in servers {
+            conf.push_str(&format!(
+                "  server {{\n    listen {listen};\n    server_name _;\n{body}\n  }}\n"
+            ));
+        }
+        conf.push_str("}\n");
+        let file = self.path(&format!("nginx-{n}.conf"));
+        std::fs::write(&file, conf)?;
+        let file = file.display().to_string();
+        let first = servers
+            .first()
+            .map(|(l, _)| l.split_whitespace().next().unwrap_or("").to_owned());
+        // `listen` takes ip:port in every scenario; a bare port would be 0.0.0.0:port.
+        let wait = first.map(|l| {
+            if l.contains(':') {
+                l
+            } else {
+                format!("0.0.0.0:{l}")
+            }
+        });
+        self.start(
+            &format!("nginx {label}"),
+            ns,
+            "nginx",
+            &["-c", &file, "-e", &format!("{d}/nginx-{n}.err")],
+            wait.as_deref(),
+        )?;
+        Ok(())
+    }
+
+    /// HAProxy in `ns` balancing `bind` round-robin over weighted `servers` (name, addr, weight).
+    pub fn haproxy(&mut self, ns: &str, bind: &str, servers: &[(&str, &str, u32)]) -> Result<()> {
+        let n = self.daemons.len();
+        let mut conf = String::from(
+            "global\n  maxconn 2000\ndefaults\n  mode http\n  timeout connect 3s\n  timeout client 15s\n  timeout server 15s\n",
+        );
+        conf.push_str(&format!("frontend edge\n  bind {bind}\n  default_backend planes\nbackend planes\n  balance roundrobin\n"));
+        for (name, addr, weight) in servers {
+            conf.push_str(&format!("  server {name} {addr} weight {weight}\n"));
+        }
+        let file = self.path(&format!("haproxy-{n}.cfg"));
+        std::fs::write(&file, conf)?;
+        let file = file.display().to_string();
+        self.start("haproxy", ns, "haproxy", &["-db", "-f", &file], Some(bind))?;
+        self.notes.push(format!(
+            "HAProxy {bind}: round-robin over {}",
+            servers
+                .iter()
+                .map(|(n, a, w)| format!("{n} {a} (weight {w})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Ok(())
+    }
+
+    /// Drop every TCP packet to `port` in `ns` (a firewall that does not answer).
+    pub fn drop_port(&mut self, ns: &str, port: u16) -> Result<()> {
+        let rules = format!(
+            "table inet lab {{\n  chain input {{\n    type filter hook input priority 0;\n    tcp dport {port} drop\n  }}\n}}\n"
+        );
+        let file = self.path("nft.rules");
+        std::fs::write(&file, rules)?;
+        crate::proc::run_in(ns, "nft", &["-f", &file.display().to_string()])?;
+        Ok(())
+    }
+
+    /// A self-signed certificate and key for https servers.
+    pub fn self_signed(&self) -> Result<(String, String)> {
+        let (cert, key) = (self.path("tls.crt"), self.path("tls.key"));
+        run(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={DNS_NAME}"),
+                "-keyout",
+                &key.display().to_string(),
+                "-out",
+                &cert.display().to_string(),
+            ],
+        )?;
+        Ok((cert.display().to_string(), key.display().to_string()))
+    }
+}
+
+fn check_lab_address(a: &str) -> Result<()> {
+    let ok = ["192.0.2.", "198.51.100.", "203.0.113."]
+        .iter()
+        .any(|p| a.starts_with(p))
+        || a.to_ascii_lowercase().starts_with("2001:db8:");
+    if !ok {
+        bail!("{a} is outside the lab's documentation ranges");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// nginx personalities
+// ---------------------------------------------------------------------------------------------
+
+/// An ingress-nginx-like data plane that routes the challenge to the solver (here: answers the
+/// key itself, byte-exact, no newline) and answers everything else with nginx's 404 page.
+///
+/// `return` answers in nginx's rewrite phase, before access checks; `echo` answers in the content
+/// phase, after them (and can sleep): `content_phase` (or a delay) selects the echo variant.
+pub fn nginx_serving_key(delay_ms: u32) -> String {
+    nginx_key(delay_ms, false)
+}
+
+fn nginx_key(delay_ms: u32, content_phase: bool) -> String {
+    if delay_ms > 0 || content_phase {
+        let s = f64::from(delay_ms) / 1000.0;
+        format!(
+            "    location = /.well-known/acme-challenge/{TOKEN} {{ echo_sleep {s}; echo -n \"{KEY}\"; }}\n    location / {{ echo_sleep {s}; echo_status 404; echo -n \"<html><center>nginx</center></html>\"; }}"
+        )
+    } else {
+        format!(
+            "    location = /.well-known/acme-challenge/{TOKEN} {{ return 200 \"{KEY}\"; }}\n    location / {{ return 404; }}"
+        )
+    }
+}
+
+/// An envoy-like data plane with no route for the host: `server: envoy`, 404, empty body.
+pub fn envoy_404(delay_ms: u32) -> String {
+    let sleep = if delay_ms > 0 {
+        format!("echo_sleep {};", f64::from(delay_ms) / 1000.0)
+    } else {
+        String::new()
+    };
+    format!(
+        "    more_set_headers \"Server: envoy\";\n    location / {{ {sleep} echo_status 404; echo -n \"\"; }}"
+    )
+}
+
+/// An old server that no longer has the site: Apache-looking 404.
+fn old_server_404() -> String {
+    "    more_set_headers \"Server: Apache/2.4.57 (Debian)\";\n    location / { echo_status 404; echo -n \"<html><body><h1>Not Found</h1></body></html>\"; }".to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------
+
+/// Every scenario name [`scenario`] knows, with what it reproduces.
+pub const SCENARIOS: &[(&str, &str)] = &[
+    ("healthy", "the edge serves the key"),
+    (
+        "founding-incident",
+        "HAProxy round-robin 50/50 between nginx (serves the key) and an envoy-style gateway (404)",
+    ),
+    (
+        "founding-incident-90-10",
+        "the same with weights 90/10: the gateway takes one connection in ten",
+    ),
+    (
+        "founding-incident-two-addresses",
+        "the founding incident behind two A records of the same HAProxy (benchmark)",
+    ),
+    (
+        "wrong-backend",
+        "DNS points at the gateway only, which answers 404",
+    ),
+    (
+        "stale-a",
+        "two A records; the second is an old server answering 404",
+    ),
+    (
+        "aaaa-wrong",
+        "the A record serves the key, the AAAA record points at another server (404)",
+    ),
+    (
+        "https-redirect-unserved",
+        "http redirects to https, whose server has no challenge route (404)",
+    ),
+    (
+        "redirect-8443",
+        "http redirects to port 8443, which serves the key",
+    ),
+    ("basic-auth", "basic authentication on every path (401)"),
+    ("refused", "nothing listens on port 80"),
+    ("dropped", "a firewall drops packets to port 80"),
+];
+
+/// Options for building a scenario.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Added to every backend response (benchmark: 20 ms).
+    pub delay_ms: u32,
+}
+
+/// Build a named scenario: client, DNS and the servers. The probe runs in `lab.client`.
+pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
+    let mut lab = Lab::new()?;
+    lab.client()?;
+    let d = opts.delay_ms;
+    let key_80 = |addr: &str| (format!("{addr}:80"), nginx_serving_key(d));
+    match name {
+        "healthy" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            let (l, b) = key_80(EDGE_V4);
+            lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
+        }
+        "founding-incident" | "founding-incident-90-10" | "founding-incident-two-addresses" => {
+            let (wn, we) = if name.ends_with("90-10") {
+                (9, 1)
+            } else {
+                (1, 1)
+            };
+            let two = name.ends_with("two-addresses");
+            let edges: &[&str] = if two {
+                &[EDGE_V4, EDGE2_V4]
+            } else {
+                &[EDGE_V4]
+            };
+            let records: Vec<(&str, &str)> = edges.iter().map(|e| (DNS_NAME, *e)).collect();
+            lab.dns(&records)?;
+            let nginx = lab.host("nginx", &[NGINX_V4])?;
+            let (l, b) = key_80(NGINX_V4);
+            lab.nginx("ingress-nginx", &nginx, &[(&l, b)])?;
+            let envoy = lab.host("envoy", &[ENVOY_V4])?;
+            lab.nginx(
+                "cilium-gateway (envoy)",
+                &envoy,
+                &[(&format!("{ENVOY_V4}:80"), envoy_404(d))],
+            )?;
+            let edge = lab.host("edge", edges)?;
+            let (n, e) = (format!("{NGINX_V4}:80"), format!("{ENVOY_V4}:80"));
+            for addr in edges {
+                lab.haproxy(
+                    &edge,
+                    &format!("{addr}:80"),
+                    &[("ingress_nginx", &n, wn), ("cilium_gateway", &e, we)],
+                )?;
+            }
+        }
+        "wrong-backend" => {
+            lab.dns(&[(DNS_NAME, ENVOY_V4)])?;
+            let envoy = lab.host("envoy", &[ENVOY_V4])?;
+            lab.nginx(
+                "cilium-gateway (envoy)",
+                &envoy,
+                &[(&format!("{ENVOY_V4}:80"), envoy_404(d))],
+            )?;
+        }
+        "stale-a" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "203.0.113.99")])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            let (l, b) = key_80(EDGE_V4);
+            lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
+            let old = lab.host("old", &["203.0.113.99"])?;
+            lab.nginx("old server", &old, &[("203.0.113.99:80", old_server_404())])?;
+        }
+        "aaaa-wrong" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "2001:db8::99")])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            let (l, b) = key_80(EDGE_V4);
+            lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
+            let old = lab.host("old6", &["2001:db8::99"])?;
+            lab.nginx(
+                "old IPv6 server",
+                &old,
+                &[("[2001:db8::99]:80", old_server_404())],
+            )?;
+        }
+        "https-redirect-unserved" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            let (cert, key) = lab.self_signed()?;
+            lab.nginx(
+                "nginx with forced https",
+                &edge,
+                &[
+                    (&format!("{EDGE_V4}:80"), "    location / { return 308 https://$host$request_uri; }".to_owned()),
+                    (&format!("{EDGE_V4}:443 ssl"), format!("    ssl_certificate {cert};\n    ssl_certificate_key {key};\n    location / {{ return 404; }}")),
+                ],
+            )?;
+        }
+        "redirect-8443" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            lab.nginx(
+                "nginx redirecting to :8443",
+                &edge,
+                &[
+                    (
+                        &format!("{EDGE_V4}:80"),
+                        "    location / { return 302 http://$host:8443$request_uri; }".to_owned(),
+                    ),
+                    (&format!("{EDGE_V4}:8443"), nginx_serving_key(d)),
+                ],
+            )?;
+        }
+        "basic-auth" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            let htpasswd = lab.path("htpasswd");
+            std::fs::write(&htpasswd, "admin:{PLAIN}secret\n")?;
+            let body = format!(
+                "    auth_basic \"Restricted\";\n    auth_basic_user_file {};\n{}",
+                htpasswd.display(),
+                nginx_key(d, true)
+            );
+            lab.nginx(
+                "nginx with basic auth",
+                &edge,
+                &[(&format!("{EDGE_V4}:80"), body)],
+            )?;
+        }
+        "refused" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            lab.host("edge", &[EDGE_V4])?;
+        }
+        "dropped" => {
+            lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            let edge = lab.host("edge", &[EDGE_V4])?;
+            let (l, b) = key_80(EDGE_V4);
+            lab.nginx("ingress-nginx behind a firewall", &edge, &[(&l, b)])?;
+            lab.drop_port(&edge, 80)?;
+        }
+        other => bail!(
+            "unknown scenario {other:?}; known: {}",
+            SCENARIOS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    Ok(lab)
+}

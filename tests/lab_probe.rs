@@ -1,0 +1,324 @@
+//! The probe engine on a real network: HAProxy, nginx and dnsmasq in network namespaces
+//! (testkit::lab). The real binary runs `probe --plan -` inside the client namespace, exactly as
+//! the probe pod will; the report goes through the real diagnosis. Needs root.
+
+use acmecheck_testkit::lab::{self, DNS_NAME, KEY, Lab, TOKEN};
+use kubectl_acmecheck::diagnose::{Code, Severity, probe::findings};
+use kubectl_acmecheck::evidence::ChallengeEvidence;
+use kubectl_acmecheck::probe::plan::*;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Build the scenario, or None (test skipped loudly) when not root and skipping is requested.
+fn lab(name: &str) -> Option<Lab> {
+    if !acmecheck_testkit::proc::is_root()
+        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some()
+    {
+        eprintln!("SKIPPED {name}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+        return None;
+    }
+    Some(
+        lab::scenario(name, lab::Options::default())
+            .unwrap_or_else(|e| panic!("building lab {name}: {e:#}")),
+    )
+}
+
+struct Run {
+    target: TargetReport,
+    elapsed: Duration,
+    peak_rss_kb: u64,
+}
+
+/// Run the real binary's `probe --plan -` in the lab's client namespace.
+fn probe(lab: &Lab, attempts: Option<u32>, ca: CaProfile, timeout_ms: u64) -> Run {
+    let plan = ProbePlan::new(
+        vec![Target {
+            id: "shop/web-1-2-3".into(),
+            url: String::new(),
+            dns_name: DNS_NAME.into(),
+            token: TOKEN.into(),
+            expected_key: KEY.into(),
+        }],
+        ProbeOptions {
+            attempts_per_address: attempts,
+            ca_profile: ca,
+            timeout_ms,
+            ..Default::default()
+        },
+    );
+    let started = Instant::now();
+    // /usr/bin/time is not always there: read the peak RSS from /proc while it runs.
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.client,
+            env!("CARGO_BIN_EXE_kubectl-acmecheck"),
+            "probe",
+            "--plan",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start probe");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&plan).unwrap().as_bytes())
+        .unwrap();
+    let pid = child.id();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        // `ip netns exec` execs the binary in place, so the PID is the probe's.
+        while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(v) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                peak = peak.max(v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        peak
+    });
+    let out = child.wait_with_output().unwrap();
+    let elapsed = started.elapsed();
+    let peak_rss_kb = watcher.join().unwrap();
+    assert!(
+        out.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut report: ProbeReport = serde_json::from_slice(&out.stdout).expect("report JSON");
+    Run {
+        target: report.targets.remove(0),
+        elapsed,
+        peak_rss_kb,
+    }
+}
+
+fn challenge() -> ChallengeEvidence {
+    ChallengeEvidence {
+        name: "web-1-2-3".into(),
+        dns_name: DNS_NAME.into(),
+        type_: "HTTP-01".into(),
+        token: TOKEN.into(),
+        key: KEY.into(),
+        ..Default::default()
+    }
+}
+
+fn codes(t: &TargetReport, ca: CaProfile) -> Vec<Code> {
+    findings(&challenge(), t, ca)
+        .iter()
+        .map(|f| f.code)
+        .collect()
+}
+
+fn count(a: &AddressReport, responder: &str, status: u16) -> u32 {
+    a.outcomes
+        .iter()
+        .filter(|o| o.responder == responder && o.status == Some(status))
+        .map(|o| o.count)
+        .sum()
+}
+
+#[test]
+fn healthy() {
+    let Some(lab) = lab("healthy") else { return };
+    let run = probe(&lab, None, CaProfile::Pebble, 10_000);
+    let t = &run.target;
+    assert_eq!(t.addresses.len(), 1);
+    assert_eq!(t.addresses[0].address, lab::EDGE_V4);
+    assert_eq!(t.addresses[0].attempts, MIN_ADAPTIVE_ATTEMPTS);
+    assert_eq!(count(&t.addresses[0], "nginx", 200), MIN_ADAPTIVE_ATTEMPTS);
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Pass);
+    assert_eq!(t.verdicts.acme.outcome, VerdictOutcome::Pass);
+    let f = findings(&challenge(), t, CaProfile::Pebble);
+    assert!(f.iter().all(|f| f.severity != Severity::Error), "{f:#?}");
+    // A public CA would refuse the lab's documentation addresses and .test name.
+    assert_eq!(codes(t, CaProfile::Letsencrypt), vec![Code::NonPublicName]);
+}
+
+#[test]
+fn founding_incident_round_robin() {
+    let Some(lab) = lab("founding-incident") else {
+        return;
+    };
+    let run = probe(&lab, None, CaProfile::Pebble, 10_000);
+    let t = &run.target;
+    let a = &t.addresses[0];
+    // Mixed outcomes extend the adaptive count to 200 fresh connections.
+    assert_eq!(a.attempts, ADAPTIVE_MIXED_ATTEMPTS);
+    let (nginx, envoy) = (count(a, "nginx", 200), count(a, "envoy", 404));
+    assert_eq!(nginx + envoy, a.attempts, "{:#?}", a.outcomes);
+    // Round-robin per request: an even split (binomial bounds would be 100 ± 30 for a coin).
+    assert!((70..=130).contains(&nginx), "nginx {nginx}, envoy {envoy}");
+    assert_eq!(a.cert_manager_passes, nginx);
+    assert_eq!(codes(t, CaProfile::Pebble), vec![Code::MixedBackends]);
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Flaky);
+    assert!(t.verdicts.self_check.pass_probability < 0.1);
+    assert_eq!(
+        t.verdicts.self_check.reason,
+        "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
+    );
+    let f = &findings(&challenge(), t, CaProfile::Pebble)[0];
+    assert!(
+        f.evidence[0].contains("×200 key (nginx)") && f.evidence[0].contains("×404 (envoy)"),
+        "{f:#?}"
+    );
+    assert!(
+        run.peak_rss_kb > 0 && run.peak_rss_kb < 40 * 1024,
+        "peak RSS {} kB",
+        run.peak_rss_kb
+    );
+}
+
+#[test]
+fn founding_incident_ninety_ten() {
+    let Some(lab) = lab("founding-incident-90-10") else {
+        return;
+    };
+    let t = probe(&lab, None, CaProfile::Pebble, 10_000).target;
+    let a = &t.addresses[0];
+    let envoy = count(a, "envoy", 404);
+    // One connection in ten reaches the gateway: 200 attempts see it about 20 times.
+    assert!(
+        (10..=30).contains(&envoy),
+        "envoy {envoy} of {}",
+        a.attempts
+    );
+    assert_eq!(codes(&t, CaProfile::Pebble), vec![Code::MixedBackends]);
+    // p ≈ 0.9: the self check passes a round with p^5 ≈ 0.59.
+    let p = t.verdicts.self_check.pass_probability;
+    assert!((0.4..0.8).contains(&p), "{p}");
+}
+
+#[test]
+fn wrong_backend_only() {
+    let Some(lab) = lab("wrong-backend") else {
+        return;
+    };
+    let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
+    assert_eq!(count(&t.addresses[0], "envoy", 404), 20);
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Fail);
+    assert_eq!(
+        t.verdicts.acme.reason,
+        format!(
+            "{}: Invalid response from http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}: 404",
+            lab::ENVOY_V4
+        )
+    );
+    // One backend, the wrong one: not "mixed"; the self check reason says the rest.
+    assert!(codes(&t, CaProfile::Pebble).is_empty());
+}
+
+#[test]
+fn stale_a_record() {
+    let Some(lab) = lab("stale-a") else { return };
+    let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
+    assert_eq!(t.addresses.len(), 2);
+    assert_eq!(codes(&t, CaProfile::Pebble), vec![Code::StaleAddress]);
+    let old = t
+        .addresses
+        .iter()
+        .find(|a| a.address == "203.0.113.99")
+        .unwrap();
+    assert_eq!(old.cert_manager_passes, 0);
+    assert_eq!(old.responders(), ["apache"]);
+}
+
+#[test]
+fn aaaa_to_a_wrong_server() {
+    let Some(lab) = lab("aaaa-wrong") else { return };
+    let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
+    assert_eq!(
+        t.addresses
+            .iter()
+            .map(|a| a.family.as_str())
+            .collect::<Vec<_>>(),
+        ["ipv4", "ipv6"]
+    );
+    assert_eq!(codes(&t, CaProfile::Pebble), vec![Code::Ipv6Broken]);
+    // Pebble (AAAA first, no fallback) and Let's Encrypt (no fallback on an HTTP error) fail.
+    assert_eq!(t.verdicts.acme.outcome, VerdictOutcome::Fail);
+}
+
+#[test]
+fn https_redirect_unserved() {
+    let Some(lab) = lab("https-redirect-unserved") else {
+        return;
+    };
+    let t = probe(&lab, Some(10), CaProfile::Pebble, 10_000).target;
+    let o = &t.addresses[0].outcomes[0];
+    assert_eq!((o.status, o.redirect_chain.len()), (Some(404), 1), "{o:#?}");
+    assert_eq!(
+        codes(&t, CaProfile::Pebble),
+        vec![Code::HttpsRedirectUnserved]
+    );
+}
+
+#[test]
+fn redirect_to_port_8443() {
+    let Some(lab) = lab("redirect-8443") else {
+        return;
+    };
+    let t = probe(&lab, Some(10), CaProfile::Letsencrypt, 10_000).target;
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Pass);
+    assert_eq!(t.verdicts.acme.outcome, VerdictOutcome::Fail);
+    assert!(
+        t.verdicts
+            .acme
+            .reason
+            .contains("Invalid port in redirect target"),
+        "{}",
+        t.verdicts.acme.reason
+    );
+    let c = codes(&t, CaProfile::Letsencrypt);
+    assert!(c.contains(&Code::BadRedirect), "{c:?}");
+}
+
+#[test]
+fn basic_auth_everywhere() {
+    let Some(lab) = lab("basic-auth") else { return };
+    let t = probe(&lab, Some(10), CaProfile::Pebble, 10_000).target;
+    assert_eq!(codes(&t, CaProfile::Pebble), vec![Code::AuthRequired]);
+    let f = &findings(&challenge(), &t, CaProfile::Pebble)[0];
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("Basic realm=\"Restricted\"")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn connection_refused() {
+    let Some(lab) = lab("refused") else { return };
+    let t = probe(&lab, Some(10), CaProfile::Pebble, 5_000).target;
+    assert_eq!(
+        t.addresses[0].outcomes[0].error_class,
+        Some(ErrorClass::ConnectRefused)
+    );
+    assert_eq!(codes(&t, CaProfile::Pebble), vec![Code::InboundBlocked]);
+}
+
+#[test]
+fn dropped_packets_time_out_within_the_limit() {
+    let Some(lab) = lab("dropped") else { return };
+    let run = probe(&lab, Some(10), CaProfile::Pebble, 2_000);
+    let t = &run.target;
+    assert_eq!(
+        t.addresses[0].outcomes[0].error_class,
+        Some(ErrorClass::ConnectTimeout)
+    );
+    assert_eq!(t.addresses[0].outcomes[0].count, 10);
+    assert_eq!(codes(t, CaProfile::Pebble), vec![Code::InboundBlocked]);
+    // All attempts run concurrently and each ends at its 2 s timeout (+1 s slack).
+    assert!(
+        run.elapsed < Duration::from_secs(3) + Duration::from_millis(500),
+        "{:?}",
+        run.elapsed
+    );
+}

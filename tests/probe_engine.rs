@@ -1,0 +1,384 @@
+//! The probe engine against small misbehaving servers on 127.0.0.1 (no namespaces needed).
+//! The network-namespace lab with real HAProxy/nginx/dnsmasq lives in tests/lab_*.rs.
+
+use kubectl_acmecheck::probe::plan::*;
+use kubectl_acmecheck::probe::run_plan;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const KEY: &str = "tok.thumbprint";
+
+/// What a test server does with one connection (given its 0-based index and the request head).
+type Behaviour = Arc<dyn Fn(u32, String) -> Reply + Send + Sync>;
+
+enum Reply {
+    Bytes(Vec<u8>),
+    /// Head, then this many bytes of body streamed in 64 KiB chunks.
+    Stream(String, u64),
+    /// One byte per `Duration`, forever.
+    Trickle(Duration),
+}
+
+struct Server {
+    port: u16,
+    accepts: Arc<AtomicU32>,
+    hosts: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn serve(behaviour: Behaviour) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepts = Arc::new(AtomicU32::new(0));
+    let hosts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (a, h) = (accepts.clone(), hosts.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((conn, _)) = listener.accept().await else {
+                return;
+            };
+            let index = a.fetch_add(1, Ordering::SeqCst);
+            let (b, h) = (behaviour.clone(), h.clone());
+            tokio::spawn(handle(conn, index, b, h));
+        }
+    });
+    Server {
+        port,
+        accepts,
+        hosts,
+    }
+}
+
+async fn handle(
+    mut conn: TcpStream,
+    index: u32,
+    b: Behaviour,
+    hosts: Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let mut buf = vec![0u8; 8192];
+    let mut head = String::new();
+    // A TLS ClientHello never ends its "head": answer it at once, as a plain HTTP server does.
+    while !head.contains("\r\n\r\n") && !head.starts_with('\u{16}') {
+        match conn.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    if let Some(host) = head.lines().find_map(|l| {
+        l.strip_prefix("host: ")
+            .or_else(|| l.strip_prefix("Host: "))
+    }) {
+        hosts.lock().unwrap().push(host.to_owned());
+    }
+    match b(index, head) {
+        Reply::Bytes(bytes) => {
+            let _ = conn.write_all(&bytes).await;
+        }
+        Reply::Stream(head, len) => {
+            if conn.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = vec![b'x'; 65536];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                if conn.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+        }
+        Reply::Trickle(every) => {
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                .await;
+            loop {
+                tokio::time::sleep(every).await;
+                if conn.write_all(b"x").await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = conn.shutdown().await;
+}
+
+fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut s = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        s.push_str(&format!("{k}: {v}\r\n"));
+    }
+    s.push_str("\r\n");
+    s.push_str(body);
+    Reply::Bytes(s.into_bytes())
+}
+
+fn plan(port: u16, attempts: u32, ca: CaProfile, timeout_ms: u64) -> ProbePlan {
+    ProbePlan::new(
+        vec![Target {
+            id: "shop/web-1".into(),
+            url: format!("http://127.0.0.1:{port}/.well-known/acme-challenge/tok"),
+            dns_name: "a.test".into(),
+            token: "tok".into(),
+            expected_key: KEY.into(),
+        }],
+        ProbeOptions {
+            attempts_per_address: Some(attempts),
+            ca_profile: ca,
+            timeout_ms,
+            ..Default::default()
+        },
+    )
+}
+
+async fn probe(port: u16, attempts: u32, ca: CaProfile, timeout_ms: u64) -> TargetReport {
+    let mut report = run_plan(&plan(port, attempts, ca, timeout_ms)).await;
+    assert_eq!(report.targets.len(), 1);
+    report.targets.remove(0)
+}
+
+fn only_outcome(t: &TargetReport) -> &OutcomeCount {
+    assert_eq!(t.addresses.len(), 1);
+    assert_eq!(
+        t.addresses[0].outcomes.len(),
+        1,
+        "{:#?}",
+        t.addresses[0].outcomes
+    );
+    &t.addresses[0].outcomes[0]
+}
+
+#[tokio::test]
+async fn every_attempt_is_a_fresh_connection_with_the_challenge_host() {
+    let s = serve(Arc::new(|_, _| {
+        response(
+            "200 OK",
+            &[("Cache-Control", "no-cache, no-store, must-revalidate")],
+            KEY,
+        )
+    }))
+    .await;
+    let t = probe(s.port, 30, CaProfile::Letsencrypt, 5000).await;
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 30);
+    // The URL names 127.0.0.1:port; the Host header is the URL's authority, as Go sends it.
+    assert!(
+        s.hosts
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|h| h == &format!("127.0.0.1:{}", s.port))
+    );
+    let o = only_outcome(&t);
+    assert_eq!(
+        (o.status, o.key_match, o.count),
+        (Some(200), KeyMatch::Exact, 30)
+    );
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Pass);
+}
+
+#[tokio::test]
+async fn mixed_backends_on_one_address_are_counted() {
+    let s = serve(Arc::new(|i, _| {
+        if i % 2 == 0 {
+            response("200 OK", &[("Server", "nginx")], KEY)
+        } else {
+            response("404 Not Found", &[("server", "envoy")], "")
+        }
+    }))
+    .await;
+    let t = probe(s.port, 40, CaProfile::Letsencrypt, 5000).await;
+    let a = &t.addresses[0];
+    assert_eq!(a.attempts, 40);
+    let counts: Vec<_> = a
+        .outcomes
+        .iter()
+        .map(|o| (o.responder.as_str(), o.status, o.count))
+        .collect();
+    assert!(counts.contains(&("nginx", Some(200), 20)), "{counts:?}");
+    assert!(counts.contains(&("envoy", Some(404), 20)), "{counts:?}");
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Flaky);
+    assert!((t.verdicts.self_check.pass_probability - 0.5f64.powi(5)).abs() < 1e-9);
+    assert_eq!(
+        t.verdicts.self_check.reason,
+        "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
+    );
+}
+
+#[tokio::test]
+async fn redirect_to_8443_passes_go_rules_and_fails_lets_encrypt() {
+    let target = serve(Arc::new(|_, _| response("200 OK", &[], KEY))).await;
+    let port = target.port;
+    let edge = serve(Arc::new(move |_, _| {
+        response(
+            "308 Permanent Redirect",
+            &[(
+                "Location",
+                &format!("http://127.0.0.1:{port}/.well-known/acme-challenge/tok"),
+            )],
+            "",
+        )
+    }))
+    .await;
+    let t = probe(edge.port, 3, CaProfile::Letsencrypt, 5000).await;
+    let o = only_outcome(&t);
+    assert!(o.cert_manager_pass, "{o:?}");
+    assert!(!o.acme_pass);
+    assert!(
+        o.acme_error.contains(&format!(
+            "Invalid port in redirect target. Only ports 80 and 443 are supported, not {port}"
+        )),
+        "{}",
+        o.acme_error
+    );
+    assert_eq!(o.redirect_chain.len(), 1);
+    // Pebble follows Go's rules.
+    let t = probe(edge.port, 3, CaProfile::Pebble, 5000).await;
+    assert!(only_outcome(&t).acme_pass);
+}
+
+#[tokio::test]
+async fn endless_redirect_loop_stops_after_ten() {
+    let s = serve(Arc::new(|i, _| {
+        response("302 Found", &[("Location", &format!("/loop/{i}"))], "")
+    }))
+    .await;
+    let t = probe(s.port, 2, CaProfile::Letsencrypt, 5000).await;
+    let a = &t.addresses[0];
+    assert!(
+        a.outcomes
+            .iter()
+            .all(|o| o.error_class == Some(ErrorClass::RedirectLimit)),
+        "{:?}",
+        a.outcomes
+    );
+    assert!(
+        a.outcomes[0]
+            .cert_manager_error
+            .ends_with("stopped after 10 redirects")
+    );
+    // 2 attempts × 11 requests each.
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 22);
+}
+
+#[tokio::test]
+async fn a_huge_body_is_capped() {
+    let s = serve(Arc::new(|_, _| {
+        Reply::Stream(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".into(),
+            1 << 30,
+        )
+    }))
+    .await;
+    let started = Instant::now();
+    let t = probe(s.port, 2, CaProfile::Letsencrypt, 5000).await;
+    let o = only_outcome(&t);
+    assert_eq!(o.error_class, Some(ErrorClass::BodyTooLarge));
+    assert!(!o.cert_manager_pass && !o.acme_pass);
+    assert!(t.addresses[0].samples[0].body_len <= (1 << 20) + 1);
+    assert!(started.elapsed() < Duration::from_secs(6));
+}
+
+#[tokio::test]
+async fn a_trickling_server_ends_at_the_timeout() {
+    let s = serve(Arc::new(|_, _| Reply::Trickle(Duration::from_secs(1)))).await;
+    let started = Instant::now();
+    let t = probe(s.port, 2, CaProfile::Letsencrypt, 1500).await;
+    let elapsed = started.elapsed();
+    let o = only_outcome(&t);
+    assert_eq!(o.error_class, Some(ErrorClass::Timeout));
+    assert!(
+        o.cert_manager_error.contains("Client.Timeout exceeded"),
+        "{}",
+        o.cert_manager_error
+    );
+    assert!(elapsed < Duration::from_millis(2500), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn garbage_instead_of_http() {
+    let s = serve(Arc::new(|_, _| {
+        Reply::Bytes(b"\x16\x03\x01 this is not http at all\r\n\r\n".to_vec())
+    }))
+    .await;
+    let t = probe(s.port, 2, CaProfile::Letsencrypt, 3000).await;
+    assert_eq!(only_outcome(&t).error_class, Some(ErrorClass::HttpProtocol));
+}
+
+#[tokio::test]
+async fn https_redirect_to_a_plain_http_port() {
+    let plain = serve(Arc::new(|_, _| {
+        response(
+            "400 Bad Request",
+            &[("Server", "nginx")],
+            "The plain HTTP request was sent to HTTPS port",
+        )
+    }))
+    .await;
+    let port = plain.port;
+    let edge = serve(Arc::new(move |_, _| {
+        response(
+            "301 Moved Permanently",
+            &[(
+                "Location",
+                &format!("https://127.0.0.1:{port}/.well-known/acme-challenge/tok"),
+            )],
+            "",
+        )
+    }))
+    .await;
+    let t = probe(edge.port, 2, CaProfile::Pebble, 3000).await;
+    let o = only_outcome(&t);
+    assert_eq!(o.error_class, Some(ErrorClass::HttpOnHttpsPort), "{o:?}");
+    assert!(
+        o.acme_error.contains("Server only speaks HTTP, not TLS"),
+        "{}",
+        o.acme_error
+    );
+}
+
+#[tokio::test]
+async fn connection_refused() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let t = probe(port, 3, CaProfile::Letsencrypt, 2000).await;
+    let o = only_outcome(&t);
+    assert_eq!(o.error_class, Some(ErrorClass::ConnectRefused));
+    assert!(
+        o.cert_manager_error.contains("connect: connection refused"),
+        "{}",
+        o.cert_manager_error
+    );
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Fail);
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_decoded_like_go() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(KEY.as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    let s = serve(Arc::new(move |_, head| {
+        assert!(head.to_ascii_lowercase().contains("accept-encoding: gzip"));
+        assert!(
+            !head.to_ascii_lowercase().contains("\r\naccept:"),
+            "no Accept header, like cert-manager"
+        );
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(&body);
+        Reply::Bytes(r)
+    }))
+    .await;
+    let t = probe(s.port, 2, CaProfile::Letsencrypt, 3000).await;
+    assert_eq!(only_outcome(&t).key_match, KeyMatch::Exact);
+}
