@@ -74,6 +74,11 @@ pub struct Cli {
 pub enum Command {
     /// Run a probe plan and print the report as JSON (what the in-cluster probe pod runs)
     Probe(ProbeArgs),
+    /// Print a shell completion script (bash, zsh, fish) or the kubectl completion helper
+    Completion(crate::completion::CompletionArgs),
+    /// kubectl's plugin completion protocol, run by the kubectl_complete-acmecheck helper
+    #[command(name = "__complete", hide = true)]
+    Complete(crate::completion::CompleteArgs),
 }
 
 #[derive(Args, Debug)]

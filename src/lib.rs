@@ -15,10 +15,12 @@
 //! * [`run`] wires the stages together for the CLI in `main.rs`.
 
 pub mod cli;
+pub mod completion;
 pub mod diagnose;
 pub mod error;
 pub mod evidence;
 pub mod gather;
+pub mod image;
 pub mod probe;
 pub mod reason;
 pub mod report;

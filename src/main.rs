@@ -1,12 +1,19 @@
 use clap::Parser;
 use kubectl_acmecheck::cli::{Cli, Command};
+use kubectl_acmecheck::completion;
 use kubectl_acmecheck::error::exit;
 
 fn main() {
+    // kubectl's completion helper: the words are the user's, not flags for clap to parse.
+    if let Some(args) = completion::raw_complete_args() {
+        std::process::exit(completion::complete_main(&args));
+    }
     let cli = Cli::parse();
     init_logging(cli.output.verbose);
     let code = match &cli.command {
         Some(Command::Probe(args)) => kubectl_acmecheck::probe::cmd::probe_main(args),
+        Some(Command::Completion(args)) => completion::completion_main(args),
+        Some(Command::Complete(args)) => completion::complete_main(args),
         None => diagnose(&cli),
     };
     std::process::exit(code);
