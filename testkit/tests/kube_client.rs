@@ -488,3 +488,22 @@ async fn status_subresource_and_main_resource_are_separate() {
     assert_eq!(o.data["spec"]["secretName"], "other");
     assert_eq!(o.metadata.generation, Some(2));
 }
+
+#[test]
+fn watch_on_a_named_path_and_legacy_prefix() {
+    let api = basic();
+    api.insert(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "other", "namespace": "shop"}}))
+        .unwrap();
+    for path in [
+        "/api/v1/namespaces/shop/pods/other?watch=true&timeoutSeconds=1",
+        "/api/v1/watch/namespaces/shop/pods/other?timeoutSeconds=1",
+    ] {
+        let (code, body) = raw_get(&api, path);
+        assert_eq!(code, 200, "{path}");
+        assert_eq!(body.matches("\"type\":").count(), 1, "{path}: {body}");
+        assert!(
+            body.contains("\"type\":\"ADDED\"") && body.contains("\"name\":\"other\""),
+            "{body}"
+        );
+    }
+}

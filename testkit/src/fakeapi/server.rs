@@ -432,6 +432,7 @@ fn parse_target(
 
 fn verb_of(method: &Method, t: &Target, watch: bool) -> Result<&'static str, ApiError> {
     Ok(match (method.as_str(), &t.name) {
+        ("GET", Some(_)) if watch && t.sub.is_none() => "watch",
         ("GET", Some(_)) => "get",
         ("GET", None) if watch => "watch",
         ("GET", None) => "list",
