@@ -669,7 +669,7 @@ async fn resource_request(
 
 /// POST semantics on top of [`Store::create`]: body/URL consistency and the
 /// namespace must exist.
-fn create(store: &mut Store, t: &Target, obj: Value) -> Result<Arc<Value>, ApiError> {
+fn create(store: &mut Store, t: &Target, obj: Value) -> Result<store::Obj, ApiError> {
     let r = &store.resources[t.res];
     check_kind(r, &obj)?;
     let ns = t.ns.clone().unwrap_or_default();
@@ -966,7 +966,7 @@ fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
     };
     let r = store.resources[t.res].clone();
     let rv = store.rv.to_string();
-    let mut items: Vec<Arc<Value>> = store
+    let mut items: Vec<store::Obj> = store
         .list(t.res, t.ns.as_deref(), after.as_ref())
         .into_iter()
         .filter(|o| label.matches(o) && field.matches(o))
@@ -1009,7 +1009,7 @@ fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &**item);
+        out.extend_from_slice(item.json());
     }
     out.extend_from_slice(b"]}");
     Ok(bytes_response(StatusCode::OK, out, "application/json"))
@@ -1032,11 +1032,16 @@ struct WatchState {
 }
 
 fn event_line(etype: &str, obj: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(512);
+    event_line_raw(etype, &serde_json::to_vec(obj).unwrap_or_default())
+}
+
+/// `{"type":T,"object":<json>}\n` from already-serialized object JSON.
+fn event_line_raw(etype: &str, json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(etype.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
-    let _ = serde_json::to_writer(&mut out, obj);
+    out.extend_from_slice(json);
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
 }
@@ -1046,13 +1051,16 @@ impl WatchState {
         self.label.matches(obj) && self.field.matches(obj)
     }
 
-    fn push(&mut self, etype: &str, obj: &Value) {
+    fn push(&mut self, etype: &str, obj: &store::Obj) {
         let line = match &self.table {
             Some(r) => {
                 let rv = store::rv_of(obj).to_string();
-                event_line(etype, &table::table(r, &[Arc::new(obj.clone())], &rv, None))
+                event_line(
+                    etype,
+                    &table::table(r, std::slice::from_ref(obj), &rv, None),
+                )
             }
-            None => event_line(etype, obj),
+            None => event_line_raw(etype, obj.json()),
         };
         self.pending.push_back(line);
     }
@@ -1073,7 +1081,7 @@ impl WatchState {
             EventType::Deleted if before || now => "DELETED",
             _ => return,
         };
-        self.push(etype, &ev.obj.clone());
+        self.push(etype, &ev.obj);
     }
 
     fn bookmark(&mut self, rv: u64, initial_end: bool) {

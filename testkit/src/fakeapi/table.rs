@@ -2,11 +2,10 @@
 //! (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...`). Columns come
 //! from the resource table: Name, the kind's printer columns, Age.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::resources::Resource;
+use super::store::Obj;
 use super::util;
 
 /// Does the Accept header ask for a Table?
@@ -18,7 +17,7 @@ pub fn wanted(accept: &str) -> bool {
 }
 
 /// Builds a Table of `items`.
-pub fn table(r: &Resource, items: &[Arc<Value>], rv: &str, cont: Option<&str>) -> Value {
+pub fn table(r: &Resource, items: &[Obj], rv: &str, cont: Option<&str>) -> Value {
     let mut defs = vec![
         json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
     ];
