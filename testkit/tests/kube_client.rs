@@ -507,3 +507,40 @@ fn watch_on_a_named_path_and_legacy_prefix() {
         );
     }
 }
+
+#[tokio::test]
+async fn groups_come_and_go_and_yaml_lists_load() {
+    let api = FakeApi::spawn().unwrap();
+    let c = client(&api).await;
+    let n = api
+        .load_yaml(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: cert-manager.io/v1\n  kind: Certificate\n  metadata: {name: a, namespace: shop}\n- apiVersion: cert-manager.io/v1\n  kind: Certificate\n  metadata: {name: b, namespace: shop}\n---\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n",
+        )
+        .unwrap();
+    assert_eq!(n, 3);
+    // The namespace was created for the fixtures.
+    assert!(api.get("v1", "Namespace", "", "shop").is_some());
+    // A kind outside the table is served under its guessed plural.
+    let (code, body) = raw_get(&api, "/apis/example.com/v1/namespaces/shop/widgets/w");
+    assert_eq!(code, 200, "{body}");
+
+    api.remove_group("cert-manager.io");
+    assert!(api.list("cert-manager.io/v1", "Certificate").is_empty());
+    let s = api_status(
+        certificates(c.clone(), Some("shop"))
+            .list(&ListParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 404);
+    let (_, apis) = raw_get(&api, "/apis");
+    assert!(!apis.contains("\"cert-manager.io\""), "{apis}");
+    api.install_crds("cert-manager.io");
+    let l = certificates(c, Some("shop"))
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(l.items.is_empty());
+    let (_, apis) = raw_get(&api, "/apis");
+    assert!(apis.contains("\"cert-manager.io\""), "{apis}");
+}
