@@ -544,3 +544,46 @@ async fn groups_come_and_go_and_yaml_lists_load() {
     let (_, apis) = raw_get(&api, "/apis");
     assert!(apis.contains("\"cert-manager.io\""), "{apis}");
 }
+
+#[tokio::test]
+async fn discovery_legacy_and_aggregated() {
+    let api = basic();
+    api.remove_group("gateway.networking.k8s.io");
+    let c = client(&api).await;
+    for aggregated in [false, true] {
+        api.clear_requests();
+        let d = kube::Discovery::new(c.clone());
+        let d = if aggregated {
+            d.run_aggregated().await
+        } else {
+            d.run().await
+        }
+        .unwrap();
+        assert!(d.has_group("cert-manager.io"));
+        assert!(d.has_group("acme.cert-manager.io"));
+        assert!(!d.has_group("gateway.networking.k8s.io"));
+        let cm = d.get("cert-manager.io").unwrap();
+        let (ar, caps) = cm
+            .recommended_resources()
+            .into_iter()
+            .find(|(ar, _)| ar.kind == "ClusterIssuer")
+            .unwrap();
+        assert_eq!(ar.plural, "clusterissuers");
+        assert_eq!(caps.scope, kube::discovery::Scope::Cluster);
+        let core = d.get("").unwrap();
+        assert!(
+            core.recommended_resources()
+                .iter()
+                .any(|(ar, _)| ar.plural == "pods")
+        );
+        let n = api.requests().len();
+        if aggregated {
+            assert_eq!(
+                n, 2,
+                "aggregated discovery is one request each for /api and /apis"
+            );
+        } else {
+            assert!(n > 2);
+        }
+    }
+}

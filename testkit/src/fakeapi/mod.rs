@@ -11,7 +11,10 @@
 //! # Faithful
 //! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`,
 //!   `/apis/<g>/<v>` (APIVersions, APIGroupList, APIGroup, APIResourceList with
-//!   verbs, shortNames, categories and subresources). `kubectl get cert`, `get
+//!   verbs, shortNames, categories and subresources), and aggregated
+//!   discovery v2 (`APIGroupDiscoveryList` on `/api` and `/apis` when the
+//!   Accept header asks for it, as kubectl 1.32 and kube's
+//!   `Discovery::run_aggregated` do). `kubectl get cert`, `get
 //!   cert-manager` (category) and `get po` (short name) resolve as usual.
 //!   [`FakeApi::remove_group`] makes a group vanish like uninstalled CRDs: gone
 //!   from discovery, and its paths answer 404 `the server could not find the

@@ -210,6 +210,11 @@ async fn route(ctx: &Ctx, path: &str) -> Result<Response<Body>, ApiError> {
             b"ok".to_vec(),
             "text/plain; charset=utf-8",
         )),
+        ["api"] | ["apis"] if ctx.method == Method::GET && wants_aggregated(&ctx.accept) => {
+            let core = segs.len() == 1 && segs[0] == "api";
+            let body = serde_json::to_vec(&aggregated(&ctx.store(), core)).unwrap_or_default();
+            Ok(bytes_response(StatusCode::OK, body, AGGREGATED_CT))
+        }
         ["api"] => get_only(json!({
             "kind": "APIVersions",
             "versions": ["v1"],
@@ -315,6 +320,80 @@ fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value> {
     Some(
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}),
     )
+}
+
+const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Does the client prefer aggregated discovery v2 (kubectl ≥ 1.30, kube-rs
+/// `Discovery::run_aggregated`)? Only v2 is served; clients that ask for
+/// v2beta1 only get the legacy documents.
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|a| {
+        a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2;") || a.ends_with("v=v2")
+    }) && accept.contains("g=apidiscovery.k8s.io")
+}
+
+/// `APIGroupDiscoveryList` for `/api` (core) or `/apis` (all other groups).
+fn aggregated(store: &Store, core: bool) -> Value {
+    let gvs: Vec<(String, String)> = if core {
+        vec![(String::new(), "v1".into())]
+    } else {
+        group_versions(store)
+    };
+    let mut items: Vec<(String, Vec<Value>)> = Vec::new();
+    for (g, v) in gvs {
+        let resources: Vec<Value> = store
+            .resources
+            .iter()
+            .filter(|r| r.group == g && r.version == v)
+            .map(|r| {
+                let mut d = r.discovery_entries().into_iter();
+                let main = d.next().unwrap_or_else(|| json!({}));
+                let kind = |k: &str| json!({"group": r.group, "version": r.version, "kind": k});
+                let subs: Vec<Value> = r
+                    .subresources
+                    .iter()
+                    .zip(d)
+                    .map(|(sub, e)| {
+                        json!({"subresource": sub, "responseKind": kind(e["kind"].as_str().unwrap_or("")), "verbs": e["verbs"]})
+                    })
+                    .collect();
+                let mut out = json!({
+                    "resource": r.plural,
+                    "responseKind": kind(&r.kind),
+                    "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                    "singularResource": main["singularName"],
+                    "verbs": main["verbs"],
+                });
+                for k in ["shortNames", "categories"] {
+                    if let Some(x) = main.get(k) {
+                        out[k] = x.clone();
+                    }
+                }
+                if !subs.is_empty() {
+                    out["subresources"] = json!(subs);
+                }
+                out
+            })
+            .collect();
+        let version = json!({"version": v, "resources": resources, "freshness": "Current"});
+        match items.iter_mut().find(|(n, _)| *n == g) {
+            Some((_, vs)) => vs.push(version),
+            None => items.push((g, vec![version])),
+        }
+    }
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|(g, versions)| {
+            let meta = if g.is_empty() {
+                json!({"creationTimestamp": null})
+            } else {
+                json!({"name": g, "creationTimestamp": null})
+            };
+            json!({"metadata": meta, "versions": versions})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }
 
 /// `/openapi/v3`: one entry per served group/version.
