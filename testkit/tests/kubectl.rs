@@ -473,3 +473,63 @@ fn auth_can_i_follows_deny_rules() {
     let out = run(&api, &bin, "auth can-i get pods --subresource=log -n shop");
     assert_eq!(ok(&out), "yes\n");
 }
+
+#[test]
+fn server_side_apply_and_finalizer_removal_by_json_patch() {
+    let Some((api, bin)) = setup() else { return };
+    let dir = api.kubeconfig().parent().unwrap().join("ssa");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cert.yaml");
+    let manifest = |secret: &str| {
+        format!(
+            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: ssa\n  namespace: shop\nspec:\n  dnsNames: [ssa.example.com]\n  secretName: {secret}\n  issuerRef: {{name: letsencrypt-prod, kind: ClusterIssuer}}\n"
+        )
+    };
+    let f = file.to_str().unwrap();
+    for secret in ["ssa-tls", "ssa-tls-2"] {
+        std::fs::write(&file, manifest(secret)).unwrap();
+        let out = kubectl(&api, &bin, &["apply", "--server-side", "-f", f]);
+        assert_eq!(
+            ok(&out),
+            "certificate.cert-manager.io/ssa serverside-applied\n"
+        );
+        let cert = api
+            .get("cert-manager.io/v1", "Certificate", "shop", "ssa")
+            .unwrap();
+        assert_eq!(cert["spec"]["secretName"], secret);
+    }
+
+    let ch = "web-1-3416283461-1903213741";
+    let out = run(
+        &api,
+        &bin,
+        &format!("delete challenge -n shop {ch} --wait=false"),
+    );
+    assert_eq!(
+        ok(&out),
+        format!("challenge.acme.cert-manager.io \"{ch}\" deleted\n")
+    );
+    let terminating = api
+        .get("acme.cert-manager.io/v1", "Challenge", "shop", ch)
+        .unwrap();
+    assert!(terminating["metadata"]["deletionTimestamp"].is_string());
+    let out = kubectl(
+        &api,
+        &bin,
+        &[
+            "patch",
+            "challenge",
+            "-n",
+            "shop",
+            ch,
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ],
+    );
+    ok(&out);
+    assert!(
+        api.get("acme.cert-manager.io/v1", "Challenge", "shop", ch)
+            .is_none()
+    );
+}
