@@ -62,7 +62,7 @@ fn main() -> anyhow::Result<()> {
         let mut bytes = 0;
         for _ in 0..5 {
             let t = Instant::now();
-            bytes = get(&api, path);
+            bytes = get(&api, path)?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
         let best = times.iter().cloned().fold(f64::MAX, f64::min);
