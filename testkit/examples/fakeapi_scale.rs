@@ -10,16 +10,15 @@ use std::time::Instant;
 
 use acmecheck_testkit::fakeapi::{FakeApi, generate_certificates};
 
-fn get(api: &FakeApi, path: &str) -> usize {
-    let mut s = TcpStream::connect(api.addr()).expect("connect");
+fn get(api: &FakeApi, path: &str) -> std::io::Result<usize> {
+    let mut s = TcpStream::connect(api.addr())?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
+    )?;
     let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read");
-    out.len()
+    s.read_to_end(&mut out)?;
+    Ok(out.len())
 }
 
 fn main() -> anyhow::Result<()> {
