@@ -533,3 +533,35 @@ fn server_side_apply_and_finalizer_removal_by_json_patch() {
             .is_none()
     );
 }
+
+#[test]
+fn events_table_and_describe() {
+    let Some((api, bin)) = setup() else { return };
+    let out = ok(&run(
+        &api,
+        &bin,
+        "get events -n shop --sort-by=.metadata.name",
+    ));
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    );
+    assert!(out.contains("order/web-1-3416283461"), "{out}");
+    // describe finds the Challenge's events by field selector on involvedObject.
+    let out = ok(&run(
+        &api,
+        &bin,
+        "describe challenge -n shop web-1-3416283461-1903213741",
+    ));
+    assert!(
+        out.contains("Presented challenge using HTTP-01 challenge mechanism"),
+        "{out}"
+    );
+    assert!(!out.contains("Created Challenge resource"), "{out}");
+    let listed = api.requests().into_iter().any(|r| {
+        r.path == "/api/v1/namespaces/shop/events"
+            && r.query.contains("fieldSelector=involvedObject")
+    });
+    assert!(listed);
+}
