@@ -123,33 +123,30 @@ fn get_pods_by_label_selector() {
     other["metadata"]["name"] = "other".into();
     other["metadata"]["namespace"] = "default".into();
     api.insert(other).unwrap();
-    let out = ok(&run(
-        &api,
-        &bin,
-        "get pods -A -l acme.cert-manager.io/http01-solver=true -o name",
-    ));
-    assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
-    let out = ok(&kubectl(
-        &api,
-        &bin,
-        &[
-            "get",
-            "pods",
-            "-n",
-            "shop",
-            "-l",
-            "app in (web),!x",
-            "-o",
-            "name",
-        ],
-    ));
-    assert_eq!(out, "pod/web-0\n");
-    let out = ok(&run(
-        &api,
-        &bin,
-        "get pods -A --field-selector status.phase=Running,spec.nodeName=node-a -o name",
-    ));
-    assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
+    let names = |args: &[&str]| {
+        ok(&kubectl(
+            &api,
+            &bin,
+            &[&["get", "pods", "-o", "name"], args].concat(),
+        ))
+    };
+    let solver = "pod/cm-acme-http-solver-7x2kq\n";
+    assert_eq!(
+        names(&["-A", "-l", "acme.cert-manager.io/http01-solver=true"]),
+        solver
+    );
+    assert_eq!(
+        names(&["-n", "shop", "-l", "app in (web),!x"]),
+        "pod/web-0\n"
+    );
+    assert_eq!(
+        names(&[
+            "-A",
+            "--field-selector",
+            "status.phase=Running,spec.nodeName=node-a"
+        ]),
+        solver
+    );
 }
 
 #[test]
@@ -170,6 +167,17 @@ fn get_cert_yaml_round_trips_the_fixture() {
     assert!(rv > 0 && rv <= api.resource_version());
 }
 
+/// `kubectl apply -f f` of Certificate shop/api: checks kubectl's verdict
+/// (created/configured/unchanged) and returns the stored object.
+fn apply_api_cert(api: &FakeApi, bin: &Path, f: &str, verdict: &str) -> serde_json::Value {
+    assert_eq!(
+        ok(&kubectl(api, bin, &["apply", "-f", f])),
+        format!("certificate.cert-manager.io/api {verdict}\n")
+    );
+    api.get("cert-manager.io/v1", "Certificate", "shop", "api")
+        .unwrap()
+}
+
 #[test]
 fn apply_creates_then_updates_then_delete() {
     let Some((api, bin)) = setup() else { return };
@@ -183,30 +191,15 @@ fn apply_creates_then_updates_then_delete() {
     };
     std::fs::write(&file, manifest("api-tls")).unwrap();
     let f = file.to_str().unwrap();
-    assert_eq!(
-        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
-        "certificate.cert-manager.io/api created\n"
-    );
-    let created = api
-        .get("cert-manager.io/v1", "Certificate", "shop", "api")
-        .unwrap();
+    let created = apply_api_cert(&api, &bin, f, "created");
     assert_eq!(created["spec"]["secretName"], "api-tls");
     assert_eq!(created["metadata"]["generation"], 1);
     std::fs::write(&file, manifest("api-tls-2")).unwrap();
-    assert_eq!(
-        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
-        "certificate.cert-manager.io/api configured\n"
-    );
-    let updated = api
-        .get("cert-manager.io/v1", "Certificate", "shop", "api")
-        .unwrap();
+    let updated = apply_api_cert(&api, &bin, f, "configured");
     assert_eq!(updated["spec"]["secretName"], "api-tls-2");
     assert_eq!(updated["metadata"]["generation"], 2);
     assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
-    assert_eq!(
-        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
-        "certificate.cert-manager.io/api unchanged\n"
-    );
+    apply_api_cert(&api, &bin, f, "unchanged");
     let patches: Vec<_> = api
         .requests()
         .into_iter()
