@@ -587,3 +587,34 @@ async fn discovery_legacy_and_aggregated() {
         }
     }
 }
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_end() {
+    let api = basic();
+    let pods: Api<Pod> = Api::all(client(&api).await);
+    let cfg = watcher::Config::default().streaming_lists();
+    let mut events = watcher(pods, cfg).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Some(watcher::Event::Init) => {}
+            Some(watcher::Event::InitApply(p)) => initial.push(p.metadata.name.unwrap()),
+            Some(watcher::Event::InitDone) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(initial, ["cm-acme-http-solver-7x2kq"]);
+    let watches: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_watch())
+        .collect();
+    assert_eq!(watches.len(), 1, "{watches:?}");
+    assert!(watches[0].query.contains("sendInitialEvents=true"));
+    // No LIST request in streaming mode.
+    assert!(api.requests().iter().all(|r| r.is_watch()));
+}
