@@ -6,7 +6,25 @@
 //! both kube-rs clients and real `kubectl` accept. Objects are loaded from YAML
 //! fixtures or inserted as JSON, and are served with the semantics of
 //! kube-apiserver. `testkit/tests/kubectl.rs` checks this with real `kubectl`
-//! and with a kube-rs client.
+//! (v1.32), `testkit/tests/kube_client.rs` with a kube-rs client.
+//!
+//! ```no_run
+//! use acmecheck_testkit::fakeapi::FakeApi;
+//! # fn main() -> anyhow::Result<()> {
+//! let api = FakeApi::spawn()?;
+//! api.load_dir("testkit/fixtures/basic")?;
+//! api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
+//! // ... run the code under test with KUBECONFIG=api.kubeconfig() ...
+//! let lists = api.requests().iter().filter(|r| r.method == "GET").count();
+//! # let _ = lists;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Scale: [`generate_certificates`]`(1000, 10)` (7,011 objects) loads in
+//! ~55 ms in a release build (~300 ms debug); a LIST over ~10,000 stored
+//! objects is served from per-object cached JSON (release: 1,429 pods, 2 MB,
+//! ~45 ms the first time, ~2 ms after). See `examples/fakeapi_scale.rs`.
 //!
 //! # Faithful
 //! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`,
