@@ -181,7 +181,8 @@ fn apply_api_cert(api: &FakeApi, bin: &Path, f: &str, verdict: &str) -> serde_js
 #[test]
 fn apply_creates_then_updates_then_delete() {
     let Some((api, bin)) = setup() else { return };
-    let dir = std::env::temp_dir().join(format!("fakeapi-apply-{}", std::process::id()));
+    // Inside the server's own temp dir, which Drop removes even if the test fails.
+    let dir = api.kubeconfig().parent().unwrap().join("apply");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("cert.yaml");
     let manifest = |secret: &str| {
@@ -220,13 +221,12 @@ fn apply_creates_then_updates_then_delete() {
         e,
         "Error from server (NotFound): certificates.cert-manager.io \"api\" not found\n"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn apply_builtin_service_merges_ports_by_key() {
     let Some((api, bin)) = setup() else { return };
-    let dir = std::env::temp_dir().join(format!("fakeapi-svc-{}", std::process::id()));
+    let dir = api.kubeconfig().parent().unwrap().join("svc");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("svc.yaml");
     let manifest = |port: u16| {
@@ -247,7 +247,6 @@ fn apply_builtin_service_merges_ports_by_key() {
         svc["spec"]["ports"],
         serde_json::json!([{"name": "http", "port": 80, "targetPort": 9090}])
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Kills the child on drop, so a failing assertion leaves no kubectl behind.
