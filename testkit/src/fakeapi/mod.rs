@@ -144,6 +144,17 @@ pub struct Request {
 }
 
 impl Request {
+    /// Was this a discovery request (`/version`, `/api`, `/apis`,
+    /// `/api/v1`, `/apis/<g>[/<v>]`, `/openapi/...`) rather than one on a
+    /// resource?
+    pub fn is_discovery(&self) -> bool {
+        let segs: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        matches!(
+            segs.as_slice(),
+            ["version"] | ["api"] | ["apis"] | ["api", _] | ["apis", _] | ["apis", _, _]
+        ) || segs.first() == Some(&"openapi")
+    }
+
     /// Was this a watch request?
     pub fn is_watch(&self) -> bool {
         self.path.contains("/watch/")
@@ -528,5 +539,46 @@ async fn serve(
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+
+    fn req(path: &str, query: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            user_agent: String::new(),
+            impersonate_user: None,
+            impersonate_groups: vec![],
+        }
+    }
+
+    #[test]
+    fn request_classification() {
+        for p in [
+            "/api",
+            "/apis",
+            "/api/v1",
+            "/apis/cert-manager.io",
+            "/apis/cert-manager.io/v1",
+            "/version",
+            "/openapi/v3",
+        ] {
+            assert!(req(p, "").is_discovery(), "{p}");
+        }
+        for p in [
+            "/api/v1/pods",
+            "/apis/cert-manager.io/v1/certificates",
+            "/api/v1/namespaces/shop/pods/x",
+        ] {
+            assert!(!req(p, "").is_discovery(), "{p}");
+        }
+        assert!(req("/api/v1/pods", "watch=1&resourceVersion=5").is_watch());
+        assert!(req("/api/v1/watch/pods", "").is_watch());
+        assert!(!req("/api/v1/pods", "watch=false").is_watch());
     }
 }
