@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use acmecheck_testkit::fakeapi::{FakeApi, generate_certificates};
+use acmecheck_testkit::fakeapi::{FakeApi, adler32, generate_certificates};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{
@@ -617,4 +617,71 @@ async fn streaming_list_watcher_gets_initial_events_end() {
     assert!(watches[0].query.contains("sendInitialEvents=true"));
     // No LIST request in streaming mode.
     assert!(api.requests().iter().all(|r| r.is_watch()));
+}
+
+#[test]
+fn basic_fixtures_link_like_cert_manager() {
+    let api = basic();
+    let uid = |o: &serde_json::Value| o["metadata"]["uid"].as_str().unwrap().to_string();
+    let owner = |o: &serde_json::Value| {
+        let refs = o["metadata"]["ownerReferences"].as_array().unwrap();
+        let ctl: Vec<_> = refs.iter().filter(|r| r["controller"] == true).collect();
+        assert_eq!(ctl.len(), 1);
+        ctl[0]["uid"].as_str().unwrap().to_string()
+    };
+    let one = |av: &str, kind: &str| {
+        let mut l = api.list(av, kind);
+        assert_eq!(l.len(), 1, "{kind}");
+        l.remove(0)
+    };
+    let cert = one("cert-manager.io/v1", "Certificate");
+    let cr = one("cert-manager.io/v1", "CertificateRequest");
+    let order = one("acme.cert-manager.io/v1", "Order");
+    let ch = one("acme.cert-manager.io/v1", "Challenge");
+    assert_eq!(owner(&cr), uid(&cert));
+    assert_eq!(
+        cr["metadata"]["annotations"]["cert-manager.io/certificate-revision"],
+        "1"
+    );
+    assert_eq!(owner(&order), uid(&cr));
+    assert_eq!(owner(&ch), uid(&order));
+    let dns = ch["spec"]["dnsName"].as_str().unwrap();
+    let token = ch["spec"]["token"].as_str().unwrap();
+    assert!(
+        ch["spec"]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{token}."))
+    );
+    let auth = &order["status"]["authorizations"][0];
+    assert_eq!(auth["url"], ch["spec"]["authorizationURL"]);
+    assert_eq!(auth["challenges"][0]["url"], ch["spec"]["url"]);
+    for kind in [
+        ("v1", "Pod"),
+        ("v1", "Service"),
+        ("networking.k8s.io/v1", "Ingress"),
+    ] {
+        let o = one(kind.0, kind.1);
+        assert_eq!(owner(&o), uid(&ch), "{kind:?}");
+        let labels = &o["metadata"]["labels"];
+        assert_eq!(
+            labels["acme.cert-manager.io/http-domain"],
+            adler32(dns.as_bytes()).to_string()
+        );
+        assert_eq!(
+            labels["acme.cert-manager.io/http-token"],
+            adler32(token.as_bytes()).to_string()
+        );
+        assert_eq!(labels["acme.cert-manager.io/http01-solver"], "true");
+    }
+    let ing = one("networking.k8s.io/v1", "Ingress");
+    let path = &ing["spec"]["rules"][0]["http"]["paths"][0];
+    assert_eq!(path["path"], format!("/.well-known/acme-challenge/{token}"));
+    assert_eq!(path["pathType"], "Exact");
+    let svc = one("v1", "Service");
+    assert_eq!(path["backend"]["service"]["name"], svc["metadata"]["name"]);
+    assert_eq!(
+        ing["spec"]["ingressClassName"],
+        one("networking.k8s.io/v1", "IngressClass")["metadata"]["name"]
+    );
 }
