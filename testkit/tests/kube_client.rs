@@ -234,24 +234,28 @@ async fn status_errors_for_crds_and_rbac() {
     );
 }
 
+type PodEvents = futures::stream::BoxStream<'static, Result<watcher::Event<Pod>, watcher::Error>>;
+
+/// Reads a watcher's initial batch (Init … InitDone); returns the names.
+async fn initial_names(events: &mut PodEvents) -> Vec<String> {
+    let mut initial = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), events.try_next()).await;
+        match next.unwrap().unwrap() {
+            Some(watcher::Event::Init) => {}
+            Some(watcher::Event::InitApply(p)) => initial.push(p.metadata.name.unwrap()),
+            Some(watcher::Event::InitDone) => return initial,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn runtime_watcher_sees_init_apply_and_delete() {
     let api = basic();
     let pods: Api<Pod> = Api::namespaced(client(&api).await, "shop");
     let mut events = watcher(pods, watcher::Config::default()).boxed();
-    let mut initial = Vec::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            Some(watcher::Event::Init) => {}
-            Some(watcher::Event::InitApply(p)) => initial.push(p.metadata.name.unwrap()),
-            Some(watcher::Event::InitDone) => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let initial = initial_names(&mut events).await;
     assert_eq!(initial, ["cm-acme-http-solver-7x2kq"]);
     let mut pod = api
         .get("v1", "Pod", "shop", "cm-acme-http-solver-7x2kq")
@@ -594,19 +598,7 @@ async fn streaming_list_watcher_gets_initial_events_end() {
     let pods: Api<Pod> = Api::all(client(&api).await);
     let cfg = watcher::Config::default().streaming_lists();
     let mut events = watcher(pods, cfg).boxed();
-    let mut initial = Vec::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            Some(watcher::Event::Init) => {}
-            Some(watcher::Event::InitApply(p)) => initial.push(p.metadata.name.unwrap()),
-            Some(watcher::Event::InitDone) => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let initial = initial_names(&mut events).await;
     assert_eq!(initial, ["cm-acme-http-solver-7x2kq"]);
     let watches: Vec<_> = api
         .requests()
