@@ -10,16 +10,15 @@ use std::time::Instant;
 
 use acmecheck_testkit::fakeapi::{FakeApi, generate_certificates};
 
-fn get(api: &FakeApi, path: &str) -> usize {
-    let mut s = TcpStream::connect(api.addr()).expect("connect");
+fn get(api: &FakeApi, path: &str) -> std::io::Result<usize> {
+    let mut s = TcpStream::connect(api.addr())?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
+    )?;
     let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read");
-    out.len()
+    s.read_to_end(&mut out)?;
+    Ok(out.len())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,14 +57,18 @@ fn main() -> anyhow::Result<()> {
         "/api/v1/pods?labelSelector=acme.cert-manager.io%2Fhttp01-solver%3Dtrue",
         "/api/v1/namespaces/team-3/pods?fieldSelector=status.phase%3DRunning",
     ] {
-        let mut best = f64::MAX;
+        let mut times = Vec::new();
         let mut bytes = 0;
         for _ in 0..5 {
             let t = Instant::now();
-            bytes = get(&api, path);
-            best = best.min(t.elapsed().as_secs_f64() * 1e3);
+            bytes = get(&api, path)?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        println!("LIST {path}: {bytes} bytes, best of 5 {best:.1} ms");
+        let best = times.iter().cloned().fold(f64::MAX, f64::min);
+        println!(
+            "LIST {path}: {bytes} bytes, first {:.1} ms, best of 5 {best:.1} ms",
+            times[0]
+        );
     }
     Ok(())
 }

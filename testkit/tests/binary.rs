@@ -15,10 +15,21 @@ impl Drop for Guard {
     }
 }
 
+/// Removes the directory on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn serves_fixtures_until_sigterm() {
-    let dir = std::env::temp_dir().join(format!("fake-apiserver-bin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp =
+        TempDir(std::env::temp_dir().join(format!("fake-apiserver-bin-{}", std::process::id())));
+    let dir = &tmp.0;
+    std::fs::create_dir_all(dir).unwrap();
     let kc = dir.join("kubeconfig");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/basic");
     let child = Command::new(env!("CARGO_BIN_EXE_fake-apiserver"))
@@ -57,7 +68,6 @@ fn serves_fixtures_until_sigterm() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let status = g.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

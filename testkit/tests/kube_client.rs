@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use acmecheck_testkit::fakeapi::{FakeApi, generate_certificates};
+use acmecheck_testkit::fakeapi::{FakeApi, adler32, generate_certificates};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{
@@ -234,24 +234,28 @@ async fn status_errors_for_crds_and_rbac() {
     );
 }
 
+type PodEvents = futures::stream::BoxStream<'static, Result<watcher::Event<Pod>, watcher::Error>>;
+
+/// Reads a watcher's initial batch (Init … InitDone); returns the names.
+async fn initial_names(events: &mut PodEvents) -> Vec<String> {
+    let mut initial = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), events.try_next()).await;
+        match next.unwrap().unwrap() {
+            Some(watcher::Event::Init) => {}
+            Some(watcher::Event::InitApply(p)) => initial.push(p.metadata.name.unwrap()),
+            Some(watcher::Event::InitDone) => return initial,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn runtime_watcher_sees_init_apply_and_delete() {
     let api = basic();
     let pods: Api<Pod> = Api::namespaced(client(&api).await, "shop");
     let mut events = watcher(pods, watcher::Config::default()).boxed();
-    let mut initial = Vec::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            Some(watcher::Event::Init) => {}
-            Some(watcher::Event::InitApply(p)) => initial.push(p.metadata.name.unwrap()),
-            Some(watcher::Event::InitDone) => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let initial = initial_names(&mut events).await;
     assert_eq!(initial, ["cm-acme-http-solver-7x2kq"]);
     let mut pod = api
         .get("v1", "Pod", "shop", "cm-acme-http-solver-7x2kq")
@@ -487,4 +491,189 @@ async fn status_subresource_and_main_resource_are_separate() {
     assert_eq!(o.data["status"]["revision"], 9);
     assert_eq!(o.data["spec"]["secretName"], "other");
     assert_eq!(o.metadata.generation, Some(2));
+}
+
+#[test]
+fn watch_on_a_named_path_and_legacy_prefix() {
+    let api = basic();
+    api.insert(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "other", "namespace": "shop"}}))
+        .unwrap();
+    for path in [
+        "/api/v1/namespaces/shop/pods/other?watch=true&timeoutSeconds=1",
+        "/api/v1/watch/namespaces/shop/pods/other?timeoutSeconds=1",
+    ] {
+        let (code, body) = raw_get(&api, path);
+        assert_eq!(code, 200, "{path}");
+        assert_eq!(body.matches("\"type\":").count(), 1, "{path}: {body}");
+        assert!(
+            body.contains("\"type\":\"ADDED\"") && body.contains("\"name\":\"other\""),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn groups_come_and_go_and_yaml_lists_load() {
+    let api = FakeApi::spawn().unwrap();
+    let c = client(&api).await;
+    let n = api
+        .load_yaml(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: cert-manager.io/v1\n  kind: Certificate\n  metadata: {name: a, namespace: shop}\n- apiVersion: cert-manager.io/v1\n  kind: Certificate\n  metadata: {name: b, namespace: shop}\n---\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n",
+        )
+        .unwrap();
+    assert_eq!(n, 3);
+    // The namespace was created for the fixtures.
+    assert!(api.get("v1", "Namespace", "", "shop").is_some());
+    // A kind outside the table is served under its guessed plural.
+    let (code, body) = raw_get(&api, "/apis/example.com/v1/namespaces/shop/widgets/w");
+    assert_eq!(code, 200, "{body}");
+
+    api.remove_group("cert-manager.io");
+    assert!(api.list("cert-manager.io/v1", "Certificate").is_empty());
+    let s = api_status(
+        certificates(c.clone(), Some("shop"))
+            .list(&ListParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 404);
+    let (_, apis) = raw_get(&api, "/apis");
+    assert!(!apis.contains("\"cert-manager.io\""), "{apis}");
+    api.install_crds("cert-manager.io");
+    let l = certificates(c, Some("shop"))
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(l.items.is_empty());
+    let (_, apis) = raw_get(&api, "/apis");
+    assert!(apis.contains("\"cert-manager.io\""), "{apis}");
+}
+
+#[tokio::test]
+async fn discovery_legacy_and_aggregated() {
+    let api = basic();
+    api.remove_group("gateway.networking.k8s.io");
+    let c = client(&api).await;
+    for aggregated in [false, true] {
+        api.clear_requests();
+        let d = kube::Discovery::new(c.clone());
+        let d = if aggregated {
+            d.run_aggregated().await
+        } else {
+            d.run().await
+        }
+        .unwrap();
+        assert!(d.has_group("cert-manager.io"));
+        assert!(d.has_group("acme.cert-manager.io"));
+        assert!(!d.has_group("gateway.networking.k8s.io"));
+        let cm = d.get("cert-manager.io").unwrap();
+        let (ar, caps) = cm
+            .recommended_resources()
+            .into_iter()
+            .find(|(ar, _)| ar.kind == "ClusterIssuer")
+            .unwrap();
+        assert_eq!(ar.plural, "clusterissuers");
+        assert_eq!(caps.scope, kube::discovery::Scope::Cluster);
+        let core = d.get("").unwrap();
+        assert!(
+            core.recommended_resources()
+                .iter()
+                .any(|(ar, _)| ar.plural == "pods")
+        );
+        let n = api.requests().len();
+        if aggregated {
+            assert_eq!(
+                n, 2,
+                "aggregated discovery is one request each for /api and /apis"
+            );
+        } else {
+            assert!(n > 2);
+        }
+    }
+}
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_end() {
+    let api = basic();
+    let pods: Api<Pod> = Api::all(client(&api).await);
+    let cfg = watcher::Config::default().streaming_lists();
+    let mut events = watcher(pods, cfg).boxed();
+    let initial = initial_names(&mut events).await;
+    assert_eq!(initial, ["cm-acme-http-solver-7x2kq"]);
+    let watches: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_watch())
+        .collect();
+    assert_eq!(watches.len(), 1, "{watches:?}");
+    assert!(watches[0].query.contains("sendInitialEvents=true"));
+    // No LIST request in streaming mode.
+    assert!(api.requests().iter().all(|r| r.is_watch()));
+}
+
+#[test]
+fn basic_fixtures_link_like_cert_manager() {
+    let api = basic();
+    let uid = |o: &serde_json::Value| o["metadata"]["uid"].as_str().unwrap().to_string();
+    let owner = |o: &serde_json::Value| {
+        let refs = o["metadata"]["ownerReferences"].as_array().unwrap();
+        let ctl: Vec<_> = refs.iter().filter(|r| r["controller"] == true).collect();
+        assert_eq!(ctl.len(), 1);
+        ctl[0]["uid"].as_str().unwrap().to_string()
+    };
+    let one = |av: &str, kind: &str| {
+        let mut l = api.list(av, kind);
+        assert_eq!(l.len(), 1, "{kind}");
+        l.remove(0)
+    };
+    let cert = one("cert-manager.io/v1", "Certificate");
+    let cr = one("cert-manager.io/v1", "CertificateRequest");
+    let order = one("acme.cert-manager.io/v1", "Order");
+    let ch = one("acme.cert-manager.io/v1", "Challenge");
+    assert_eq!(owner(&cr), uid(&cert));
+    assert_eq!(
+        cr["metadata"]["annotations"]["cert-manager.io/certificate-revision"],
+        "1"
+    );
+    assert_eq!(owner(&order), uid(&cr));
+    assert_eq!(owner(&ch), uid(&order));
+    let dns = ch["spec"]["dnsName"].as_str().unwrap();
+    let token = ch["spec"]["token"].as_str().unwrap();
+    assert!(
+        ch["spec"]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{token}."))
+    );
+    let auth = &order["status"]["authorizations"][0];
+    assert_eq!(auth["url"], ch["spec"]["authorizationURL"]);
+    assert_eq!(auth["challenges"][0]["url"], ch["spec"]["url"]);
+    for kind in [
+        ("v1", "Pod"),
+        ("v1", "Service"),
+        ("networking.k8s.io/v1", "Ingress"),
+    ] {
+        let o = one(kind.0, kind.1);
+        assert_eq!(owner(&o), uid(&ch), "{kind:?}");
+        let labels = &o["metadata"]["labels"];
+        assert_eq!(
+            labels["acme.cert-manager.io/http-domain"],
+            adler32(dns.as_bytes()).to_string()
+        );
+        assert_eq!(
+            labels["acme.cert-manager.io/http-token"],
+            adler32(token.as_bytes()).to_string()
+        );
+        assert_eq!(labels["acme.cert-manager.io/http01-solver"], "true");
+    }
+    let ing = one("networking.k8s.io/v1", "Ingress");
+    let path = &ing["spec"]["rules"][0]["http"]["paths"][0];
+    assert_eq!(path["path"], format!("/.well-known/acme-challenge/{token}"));
+    assert_eq!(path["pathType"], "Exact");
+    let svc = one("v1", "Service");
+    assert_eq!(path["backend"]["service"]["name"], svc["metadata"]["name"]);
+    assert_eq!(
+        ing["spec"]["ingressClassName"],
+        one("networking.k8s.io/v1", "IngressClass")["metadata"]["name"]
+    );
 }

@@ -123,33 +123,30 @@ fn get_pods_by_label_selector() {
     other["metadata"]["name"] = "other".into();
     other["metadata"]["namespace"] = "default".into();
     api.insert(other).unwrap();
-    let out = ok(&run(
-        &api,
-        &bin,
-        "get pods -A -l acme.cert-manager.io/http01-solver=true -o name",
-    ));
-    assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
-    let out = ok(&kubectl(
-        &api,
-        &bin,
-        &[
-            "get",
-            "pods",
-            "-n",
-            "shop",
-            "-l",
-            "app in (web),!x",
-            "-o",
-            "name",
-        ],
-    ));
-    assert_eq!(out, "pod/web-0\n");
-    let out = ok(&run(
-        &api,
-        &bin,
-        "get pods -A --field-selector status.phase=Running,spec.nodeName=node-a -o name",
-    ));
-    assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
+    let names = |args: &[&str]| {
+        ok(&kubectl(
+            &api,
+            &bin,
+            &[&["get", "pods", "-o", "name"], args].concat(),
+        ))
+    };
+    let solver = "pod/cm-acme-http-solver-7x2kq\n";
+    assert_eq!(
+        names(&["-A", "-l", "acme.cert-manager.io/http01-solver=true"]),
+        solver
+    );
+    assert_eq!(
+        names(&["-n", "shop", "-l", "app in (web),!x"]),
+        "pod/web-0\n"
+    );
+    assert_eq!(
+        names(&[
+            "-A",
+            "--field-selector",
+            "status.phase=Running,spec.nodeName=node-a"
+        ]),
+        solver
+    );
 }
 
 #[test]
@@ -170,10 +167,22 @@ fn get_cert_yaml_round_trips_the_fixture() {
     assert!(rv > 0 && rv <= api.resource_version());
 }
 
+/// `kubectl apply -f f` of Certificate shop/api: checks kubectl's verdict
+/// (created/configured/unchanged) and returns the stored object.
+fn apply_api_cert(api: &FakeApi, bin: &Path, f: &str, verdict: &str) -> serde_json::Value {
+    assert_eq!(
+        ok(&kubectl(api, bin, &["apply", "-f", f])),
+        format!("certificate.cert-manager.io/api {verdict}\n")
+    );
+    api.get("cert-manager.io/v1", "Certificate", "shop", "api")
+        .unwrap()
+}
+
 #[test]
 fn apply_creates_then_updates_then_delete() {
     let Some((api, bin)) = setup() else { return };
-    let dir = std::env::temp_dir().join(format!("fakeapi-apply-{}", std::process::id()));
+    // Inside the server's own temp dir, which Drop removes even if the test fails.
+    let dir = api.kubeconfig().parent().unwrap().join("apply");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("cert.yaml");
     let manifest = |secret: &str| {
@@ -183,30 +192,15 @@ fn apply_creates_then_updates_then_delete() {
     };
     std::fs::write(&file, manifest("api-tls")).unwrap();
     let f = file.to_str().unwrap();
-    assert_eq!(
-        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
-        "certificate.cert-manager.io/api created\n"
-    );
-    let created = api
-        .get("cert-manager.io/v1", "Certificate", "shop", "api")
-        .unwrap();
+    let created = apply_api_cert(&api, &bin, f, "created");
     assert_eq!(created["spec"]["secretName"], "api-tls");
     assert_eq!(created["metadata"]["generation"], 1);
     std::fs::write(&file, manifest("api-tls-2")).unwrap();
-    assert_eq!(
-        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
-        "certificate.cert-manager.io/api configured\n"
-    );
-    let updated = api
-        .get("cert-manager.io/v1", "Certificate", "shop", "api")
-        .unwrap();
+    let updated = apply_api_cert(&api, &bin, f, "configured");
     assert_eq!(updated["spec"]["secretName"], "api-tls-2");
     assert_eq!(updated["metadata"]["generation"], 2);
     assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
-    assert_eq!(
-        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
-        "certificate.cert-manager.io/api unchanged\n"
-    );
+    apply_api_cert(&api, &bin, f, "unchanged");
     let patches: Vec<_> = api
         .requests()
         .into_iter()
@@ -227,13 +221,12 @@ fn apply_creates_then_updates_then_delete() {
         e,
         "Error from server (NotFound): certificates.cert-manager.io \"api\" not found\n"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn apply_builtin_service_merges_ports_by_key() {
     let Some((api, bin)) = setup() else { return };
-    let dir = std::env::temp_dir().join(format!("fakeapi-svc-{}", std::process::id()));
+    let dir = api.kubeconfig().parent().unwrap().join("svc");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("svc.yaml");
     let manifest = |port: u16| {
@@ -254,7 +247,6 @@ fn apply_builtin_service_merges_ports_by_key() {
         svc["spec"]["ports"],
         serde_json::json!([{"name": "http", "port": 80, "targetPort": 9090}])
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Kills the child on drop, so a failing assertion leaves no kubectl behind.
@@ -472,4 +464,96 @@ fn auth_can_i_follows_deny_rules() {
     assert_eq!(ok(&out), "yes\n");
     let out = run(&api, &bin, "auth can-i get pods --subresource=log -n shop");
     assert_eq!(ok(&out), "yes\n");
+}
+
+#[test]
+fn server_side_apply_and_finalizer_removal_by_json_patch() {
+    let Some((api, bin)) = setup() else { return };
+    let dir = api.kubeconfig().parent().unwrap().join("ssa");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cert.yaml");
+    let manifest = |secret: &str| {
+        format!(
+            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: ssa\n  namespace: shop\nspec:\n  dnsNames: [ssa.example.com]\n  secretName: {secret}\n  issuerRef: {{name: letsencrypt-prod, kind: ClusterIssuer}}\n"
+        )
+    };
+    let f = file.to_str().unwrap();
+    for secret in ["ssa-tls", "ssa-tls-2"] {
+        std::fs::write(&file, manifest(secret)).unwrap();
+        let out = kubectl(&api, &bin, &["apply", "--server-side", "-f", f]);
+        assert_eq!(
+            ok(&out),
+            "certificate.cert-manager.io/ssa serverside-applied\n"
+        );
+        let cert = api
+            .get("cert-manager.io/v1", "Certificate", "shop", "ssa")
+            .unwrap();
+        assert_eq!(cert["spec"]["secretName"], secret);
+    }
+
+    let ch = "web-1-3416283461-1903213741";
+    let out = run(
+        &api,
+        &bin,
+        &format!("delete challenge -n shop {ch} --wait=false"),
+    );
+    assert_eq!(
+        ok(&out),
+        format!("challenge.acme.cert-manager.io \"{ch}\" deleted\n")
+    );
+    let terminating = api
+        .get("acme.cert-manager.io/v1", "Challenge", "shop", ch)
+        .unwrap();
+    assert!(terminating["metadata"]["deletionTimestamp"].is_string());
+    let out = kubectl(
+        &api,
+        &bin,
+        &[
+            "patch",
+            "challenge",
+            "-n",
+            "shop",
+            ch,
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ],
+    );
+    ok(&out);
+    assert!(
+        api.get("acme.cert-manager.io/v1", "Challenge", "shop", ch)
+            .is_none()
+    );
+}
+
+#[test]
+fn events_table_and_describe() {
+    let Some((api, bin)) = setup() else { return };
+    let out = ok(&run(
+        &api,
+        &bin,
+        "get events -n shop --sort-by=.metadata.name",
+    ));
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    );
+    assert!(out.contains("order/web-1-3416283461"), "{out}");
+    // describe finds the Challenge's events by field selector on involvedObject.
+    let out = ok(&run(
+        &api,
+        &bin,
+        "describe challenge -n shop web-1-3416283461-1903213741",
+    ));
+    assert!(
+        out.contains("Presented challenge using HTTP-01 challenge mechanism"),
+        "{out}"
+    );
+    assert!(!out.contains("Created Challenge resource"), "{out}");
+    let listed = api.requests().into_iter().any(|r| {
+        r.path == "/api/v1/namespaces/shop/events"
+            && r.query.contains("fieldSelector=involvedObject")
+    });
+    assert!(listed);
 }

@@ -6,12 +6,33 @@
 //! both kube-rs clients and real `kubectl` accept. Objects are loaded from YAML
 //! fixtures or inserted as JSON, and are served with the semantics of
 //! kube-apiserver. `testkit/tests/kubectl.rs` checks this with real `kubectl`
-//! and with a kube-rs client.
+//! (v1.32), `testkit/tests/kube_client.rs` with a kube-rs client.
+//!
+//! ```no_run
+//! use acmecheck_testkit::fakeapi::FakeApi;
+//! # fn main() -> anyhow::Result<()> {
+//! let api = FakeApi::spawn()?;
+//! api.load_dir("testkit/fixtures/basic")?;
+//! api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
+//! // ... run the code under test with KUBECONFIG=api.kubeconfig() ...
+//! let lists = api.requests().iter().filter(|r| r.method == "GET").count();
+//! # let _ = lists;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Scale: [`generate_certificates`]`(1000, 10)` (7,011 objects) loads in
+//! ~55 ms in a release build (~300 ms debug); a LIST over ~10,000 stored
+//! objects is served from per-object cached JSON (release: 1,429 pods, 2 MB,
+//! ~45 ms the first time, ~2 ms after). See `examples/fakeapi_scale.rs`.
 //!
 //! # Faithful
 //! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`,
 //!   `/apis/<g>/<v>` (APIVersions, APIGroupList, APIGroup, APIResourceList with
-//!   verbs, shortNames, categories and subresources). `kubectl get cert`, `get
+//!   verbs, shortNames, categories and subresources), and aggregated
+//!   discovery v2 (`APIGroupDiscoveryList` on `/api` and `/apis` when the
+//!   Accept header asks for it, as kubectl 1.32 and kube's
+//!   `Discovery::run_aggregated` do). `kubectl get cert`, `get
 //!   cert-manager` (category) and `get po` (short name) resolve as usual.
 //!   [`FakeApi::remove_group`] makes a group vanish like uninstalled CRDs: gone
 //!   from discovery, and its paths answer 404 `the server could not find the
@@ -123,6 +144,17 @@ pub struct Request {
 }
 
 impl Request {
+    /// Was this a discovery request (`/version`, `/api`, `/apis`,
+    /// `/api/v1`, `/apis/<g>[/<v>]`, `/openapi/...`) rather than one on a
+    /// resource?
+    pub fn is_discovery(&self) -> bool {
+        let segs: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        matches!(
+            segs.as_slice(),
+            ["version"] | ["api"] | ["apis"] | ["api", _] | ["apis", _] | ["apis", _, _]
+        ) || segs.first() == Some(&"openapi")
+    }
+
     /// Was this a watch request?
     pub fn is_watch(&self) -> bool {
         self.path.contains("/watch/")
@@ -507,5 +539,46 @@ async fn serve(
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+
+    fn req(path: &str, query: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            user_agent: String::new(),
+            impersonate_user: None,
+            impersonate_groups: vec![],
+        }
+    }
+
+    #[test]
+    fn request_classification() {
+        for p in [
+            "/api",
+            "/apis",
+            "/api/v1",
+            "/apis/cert-manager.io",
+            "/apis/cert-manager.io/v1",
+            "/version",
+            "/openapi/v3",
+        ] {
+            assert!(req(p, "").is_discovery(), "{p}");
+        }
+        for p in [
+            "/api/v1/pods",
+            "/apis/cert-manager.io/v1/certificates",
+            "/api/v1/namespaces/shop/pods/x",
+        ] {
+            assert!(!req(p, "").is_discovery(), "{p}");
+        }
+        assert!(req("/api/v1/pods", "watch=1&resourceVersion=5").is_watch());
+        assert!(req("/api/v1/watch/pods", "").is_watch());
+        assert!(!req("/api/v1/pods", "watch=false").is_watch());
     }
 }

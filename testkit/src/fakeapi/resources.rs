@@ -310,9 +310,12 @@ fn columns_for(kind: &str) -> Vec<Column> {
             col("Available", "string", ".status.availableReplicas", 0),
         ],
         "Namespace" => vec![col("Status", "string", ".status.phase", 0)],
+        // Events have no Name/Age columns (see `table::own_layout`).
         "Event" => vec![
+            col("Last Seen", "age", ".lastTimestamp", 0),
             col("Type", "string", ".type", 0),
             col("Reason", "string", ".reason", 0),
+            col("Object", "object", ".involvedObject", 0),
             col("Message", "string", ".message", 0),
         ],
         _ => vec![],

@@ -210,6 +210,11 @@ async fn route(ctx: &Ctx, path: &str) -> Result<Response<Body>, ApiError> {
             b"ok".to_vec(),
             "text/plain; charset=utf-8",
         )),
+        ["api"] | ["apis"] if ctx.method == Method::GET && wants_aggregated(&ctx.accept) => {
+            let core = segs.len() == 1 && segs[0] == "api";
+            let body = serde_json::to_vec(&aggregated(&ctx.store(), core)).unwrap_or_default();
+            Ok(bytes_response(StatusCode::OK, body, AGGREGATED_CT))
+        }
         ["api"] => get_only(json!({
             "kind": "APIVersions",
             "versions": ["v1"],
@@ -315,6 +320,80 @@ fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value> {
     Some(
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}),
     )
+}
+
+const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Does the client prefer aggregated discovery v2 (kubectl ≥ 1.30, kube-rs
+/// `Discovery::run_aggregated`)? Only v2 is served; clients that ask for
+/// v2beta1 only get the legacy documents.
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|a| {
+        a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2;") || a.ends_with("v=v2")
+    }) && accept.contains("g=apidiscovery.k8s.io")
+}
+
+/// `APIGroupDiscoveryList` for `/api` (core) or `/apis` (all other groups).
+fn aggregated(store: &Store, core: bool) -> Value {
+    let gvs: Vec<(String, String)> = if core {
+        vec![(String::new(), "v1".into())]
+    } else {
+        group_versions(store)
+    };
+    let mut items: Vec<(String, Vec<Value>)> = Vec::new();
+    for (g, v) in gvs {
+        let resources: Vec<Value> = store
+            .resources
+            .iter()
+            .filter(|r| r.group == g && r.version == v)
+            .map(|r| {
+                let mut d = r.discovery_entries().into_iter();
+                let main = d.next().unwrap_or_else(|| json!({}));
+                let kind = |k: &str| json!({"group": r.group, "version": r.version, "kind": k});
+                let subs: Vec<Value> = r
+                    .subresources
+                    .iter()
+                    .zip(d)
+                    .map(|(sub, e)| {
+                        json!({"subresource": sub, "responseKind": kind(e["kind"].as_str().unwrap_or("")), "verbs": e["verbs"]})
+                    })
+                    .collect();
+                let mut out = json!({
+                    "resource": r.plural,
+                    "responseKind": kind(&r.kind),
+                    "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                    "singularResource": main["singularName"],
+                    "verbs": main["verbs"],
+                });
+                for k in ["shortNames", "categories"] {
+                    if let Some(x) = main.get(k) {
+                        out[k] = x.clone();
+                    }
+                }
+                if !subs.is_empty() {
+                    out["subresources"] = json!(subs);
+                }
+                out
+            })
+            .collect();
+        let version = json!({"version": v, "resources": resources, "freshness": "Current"});
+        match items.iter_mut().find(|(n, _)| *n == g) {
+            Some((_, vs)) => vs.push(version),
+            None => items.push((g, vec![version])),
+        }
+    }
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|(g, versions)| {
+            let meta = if g.is_empty() {
+                json!({"creationTimestamp": null})
+            } else {
+                json!({"name": g, "creationTimestamp": null})
+            };
+            json!({"metadata": meta, "versions": versions})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }
 
 /// `/openapi/v3`: one entry per served group/version.
@@ -432,6 +511,7 @@ fn parse_target(
 
 fn verb_of(method: &Method, t: &Target, watch: bool) -> Result<&'static str, ApiError> {
     Ok(match (method.as_str(), &t.name) {
+        ("GET", Some(_)) if watch && t.sub.is_none() => "watch",
         ("GET", Some(_)) => "get",
         ("GET", None) if watch => "watch",
         ("GET", None) => "list",
@@ -668,7 +748,7 @@ async fn resource_request(
 
 /// POST semantics on top of [`Store::create`]: body/URL consistency and the
 /// namespace must exist.
-fn create(store: &mut Store, t: &Target, obj: Value) -> Result<Arc<Value>, ApiError> {
+fn create(store: &mut Store, t: &Target, obj: Value) -> Result<store::Obj, ApiError> {
     let r = &store.resources[t.res];
     check_kind(r, &obj)?;
     let ns = t.ns.clone().unwrap_or_default();
@@ -965,7 +1045,7 @@ fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
     };
     let r = store.resources[t.res].clone();
     let rv = store.rv.to_string();
-    let mut items: Vec<Arc<Value>> = store
+    let mut items: Vec<store::Obj> = store
         .list(t.res, t.ns.as_deref(), after.as_ref())
         .into_iter()
         .filter(|o| label.matches(o) && field.matches(o))
@@ -1008,7 +1088,7 @@ fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &**item);
+        out.extend_from_slice(item.json());
     }
     out.extend_from_slice(b"]}");
     Ok(bytes_response(StatusCode::OK, out, "application/json"))
@@ -1031,11 +1111,16 @@ struct WatchState {
 }
 
 fn event_line(etype: &str, obj: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(512);
+    event_line_raw(etype, &serde_json::to_vec(obj).unwrap_or_default())
+}
+
+/// `{"type":T,"object":<json>}\n` from already-serialized object JSON.
+fn event_line_raw(etype: &str, json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(etype.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
-    let _ = serde_json::to_writer(&mut out, obj);
+    out.extend_from_slice(json);
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
 }
@@ -1045,13 +1130,16 @@ impl WatchState {
         self.label.matches(obj) && self.field.matches(obj)
     }
 
-    fn push(&mut self, etype: &str, obj: &Value) {
+    fn push(&mut self, etype: &str, obj: &store::Obj) {
         let line = match &self.table {
             Some(r) => {
                 let rv = store::rv_of(obj).to_string();
-                event_line(etype, &table::table(r, &[Arc::new(obj.clone())], &rv, None))
+                event_line(
+                    etype,
+                    &table::table(r, std::slice::from_ref(obj), &rv, None),
+                )
             }
-            None => event_line(etype, obj),
+            None => event_line_raw(etype, obj.json()),
         };
         self.pending.push_back(line);
     }
@@ -1072,7 +1160,7 @@ impl WatchState {
             EventType::Deleted if before || now => "DELETED",
             _ => return,
         };
-        self.push(etype, &ev.obj.clone());
+        self.push(etype, &ev.obj);
     }
 
     fn bookmark(&mut self, rv: u64, initial_end: bool) {

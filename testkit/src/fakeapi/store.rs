@@ -3,13 +3,47 @@
 //! history of change events that watches replay from.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use serde_json::{Value, json};
 
 use super::resources::{self, Resource};
 use super::status::{self, ApiError};
 use super::util;
+
+/// A stored object with its JSON text, serialized once on first use (LIST
+/// and watch responses copy bytes instead of re-serializing).
+#[derive(Debug)]
+pub struct Stored {
+    value: Value,
+    json: OnceLock<Bytes>,
+}
+
+impl Stored {
+    pub fn new(value: Value) -> Stored {
+        Stored {
+            value,
+            json: OnceLock::new(),
+        }
+    }
+
+    pub fn json(&self) -> &Bytes {
+        self.json
+            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.value).unwrap_or_default()))
+    }
+}
+
+impl std::ops::Deref for Stored {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
+
+/// A shared, immutable stored object.
+pub type Obj = Arc<Stored>;
 
 /// (namespace, name); namespace is "" for cluster-scoped objects.
 pub type Key = (String, String);
@@ -28,11 +62,11 @@ pub struct Event {
     pub res: usize,
     pub ns: String,
     pub etype: EventType,
-    pub obj: Arc<Value>,
+    pub obj: Obj,
     /// The object before a MODIFIED (lets a filtered watch turn a change
     /// that leaves/enters its selector into DELETED/ADDED, as the real
     /// watch cache does).
-    pub old: Option<Arc<Value>>,
+    pub old: Option<Obj>,
 }
 
 /// How an update treats `.status` (resources with a status subresource
@@ -50,7 +84,7 @@ pub enum UpdateMode {
 pub struct Store {
     pub resources: Vec<Resource>,
     pub hidden_groups: HashSet<String>,
-    objects: Vec<BTreeMap<Key, Arc<Value>>>,
+    objects: Vec<BTreeMap<Key, Obj>>,
     pub rv: u64,
     events: VecDeque<Arc<Event>>,
     /// All events with rv > `oldest_rv` are still in `events`.
@@ -178,7 +212,7 @@ impl Store {
         Ok(idx)
     }
 
-    pub fn get(&self, res: usize, ns: &str, name: &str) -> Option<Arc<Value>> {
+    pub fn get(&self, res: usize, ns: &str, name: &str) -> Option<Obj> {
         self.objects[res]
             .get(&(ns.to_string(), name.to_string()))
             .cloned()
@@ -186,7 +220,7 @@ impl Store {
 
     /// Objects of a resource, in one namespace or all, in (namespace, name)
     /// order, starting after `after` (for `continue`).
-    pub fn list(&self, res: usize, ns: Option<&str>, after: Option<&Key>) -> Vec<Arc<Value>> {
+    pub fn list(&self, res: usize, ns: Option<&str>, after: Option<&Key>) -> Vec<Obj> {
         use std::ops::Bound;
         let map = &self.objects[res];
         let lower = match after {
@@ -266,7 +300,7 @@ impl Store {
     }
 
     /// Fills server-set metadata and stores a new object (POST semantics).
-    pub fn create(&mut self, res: usize, ns: &str, mut obj: Value) -> Result<Arc<Value>, ApiError> {
+    pub fn create(&mut self, res: usize, ns: &str, mut obj: Value) -> Result<Obj, ApiError> {
         let r = &self.resources[res];
         let (api_version, kind) = (r.api_version(), r.kind.clone());
         if let Some(o) = obj.as_object_mut() {
@@ -327,7 +361,7 @@ impl Store {
             return Err(status::already_exists(&self.resources[res], &name));
         }
         let rv = self.next_rv(&mut obj);
-        let obj = Arc::new(obj);
+        let obj = Arc::new(Stored::new(obj));
         self.objects[res].insert(key.clone(), obj.clone());
         self.push_event(Event {
             rv,
@@ -350,7 +384,7 @@ impl Store {
         mut new: Value,
         mode: UpdateMode,
         check_rv: bool,
-    ) -> Result<Arc<Value>, ApiError> {
+    ) -> Result<Obj, ApiError> {
         let key = (ns.to_string(), name.to_string());
         let Some(old) = self.objects[res].get(&key).cloned() else {
             return Err(status::not_found(&self.resources[res], name));
@@ -418,10 +452,10 @@ impl Store {
         }
         if new.pointer("/metadata/deletionTimestamp").is_some() && !has_finalizers(&new) {
             // The last finalizer is gone: the deletion completes.
-            self.objects[res].insert(key, Arc::new(new));
+            self.objects[res].insert(key, Arc::new(Stored::new(new)));
             return self.remove(res, ns, name);
         }
-        if *old == new_with_rv(&new, rv_of(&old)) {
+        if **old == new_with_rv(&new, rv_of(&old)) {
             // No-op updates do not bump the resourceVersion.
             return Ok(old);
         }
@@ -429,15 +463,9 @@ impl Store {
     }
 
     /// Stores a changed object with a new resourceVersion and emits MODIFIED.
-    fn commit_modified(
-        &mut self,
-        res: usize,
-        key: Key,
-        old: Arc<Value>,
-        mut new: Value,
-    ) -> Arc<Value> {
+    fn commit_modified(&mut self, res: usize, key: Key, old: Obj, mut new: Value) -> Obj {
         let rv = self.next_rv(&mut new);
-        let new = Arc::new(new);
+        let new = Arc::new(Stored::new(new));
         self.objects[res].insert(key.clone(), new.clone());
         self.push_event(Event {
             rv,
@@ -453,7 +481,7 @@ impl Store {
     /// DELETE semantics: objects with finalizers get a deletionTimestamp
     /// (MODIFIED); others are removed (DELETED). Deleting a Namespace
     /// removes everything in it first.
-    pub fn delete(&mut self, res: usize, ns: &str, name: &str) -> Result<Arc<Value>, ApiError> {
+    pub fn delete(&mut self, res: usize, ns: &str, name: &str) -> Result<Obj, ApiError> {
         let key = (ns.to_string(), name.to_string());
         let Some(old) = self.objects[res].get(&key).cloned() else {
             return Err(status::not_found(&self.resources[res], name));
@@ -487,14 +515,14 @@ impl Store {
     }
 
     /// Removes an object unconditionally and emits DELETED.
-    fn remove(&mut self, res: usize, ns: &str, name: &str) -> Result<Arc<Value>, ApiError> {
+    fn remove(&mut self, res: usize, ns: &str, name: &str) -> Result<Obj, ApiError> {
         let key = (ns.to_string(), name.to_string());
         let Some(old) = self.objects[res].remove(&key) else {
             return Err(status::not_found(&self.resources[res], name));
         };
         let mut gone = (*old).clone();
         let rv = self.next_rv(&mut gone);
-        let gone = Arc::new(gone);
+        let gone = Arc::new(Stored::new(gone));
         if self.resources[res].kind == "Pod" {
             self.logs.remove(&key);
         }
@@ -512,7 +540,7 @@ impl Store {
     /// Test-side insert: create, or replace wholesale if it exists. Missing
     /// namespaces are created; namespaced objects without one go to
     /// "default".
-    pub fn upsert(&mut self, mut obj: Value) -> Result<Arc<Value>, String> {
+    pub fn upsert(&mut self, mut obj: Value) -> Result<Obj, String> {
         let res = self.resource_for(&obj)?;
         let namespaced = self.resources[res].namespaced;
         let ns = if namespaced {

@@ -2,11 +2,10 @@
 //! (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...`). Columns come
 //! from the resource table: Name, the kind's printer columns, Age.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
-use super::resources::Resource;
+use super::resources::{Column, Resource};
+use super::store::Obj;
 use super::util;
 
 /// Does the Accept header ask for a Table?
@@ -18,33 +17,75 @@ pub fn wanted(accept: &str) -> bool {
 }
 
 /// Builds a Table of `items`.
-pub fn table(r: &Resource, items: &[Arc<Value>], rv: &str, cont: Option<&str>) -> Value {
-    let mut defs = vec![
-        json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
-    ];
-    for c in &r.columns {
-        defs.push(json!({"name": c.name, "type": c.kind, "format": "", "description": c.json_path, "priority": c.priority}));
+/// Kinds whose printer lists its own columns instead of Name … Age
+/// (kubectl's events table: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE).
+fn own_layout(r: &Resource) -> bool {
+    r.kind == "Event" && r.group.is_empty()
+}
+
+/// One cell: `age` columns show a human duration since the timestamp,
+/// `object` columns `kind/name` of an object reference, others the
+/// JSONPath values joined by commas.
+fn cell(o: &Value, c: &Column, now: u64) -> Value {
+    match c.kind {
+        "age" => json!(
+            eval(o, c.json_path)
+                .first()
+                .and_then(|t| util::parse_rfc3339(t))
+                .map(|t| human_duration(now.saturating_sub(t)))
+                .unwrap_or_else(|| "<unknown>".into())
+        ),
+        "object" => {
+            let kind = eval(o, &format!("{}.kind", c.json_path))
+                .join("")
+                .to_lowercase();
+            let name = eval(o, &format!("{}.name", c.json_path)).join("");
+            json!(format!("{kind}/{name}"))
+        }
+        _ => json!(eval(o, c.json_path).join(",")),
     }
-    defs.push(json!({"name": "Age", "type": "date", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0}));
+}
+
+const NAME: Column = Column {
+    name: "Name",
+    kind: "string",
+    json_path: ".metadata.name",
+    priority: 0,
+};
+const AGE: Column = Column {
+    name: "Age",
+    kind: "age",
+    json_path: ".metadata.creationTimestamp",
+    priority: 0,
+};
+
+/// Builds a Table of `items`.
+pub fn table(r: &Resource, items: &[Obj], rv: &str, cont: Option<&str>) -> Value {
+    let cols: Vec<&Column> = if own_layout(r) {
+        r.columns.iter().collect()
+    } else {
+        std::iter::once(&NAME)
+            .chain(&r.columns)
+            .chain(std::iter::once(&AGE))
+            .collect()
+    };
+    let defs: Vec<Value> = cols
+        .iter()
+        .map(|c| {
+            let (kind, format) = match c.kind {
+                "age" => ("date", ""),
+                "object" => ("string", ""),
+                _ if c.json_path == ".metadata.name" => ("string", "name"),
+                k => (k, ""),
+            };
+            json!({"name": c.name, "type": kind, "format": format, "description": c.json_path, "priority": c.priority})
+        })
+        .collect();
     let now = util::now_secs();
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
-            let mut cells = vec![json!(
-                o.pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            )];
-            for c in &r.columns {
-                cells.push(json!(eval(o, c.json_path).join(",")));
-            }
-            let age = o
-                .pointer("/metadata/creationTimestamp")
-                .and_then(Value::as_str)
-                .and_then(util::parse_rfc3339)
-                .map(|t| human_duration(now.saturating_sub(t)))
-                .unwrap_or_else(|| "<unknown>".into());
-            cells.push(json!(age));
+            let cells: Vec<Value> = cols.iter().map(|c| cell(o, c, now)).collect();
             json!({
                 "cells": cells,
                 "object": {
