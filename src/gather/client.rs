@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub const AUTH_HINT: &str = "check the kubeconfig user's credentials or auth plugin (log in again with your cloud CLI, or pick another --user/--context)";
 
 /// A transport error on the way to the API server, tagged with the server URL so that
-/// [`super::fetch`] can say which server could not be reached.
+/// [`super::fetch()`] can say which server could not be reached.
 #[derive(Debug)]
 pub struct Unreachable {
     pub server: String,
