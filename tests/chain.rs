@@ -421,3 +421,32 @@ async fn request_timeout_bounds_a_silent_server() {
     println!("{err}");
     drop(silent);
 }
+
+#[tokio::test]
+async fn failing_auth_plugin_is_an_auth_error_not_a_network_one() {
+    let api = fake("healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {{server: '{}'}}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: 'false'\n      interactiveMode: Never\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: shop}}\n",
+            api.url()
+        ),
+    )
+    .unwrap();
+    let flags = KubeFlags {
+        kubeconfig: Some(path),
+        ..Default::default()
+    };
+    // kube runs the exec plugin when the client is built.
+    let err = gather::connect(&flags).await.err().unwrap().to_string();
+    assert!(
+        err.contains(&format!(
+            "cannot authenticate to the Kubernetes API server at {}",
+            api.url()
+        )),
+        "{err}"
+    );
+    println!("{err}");
+}

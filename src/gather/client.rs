@@ -5,8 +5,11 @@ use crate::error::UserError;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use std::path::{Path, PathBuf};
 
+/// What to do when the kubeconfig user cannot authenticate.
+pub const AUTH_HINT: &str = "check the kubeconfig user's credentials or auth plugin (log in again with your cloud CLI, or pick another --user/--context)";
+
 /// A transport error on the way to the API server, tagged with the server URL so that
-/// [`super::fetch`] can say which server could not be reached.
+/// [`super::fetch()`] can say which server could not be reached.
 #[derive(Debug)]
 pub struct Unreachable {
     pub server: String,
@@ -195,8 +198,13 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
         .clone()
         .unwrap_or_else(|| cfg.default_namespace.clone());
     let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
-    let builder = kube::client::ClientBuilder::try_from(cfg).map_err(|e| {
-        UserError::new(format!("cannot set up a client for {server}")).why(e.to_string())
+    let builder = kube::client::ClientBuilder::try_from(cfg).map_err(|e| match e {
+        kube::Error::Auth(e) => UserError::new(format!(
+            "cannot authenticate to the Kubernetes API server at {server}"
+        ))
+        .why(e.to_string())
+        .hint(AUTH_HINT),
+        e => UserError::new(format!("cannot set up a client for {server}")).why(e.to_string()),
     })?;
     let layer = tower::util::MapErrLayer::new(move |e: tower::BoxError| -> tower::BoxError {
         Box::new(Unreachable {

@@ -151,6 +151,18 @@ fn find_unreachable<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
     None
 }
 
+/// Did the client's auth layer fail (exec plugin, token file, OIDC refresh)?
+fn is_auth_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<kube::client::AuthError>().is_some() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 fn classify(e: kube::Error, verb: &str, r: &Res) -> ReadError {
     match e {
         kube::Error::Api(status) => classify_status(&status, verb, r),
@@ -163,8 +175,16 @@ fn classify(e: kube::Error, verb: &str, r: &Res) -> ReadError {
             };
             let is_transport =
                 matches!(other, kube::Error::Service(_) | kube::Error::HyperError(_));
-            if is_transport {
-                let at = server.map(|s| format!(" at {s}")).unwrap_or_default();
+            let at = server.map(|s| format!(" at {s}")).unwrap_or_default();
+            if is_auth_error(&other) {
+                ReadError::Other(
+                    UserError::new(format!(
+                        "cannot authenticate to the Kubernetes API server{at}"
+                    ))
+                    .why(cause)
+                    .hint(super::client::AUTH_HINT),
+                )
+            } else if is_transport {
                 ReadError::Other(
                     UserError::new(format!("cannot reach the Kubernetes API server{at}"))
                         .why(cause)

@@ -3,6 +3,25 @@
 //! I/O and logic are split: [`fetch::fetch`] makes the API calls (a fixed number, whatever the
 //! number of certificates) and returns a raw [`Snapshot`]; [`assemble::assemble`] is a pure
 //! function that joins it into evidence.
+//!
+//! Requests (one each): certificate get (a list for several names or `--all`),
+//! certificaterequests, orders, challenges (namespace, or all with `-A`), issuer get (or issuers
+//! and clusterissuers lists when certificates use several), solver pods (label
+//! `acme.cert-manager.io/http01-solver=true`), services, ingresses, httproutes, ingressclasses,
+//! deployments, gateways (all namespaces). Twelve for one certificate; the same number for
+//! `--all -A` over any number of certificates. Extra requests happen only on error paths: one
+//! list for "did you mean" when a certificate is not found, and a namespace-scoped retry when a
+//! cluster-wide services/ingresses/httproutes list is forbidden.
+//!
+//! Errors: a missing cert-manager API, a forbidden chain read, an unreachable server, a failing
+//! auth plugin and malformed cert-manager objects are [`UserError`]s. Forbidden or absent
+//! context (ingress classes, deployments, Gateway API, ...) is recorded in
+//! `ClusterEvidence::unreadable` / `gateway_api_installed` and the run goes on.
+//!
+//! Known limits: only solver pods are listed, so data-plane Services get their endpoint counts
+//! from the ready replicas of the Deployments their selector matches (no endpoint IPs), and
+//! DaemonSet-based controllers (and Contour's Envoy) are not detected as data planes;
+//! GatewayClasses are not read, so a Gateway's product is guessed from its class name.
 
 pub mod assemble;
 pub mod client;

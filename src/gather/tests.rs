@@ -464,3 +464,32 @@ fn classless_and_default_classes() {
         .unwrap();
     assert!(plane.watches_classless);
 }
+
+#[test]
+fn malformed_context_objects_are_skipped_and_said() {
+    let mut snap = load("selfcheck-404").unwrap();
+    snap.add(
+        "Service",
+        serde_json::json!({"metadata": {"name": "odd", "namespace": "shop"},
+                           "spec": {"ports": "80"}}),
+    )
+    .unwrap();
+    let list = r#"{"kind":"IngressClassList","items":[
+        {"metadata":{"name":"ok"},"spec":{"controller":"example.com/x"}},
+        {"metadata":{"name":"bad"},"spec":{"controller":7}}]}"#;
+    snap.add_list("IngressClass", list).unwrap();
+    let (_, cluster) = assemble(&snap);
+    assert_eq!(cluster.unreadable.len(), 2, "{:?}", cluster.unreadable);
+    assert!(cluster.unreadable[0].starts_with("Service shop/odd is malformed: field spec.ports"));
+    assert!(
+        cluster.unreadable[1].starts_with("IngressClass bad is malformed: field spec.controller")
+    );
+    assert!(cluster.ingress_classes.iter().any(|c| c.name == "ok"));
+    // A malformed chain object in a list is an error naming it.
+    let list = r#"{"items":[{"metadata":{"name":"o","namespace":"shop"},"status":{"authorizations":{}}}]}"#;
+    let err = snap.add_list("Order", list).unwrap_err().to_string();
+    assert!(
+        err.contains("Order shop/o is malformed: field status.authorizations"),
+        "{err}"
+    );
+}
