@@ -242,6 +242,47 @@ pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
     }
 }
 
+/// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
+pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
+    if cli.certificates.is_empty() && !cli.all {
+        return Err(UserError::new("no certificate named")
+            .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
+    }
+    if cli.all && !cli.certificates.is_empty() {
+        return Err(
+            UserError::new("--all checks every certificate that is not Ready")
+                .hint("use either certificate names or --all, not both"),
+        );
+    }
+    if cli.kube.all_namespaces && !cli.all {
+        return Err(UserError::new(
+            "a certificate cannot be looked up by name across all namespaces",
+        )
+        .hint("use -n NAMESPACE with names, or --all -A"));
+    }
+    let (client, namespace) = gather::connect(&cli.kube).await?;
+    let scope = gather::Scope {
+        namespace,
+        names: cli.certificates.clone(),
+        all: cli.all,
+        all_namespaces: cli.kube.all_namespaces,
+    };
+    let (certs, cluster) = gather::gather(client, &scope).await?;
+    tracing::debug!(certificates = certs.len(), "gathered");
+    let probes = if cli.no_probe {
+        Probes::default()
+    } else {
+        probe_locally(&certs, &cluster, cli.attempts).await
+    };
+    let report = build_report(&certs, &cluster, &probes);
+    print_stdout(&render(
+        &report,
+        cli.output.output,
+        use_color(cli.output.color),
+    ));
+    Ok(report.summary.exit_code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,45 +333,4 @@ mod tests {
             "{text}"
         );
     }
-}
-
-/// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
-pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
-    if cli.certificates.is_empty() && !cli.all {
-        return Err(UserError::new("no certificate named")
-            .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
-    }
-    if cli.all && !cli.certificates.is_empty() {
-        return Err(
-            UserError::new("--all checks every certificate that is not Ready")
-                .hint("use either certificate names or --all, not both"),
-        );
-    }
-    if cli.kube.all_namespaces && !cli.all {
-        return Err(UserError::new(
-            "a certificate cannot be looked up by name across all namespaces",
-        )
-        .hint("use -n NAMESPACE with names, or --all -A"));
-    }
-    let (client, namespace) = gather::connect(&cli.kube).await?;
-    let scope = gather::Scope {
-        namespace,
-        names: cli.certificates.clone(),
-        all: cli.all,
-        all_namespaces: cli.kube.all_namespaces,
-    };
-    let (certs, cluster) = gather::gather(client, &scope).await?;
-    tracing::debug!(certificates = certs.len(), "gathered");
-    let probes = if cli.no_probe {
-        Probes::default()
-    } else {
-        probe_locally(&certs, &cluster, cli.attempts).await
-    };
-    let report = build_report(&certs, &cluster, &probes);
-    print_stdout(&render(
-        &report,
-        cli.output.output,
-        use_color(cli.output.color),
-    ));
-    Ok(report.summary.exit_code)
 }

@@ -241,3 +241,31 @@ fn help_documents_exit_codes() {
         "README exit codes"
     );
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let api = api_with("class-unserved");
+    let kc = api.kubeconfig_with_namespace("shop").unwrap();
+    let colour = |args: &[&str], no_color: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-acmecheck"));
+        c.args(args)
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .env_remove("NO_COLOR")
+            .env_remove("KUBECONFIG");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).contains('\u{1b}')
+    };
+    // stdout is a pipe here: auto means no colour, with or without NO_COLOR.
+    assert!(!colour(&["web", "--no-probe"], false));
+    assert!(!colour(&["web", "--no-probe"], true));
+    assert!(colour(&["web", "--no-probe", "--color", "always"], false));
+    assert!(!colour(&["web", "--no-probe", "--color", "never"], false));
+    // JSON is never coloured.
+    assert!(!colour(
+        &["web", "--no-probe", "-o", "json", "--color", "always"],
+        false
+    ));
+}

@@ -382,3 +382,115 @@ async fn gzip_bodies_are_decoded_like_go() {
     let t = probe(s.port, 2, CaProfile::Letsencrypt, 3000).await;
     assert_eq!(only_outcome(&t).key_match, KeyMatch::Exact);
 }
+
+#[tokio::test]
+async fn http_proxy_from_the_plan_is_used_like_go() {
+    // A "proxy" on loopback that answers the key only to an absolute-form request.
+    let proxy = serve(Arc::new(|_, head| {
+        if head.starts_with("GET http://192.0.2.1/.well-known/acme-challenge/tok HTTP/1.1") {
+            response("200 OK", &[("Via", "1.1 squid")], KEY)
+        } else {
+            response("400 Bad Request", &[], "not a proxy request")
+        }
+    }))
+    .await;
+    let mut plan = plan(9, 3, CaProfile::Pebble, 3000);
+    // 192.0.2.1 is never dialled: with HTTP_PROXY set, every attempt goes to the proxy.
+    plan.targets[0].url = "http://192.0.2.1/.well-known/acme-challenge/tok".into();
+    plan.options.proxy = Some(ProxySettings {
+        http: Some(format!("http://127.0.0.1:{}", proxy.port)),
+        https: None,
+        no_proxy: None,
+    });
+    let report = run_plan(&plan).await;
+    let t = &report.targets[0];
+    assert_eq!(proxy.accepts.load(Ordering::SeqCst), 3);
+    let o = only_outcome(t);
+    assert_eq!(
+        (o.status, o.key_match),
+        (Some(200), KeyMatch::Exact),
+        "{o:?}"
+    );
+    assert!(
+        t.addresses[0].samples[0].hops[0]
+            .address
+            .starts_with("127.0.0.1:")
+    );
+    // NO_PROXY exempts the host: then the address itself is dialled (and refuses here).
+    plan.options.proxy.as_mut().unwrap().no_proxy = Some("192.0.2.0/24".into());
+    plan.targets[0].url = format!(
+        "http://127.0.0.1:{}/.well-known/acme-challenge/tok",
+        proxy.port
+    );
+    let report = run_plan(&plan).await;
+    assert_eq!(
+        only_outcome(&report.targets[0]).status,
+        Some(400),
+        "loopback is never proxied"
+    );
+}
+
+/// The real binary against a 1 GiB body and a trickle at once: bounded time and memory.
+#[tokio::test]
+async fn hostile_servers_in_bounded_memory() {
+    let big = serve(Arc::new(|_, _| {
+        Reply::Stream(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".into(),
+            1 << 30,
+        )
+    }))
+    .await;
+    let slow = serve(Arc::new(|_, _| Reply::Trickle(Duration::from_secs(1)))).await;
+    let mut plan = plan(big.port, 20, CaProfile::Pebble, 2000);
+    let mut second = plan.targets[0].clone();
+    second.id = "slow".into();
+    second.url = format!(
+        "http://127.0.0.1:{}/.well-known/acme-challenge/tok",
+        slow.port
+    );
+    plan.targets.push(second);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-acmecheck"))
+        .args(["probe", "--plan", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&plan).unwrap().as_bytes())
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        while let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                peak = peak.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let peak_kb = watcher.join().unwrap();
+    eprintln!("hostile servers: peak RSS {peak_kb} kB, {elapsed:?}");
+    assert!(out.status.success());
+    let report: ProbeReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        only_outcome(&report.targets[0]).error_class,
+        Some(ErrorClass::BodyTooLarge)
+    );
+    assert_eq!(
+        only_outcome(&report.targets[1]).error_class,
+        Some(ErrorClass::Timeout)
+    );
+    // 20 concurrent 1 MiB caps plus the runtime: well under 64 MB; each attempt ≤ 2 s + 1 s.
+    assert!(peak_kb > 0 && peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+}

@@ -37,6 +37,8 @@ const RELEVANT_ANNOTATION_SUFFIXES: &[&str] = &[
     "/temporal-redirect",
     "/server-snippet",
     "/configuration-snippet",
+    "/router.middlewares",
+    "/router.entrypoints",
 ];
 
 /// zlib Adler-32 (Go `hash/adler32`), the checksum in the solver identity labels.
@@ -227,6 +229,9 @@ fn certificate(c: &Certificate, snap: &Snapshot, idx: &Index) -> CertificateEvid
 
 fn issuer(c: &Certificate, snap: &Snapshot, idx: &Index) -> Result<IssuerEvidence, String> {
     let r = &c.spec.issuer_ref;
+    if r.name.is_empty() {
+        return Err("the certificate has no spec.issuerRef.name".into());
+    }
     if let Some(g) = r
         .group
         .as_deref()
@@ -482,12 +487,7 @@ pub(crate) fn service_evidence(s: &Service, pods: &[&Pod]) -> ServiceEvidence {
             s.status
                 .as_ref()
                 .and_then(|st| st.load_balancer.as_ref())
-                .and_then(|lb| lb.ingress.as_ref())
-                .map(|v| {
-                    v.iter()
-                        .map(|i| (i.ip.clone(), i.hostname.clone()))
-                        .collect::<Vec<_>>()
-                }),
+                .and_then(|lb| lb.ingress.as_deref()),
         ),
         external_traffic_policy: spec.and_then(|s| s.external_traffic_policy.clone()),
         selector,
@@ -527,12 +527,31 @@ pub(crate) fn service_evidence(s: &Service, pods: &[&Pod]) -> ServiceEvidence {
     ev
 }
 
-pub(crate) fn lb_addresses(ingress: Option<Vec<(Option<String>, Option<String>)>>) -> Vec<String> {
+/// A load-balancer status entry: an IP or a hostname.
+pub(crate) trait LbEntry {
+    fn address(&self) -> Option<&String>;
+}
+
+impl LbEntry for k8s_openapi::api::core::v1::LoadBalancerIngress {
+    fn address(&self) -> Option<&String> {
+        self.ip.as_ref().or(self.hostname.as_ref())
+    }
+}
+
+impl LbEntry for k8s_openapi::api::networking::v1::IngressLoadBalancerIngress {
+    fn address(&self) -> Option<&String> {
+        self.ip.as_ref().or(self.hostname.as_ref())
+    }
+}
+
+/// `status.loadBalancer.ingress[].ip|hostname`.
+pub(crate) fn lb_addresses<T: LbEntry>(ingress: Option<&[T]>) -> Vec<String> {
     ingress
         .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(ip, host)| ip.or(host))
+        .iter()
+        .filter_map(LbEntry::address)
         .filter(|a| !a.is_empty())
+        .cloned()
         .collect()
 }
 
@@ -572,12 +591,7 @@ fn ingress_evidence(i: &Ingress, edit_in_place: bool) -> IngressEvidence {
             i.status
                 .as_ref()
                 .and_then(|s| s.load_balancer.as_ref())
-                .and_then(|lb| lb.ingress.as_ref())
-                .map(|v| {
-                    v.iter()
-                        .map(|i| (i.ip.clone(), i.hostname.clone()))
-                        .collect()
-                }),
+                .and_then(|lb| lb.ingress.as_deref()),
         ),
         edit_in_place,
         relevant_annotations,

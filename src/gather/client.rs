@@ -28,6 +28,18 @@ impl std::error::Error for Unreachable {
 /// Where the kubeconfig comes from, kubectl's way: `--kubeconfig` (one file), else the
 /// `$KUBECONFIG` list (missing files skipped, first wins), else `~/.kube/config`.
 fn kubeconfig_files(flag: Option<&Path>) -> Result<Vec<PathBuf>, UserError> {
+    find_kubeconfig(
+        flag,
+        std::env::var_os("KUBECONFIG"),
+        std::env::var_os("HOME").map(PathBuf::from),
+    )
+}
+
+fn find_kubeconfig(
+    flag: Option<&Path>,
+    env: Option<std::ffi::OsString>,
+    home: Option<PathBuf>,
+) -> Result<Vec<PathBuf>, UserError> {
     if let Some(p) = flag {
         if !p.is_file() {
             return Err(
@@ -37,7 +49,7 @@ fn kubeconfig_files(flag: Option<&Path>) -> Result<Vec<PathBuf>, UserError> {
         }
         return Ok(vec![p.to_owned()]);
     }
-    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+    if let Some(list) = env.filter(|v| !v.is_empty()) {
         let listed: Vec<PathBuf> = std::env::split_paths(&list)
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
@@ -53,7 +65,6 @@ fn kubeconfig_files(flag: Option<&Path>) -> Result<Vec<PathBuf>, UserError> {
         }
         return Ok(existing);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
     let default = home.map(|h| h.join(".kube").join("config"));
     match default {
         Some(p) if p.is_file() => Ok(vec![p]),
@@ -82,6 +93,28 @@ fn read_kubeconfig(files: &[PathBuf]) -> Result<Kubeconfig, UserError> {
     Ok(merged)
 }
 
+/// A `--cluster`/`--user`/context name must exist in the kubeconfig.
+fn require(
+    wanted: Option<&str>,
+    what: &str,
+    names: &[&str],
+    where_: &str,
+    hint: &str,
+) -> Result<(), UserError> {
+    match wanted {
+        Some(w) if !names.contains(&w) => Err(UserError::new(format!(
+            "{what} {w:?} not found in {where_}"
+        ))
+        .why(if names.is_empty() {
+            format!("the kubeconfig has no {what}s")
+        } else {
+            format!("{what}s: {}", names.join(", "))
+        })
+        .hint(hint.to_owned())),
+        _ => Ok(()),
+    }
+}
+
 /// Check the chosen context, cluster and user exist, listing what does when not.
 fn check_names(kc: &Kubeconfig, flags: &KubeFlags, files: &[PathBuf]) -> Result<(), UserError> {
     let where_ = files
@@ -90,53 +123,38 @@ fn check_names(kc: &Kubeconfig, flags: &KubeFlags, files: &[PathBuf]) -> Result<
         .collect::<Vec<_>>()
         .join(", ");
     let contexts: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
-    let wanted = flags.context.as_deref().or(kc.current_context.as_deref());
-    match wanted {
-        Some(ctx)
-            if !contexts.contains(&ctx) && (flags.cluster.is_none() || flags.context.is_some()) =>
-        {
-            return Err(
-                UserError::new(format!("context {ctx:?} not found in {where_}"))
-                    .why(if contexts.is_empty() {
-                        "the kubeconfig has no contexts".to_owned()
-                    } else {
-                        format!("contexts: {}", contexts.join(", "))
-                    })
-                    .hint("pick one with --context NAME (kubectl config get-contexts)"),
-            );
-        }
-        None if flags.cluster.is_none() => {
-            return Err(UserError::new(format!("no current context in {where_}"))
-                .why(if contexts.is_empty() {
-                    "the kubeconfig has no contexts".to_owned()
-                } else {
-                    format!("contexts: {}", contexts.join(", "))
-                })
-                .hint("pass --context NAME or run kubectl config use-context NAME"));
-        }
-        _ => {}
+    let clusters: Vec<&str> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
+    let users: Vec<&str> = kc.auth_infos.iter().map(|c| c.name.as_str()).collect();
+    let context = flags.context.as_deref().or(kc.current_context.as_deref());
+    if context.is_none() && flags.cluster.is_none() {
+        return Err(UserError::new(format!("no current context in {where_}"))
+            .why(format!("contexts: {}", contexts.join(", ")))
+            .hint("pass --context NAME or run kubectl config use-context NAME"));
     }
-    if let Some(cluster) = &flags.cluster {
-        let names: Vec<&str> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
-        if !names.contains(&cluster.as_str()) {
-            return Err(
-                UserError::new(format!("cluster {cluster:?} not found in {where_}"))
-                    .why(format!("clusters: {}", names.join(", ")))
-                    .hint("pick one with --cluster NAME (kubectl config get-clusters)"),
-            );
-        }
+    // Without --context, --cluster may stand in for a missing current context.
+    if flags.context.is_some() || flags.cluster.is_none() {
+        require(
+            context,
+            "context",
+            &contexts,
+            &where_,
+            "pick one with --context NAME (kubectl config get-contexts)",
+        )?;
     }
-    if let Some(user) = &flags.user {
-        let names: Vec<&str> = kc.auth_infos.iter().map(|c| c.name.as_str()).collect();
-        if !names.contains(&user.as_str()) {
-            return Err(
-                UserError::new(format!("user {user:?} not found in {where_}"))
-                    .why(format!("users: {}", names.join(", ")))
-                    .hint("pick one with --user NAME (kubectl config get-users)"),
-            );
-        }
-    }
-    Ok(())
+    require(
+        flags.cluster.as_deref(),
+        "cluster",
+        &clusters,
+        &where_,
+        "pick one with --cluster NAME (kubectl config get-clusters)",
+    )?;
+    require(
+        flags.user.as_deref(),
+        "user",
+        &users,
+        &where_,
+        "pick one with --user NAME (kubectl config get-users)",
+    )
 }
 
 /// Build the client and pick the namespace (`-n`, else the context's, else `default`).
@@ -176,7 +194,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
         .namespace
         .clone()
         .unwrap_or_else(|| cfg.default_namespace.clone());
-    let server = cfg.cluster_url.to_string();
+    let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
     let builder = kube::client::ClientBuilder::try_from(cfg).map_err(|e| {
         UserError::new(format!("cannot set up a client for {server}")).why(e.to_string())
     })?;
@@ -263,6 +281,49 @@ contexts:
         let err = connect(&flags(&missing)).await.err().unwrap().to_string();
         assert!(err.contains(&missing.display().to_string()), "{err}");
         assert!(err.contains("--kubeconfig"), "{err}");
+    }
+
+    #[test]
+    fn kubeconfig_search_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), KC);
+        let missing = dir.path().join("missing");
+        let list = std::env::join_paths([&missing, &a]).unwrap();
+        // $KUBECONFIG: missing files are skipped.
+        assert_eq!(
+            find_kubeconfig(None, Some(list), None).unwrap(),
+            std::slice::from_ref(&a)
+        );
+        // None of them exist: say which were tried.
+        let err = find_kubeconfig(None, Some(missing.clone().into()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("none of the files in $KUBECONFIG exist"),
+            "{err}"
+        );
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        // No $KUBECONFIG: ~/.kube/config.
+        let home = dir.path().join("home");
+        let err = find_kubeconfig(None, None, Some(home.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&home.join(".kube/config").display().to_string()),
+            "{err}"
+        );
+        assert!(err.contains("--kubeconfig"), "{err}");
+        std::fs::create_dir_all(home.join(".kube")).unwrap();
+        std::fs::copy(&a, home.join(".kube/config")).unwrap();
+        assert_eq!(
+            find_kubeconfig(None, None, Some(home.clone())).unwrap(),
+            [home.join(".kube/config")]
+        );
+        // --kubeconfig wins over both.
+        assert_eq!(
+            find_kubeconfig(Some(&a), Some(missing.into()), Some(home)).unwrap(),
+            [a]
+        );
     }
 
     #[test]

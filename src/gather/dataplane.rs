@@ -116,7 +116,11 @@ struct Product {
 const PRODUCTS: &[Product] = &[
     Product {
         name: "ingress-nginx",
-        images: &["ingress-nginx/controller", "nginx-ingress-controller"],
+        images: &[
+            "ingress-nginx/controller",
+            "ingress-nginx/controller-chroot",
+            "nginx-ingress-controller",
+        ],
         controller: "k8s.io/ingress-nginx",
         controller_flag: Some("--controller-class"),
         class_flag: "--ingress-class",
@@ -182,7 +186,10 @@ const PRODUCTS: &[Product] = &[
     },
     Product {
         name: "kong",
-        images: &["kubernetes-ingress-controller", "kong-ingress-controller"],
+        images: &[
+            "kong/kubernetes-ingress-controller",
+            "kong-ingress-controller",
+        ],
         controller: "ingress-controllers.konghq.com/kong",
         controller_flag: None,
         class_flag: "--ingress-class",
@@ -193,7 +200,13 @@ const PRODUCTS: &[Product] = &[
     },
     Product {
         name: "cilium",
-        images: &["cilium/operator"],
+        images: &[
+            "cilium/operator",
+            "cilium/operator-generic",
+            "cilium/operator-aws",
+            "cilium/operator-azure",
+            "cilium/operator-alibabacloud",
+        ],
         controller: "cilium.io/ingress-controller",
         controller_flag: None,
         class_flag: "--ingress-default-class",
@@ -232,9 +245,12 @@ fn detect(c: &Container) -> Option<&'static Product> {
     {
         return PRODUCTS.first();
     }
-    let product = PRODUCTS
-        .iter()
-        .find(|p| p.images.iter().any(|i| image.contains(i)))?;
+    // Match whole trailing path segments: `traefik` is Traefik, `traefik/whoami` is not.
+    let product = PRODUCTS.iter().find(|p| {
+        p.images
+            .iter()
+            .any(|i| image == *i || image.ends_with(&format!("/{i}")))
+    })?;
     // Traefik only takes Ingresses with the kubernetesingress provider on.
     if product.name == "traefik"
         && args.iter().any(|a| a.starts_with("--providers."))
@@ -546,5 +562,27 @@ mod tests {
         assert_eq!(gateway_product("cilium").as_deref(), Some("cilium"));
         assert_eq!(gateway_product("eg").as_deref(), Some("envoy-gateway"));
         assert_eq!(gateway_product("my-class"), None);
+        let container = |image: &str| Container {
+            name: "c".into(),
+            image: Some(image.into()),
+            ..Default::default()
+        };
+        let product = |image: &str| detect(&container(image)).map(|p| p.name);
+        assert_eq!(product("traefik:v3.1.2"), Some("traefik"));
+        assert_eq!(product("docker.io/traefik/traefik:v3.1"), Some("traefik"));
+        assert_eq!(product("traefik/whoami:v1.10"), None);
+        assert_eq!(
+            product("registry.k8s.io/ingress-nginx/controller:v1.12.1"),
+            Some("ingress-nginx")
+        );
+        assert_eq!(
+            product("quay.io/cilium/operator-generic:v1.16.3"),
+            Some("cilium")
+        );
+        assert_eq!(
+            product("kong/kubernetes-ingress-controller:3.3"),
+            Some("kong")
+        );
+        assert_eq!(product("nginx:1.27"), None);
     }
 }

@@ -2,12 +2,11 @@
 
 use super::Scope;
 use super::client::Unreachable;
-use super::snapshot::Snapshot;
+use super::snapshot::{RawList, Snapshot};
 use crate::error::UserError;
 use crate::evidence::condition;
 use kube::api::ListParams;
 use kube::core::Status;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// An API resource (group/version/plural), enough to build URLs and messages.
@@ -110,10 +109,10 @@ impl Res {
     }
 }
 
-#[derive(Deserialize)]
-struct RawList {
-    #[serde(default)]
-    items: Option<Vec<Value>>,
+/// What a read returned: a list body (decoded in one go) or single objects.
+enum Fetched {
+    List(String),
+    Items(Vec<Value>),
 }
 
 /// A failed read, classified.
@@ -133,7 +132,7 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) && !text.starts_with("cannot reach ") {
+        if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         cur = err.source();
@@ -156,14 +155,19 @@ fn classify(e: kube::Error, verb: &str, r: &Res) -> ReadError {
     match e {
         kube::Error::Api(status) => classify_status(&status, verb, r),
         other => {
-            let server = find_unreachable(&other).map(|u| u.server.clone());
+            let unreachable = find_unreachable(&other);
+            let server = unreachable.map(|u| u.server.clone());
+            let cause = match unreachable {
+                Some(u) => chain(u.source.as_ref()),
+                None => chain(&other),
+            };
             let is_transport =
                 matches!(other, kube::Error::Service(_) | kube::Error::HyperError(_));
             if is_transport {
                 let at = server.map(|s| format!(" at {s}")).unwrap_or_default();
                 ReadError::Other(
                     UserError::new(format!("cannot reach the Kubernetes API server{at}"))
-                        .why(chain(&other))
+                        .why(cause)
                         .hint("check the kubeconfig context (kubectl config current-context), your VPN or network, and that the cluster is up"),
                 )
             } else {
@@ -255,7 +259,7 @@ async fn list(
     r: &Res,
     ns: Option<&str>,
     selector: Option<&str>,
-) -> Result<Vec<Value>, ReadError> {
+) -> Result<Fetched, ReadError> {
     let mut lp = ListParams::default();
     if let Some(sel) = selector {
         lp = lp.labels(sel);
@@ -265,11 +269,11 @@ async fn list(
         .map_err(|e| {
             ReadError::Other(UserError::new("cannot build a request").why(e.to_string()))
         })?;
-    let list: RawList = client
-        .request(req)
+    let text = client
+        .request_text(req)
         .await
         .map_err(|e| classify(e, "list", r))?;
-    Ok(list.items.unwrap_or_default())
+    Ok(Fetched::List(text))
 }
 
 async fn get(
@@ -338,11 +342,22 @@ fn not_found_error(wanted: &str, ns: Option<&str>, names: &[String]) -> UserErro
     }
 }
 
-fn decode_into(snap: &mut Snapshot, kind: &str, items: Vec<Value>) -> Result<(), UserError> {
-    for v in items {
-        snap.add(kind, v)?;
+fn decode_into(snap: &mut Snapshot, kind: &str, fetched: Fetched) -> Result<(), UserError> {
+    match fetched {
+        Fetched::List(text) => snap.add_list(kind, &text),
+        Fetched::Items(items) => items.into_iter().try_for_each(|v| snap.add(kind, v)),
     }
-    Ok(())
+}
+
+/// The raw items of a list body (for name look-ups that must not decode every object).
+fn raw_items(fetched: Fetched) -> Vec<Value> {
+    match fetched {
+        Fetched::List(text) => serde_json::from_str::<RawList>(&text)
+            .ok()
+            .and_then(|l| l.items)
+            .unwrap_or_default(),
+        Fetched::Items(items) => items,
+    }
 }
 
 fn cert_names(items: &[Value]) -> Vec<String> {
@@ -365,11 +380,11 @@ async fn certificates(
         && let Some(ns) = ns
     {
         match get(client, r, Some(ns), name).await {
-            Ok(v) => return decode_into(snap, r.kind, vec![v]),
+            Ok(v) => return decode_into(snap, r.kind, Fetched::Items(vec![v])),
             Err(ReadError::ObjectNotFound) => {
                 // Error path only: one more request to suggest close names.
                 let names = match list(client, r, Some(ns), None).await {
-                    Ok(items) => cert_names(&items),
+                    Ok(items) => cert_names(&raw_items(items)),
                     Err(_) => vec![],
                 };
                 return Err(not_found_error(name, Some(ns), &names));
@@ -381,6 +396,7 @@ async fn certificates(
         .await
         .map_err(|e| chain_error(e, "list", r, ns))?;
     if !scope.names.is_empty() {
+        let items = raw_items(items);
         let names = cert_names(&items);
         if let Some(missing) = scope.names.iter().find(|n| !names.contains(n)) {
             return Err(not_found_error(missing, ns, &names));
@@ -393,7 +409,7 @@ async fn certificates(
                     .is_some_and(|n| scope.names.iter().any(|w| w == n))
             })
             .collect();
-        return decode_into(snap, r.kind, wanted);
+        return decode_into(snap, r.kind, Fetched::Items(wanted));
     }
     decode_into(snap, r.kind, items)
 }
@@ -403,8 +419,8 @@ fn optional(
     snap: &mut Snapshot,
     r: &Res,
     ns: Option<&str>,
-    result: Result<Vec<Value>, ReadError>,
-) -> Result<Vec<Value>, UserError> {
+    result: Result<Fetched, ReadError>,
+) -> Result<Fetched, UserError> {
     match result {
         Ok(items) => Ok(items),
         Err(ReadError::Forbidden(_)) => {
@@ -416,7 +432,7 @@ fn optional(
             snap.unreadable.push(format!(
                 "could not list {resource}: forbidden (needs list on {resource}, {scope})"
             ));
-            Ok(vec![])
+            Ok(Fetched::Items(vec![]))
         }
         Err(ReadError::NoSuchResource | ReadError::ObjectNotFound) => {
             if r.group != HTTP_ROUTES.group {
@@ -425,7 +441,7 @@ fn optional(
                     r.resource()
                 ));
             }
-            Ok(vec![])
+            Ok(Fetched::Items(vec![]))
         }
         Err(ReadError::Other(u)) => Err(u),
     }
@@ -440,6 +456,7 @@ async fn issuers(
     let mut refs: Vec<(bool, String, String)> = snap
         .certificates
         .iter()
+        .filter(|c| !c.spec.issuer_ref.name.is_empty())
         .filter(|c| {
             c.spec
                 .issuer_ref
@@ -481,7 +498,9 @@ async fn issuers(
     for (r, ns, name) in reads {
         let verb = if name.is_some() { "get" } else { "list" };
         let result = match &name {
-            Some(n) => get(client, &r, ns.as_deref(), n).await.map(|v| vec![v]),
+            Some(n) => get(client, &r, ns.as_deref(), n)
+                .await
+                .map(|v| Fetched::Items(vec![v])),
             None => list(client, &r, ns.as_deref(), None).await,
         };
         let problem = match result {

@@ -56,29 +56,80 @@ fn push_decoded<T: serde::de::DeserializeOwned>(
     Ok(())
 }
 
+/// A list response with its items still raw.
+#[derive(serde::Deserialize)]
+pub struct RawList {
+    #[serde(default)]
+    pub items: Option<Vec<Value>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+struct TypedList<T> {
+    #[serde(default)]
+    items: Option<Vec<T>>,
+}
+
+/// Decode a whole list response. Fast path: straight into the typed structs; if that fails,
+/// go object by object to name the malformed one and its field.
+fn decode_list<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    text: &str,
+    out: &mut Vec<T>,
+    unreadable: &mut Vec<String>,
+    fatal: bool,
+) -> Result<(), UserError> {
+    if let Ok(list) = serde_json::from_str::<TypedList<T>>(text) {
+        out.extend(list.items.unwrap_or_default());
+        return Ok(());
+    }
+    let raw: RawList = serde_json::from_str(text).map_err(|e| {
+        UserError::new(format!(
+            "the API server sent a {kind} list that is not JSON"
+        ))
+        .why(e.to_string())
+    })?;
+    for v in raw.items.unwrap_or_default() {
+        push_decoded(kind, v, out, unreadable, fatal)?;
+    }
+    Ok(())
+}
+
+/// Apply `$f(kind, $arg, &mut <the list for kind>, &mut unreadable, fatal)`.
+macro_rules! dispatch {
+    ($self:ident, $kind:expr, $f:ident, $arg:expr) => {{
+        let un = &mut $self.unreadable;
+        match $kind {
+            "Certificate" => $f($kind, $arg, &mut $self.certificates, un, true),
+            "CertificateRequest" => $f($kind, $arg, &mut $self.requests, un, true),
+            "Order" => $f($kind, $arg, &mut $self.orders, un, true),
+            "Challenge" => $f($kind, $arg, &mut $self.challenges, un, true),
+            "Issuer" => $f($kind, $arg, &mut $self.issuers, un, true),
+            "ClusterIssuer" => $f($kind, $arg, &mut $self.cluster_issuers, un, true),
+            "Pod" => $f($kind, $arg, &mut $self.pods, un, false),
+            "Service" => $f($kind, $arg, &mut $self.services, un, false),
+            "Ingress" => $f($kind, $arg, &mut $self.ingresses, un, false),
+            "HTTPRoute" => $f($kind, $arg, &mut $self.httproutes, un, false),
+            "IngressClass" => $f($kind, $arg, &mut $self.ingress_classes, un, false),
+            "Deployment" => $f($kind, $arg, &mut $self.deployments, un, false),
+            "Gateway" => $f($kind, $arg, &mut $self.gateways, un, false),
+            _ => Ok(()),
+        }
+    }};
+}
+
 impl Snapshot {
     /// Add one raw object of the given kind (as the API returns it) to the snapshot.
     ///
     /// A malformed cert-manager object is an error naming the object and the field; a malformed
     /// context object (Pod, Service, ...) is skipped and recorded in `unreadable`.
     pub fn add(&mut self, kind: &str, v: Value) -> Result<(), UserError> {
-        let un = &mut self.unreadable;
-        match kind {
-            "Certificate" => push_decoded(kind, v, &mut self.certificates, un, true),
-            "CertificateRequest" => push_decoded(kind, v, &mut self.requests, un, true),
-            "Order" => push_decoded(kind, v, &mut self.orders, un, true),
-            "Challenge" => push_decoded(kind, v, &mut self.challenges, un, true),
-            "Issuer" => push_decoded(kind, v, &mut self.issuers, un, true),
-            "ClusterIssuer" => push_decoded(kind, v, &mut self.cluster_issuers, un, true),
-            "Pod" => push_decoded(kind, v, &mut self.pods, un, false),
-            "Service" => push_decoded(kind, v, &mut self.services, un, false),
-            "Ingress" => push_decoded(kind, v, &mut self.ingresses, un, false),
-            "HTTPRoute" => push_decoded(kind, v, &mut self.httproutes, un, false),
-            "IngressClass" => push_decoded(kind, v, &mut self.ingress_classes, un, false),
-            "Deployment" => push_decoded(kind, v, &mut self.deployments, un, false),
-            "Gateway" => push_decoded(kind, v, &mut self.gateways, un, false),
-            _ => Ok(()),
-        }
+        dispatch!(self, kind, push_decoded, v)
+    }
+
+    /// Add every item of a list response body (JSON text), with the same rules as [`Self::add`].
+    pub fn add_list(&mut self, kind: &str, text: &str) -> Result<(), UserError> {
+        dispatch!(self, kind, decode_list, text)
     }
 
     /// Build a snapshot from loose objects (each with `kind`), e.g. YAML fixtures. Both CRD

@@ -66,11 +66,12 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             return report;
         }
     };
-    let settings = Settings::new(
+    let mut settings = Settings::new(
         &opts.user_agent,
         Duration::from_millis(opts.timeout_ms.max(1)),
         &t.expected_key,
     );
+    settings.proxy = opts.proxy.clone();
 
     // DNS: the resolver the self check uses first, then comparison resolvers.
     let mut addresses: Vec<(IpAddr, Vec<String>)> = Vec::new();

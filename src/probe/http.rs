@@ -3,7 +3,7 @@
 //! is then judged twice: by cert-manager's rules and by the CA's (see [`judge`]).
 
 use super::fingerprint::{self, Response};
-use super::plan::{CaProfile, ErrorClass, Hop, KeyMatch};
+use super::plan::{CaProfile, ErrorClass, Hop, KeyMatch, ProxySettings};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -40,6 +40,8 @@ pub struct Settings {
     pub user_agent: String,
     pub timeout: Duration,
     pub expected_key: String,
+    /// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as the cert-manager controller has them.
+    pub proxy: Option<ProxySettings>,
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -49,8 +51,73 @@ impl Settings {
             user_agent: user_agent.to_owned(),
             timeout,
             expected_key: expected_key.to_owned(),
+            proxy: None,
             tls: tls_config(),
         }
+    }
+
+    /// The proxy Go's `http.ProxyFromEnvironment` would use for `url`, if any.
+    pub fn proxy_for(&self, url: &Url) -> Option<String> {
+        let p = self.proxy.as_ref()?;
+        let proxy = if url.scheme == "https" {
+            p.https.as_ref()
+        } else {
+            p.http.as_ref()
+        }?;
+        if proxy.is_empty() || is_loopback_host(&url.host) {
+            return None;
+        }
+        let host = url.host.to_ascii_lowercase();
+        let excluded = p
+            .no_proxy
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .any(|entry| {
+                let entry = entry.to_ascii_lowercase();
+                let entry = entry.split(':').next().unwrap_or("").to_owned();
+                entry == "*"
+                    || host == entry.trim_start_matches('.')
+                    || host.ends_with(&format!(".{}", entry.trim_start_matches('.')))
+                    || cidr_contains(&entry, &host)
+            });
+        (!excluded).then(|| proxy.clone())
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `10.0.0.0/8` contains `10.1.2.3` (IPv4 and IPv6).
+fn cidr_contains(cidr: &str, host: &str) -> bool {
+    let (Some((net, bits)), Ok(ip)) = (cidr.split_once('/'), host.parse::<IpAddr>()) else {
+        return false;
+    };
+    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
     }
 }
 
@@ -321,10 +388,18 @@ pub async fn attempt(url: &Url, first: SocketAddr, settings: &Settings) -> Excha
 async fn follow(url: &Url, first: SocketAddr, s: &Settings, p: &mut Progress) {
     let mut current = url.clone();
     for hop_index in 0..=MAX_REDIRECTS {
-        let addr = if hop_index == 0 {
-            Ok(first)
-        } else {
-            resolve_hop(&current).await
+        // Through a proxy the proxy resolves the name; otherwise the first hop dials the
+        // address under test and later hops resolve their host.
+        let proxy = s.proxy_for(&current);
+        let addr = match (&proxy, hop_index) {
+            (Some(proxy), _) => match Url::parse(proxy) {
+                Ok(pu) => resolve_hop(&pu)
+                    .await
+                    .map_err(|(_, m)| (ErrorClass::ProxyError, format!("proxyconnect tcp: {m}"))),
+                Err(e) => Err((ErrorClass::ProxyError, format!("invalid proxy URL: {e}"))),
+            },
+            (None, 0) => Ok(first),
+            (None, _) => resolve_hop(&current).await,
         };
         p.ex.hops.push(Hop {
             url: current.to_string(),
@@ -338,7 +413,7 @@ async fn follow(url: &Url, first: SocketAddr, s: &Settings, p: &mut Progress) {
             h.address = addr.to_string();
         }
         p.connected = false;
-        match one_hop(&current, addr, s, p).await {
+        match one_hop(&current, addr, proxy.is_some(), s, p).await {
             Err((class, msg)) => return fail(p, class, msg),
             Ok(HopResult::Final) => return,
             Ok(HopResult::Redirect(location)) => match current.join(&location) {
@@ -422,13 +497,22 @@ fn dial_error(addr: SocketAddr, e: &std::io::Error) -> (ErrorClass, String) {
 async fn one_hop(
     url: &Url,
     addr: SocketAddr,
+    proxied: bool,
     s: &Settings,
     p: &mut Progress,
 ) -> Result<HopResult, (ErrorClass, String)> {
     let connect_start = Instant::now();
-    let tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| dial_error(addr, &e))?;
+    let mut tcp = TcpStream::connect(addr).await.map_err(|e| {
+        let (class, msg) = dial_error(addr, &e);
+        if proxied {
+            (ErrorClass::ProxyError, format!("proxyconnect tcp: {msg}"))
+        } else {
+            (class, msg)
+        }
+    })?;
+    if proxied && url.scheme == "https" {
+        connect_tunnel(&mut tcp, url).await?;
+    }
     let _ = tcp.set_nodelay(true);
     p.connected = true;
     if p.ex.connect_ms.is_none() {
@@ -457,7 +541,13 @@ async fn one_hop(
     let conn_task = tokio::spawn(async move {
         let _ = conn.await;
     });
-    let req = hyper::Request::get(url.path.as_str())
+    // Through a proxy, plain http goes in absolute form (`GET http://host/path`).
+    let target = if proxied && url.scheme == "http" {
+        url.to_string()
+    } else {
+        url.path.clone()
+    };
+    let req = hyper::Request::get(target.as_str())
         .header(hyper::header::HOST, url.authority())
         .header(hyper::header::USER_AGENT, s.user_agent.as_str())
         .header(hyper::header::ACCEPT_ENCODING, "gzip")
@@ -474,6 +564,44 @@ async fn one_hop(
     .await;
     conn_task.abort();
     result
+}
+
+/// `CONNECT host:port` through an HTTP proxy; the tunnel then carries TLS.
+async fn connect_tunnel(tcp: &mut TcpStream, url: &Url) -> Result<(), (ErrorClass, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = format!(
+        "{}:{}",
+        if url.host.contains(':') {
+            format!("[{}]", url.host)
+        } else {
+            url.host.clone()
+        },
+        url.port
+    );
+    let req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    let io_err = |e: std::io::Error| (ErrorClass::ProxyError, format!("proxyconnect tcp: {e}"));
+    tcp.write_all(req.as_bytes()).await.map_err(io_err)?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // Read the proxy's answer byte by byte up to the blank line (bounded: 8 KiB).
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 8192 || tcp.read(&mut byte).await.map_err(io_err)? == 0 {
+            return Err((ErrorClass::ProxyError, "proxyconnect tcp: EOF".to_owned()));
+        }
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err((
+            ErrorClass::ProxyError,
+            format!("proxy refused CONNECT: {status}"),
+        ));
+    }
+    Ok(())
 }
 
 mod bytes_alias {
@@ -780,6 +908,31 @@ fn host_of(addr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_selection_like_go() {
+        let mut s = Settings::new("ua", Duration::from_secs(1), "k");
+        let u = |t: &str| Url::parse(t).unwrap();
+        assert_eq!(s.proxy_for(&u("http://a.test/x")), None);
+        s.proxy = Some(ProxySettings {
+            http: Some("http://192.0.2.8:3128".into()),
+            https: None,
+            no_proxy: Some("internal.test, .svc,10.0.0.0/8".into()),
+        });
+        assert_eq!(
+            s.proxy_for(&u("http://a.test/x")).as_deref(),
+            Some("http://192.0.2.8:3128")
+        );
+        assert_eq!(s.proxy_for(&u("https://a.test/x")), None, "no HTTPS_PROXY");
+        assert_eq!(s.proxy_for(&u("http://app.internal.test/x")), None);
+        assert_eq!(s.proxy_for(&u("http://x.ns.svc/x")), None);
+        assert_eq!(s.proxy_for(&u("http://10.1.2.3/x")), None);
+        assert_eq!(
+            s.proxy_for(&u("http://127.0.0.1/x")),
+            None,
+            "loopback is never proxied"
+        );
+    }
 
     #[test]
     fn urls_parse_and_join() {

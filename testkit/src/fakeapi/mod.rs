@@ -50,15 +50,17 @@
 //!   AlreadyExists, Conflict, Invalid, Forbidden, BadRequest,
 //!   MethodNotAllowed, Expired). [`FakeApi::deny`] produces the RBAC
 //!   authorizer's 403 text, naming the `Impersonate-User` (or
-//!   `system:anonymous`).
+//!   `system:anonymous`). `SelfSubjectAccessReview` (`kubectl auth can-i`)
+//!   answers from the same rules.
 //! - `pods/log` as text/plain with `tailLines` and `follow` (the stream
 //!   carries what [`FakeApi::append_pod_logs`] adds until the pod is deleted).
 //!
 //! # Simplified
-//! - No authentication, TLS, HTTP/2, protobuf, admission, defaulting or
+//! - No authentication, TLS, HTTP/2, admission, defaulting or
 //!   schema validation: objects of any shape are stored as given.
-//! - Strategic merge patch is applied as a JSON merge patch after dropping
-//!   its `$` directives (lists are replaced, not merged by key). Server-side
+//! - Strategic merge patch knows the merge keys of the common built-in list
+//!   fields only (ports, containers, env, volumes, volumeMounts, conditions,
+//!   ownerReferences, …); other lists are replaced. Server-side
 //!   apply is a merge patch that creates the object when absent; there are no
 //!   managedFields.
 //! - No garbage collection through ownerReferences; deleting a Namespace
@@ -66,13 +68,20 @@
 //!   immediately (no kubelet, no grace period).
 //! - `resourceVersion` on LIST/GET is ignored (always the latest state);
 //!   `continue` tokens are not tied to a snapshot. `dryRun` is refused.
+//! - Protobuf request bodies are refused with 415, except a
+//!   `SelfSubjectAccessReview` (which `kubectl auth can-i` always sends as
+//!   protobuf); responses are always JSON.
 //! - RBAC is "allow everything except what [`FakeApi::deny`] lists".
-//! - `/openapi/v2` and `/openapi/v3` are not served (404, like a server with
-//!   OpenAPI disabled); `kubectl apply` then works with `--validate=false`.
+//! - `/openapi/v3` serves a minimal document per group/version: no schemas,
+//!   only the PATCH operations with their group/version/kind and the
+//!   `fieldValidation` parameter, which is what `kubectl apply` checks before
+//!   leaving field validation to the server. `fieldValidation` itself is
+//!   ignored (unknown fields are kept). `/openapi/v2` is not served.
 //! - Kinds not in the resource table are accepted from fixtures with a guessed
 //!   plural (`Foo` → `foos`).
 
 mod generate;
+mod proto;
 mod resources;
 mod selector;
 mod server;

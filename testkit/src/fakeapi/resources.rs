@@ -62,6 +62,11 @@ impl Resource {
         }
     }
 
+    /// Review kinds (`SelfSubjectAccessReview`) are create-only and not stored.
+    pub fn is_review(&self) -> bool {
+        self.group == "authorization.k8s.io"
+    }
+
     pub fn has_subresource(&self, sub: &str) -> bool {
         self.subresources.iter().any(|s| s == sub)
     }
@@ -75,6 +80,9 @@ impl Resource {
             "kind": self.kind,
             "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
         });
+        if self.is_review() {
+            main["verbs"] = json!(["create"]);
+        }
         if !self.short_names.is_empty() {
             main["shortNames"] = json!(self.short_names);
         }
@@ -197,6 +205,7 @@ const TABLE: &[Row] = &[
     ("cert-manager.io", "v1", "Issuer", "issuers", true, &["iss"], CM, ST, ISSUER_REF),
     ("cert-manager.io", "v1", "ClusterIssuer", "clusterissuers", false, &["ciss"], CM, ST, NONE),
     ("acme.cert-manager.io", "v1", "Order", "orders", true, NONE, CM_ACME, ST, ISSUER_REF),
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, NONE, NONE, NONE, NONE),
     ("acme.cert-manager.io", "v1", "Challenge", "challenges", true, NONE, CM_ACME, ST, ISSUER_REF),
 ];
 

@@ -69,7 +69,7 @@ fn bytes_response(code: StatusCode, body: Vec<u8>, ct: &'static str) -> Response
 
 pub fn status_response(e: &ApiError) -> Response<Body> {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(code, &e.to_status())
+    bytes_response(code, e.to_json().into_bytes(), "application/json")
 }
 
 /// Query parameters the server understands.
@@ -223,6 +223,13 @@ async fn route(ctx: &Ctx, path: &str) -> Result<Response<Body>, ApiError> {
         ["apis", g, v] => {
             get_only(resource_list(&ctx.store(), g, v).ok_or_else(status::no_such_resource)?)
         }
+        ["openapi", "v3"] => get_only(openapi_root(&ctx.store())),
+        ["openapi", "v3", "api", "v1"] => {
+            get_only(openapi_gv(&ctx.store(), "", "v1").ok_or_else(status::no_such_resource)?)
+        }
+        ["openapi", "v3", "apis", g, v] => {
+            get_only(openapi_gv(&ctx.store(), g, v).ok_or_else(status::no_such_resource)?)
+        }
         ["api", "v1", rest @ ..] => resource_request(ctx, "", "v1", rest).await,
         ["apis", g, v, rest @ ..] => resource_request(ctx, g, v, rest).await,
         _ => Err(status::no_such_resource()),
@@ -310,6 +317,72 @@ fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value> {
     )
 }
 
+/// `/openapi/v3`: one entry per served group/version.
+fn openapi_root(store: &Store) -> Value {
+    let mut paths = serde_json::Map::new();
+    paths.insert(
+        "api/v1".into(),
+        json!({"serverRelativeURL": format!("/openapi/v3/api/v1?hash={:016X}", store.rv)}),
+    );
+    for (g, v) in group_versions(store) {
+        paths.insert(
+            format!("apis/{g}/{v}"),
+            json!({"serverRelativeURL": format!("/openapi/v3/apis/{g}/{v}?hash={:016X}", store.rv)}),
+        );
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/apis/<g>/<v>`: a minimal document with no schemas, only the
+/// PATCH operations with their `x-kubernetes-group-version-kind` and the
+/// `fieldValidation` parameter. kubectl reads it to learn that the server
+/// validates fields itself (so `kubectl apply` needs no client-side schema).
+fn openapi_gv(store: &Store, group: &str, version: &str) -> Option<Value> {
+    if !store.group_visible(group) {
+        return None;
+    }
+    let mut paths = serde_json::Map::new();
+    for r in store
+        .resources
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let path = if r.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", r.plural)
+        };
+        paths.insert(
+            path,
+            json!({"patch": {
+                "operationId": format!("patch{}", r.kind),
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version, "kind": r.kind},
+                "parameters": [
+                    {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                ],
+                "responses": {"200": {"description": "OK"}},
+            }}),
+        );
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }))
+}
+
 /// Parses `[watch/]([namespaces/NS/]PLURAL[/NAME[/SUB]])`.
 fn parse_target(
     store: &Store,
@@ -346,10 +419,10 @@ fn parse_target(
     if ns.is_some() && !r.namespaced {
         return Err(status::no_such_resource());
     }
-    if let Some(s) = &sub {
-        if !r.has_subresource(s) {
-            return Err(status::no_such_resource());
-        }
+    if let Some(s) = &sub
+        && !r.has_subresource(s)
+    {
+        return Err(status::no_such_resource());
     }
     if r.namespaced && ns.is_none() && name.is_some() {
         return Err(status::no_such_resource());
@@ -371,23 +444,43 @@ fn verb_of(method: &Method, t: &Target, watch: bool) -> Result<&'static str, Api
     })
 }
 
+/// Is `verb` on `group`/`resource` (with subresource) in `ns` denied?
+/// `ns: None` is a cluster-wide request.
+fn is_denied(
+    denies: &[DenyRule],
+    verb: &str,
+    group: &str,
+    resource: &str,
+    ns: Option<&str>,
+    namespaced: bool,
+) -> bool {
+    denies.iter().any(|d| {
+        (d.verb == verb || d.verb == "*")
+            && (d.group == group || d.group == "*")
+            && (d.resource == resource || d.resource == "*")
+            && match (&d.namespace, ns) {
+                (None, _) => true,
+                (Some(dn), Some(tn)) => dn == tn,
+                // A user denied in one namespace has no cluster-wide grant.
+                (Some(_), None) => namespaced,
+            }
+    })
+}
+
 fn authorize(ctx: &Ctx, store: &Store, t: &Target, verb: &str) -> Result<(), ApiError> {
     let r = &store.resources[t.res];
     let full_res = match &t.sub {
         Some(s) => format!("{}/{}", r.plural, s),
         None => r.plural.clone(),
     };
-    let denied = lock(&ctx.shared.denies).iter().any(|d| {
-        (d.verb == verb || d.verb == "*")
-            && (d.group == r.group || d.group == "*")
-            && (d.resource == full_res || d.resource == "*")
-            && match (&d.namespace, &t.ns) {
-                (None, _) => true,
-                (Some(dn), Some(tn)) => dn == tn,
-                // A user denied in one namespace has no cluster-wide grant.
-                (Some(_), None) => r.namespaced,
-            }
-    });
+    let denied = is_denied(
+        &lock(&ctx.shared.denies),
+        verb,
+        &r.group,
+        &full_res,
+        t.ns.as_deref(),
+        r.namespaced,
+    );
     if denied {
         return Err(status::forbidden(
             r,
@@ -399,6 +492,53 @@ fn authorize(ctx: &Ctx, store: &Store, t: &Target, verb: &str) -> Result<(), Api
         ));
     }
     Ok(())
+}
+
+/// `SelfSubjectAccessReview` (what `kubectl auth can-i` sends): answered
+/// from the [`FakeApi::deny`](super::FakeApi::deny) rules.
+fn access_review(ctx: &Ctx, store: &Store, mut review: Value) -> Value {
+    let attrs = review
+        .pointer("/spec/resourceAttributes")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |k: &str| {
+        attrs
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (verb, group, resource, sub, ns) = (
+        field("verb"),
+        field("group"),
+        field("resource"),
+        field("subresource"),
+        field("namespace"),
+    );
+    let full = if sub.is_empty() {
+        resource.clone()
+    } else {
+        format!("{resource}/{sub}")
+    };
+    let namespaced = store
+        .resources
+        .iter()
+        .find(|r| r.group == group && r.plural == resource)
+        .is_none_or(|r| r.namespaced);
+    let ns = (!ns.is_empty()).then_some(ns.as_str());
+    let allowed = attrs.is_object()
+        && !is_denied(
+            &lock(&ctx.shared.denies),
+            &verb,
+            &group,
+            &full,
+            ns,
+            namespaced,
+        );
+    review["status"] = json!({"allowed": allowed});
+    let meta = store::meta_mut(&mut review);
+    meta.insert("creationTimestamp".into(), Value::Null);
+    review
 }
 
 async fn resource_request(
@@ -436,6 +576,19 @@ async fn resource_request(
         }
         ("list", _) => list(ctx, &t),
         ("watch", _) => watch_stream(ctx, &t),
+        ("create", _) if ctx.store().resources[t.res].is_review() => {
+            let obj = if ctx.content_type.starts_with(PROTOBUF) {
+                super::proto::decode_access_review(&ctx.body)
+                    .ok_or_else(|| status::bad_request("cannot decode the protobuf body"))?
+            } else {
+                decode_body(ctx)?
+            };
+            let store = ctx.store();
+            Ok(json_response(
+                StatusCode::CREATED,
+                &access_review(ctx, &store, obj),
+            ))
+        }
         ("create", _) => {
             let obj = decode_body(ctx)?;
             let mut store = ctx.store();
@@ -542,26 +695,31 @@ fn create(store: &mut Store, t: &Target, obj: Value) -> Result<Arc<Value>, ApiEr
 }
 
 fn check_kind(r: &super::resources::Resource, obj: &Value) -> Result<(), ApiError> {
-    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
-        if k != r.kind {
-            return Err(status::bad_request(format!(
-                "the kind of the object ({k}) does not match the kind on the URL ({})",
-                r.kind
-            )));
-        }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != r.kind
+    {
+        return Err(status::bad_request(format!(
+            "the kind of the object ({k}) does not match the kind on the URL ({})",
+            r.kind
+        )));
     }
-    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
-        if av != r.api_version() {
-            return Err(status::bad_request(format!(
-                "the API version in the data ({av}) does not match the expected API version ({})",
-                r.api_version()
-            )));
-        }
+    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
+        && av != r.api_version()
+    {
+        return Err(status::bad_request(format!(
+            "the API version in the data ({av}) does not match the expected API version ({})",
+            r.api_version()
+        )));
     }
     Ok(())
 }
 
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
 fn decode_body(ctx: &Ctx) -> Result<Value, ApiError> {
+    if ctx.content_type.starts_with(PROTOBUF) {
+        return Err(status::unsupported_media_type(&ctx.content_type));
+    }
     let text = std::str::from_utf8(&ctx.body)
         .map_err(|e| status::bad_request(format!("body is not UTF-8: {e}")))?;
     let v: Value = if ctx.content_type.contains("yaml") {
@@ -580,8 +738,8 @@ fn decode_body(ctx: &Ctx) -> Result<Value, ApiError> {
 }
 
 /// Removes strategic-merge-patch directives (`$patch`, `$setElementOrder/…`,
-/// `$retainKeys`, `$deleteFromPrimitiveList/…`): the fake applies a
-/// strategic merge patch as a JSON merge patch.
+/// `$retainKeys`, `$deleteFromPrimitiveList/…`) from a value that is stored
+/// as is.
 fn strip_directives(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -590,6 +748,86 @@ fn strip_directives(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(strip_directives),
         _ => {}
+    }
+}
+
+fn stripped(v: &Value) -> Value {
+    let mut v = v.clone();
+    strip_directives(&mut v);
+    v
+}
+
+/// The `patchMergeKey` of the well-known built-in list fields (lists not
+/// named here are replaced, as for atomic lists).
+fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    Some(match field {
+        "ports" if items.iter().any(|i| i.get("containerPort").is_some()) => "containerPort",
+        "ports" => "port",
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets" => "name",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "hostAliases" => "ip",
+        "conditions" => "type",
+        "ownerReferences" => "uid",
+        _ => return None,
+    })
+}
+
+/// A strategic merge patch for the common cases: maps merge, `null`
+/// deletes, lists with a known merge key merge element-wise (with
+/// `$patch: delete` elements), `$patch: replace` maps replace,
+/// `$deleteFromPrimitiveList/<f>` removes values, other lists replace.
+fn strategic_merge(doc: &mut Value, patch: &Value) {
+    let Some(p) = patch.as_object() else {
+        *doc = stripped(patch);
+        return;
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") || !doc.is_object() {
+        *doc = stripped(patch);
+        return;
+    }
+    let Some(d) = doc.as_object_mut() else { return };
+    for (k, v) in p {
+        if let Some(field) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(list)), Some(gone)) = (d.get_mut(field), v.as_array()) {
+                list.retain(|x| !gone.contains(x));
+            }
+            continue;
+        }
+        if k.starts_with('$') {
+            continue;
+        }
+        if v.is_null() {
+            d.remove(k);
+            continue;
+        }
+        match (d.get_mut(k), v) {
+            (Some(dv @ Value::Object(_)), Value::Object(_)) => strategic_merge(dv, v),
+            (Some(Value::Array(da)), Value::Array(pa)) if merge_key(k, pa).is_some() => {
+                let key = merge_key(k, pa).unwrap_or("name");
+                for elem in pa {
+                    let id = elem.get(key);
+                    let pos = id.and_then(|id| da.iter().position(|x| x.get(key) == Some(id)));
+                    let delete = elem.get("$patch").and_then(Value::as_str) == Some("delete");
+                    match (pos, delete) {
+                        (Some(i), true) => {
+                            da.remove(i);
+                        }
+                        (None, true) => {}
+                        (Some(i), false) => strategic_merge(&mut da[i], elem),
+                        (None, false) => da.push(stripped(elem)),
+                    }
+                }
+            }
+            _ => {
+                d.insert(k.clone(), stripped(v));
+            }
+        }
     }
 }
 
@@ -648,10 +886,6 @@ fn patch(ctx: &Ctx, t: &Target, sub: Option<&str>) -> Result<Response<Body>, Api
                     details: json!({}),
                 })?;
             } else {
-                let mut patch = patch;
-                if ct.starts_with("application/strategic") {
-                    strip_directives(&mut patch);
-                }
                 if !patch.is_object() {
                     return Err(status::bad_request("the patch is not a JSON object"));
                 }
@@ -659,7 +893,11 @@ fn patch(ctx: &Ctx, t: &Target, sub: Option<&str>) -> Result<Response<Body>, Api
                     .pointer("/metadata/resourceVersion")
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                json_patch::merge(&mut doc, &patch);
+                if ct.starts_with("application/strategic") {
+                    strategic_merge(&mut doc, &patch);
+                } else {
+                    json_patch::merge(&mut doc, &patch);
+                }
                 let rv = want_rv.unwrap_or_else(|| store::rv_of(&cur).to_string());
                 store::meta_mut(&mut doc).insert("resourceVersion".into(), json!(rv));
             }
@@ -734,16 +972,16 @@ fn list(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
         .collect();
     drop(store);
     let mut cont = None;
-    if let Some(limit) = ctx.query.limit {
-        if items.len() > limit {
-            let remaining = items.len() - limit;
-            items.truncate(limit);
-            if let Some(last) = items.last() {
-                cont = Some((
-                    encode_continue(store::namespace_of(last), store::name_of(last)),
-                    remaining,
-                ));
-            }
+    if let Some(limit) = ctx.query.limit
+        && items.len() > limit
+    {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        if let Some(last) = items.last() {
+            cont = Some((
+                encode_continue(store::namespace_of(last), store::name_of(last)),
+                remaining,
+            ));
         }
     }
     if table::wanted(&ctx.accept) {
@@ -863,7 +1101,10 @@ impl WatchState {
             let evs = lock(&self.shared.store).events_since(self.res, self.last_rv);
             match evs {
                 Err(e) => {
-                    self.pending.push_back(event_line("ERROR", &e.to_status()));
+                    self.pending.push_back(Bytes::from(format!(
+                        "{{\"type\":\"ERROR\",\"object\":{}}}\n",
+                        e.to_json()
+                    )));
                     self.done = true;
                     continue;
                 }
@@ -984,18 +1225,16 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
         first: Some(text),
     };
     let stream = futures::stream::unfold(st, |mut st| async move {
-        if let Some(first) = st.first.take() {
-            if !first.is_empty() {
-                return Some((Ok::<_, Infallible>(Frame::data(Bytes::from(first))), st));
-            }
+        if let Some(first) = st.first.take()
+            && !first.is_empty()
+        {
+            return Some((Ok::<_, Infallible>(Frame::data(Bytes::from(first))), st));
         }
         loop {
             st.rx.borrow_and_update();
             let chunk = {
                 let store = lock(&st.shared.store);
-                if store.get(st.pods, &st.ns, &st.name).is_none() {
-                    return None;
-                }
+                store.get(st.pods, &st.ns, &st.name)?;
                 let cur = store.logs(&st.ns, &st.name).unwrap_or("");
                 if cur.len() < st.sent {
                     st.sent = 0; // replaced: start over
@@ -1016,4 +1255,33 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
     resp.headers_mut()
         .insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategic_merge_by_key() {
+        let mut doc = json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "m", "port": 9}],
+            "selector": {"a": "1", "b": "2"}, "tolerations": [{"key": "x"}]},
+            "metadata": {"finalizers": ["f1", "f2"]}});
+        let patch = json!({"spec": {"$setElementOrder/ports": [{"port": 80}], "ports": [{"port": 80, "targetPort": 9090}, {"port": 9, "$patch": "delete"}],
+            "selector": {"b": null, "c": "3"}, "tolerations": [{"key": "y"}]},
+            "metadata": {"$deleteFromPrimitiveList/finalizers": ["f1"]}});
+        strategic_merge(&mut doc, &patch);
+        assert_eq!(
+            doc,
+            json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 9090}],
+            "selector": {"a": "1", "c": "3"}, "tolerations": [{"key": "y"}]},
+            "metadata": {"finalizers": ["f2"]}})
+        );
+    }
+
+    #[test]
+    fn continue_token_roundtrip() {
+        let t = encode_continue("shop", "web-1");
+        assert_eq!(decode_continue(&t), Some(("shop".into(), "web-1".into())));
+        assert_eq!(decode_continue("zz"), None);
+    }
 }

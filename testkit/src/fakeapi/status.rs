@@ -14,18 +14,34 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// The `metav1.Status` JSON, with the field order of the real server.
+    /// The `metav1.Status` as a JSON value (key order not preserved).
     pub fn to_status(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("kind".into(), json!("Status"));
-        m.insert("apiVersion".into(), json!("v1"));
-        m.insert("metadata".into(), json!({}));
-        m.insert("status".into(), json!("Failure"));
-        m.insert("message".into(), json!(self.message));
-        m.insert("reason".into(), json!(self.reason));
-        m.insert("details".into(), self.details.clone());
-        m.insert("code".into(), json!(self.code));
-        Value::Object(m)
+        serde_json::from_str(&self.to_json()).unwrap_or(Value::Null)
+    }
+
+    /// The `metav1.Status` JSON text, with the field order of the real
+    /// server (`kind`, `apiVersion`, `metadata`, `status`, `message`,
+    /// `reason`, `details` {`name`, `group`, `kind`, `causes`}, `code`).
+    pub fn to_json(&self) -> String {
+        let q = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+        let mut details = String::from("{");
+        let mut first = true;
+        for k in ["name", "group", "kind", "causes"] {
+            if let Some(v) = self.details.get(k) {
+                if !first {
+                    details.push(',');
+                }
+                first = false;
+                details.push_str(&format!("\"{k}\":{}", q(v)));
+            }
+        }
+        details.push('}');
+        format!(
+            "{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{{}},\"status\":\"Failure\",\"message\":{},\"reason\":{},\"details\":{details},\"code\":{}}}",
+            q(&json!(self.message)),
+            q(&json!(self.reason)),
+            self.code
+        )
     }
 }
 

@@ -425,6 +425,17 @@ impl Store {
             // No-op updates do not bump the resourceVersion.
             return Ok(old);
         }
+        Ok(self.commit_modified(res, key, old, new))
+    }
+
+    /// Stores a changed object with a new resourceVersion and emits MODIFIED.
+    fn commit_modified(
+        &mut self,
+        res: usize,
+        key: Key,
+        old: Arc<Value>,
+        mut new: Value,
+    ) -> Arc<Value> {
         let rv = self.next_rv(&mut new);
         let new = Arc::new(new);
         self.objects[res].insert(key.clone(), new.clone());
@@ -436,7 +447,7 @@ impl Store {
             obj: new.clone(),
             old: Some(old),
         });
-        Ok(new)
+        new
     }
 
     /// DELETE semantics: objects with finalizers get a deletionTimestamp
@@ -455,18 +466,7 @@ impl Store {
             let meta = meta_mut(&mut new);
             meta.insert("deletionTimestamp".into(), json!(util::now_rfc3339()));
             meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-            let rv = self.next_rv(&mut new);
-            let new = Arc::new(new);
-            self.objects[res].insert(key.clone(), new.clone());
-            self.push_event(Event {
-                rv,
-                res,
-                ns: key.0,
-                etype: EventType::Modified,
-                obj: new.clone(),
-                old: Some(old),
-            });
-            return Ok(new);
+            return Ok(self.commit_modified(res, key, old, new));
         }
         if res == Self::ns_res() {
             for r in 0..self.resources.len() {

@@ -1,0 +1,475 @@
+//! Fidelity tests: drive the fake API server with the real `kubectl`.
+//! Skipped (with a message) when no kubectl binary is installed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use acmecheck_testkit::fakeapi::FakeApi;
+
+fn kubectl_bin() -> Option<PathBuf> {
+    let p = std::env::var_os("KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/kubectl".into());
+    p.exists().then_some(p)
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/basic")
+}
+
+/// A fake server with the basic fixtures, or None when kubectl is absent.
+fn setup() -> Option<(FakeApi, PathBuf)> {
+    let Some(bin) = kubectl_bin() else {
+        eprintln!("kubectl not installed; skipping");
+        return None;
+    };
+    let api = FakeApi::spawn().unwrap();
+    api.load_dir(fixtures()).unwrap();
+    Some((api, bin))
+}
+
+/// A discovery cache of this server's own (kubectl caches discovery per
+/// host:port, and ports are reused between tests).
+fn cache_dir(api: &FakeApi) -> PathBuf {
+    api.kubeconfig().parent().unwrap().join("kubectl-cache")
+}
+
+fn kubectl(api: &FakeApi, bin: &Path, args: &[&str]) -> Output {
+    Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(api.kubeconfig())
+        .arg("--cache-dir")
+        .arg(cache_dir(api))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap()
+}
+
+/// `kubectl` with whitespace-separated arguments.
+fn run(api: &FakeApi, bin: &Path, line: &str) -> Output {
+    kubectl(api, bin, &line.split_whitespace().collect::<Vec<_>>())
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "kubectl failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn err(out: &Output) -> String {
+    assert!(!out.status.success(), "kubectl unexpectedly succeeded");
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+#[test]
+fn get_certificates_prints_printer_columns() {
+    let Some((api, bin)) = setup() else { return };
+    let out = ok(&run(&api, &bin, "get certificates -n shop"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "SECRET", "AGE"]);
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(&row[..3], ["web", "False", "web-tls"]);
+    // Short name and the default namespace from the kubeconfig.
+    let shop = api.kubeconfig_with_namespace("shop").unwrap();
+    let out = Command::new(&bin)
+        .arg("--kubeconfig")
+        .arg(&shop)
+        .arg("--cache-dir")
+        .arg(cache_dir(&api))
+        .args(["get", "cert", "-o", "name"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "certificate.cert-manager.io/web\n");
+}
+
+#[test]
+fn get_challenges_all_namespaces_json() {
+    let Some((api, bin)) = setup() else { return };
+    let out = ok(&run(&api, &bin, "get challenges -A -o json"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "Challenge");
+    assert_eq!(items[0]["metadata"]["namespace"], "shop");
+    assert_eq!(items[0]["spec"]["dnsName"], "shop.example.com");
+    assert_eq!(items[0]["status"]["state"], "pending");
+    let reqs = api.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r.method == "GET" && r.path == "/apis/acme.cert-manager.io/v1/challenges"),
+        "{reqs:?}"
+    );
+    assert!(reqs.iter().all(|r| r.user_agent.starts_with("kubectl")));
+}
+
+#[test]
+fn get_pods_by_label_selector() {
+    let Some((api, bin)) = setup() else { return };
+    let mut other = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "shop", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx"}]}, "status": {"phase": "Pending"}});
+    api.insert(other.clone()).unwrap();
+    other["metadata"]["name"] = "other".into();
+    other["metadata"]["namespace"] = "default".into();
+    api.insert(other).unwrap();
+    let out = ok(&run(
+        &api,
+        &bin,
+        "get pods -A -l acme.cert-manager.io/http01-solver=true -o name",
+    ));
+    assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
+    let out = ok(&kubectl(
+        &api,
+        &bin,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-l",
+            "app in (web),!x",
+            "-o",
+            "name",
+        ],
+    ));
+    assert_eq!(out, "pod/web-0\n");
+    let out = ok(&run(
+        &api,
+        &bin,
+        "get pods -A --field-selector status.phase=Running,spec.nodeName=node-a -o name",
+    ));
+    assert_eq!(out, "pod/cm-acme-http-solver-7x2kq\n");
+}
+
+#[test]
+fn get_cert_yaml_round_trips_the_fixture() {
+    let Some((api, bin)) = setup() else { return };
+    let out = ok(&run(&api, &bin, "get cert web -n shop -o yaml"));
+    let v: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
+    assert_eq!(v["apiVersion"], "cert-manager.io/v1");
+    assert_eq!(v["kind"], "Certificate");
+    assert_eq!(v["metadata"]["uid"], "7a3e9a10-3f2b-4c55-9d1e-000000000001");
+    assert_eq!(v["spec"]["issuerRef"]["kind"], "ClusterIssuer");
+    assert_eq!(v["status"]["conditions"][0]["type"], "Ready");
+    let rv: u64 = v["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rv > 0 && rv <= api.resource_version());
+}
+
+#[test]
+fn apply_creates_then_updates_then_delete() {
+    let Some((api, bin)) = setup() else { return };
+    let dir = std::env::temp_dir().join(format!("fakeapi-apply-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cert.yaml");
+    let manifest = |secret: &str| {
+        format!(
+            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  dnsNames: [api.example.com]\n  secretName: {secret}\n  issuerRef: {{name: letsencrypt-prod, kind: ClusterIssuer}}\n"
+        )
+    };
+    std::fs::write(&file, manifest("api-tls")).unwrap();
+    let f = file.to_str().unwrap();
+    assert_eq!(
+        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
+        "certificate.cert-manager.io/api created\n"
+    );
+    let created = api
+        .get("cert-manager.io/v1", "Certificate", "shop", "api")
+        .unwrap();
+    assert_eq!(created["spec"]["secretName"], "api-tls");
+    assert_eq!(created["metadata"]["generation"], 1);
+    std::fs::write(&file, manifest("api-tls-2")).unwrap();
+    assert_eq!(
+        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
+        "certificate.cert-manager.io/api configured\n"
+    );
+    let updated = api
+        .get("cert-manager.io/v1", "Certificate", "shop", "api")
+        .unwrap();
+    assert_eq!(updated["spec"]["secretName"], "api-tls-2");
+    assert_eq!(updated["metadata"]["generation"], 2);
+    assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
+    assert_eq!(
+        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
+        "certificate.cert-manager.io/api unchanged\n"
+    );
+    let patches: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:?}");
+
+    assert_eq!(
+        ok(&kubectl(&api, &bin, &["delete", "-f", f])),
+        "certificate.cert-manager.io \"api\" deleted\n"
+    );
+    assert!(
+        api.get("cert-manager.io/v1", "Certificate", "shop", "api")
+            .is_none()
+    );
+    let e = err(&run(&api, &bin, "delete cert api -n shop"));
+    assert_eq!(
+        e,
+        "Error from server (NotFound): certificates.cert-manager.io \"api\" not found\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn apply_builtin_service_merges_ports_by_key() {
+    let Some((api, bin)) = setup() else { return };
+    let dir = std::env::temp_dir().join(format!("fakeapi-svc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("svc.yaml");
+    let manifest = |port: u16| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector: {{app: web}}\n  ports:\n  - {{name: http, port: 80, targetPort: {port}}}\n"
+        )
+    };
+    std::fs::write(&file, manifest(8080)).unwrap();
+    let f = file.to_str().unwrap();
+    ok(&kubectl(&api, &bin, &["apply", "-f", f]));
+    std::fs::write(&file, manifest(9090)).unwrap();
+    assert_eq!(
+        ok(&kubectl(&api, &bin, &["apply", "-f", f])),
+        "service/web configured\n"
+    );
+    let svc = api.get("v1", "Service", "shop", "web").unwrap();
+    assert_eq!(
+        svc["spec"]["ports"],
+        serde_json::json!([{"name": "http", "port": 80, "targetPort": 9090}])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Kills the child on drop, so a failing assertion leaves no kubectl behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts kubectl and streams its stdout lines over a channel.
+fn spawn_lines(api: &FakeApi, bin: &Path, args: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let mut child = Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(api.kubeconfig())
+        .arg("--cache-dir")
+        .arg(cache_dir(api))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (KillOnDrop(child), rx)
+}
+
+#[test]
+fn get_pods_watch_sees_added_then_modified() {
+    let Some((api, bin)) = setup() else { return };
+    let (_kubectl, rx) = spawn_lines(
+        &api,
+        &bin,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-w",
+            "--output-watch-events",
+            "--no-headers",
+        ],
+    );
+    let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(
+        first.starts_with("ADDED") && first.contains("cm-acme-http-solver-7x2kq"),
+        "{first}"
+    );
+    let mut pod = api
+        .get("v1", "Pod", "shop", "cm-acme-http-solver-7x2kq")
+        .unwrap();
+    pod["status"]["phase"] = "Failed".into();
+    api.update(pod).unwrap();
+    let next = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let cols: Vec<&str> = next.split_whitespace().collect();
+    assert_eq!(
+        &cols[..3],
+        ["MODIFIED", "cm-acme-http-solver-7x2kq", "Failed"],
+        "{next}"
+    );
+    api.delete("v1", "Pod", "shop", "cm-acme-http-solver-7x2kq")
+        .unwrap();
+    let gone = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(gone.starts_with("DELETED"), "{gone}");
+    let watches: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_watch())
+        .collect();
+    assert_eq!(watches.len(), 1, "{watches:?}");
+    assert!(
+        watches[0].query.contains("resourceVersion="),
+        "{:?}",
+        watches[0]
+    );
+}
+
+#[test]
+fn not_found_error_text() {
+    let Some((api, bin)) = setup() else { return };
+    let e = err(&run(&api, &bin, "get certificate nope -n shop"));
+    assert_eq!(
+        e,
+        "Error from server (NotFound): certificates.cert-manager.io \"nope\" not found\n"
+    );
+    let e = err(&run(&api, &bin, "get pod nope -n shop"));
+    assert_eq!(e, "Error from server (NotFound): pods \"nope\" not found\n");
+}
+
+#[test]
+fn forbidden_error_text() {
+    let Some((api, bin)) = setup() else { return };
+    api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
+    let e = err(&run(&api, &bin, "get challenges -n shop"));
+    assert_eq!(
+        e,
+        "Error from server (Forbidden): challenges.acme.cert-manager.io is forbidden: User \"system:anonymous\" cannot list resource \"challenges\" in API group \"acme.cert-manager.io\" in the namespace \"shop\"\n"
+    );
+    let e = err(&run(&api, &bin, "get challenges -A --as alice"));
+    assert_eq!(
+        e,
+        "Error from server (Forbidden): challenges.acme.cert-manager.io is forbidden: User \"alice\" cannot list resource \"challenges\" in API group \"acme.cert-manager.io\" at the cluster scope\n"
+    );
+    let last = api.requests().pop().unwrap();
+    assert_eq!(last.impersonate_user.as_deref(), Some("alice"));
+    // Other namespaces and other verbs are untouched.
+    ok(&run(&api, &bin, "get challenges -n default"));
+    api.deny("get", "", "pods", None);
+    let e = err(&run(
+        &api,
+        &bin,
+        "get pod cm-acme-http-solver-7x2kq -n shop",
+    ));
+    assert_eq!(
+        e,
+        "Error from server (Forbidden): pods \"cm-acme-http-solver-7x2kq\" is forbidden: User \"system:anonymous\" cannot get resource \"pods\" in API group \"\" in the namespace \"shop\"\n"
+    );
+}
+
+#[test]
+fn removed_group_is_unknown_to_kubectl() {
+    let Some((api, bin)) = setup() else { return };
+    ok(&run(&api, &bin, "get httproutes -A"));
+    api.remove_group("gateway.networking.k8s.io");
+    // With discovery still cached, kubectl lists and gets the 404 Status.
+    let e = err(&run(&api, &bin, "get httproutes -A"));
+    assert_eq!(
+        e,
+        "Error from server (NotFound): Unable to list \"gateway.networking.k8s.io/v1, Resource=httproutes\": the server could not find the requested resource\n"
+    );
+    // With fresh discovery the group is gone.
+    std::fs::remove_dir_all(cache_dir(&api)).unwrap();
+    let e = err(&run(&api, &bin, "get httproutes -A"));
+    assert!(
+        e.contains("the server doesn't have a resource type \"httproutes\""),
+        "{e}"
+    );
+    let out = ok(&run(
+        &api,
+        &bin,
+        "api-resources --api-group=cert-manager.io -o name",
+    ));
+    assert!(out.contains("certificates.cert-manager.io"), "{out}");
+}
+
+#[test]
+fn pod_logs_and_follow() {
+    let Some((api, bin)) = setup() else { return };
+    api.set_pod_logs(
+        "shop",
+        "cm-acme-http-solver-7x2kq",
+        "line 1\nline 2\nline 3\n",
+    );
+    let out = ok(&run(
+        &api,
+        &bin,
+        "logs -n shop cm-acme-http-solver-7x2kq --tail 2",
+    ));
+    assert_eq!(out, "line 2\nline 3\n");
+    let (mut child, rx) = spawn_lines(
+        &api,
+        &bin,
+        &["logs", "-f", "-n", "shop", "cm-acme-http-solver-7x2kq"],
+    );
+    for want in ["line 1", "line 2", "line 3"] {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), want);
+    }
+    api.append_pod_logs(
+        "shop",
+        "cm-acme-http-solver-7x2kq",
+        "GET /.well-known/acme-challenge/x\n",
+    );
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "GET /.well-known/acme-challenge/x"
+    );
+    // Deleting the pod ends the stream and kubectl exits.
+    api.delete("v1", "Pod", "shop", "cm-acme-http-solver-7x2kq")
+        .unwrap();
+    let status = child.0.wait().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn auth_can_i_follows_deny_rules() {
+    let Some((api, bin)) = setup() else { return };
+    let out = run(
+        &api,
+        &bin,
+        "auth can-i list challenges.acme.cert-manager.io -n shop",
+    );
+    assert_eq!(ok(&out), "yes\n");
+    api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
+    let out = run(
+        &api,
+        &bin,
+        "auth can-i list challenges.acme.cert-manager.io -n shop",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no\n");
+    assert!(!out.status.success());
+    let out = run(
+        &api,
+        &bin,
+        "auth can-i list challenges.acme.cert-manager.io -n default",
+    );
+    assert_eq!(ok(&out), "yes\n");
+    let out = run(&api, &bin, "auth can-i get pods --subresource=log -n shop");
+    assert_eq!(ok(&out), "yes\n");
+}
