@@ -33,19 +33,9 @@ fn init_logging(verbose: u8) {
 }
 
 fn diagnose(cli: &Cli) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::CANNOT_DIAGNOSE;
-        }
-    };
-    match runtime.block_on(kubectl_acmecheck::run::execute(cli)) {
-        Ok(code) => code,
-        Err(e) => {
+    match kubectl_acmecheck::run::block_on(kubectl_acmecheck::run::execute(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) | Err(e) => {
             eprintln!("{e}");
             exit::CANNOT_DIAGNOSE
         }

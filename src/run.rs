@@ -211,6 +211,15 @@ pub fn table_width() -> u16 {
     100
 }
 
+/// Run a future on a fresh multi-threaded runtime (the CLI's one entry into async code).
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, UserError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UserError::new("cannot start the async runtime").why(e.to_string()))?;
+    Ok(runtime.block_on(f))
+}
+
 /// Print to stdout; a closed pipe (`| head`) is not an error.
 pub fn print_stdout(text: &str) {
     use std::io::Write;

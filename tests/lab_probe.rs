@@ -71,17 +71,8 @@ fn probe(lab: &Lab, attempts: Option<u32>, ca: CaProfile, timeout_ms: u64) -> Ru
         .write_all(serde_json::to_string(&plan).unwrap().as_bytes())
         .unwrap();
     let pid = child.id();
-    let watcher = std::thread::spawn(move || {
-        let mut peak = 0u64;
-        // `ip netns exec` execs the binary in place, so the PID is the probe's.
-        while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            if let Some(v) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-                peak = peak.max(v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        peak
-    });
+    // `ip netns exec` execs the binary in place, so the PID is the probe's.
+    let watcher = acmecheck_testkit::proc::watch_peak_rss(pid);
     let out = child.wait_with_output().unwrap();
     let elapsed = started.elapsed();
     let peak_rss_kb = watcher.join().unwrap();

@@ -464,16 +464,8 @@ async fn hostile_servers_in_bounded_memory() {
         .unwrap();
     let pid = child.id();
     let started = Instant::now();
-    let watcher = std::thread::spawn(move || {
-        let mut peak = 0u64;
-        while let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-                peak = peak.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        peak
-    });
+    // `ip netns exec` execs the binary in place, so the PID is the probe's.
+    let watcher = acmecheck_testkit::proc::watch_peak_rss(pid);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();

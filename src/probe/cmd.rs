@@ -49,17 +49,13 @@ pub fn probe_main(args: &ProbeArgs) -> i32 {
             return exit::CANNOT_DIAGNOSE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let report = match crate::run::block_on(super::run_plan(&plan)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return exit::CANNOT_DIAGNOSE;
         }
     };
-    let report = runtime.block_on(super::run_plan(&plan));
     match serde_json::to_string(&report) {
         Ok(json) => {
             crate::run::print_stdout(&json);

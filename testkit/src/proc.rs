@@ -236,3 +236,17 @@ pub fn wait_tcp(ns: &str, addr: &str, timeout: Duration, daemon: &mut Daemon) ->
         std::thread::sleep(Duration::from_millis(30));
     }
 }
+
+/// Sample a process's peak resident set (VmHWM, kB) until it exits; join the handle for the value.
+pub fn watch_peak_rss(pid: u32) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut peak = 0u64;
+        while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(v) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                peak = peak.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    })
+}
