@@ -235,10 +235,18 @@ impl Finding {
     }
 }
 
+impl Code {
+    /// Codes that restate what cert-manager already reports (the self check fails) rather
+    /// than explain it: they rank after any cause of the same severity and proof.
+    pub fn is_symptom(self) -> bool {
+        matches!(self, Code::SelfCheckFailing)
+    }
+}
+
 /// Order findings so that the root cause comes first: errors before warnings before info,
-/// proof before support; stable otherwise (rule order is meaningful).
+/// proof before support, causes before symptoms; stable otherwise (rule order is meaningful).
 pub fn rank(findings: &mut [Finding]) {
-    findings.sort_by_key(|f| (f.severity, f.proof));
+    findings.sort_by_key(|f| (f.severity, f.proof, f.code.is_symptom()));
 }
 
 #[cfg(test)]

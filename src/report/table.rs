@@ -156,7 +156,12 @@ fn verdict_line(v: &Verdict) -> String {
 
 /// One vantage's probe results: DNS, per-address outcome counts, the two verdicts.
 fn vantage(out: &mut String, label: &str, t: &TargetReport, style: Style) {
-    let _ = writeln!(out, "Probe {label}: {}", t.url);
+    // The URL itself is in -o json/yaml (vantages.local.url); its token would not fit 80 columns.
+    let _ = writeln!(
+        out,
+        "Probe {label}: http://{}/.well-known/acme-challenge/…",
+        t.dns_name
+    );
     for r in &t.dns.resolvers {
         let answer = match r.error {
             Some(e) => e.as_str().to_owned(),

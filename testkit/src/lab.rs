@@ -550,3 +550,83 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     }
     Ok(lab)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The cluster side of a lab scenario
+// ---------------------------------------------------------------------------------------------
+
+/// The chain fixture every lab scenario uses: one Certificate with one HTTP-01 Challenge in the
+/// self check, ingress-nginx and a Cilium Gateway in the cluster.
+pub const CHAIN_FIXTURE: &str = "founding-incident";
+
+/// The cert-manager objects for a lab scenario, as (file name, YAML): the chain fixture in
+/// `fixtures_root/<chain>` rewritten to the lab's name, token and key (identity labels
+/// recomputed), with the issuer pointing at a private Pebble ACME server — the lab lives on
+/// documentation addresses, which a public CA refuses. For `healthy` the challenge has no
+/// failure reason yet (the self check is in progress).
+pub fn cluster_objects(
+    fixtures_root: &std::path::Path,
+    scenario: &str,
+) -> Result<Vec<(String, String)>> {
+    let dir = fixtures_root.join(CHAIN_FIXTURE);
+    let mut files: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, std::fs::read_to_string(&path)?));
+        }
+    }
+    files.sort();
+    let field = |key: &str| {
+        files.iter().flat_map(|(_, t)| t.lines()).find_map(|l| {
+            l.trim()
+                .strip_prefix(key)
+                .map(|v| v.trim().trim_matches('\'').to_owned())
+        })
+    };
+    let (Some(name), Some(token), Some(key)) = (field("dnsName:"), field("token:"), field("key:"))
+    else {
+        bail!(
+            "{} has no Challenge with dnsName, token and key",
+            dir.display()
+        );
+    };
+    let adler = |s: &str| crate::fakeapi::adler32(s.as_bytes()).to_string();
+    let swaps = [
+        (key.clone(), KEY.to_owned()),
+        (token.clone(), TOKEN.to_owned()),
+        (name.clone(), DNS_NAME.to_owned()),
+        (
+            format!("'{}'", adler(&name)),
+            format!("'{}'", adler(DNS_NAME)),
+        ),
+        (
+            format!("'{}'", adler(&token)),
+            format!("'{}'", adler(TOKEN)),
+        ),
+        (
+            "https://acme-v02.api.letsencrypt.org/directory".to_owned(),
+            "https://pebble.lab.example.test:14000/dir".to_owned(),
+        ),
+    ];
+    Ok(files
+        .into_iter()
+        .map(|(file, mut text)| {
+            for (from, to) in &swaps {
+                text = text.replace(from.as_str(), to);
+            }
+            if scenario == "healthy" {
+                text = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("reason: 'Waiting for HTTP-01"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+            (file, text)
+        })
+        .collect())
+}

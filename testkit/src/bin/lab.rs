@@ -12,6 +12,26 @@ use std::io::{BufRead, Write};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("objects") => {
+            // lab objects <scenario> <fixtures-root> <out-dir>: the cert-manager objects for a scenario.
+            let (Some(scenario), Some(root), Some(out)) = (args.get(1), args.get(2), args.get(3))
+            else {
+                eprintln!("usage: lab objects <scenario> <fixtures-root> <out-dir>");
+                std::process::exit(2);
+            };
+            let result =
+                lab::cluster_objects(std::path::Path::new(root), scenario).and_then(|files| {
+                    std::fs::create_dir_all(out)?;
+                    for (name, text) in files {
+                        std::fs::write(std::path::Path::new(out).join(name), text)?;
+                    }
+                    Ok(())
+                });
+            if let Err(e) = result {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+        }
         Some("list") => {
             for (name, what) in lab::SCENARIOS {
                 println!("{name:32} {what}");
@@ -58,7 +78,9 @@ fn main() {
             drop(lab);
         }
         _ => {
-            eprintln!("usage: lab up <scenario> [--delay-ms N] | lab list");
+            eprintln!(
+                "usage: lab up <scenario> [--delay-ms N] | lab list | lab objects <scenario> <fixtures-root> <out-dir>"
+            );
             std::process::exit(2);
         }
     }

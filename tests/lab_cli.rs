@@ -1,0 +1,151 @@
+//! The whole tool on the lab: fake API server (inside the client namespace, like a cluster API
+//! reachable from the laptop) + real network + `kubectl-acmecheck <cert>`. The first finding
+//! must name the scenario's root cause; the founding incident's table is a golden file at 100
+//! and 80 columns. Needs root.
+
+use acmecheck_testkit::fakeapi::FakeApi;
+use acmecheck_testkit::lab::{self, Lab};
+use acmecheck_testkit::proc::in_netns;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+struct Setup {
+    // Field order: the API server stops before the lab's namespaces go away.
+    api: FakeApi,
+    kubeconfig: PathBuf,
+    lab: Lab,
+}
+
+fn setup(scenario: &str) -> Option<Setup> {
+    if !acmecheck_testkit::proc::is_root()
+        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some()
+    {
+        eprintln!("SKIPPED {scenario}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+        return None;
+    }
+    let lab = lab::scenario(scenario, lab::Options::default())
+        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
+    // Started from a thread inside the client namespace, the server listens on that
+    // namespace's loopback, where the CLI runs.
+    let api = in_netns(&lab.client, FakeApi::spawn).unwrap().unwrap();
+    for (_, yaml) in
+        lab::cluster_objects(&Path::new(ROOT).join("tests/fixtures/chain"), scenario).unwrap()
+    {
+        api.load_yaml(&yaml).unwrap();
+    }
+    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
+    Some(Setup {
+        api,
+        kubeconfig,
+        lab,
+    })
+}
+
+fn acmecheck(s: &Setup, args: &[&str], columns: u16) -> (i32, String) {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &s.lab.client,
+            env!("CARGO_BIN_EXE_kubectl-acmecheck"),
+        ])
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", columns.to_string())
+        .output()
+        .unwrap();
+    let _ = &s.api;
+    assert!(
+        out.status.code().is_some_and(|c| c < 2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Scenario → the first error finding's code (None: no error finding, exit 0).
+const EXPECTED: &[(&str, Option<&str>)] = &[
+    ("healthy", None),
+    ("founding-incident", Some("MIXED_BACKENDS")),
+    ("founding-incident-90-10", Some("MIXED_BACKENDS")),
+    ("stale-a", Some("STALE_ADDRESS")),
+    ("aaaa-wrong", Some("IPV6_BROKEN")),
+    ("https-redirect-unserved", Some("HTTPS_REDIRECT_UNSERVED")),
+    ("basic-auth", Some("AUTH_REQUIRED")),
+    ("refused", Some("INBOUND_BLOCKED")),
+];
+
+#[test]
+fn the_first_finding_names_the_root_cause() {
+    for (scenario, want) in EXPECTED {
+        let Some(s) = setup(scenario) else { return };
+        let (code, out) = acmecheck(
+            &s,
+            &[
+                "web",
+                "-n",
+                "shop",
+                "--local-only",
+                "-o",
+                "json",
+                "--attempts",
+                "40",
+            ],
+            100,
+        );
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let findings = json["certificates"][0]["findings"].as_array().unwrap();
+        let errors: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .filter_map(|f| f["code"].as_str())
+            .collect();
+        match want {
+            Some(c) => {
+                assert_eq!(errors.first(), Some(c), "{scenario}: {errors:?}");
+                assert_eq!(code, 1, "{scenario}");
+            }
+            None => {
+                assert!(errors.is_empty(), "{scenario}: {errors:?}");
+                assert_eq!(code, 0, "{scenario}");
+            }
+        }
+        // The probe's view is in the report.
+        assert!(
+            json["certificates"][0]["challenges"][0]["vantages"]["local"]["addresses"].is_array(),
+            "{scenario}"
+        );
+    }
+}
+
+#[test]
+fn founding_incident_table_is_readable_at_100_and_80_columns() {
+    let Some(s) = setup("founding-incident") else {
+        return;
+    };
+    for columns in [100u16, 80] {
+        let (code, out) = acmecheck(&s, &["web", "-n", "shop", "--local-only"], columns);
+        assert_eq!(code, 1);
+        assert!(
+            out.lines()
+                .all(|l| l.chars().count() <= usize::from(columns)),
+            "wider than {columns}:\n{out}"
+        );
+        let path =
+            Path::new(ROOT).join(format!("tests/golden/lab-founding-incident.{columns}.txt"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &out).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
+        assert_eq!(out, want, "golden {}", path.display());
+    }
+}
