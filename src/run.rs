@@ -147,6 +147,7 @@ pub fn build_report(
             if candidates > 0 {
                 findings.push(not_checked(probes.enabled, probed));
             }
+            findings.extend(diagnose::advice::dns01(cert, &findings));
             diagnose::rank(&mut findings);
             let mut report = CertificateReport::new(cert, findings);
             for ch in &mut report.challenges {

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod advice;
 pub mod api;
 pub mod probe;
 
@@ -56,6 +57,8 @@ pub enum Code {
     ProxyProtocolMismatch,
     SelfcheckViaProxy,
     SelfcheckEgressBlocked,
+    // Advice across findings (issue: diagnosis)
+    Dns01Advised,
     // The tool could not check something
     NotChecked,
 }
@@ -102,6 +105,7 @@ impl Code {
         Code::ProxyProtocolMismatch,
         Code::SelfcheckViaProxy,
         Code::SelfcheckEgressBlocked,
+        Code::Dns01Advised,
         Code::NotChecked,
     ];
 
@@ -148,7 +152,8 @@ impl Code {
             Code::ProxyProtocolMismatch => 36,
             Code::SelfcheckViaProxy => 37,
             Code::SelfcheckEgressBlocked => 38,
-            Code::NotChecked => 39,
+            Code::Dns01Advised => 39,
+            Code::NotChecked => 40,
         }
     }
 }
