@@ -313,3 +313,33 @@ fn dropped_packets_time_out_within_the_limit() {
         run.elapsed
     );
 }
+
+#[test]
+fn the_lab_has_no_route_out() {
+    let Some(lab) = lab("healthy") else { return };
+    // `ip route get` asks the kernel's routing table; it sends nothing.
+    for target in ["8.8.8.8", "10.0.0.1", "2001:4860:4860::8888"] {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &lab.client, "ip", "route", "get", target])
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{target} is routable from the lab: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let ok = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.client,
+            "ip",
+            "route",
+            "get",
+            lab::EDGE_V4,
+        ])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "the lab's own addresses are reachable");
+}
