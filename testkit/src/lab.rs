@@ -266,6 +266,27 @@ impl Lab {
         Ok(())
     }
 
+    /// The edge host (203.0.113.10) with an ingress-nginx-like server that serves the key.
+    fn edge_serving_key(&mut self, delay_ms: u32) -> Result<String> {
+        let edge = self.host("edge", &[EDGE_V4])?;
+        self.nginx(
+            "ingress-nginx",
+            &edge,
+            &[(&format!("{EDGE_V4}:80"), nginx_serving_key(delay_ms))],
+        )?;
+        Ok(edge)
+    }
+
+    /// A host at `addr` with an old web server that no longer has the site (Apache-like 404).
+    fn old_server(&mut self, name: &str, addr: &str, listen: &str) -> Result<()> {
+        let old = self.host(name, &[addr])?;
+        self.nginx(
+            &format!("old server {addr}"),
+            &old,
+            &[(listen, old_server_404())],
+        )
+    }
+
     /// Drop every TCP packet to `port` in `ns` (a firewall that does not answer).
     pub fn drop_port(&mut self, ns: &str, port: u16) -> Result<()> {
         let rules = format!(
@@ -414,13 +435,10 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     let mut lab = Lab::new()?;
     lab.client()?;
     let d = opts.delay_ms;
-    let key_80 = |addr: &str| (format!("{addr}:80"), nginx_serving_key(d));
     match name {
         "healthy" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
-            let edge = lab.host("edge", &[EDGE_V4])?;
-            let (l, b) = key_80(EDGE_V4);
-            lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
+            lab.edge_serving_key(d)?;
         }
         "founding-incident" | "founding-incident-90-10" | "founding-incident-two-addresses" => {
             let (wn, we) = if name.ends_with("90-10") {
@@ -437,8 +455,11 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             let records: Vec<(&str, &str)> = edges.iter().map(|e| (DNS_NAME, *e)).collect();
             lab.dns(&records)?;
             let nginx = lab.host("nginx", &[NGINX_V4])?;
-            let (l, b) = key_80(NGINX_V4);
-            lab.nginx("ingress-nginx", &nginx, &[(&l, b)])?;
+            lab.nginx(
+                "ingress-nginx",
+                &nginx,
+                &[(&format!("{NGINX_V4}:80"), nginx_serving_key(d))],
+            )?;
             let envoy = lab.host("envoy", &[ENVOY_V4])?;
             lab.nginx(
                 "cilium-gateway (envoy)",
@@ -466,23 +487,13 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "stale-a" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "203.0.113.99")])?;
-            let edge = lab.host("edge", &[EDGE_V4])?;
-            let (l, b) = key_80(EDGE_V4);
-            lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
-            let old = lab.host("old", &["203.0.113.99"])?;
-            lab.nginx("old server", &old, &[("203.0.113.99:80", old_server_404())])?;
+            lab.edge_serving_key(d)?;
+            lab.old_server("old", "203.0.113.99", "203.0.113.99:80")?;
         }
         "aaaa-wrong" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "2001:db8::99")])?;
-            let edge = lab.host("edge", &[EDGE_V4])?;
-            let (l, b) = key_80(EDGE_V4);
-            lab.nginx("ingress-nginx", &edge, &[(&l, b)])?;
-            let old = lab.host("old6", &["2001:db8::99"])?;
-            lab.nginx(
-                "old IPv6 server",
-                &old,
-                &[("[2001:db8::99]:80", old_server_404())],
-            )?;
+            lab.edge_serving_key(d)?;
+            lab.old_server("old6", "2001:db8::99", "[2001:db8::99]:80")?;
         }
         "https-redirect-unserved" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
@@ -534,9 +545,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "dropped" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
-            let edge = lab.host("edge", &[EDGE_V4])?;
-            let (l, b) = key_80(EDGE_V4);
-            lab.nginx("ingress-nginx behind a firewall", &edge, &[(&l, b)])?;
+            let edge = lab.edge_serving_key(d)?;
             lab.drop_port(&edge, 80)?;
         }
         other => bail!(
