@@ -13,10 +13,10 @@ Examples:
   # Every certificate that is not Ready, in every namespace, as JSON for a script
   kubectl acmecheck --all -A -o json
 
-  # Only look at the cluster objects and from this machine, no probe pod
+  # Look at the cluster objects and probe from this machine only
   kubectl acmecheck web-tls -n shop --local-only
 
-  # Run a probe plan (what the in-cluster probe pod runs) and print the report
+  # Run a probe plan (the probe engine on its own) and print the report
   kubectl acmecheck probe --plan plan.json
 
 Exit codes:
@@ -57,7 +57,8 @@ pub struct Cli {
     #[command(flatten)]
     pub output: OutputFlags,
 
-    /// Probe from this machine only: do not start the in-cluster probe pod
+    /// Probe from this machine only (this version has no in-cluster probe pod yet, so this is
+    /// also the default)
     #[arg(long)]
     pub local_only: bool,
 
@@ -72,7 +73,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a probe plan and print the report as JSON (what the in-cluster probe pod runs)
+    /// Run a probe plan and print the report as JSON (the probe engine on its own)
     Probe(ProbeArgs),
     /// Print a shell completion script (bash, zsh, fish) or the kubectl completion helper
     Completion(crate::completion::CompletionArgs),
