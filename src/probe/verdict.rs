@@ -43,6 +43,15 @@ fn dial_failures(a: &AddressReport) -> u32 {
         .sum()
 }
 
+/// Every attempt failed with "network unreachable": this vantage cannot reach that family.
+fn unreachable_here(a: &AddressReport) -> bool {
+    a.attempts > 0
+        && a.outcomes
+            .iter()
+            .filter(|o| o.count > 0)
+            .all(|o| o.error_class == Some(ErrorClass::NetworkUnreachable))
+}
+
 fn frac(n: u32, d: u32) -> f64 {
     if d == 0 {
         0.0
@@ -109,6 +118,14 @@ pub fn self_check(addrs: &[AddressReport]) -> Verdict {
         mean(&v4, &|a| frac(a.cert_manager_passes, a.attempts))
     };
     let v6_reachable = v6.iter().any(|a| dial_failures(a) < a.attempts);
+    if v4.is_empty() && !v6_reachable && v6.iter().all(|a| unreachable_here(a)) {
+        return Verdict {
+            reason:
+                "only IPv6 addresses, and this vantage has no IPv6 route: not observable from here"
+                    .into(),
+            ..Default::default()
+        };
+    }
     let (p, used, basis) = if v6_reachable {
         let p = mean(&v6, &|a| {
             frac(a.cert_manager_passes, a.attempts) + frac(dial_failures(a), a.attempts) * p4
@@ -152,6 +169,19 @@ pub fn self_check(addrs: &[AddressReport]) -> Verdict {
 pub fn acme(addrs: &[AddressReport], ca: CaProfile) -> Verdict {
     let first6 = addrs.iter().find(|a| a.is_ipv6() && a.attempts > 0);
     let first4 = addrs.iter().find(|a| !a.is_ipv6() && a.attempts > 0);
+    // The CA tries the AAAA first; if this vantage cannot reach IPv6 at all, its answer is unknown.
+    if let Some(a6) = first6
+        && unreachable_here(a6)
+        && (ca != CaProfile::Letsencrypt || first4.is_none())
+    {
+        return Verdict {
+            reason: format!(
+                "the CA would try {} first, and this vantage has no IPv6 route: not observable from here",
+                a6.address
+            ),
+            ..Default::default()
+        };
+    }
     let pass = |a: Option<&AddressReport>| a.map_or(0.0, |a| frac(a.acme_passes, a.attempts));
     let (p, used, basis): (f64, Vec<&AddressReport>, String) = match (ca, first6, first4) {
         (_, None, None) => {
@@ -270,6 +300,36 @@ mod tests {
             le.reason,
             "203.0.113.10: Invalid response from http://a.test/x: 404"
         );
+    }
+
+    #[test]
+    fn unreachable_ipv6_is_unknown_not_fail() {
+        let only6 = [addr(
+            "2001:db8::1",
+            0,
+            66,
+            Some(ErrorClass::NetworkUnreachable),
+        )];
+        assert_eq!(self_check(&only6).outcome, VerdictOutcome::Unknown);
+        assert_eq!(
+            acme(&only6, CaProfile::Letsencrypt).outcome,
+            VerdictOutcome::Unknown
+        );
+        // Pebble never falls back to IPv4: unknown even with an A record.
+        let both = [
+            addr("192.0.2.1", 66, 0, None),
+            addr("2001:db8::1", 0, 66, Some(ErrorClass::NetworkUnreachable)),
+        ];
+        assert_eq!(
+            acme(&both, CaProfile::Pebble).outcome,
+            VerdictOutcome::Unknown
+        );
+        // Let's Encrypt falls back to IPv4 on a dial failure.
+        assert_eq!(
+            acme(&both, CaProfile::Letsencrypt).outcome,
+            VerdictOutcome::Pass
+        );
+        assert_eq!(self_check(&both).outcome, VerdictOutcome::Pass);
     }
 
     #[test]
