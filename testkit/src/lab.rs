@@ -277,6 +277,16 @@ impl Lab {
         Ok(edge)
     }
 
+    /// The Gateway host (198.51.100.20): an envoy-style data plane with no route for the name.
+    fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
+        let envoy = self.host("envoy", &[ENVOY_V4])?;
+        self.nginx(
+            "cilium-gateway (envoy)",
+            &envoy,
+            &[(&format!("{ENVOY_V4}:80"), envoy_404(delay_ms))],
+        )
+    }
+
     /// A host at `addr` with an old web server that no longer has the site (Apache-like 404).
     fn old_server(&mut self, name: &str, addr: &str, listen: &str) -> Result<()> {
         let old = self.host(name, &[addr])?;
@@ -460,12 +470,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
                 &nginx,
                 &[(&format!("{NGINX_V4}:80"), nginx_serving_key(d))],
             )?;
-            let envoy = lab.host("envoy", &[ENVOY_V4])?;
-            lab.nginx(
-                "cilium-gateway (envoy)",
-                &envoy,
-                &[(&format!("{ENVOY_V4}:80"), envoy_404(d))],
-            )?;
+            lab.gateway_without_route(d)?;
             let edge = lab.host("edge", edges)?;
             let (n, e) = (format!("{NGINX_V4}:80"), format!("{ENVOY_V4}:80"));
             for addr in edges {
@@ -478,12 +483,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "wrong-backend" => {
             lab.dns(&[(DNS_NAME, ENVOY_V4)])?;
-            let envoy = lab.host("envoy", &[ENVOY_V4])?;
-            lab.nginx(
-                "cilium-gateway (envoy)",
-                &envoy,
-                &[(&format!("{ENVOY_V4}:80"), envoy_404(d))],
-            )?;
+            lab.gateway_without_route(d)?;
         }
         "stale-a" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "203.0.113.99")])?;
