@@ -18,6 +18,8 @@ pub struct Probes {
     pub enabled: bool,
     /// Local-vantage reports keyed by `<namespace>/<challenge>`.
     pub local: HashMap<String, TargetReport>,
+    /// The probe pod's view (or why there is none).
+    pub in_cluster: crate::probe::incluster::InCluster,
 }
 
 /// The key a challenge's probe results are filed under.
@@ -151,10 +153,9 @@ pub fn build_report(
             diagnose::rank(&mut findings);
             let mut report = CertificateReport::new(cert, findings);
             for ch in &mut report.challenges {
-                ch.vantages.local = probes
-                    .local
-                    .get(&format!("{}/{}", cert.namespace, ch.name))
-                    .cloned();
+                let id = format!("{}/{}", cert.namespace, ch.name);
+                ch.vantages.local = probes.local.get(&id).cloned();
+                ch.vantages.in_cluster = probes.in_cluster.target(&id).cloned();
             }
             report
         })

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod engine;
 pub mod fingerprint;
 pub mod http;
+pub mod incluster;
 pub mod plan;
 pub mod verdict;
 

@@ -102,12 +102,14 @@ pub struct ChallengeReport {
     pub vantages: Vantages,
 }
 
-/// Probe results per vantage point (`local`: this machine; `inCluster`: the probe pod, later).
+/// Probe results per vantage point (`local`: this machine; `inCluster`: the probe pod).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Vantages {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local: Option<crate::probe::plan::TargetReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_cluster: Option<crate::probe::plan::TargetReport>,
 }
 
 impl CertificateReport {
