@@ -3,10 +3,10 @@
 use crate::cli::{Cli, ColorChoice, OutputFormat};
 use crate::diagnose::{self, Code, Finding, Proof, Severity, api};
 use crate::error::UserError;
-use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
+use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
-use crate::probe::plan::{CaProfile, ProbeOptions, ProbePlan, Target, TargetReport};
-use crate::reason::{self, Phase};
+use crate::probe::plan::TargetReport;
+use crate::probe::targets::{self, cert_profile, probe_candidates, probe_id};
 use crate::report::{CertificateReport, Report, table};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -22,93 +22,6 @@ pub struct Probes {
     pub in_cluster: crate::probe::incluster::InCluster,
 }
 
-/// The key a challenge's probe results are filed under.
-pub fn probe_id(cert: &CertificateEvidence, ch: &ChallengeEvidence) -> String {
-    format!("{}/{}", cert.namespace, ch.name)
-}
-
-/// Challenges worth probing: HTTP-01 in the self-check phase. Finished or failed challenges
-/// have had their solver removed, so a probe would see 404 by design.
-pub fn probe_candidates(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
-    cert.challenges
-        .iter()
-        .filter(|c| c.is_http01() && reason::phase(c) == Phase::SelfCheck)
-}
-
-/// Which validation rules the issuer's ACME server applies.
-pub fn ca_profile(server: &str) -> CaProfile {
-    let s = server.to_ascii_lowercase();
-    const PUBLIC: &[&str] = &[
-        "letsencrypt.org",
-        "zerossl.com",
-        "pki.goog",
-        "buypass.com",
-        "ssl.com",
-        "sectigo.com",
-        "digicert.com",
-    ];
-    if PUBLIC.iter().any(|p| s.contains(p)) {
-        CaProfile::Letsencrypt
-    } else if s.contains("pebble") || s.contains(":14000/") {
-        CaProfile::Pebble
-    } else {
-        CaProfile::Private
-    }
-}
-
-fn cert_profile(cert: &CertificateEvidence) -> CaProfile {
-    cert.issuer
-        .as_ref()
-        .and_then(|i| i.acme.as_ref())
-        .map_or(CaProfile::Letsencrypt, |a| ca_profile(&a.server))
-}
-
-/// Probe plans for the local vantage, one per CA profile in use (a plan has one profile).
-pub fn local_plans(
-    certs: &[CertificateEvidence],
-    cluster: &ClusterEvidence,
-    attempts: Option<u32>,
-) -> Vec<ProbePlan> {
-    let mut by_profile: Vec<(CaProfile, Vec<Target>)> = Vec::new();
-    for cert in certs {
-        let profile = cert_profile(cert);
-        for ch in probe_candidates(cert) {
-            let target = Target {
-                id: probe_id(cert, ch),
-                url: ch.challenge_url(),
-                dns_name: ch.dns_name.clone(),
-                token: ch.token.clone(),
-                expected_key: ch.key.clone(),
-            };
-            match by_profile.iter_mut().find(|(p, _)| *p == profile) {
-                Some((_, t)) => t.push(target),
-                None => by_profile.push((profile, vec![target])),
-            }
-        }
-    }
-    let user_agent = cluster
-        .cert_manager
-        .as_ref()
-        .and_then(|c| c.version.as_deref())
-        .map(|v| format!("cert-manager-challenges/{v} (linux/amd64) cert-manager/acmecheck"))
-        .unwrap_or_else(|| crate::probe::plan::DEFAULT_USER_AGENT.to_owned());
-    by_profile
-        .into_iter()
-        .map(|(profile, targets)| {
-            ProbePlan::new(
-                targets,
-                ProbeOptions {
-                    attempts_per_address: attempts,
-                    ca_profile: profile,
-                    user_agent: user_agent.clone(),
-                    vantage: Some("local".into()),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect()
-}
-
 /// Run the local plans.
 pub async fn probe_locally(
     certs: &[CertificateEvidence],
@@ -119,7 +32,7 @@ pub async fn probe_locally(
         enabled: true,
         ..Default::default()
     };
-    for plan in local_plans(certs, cluster, attempts) {
+    if let Some(plan) = targets::local_plan(certs, cluster, attempts) {
         for t in crate::probe::run_plan(&plan).await.targets {
             probes.local.insert(t.id.clone(), t);
         }

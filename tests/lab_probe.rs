@@ -39,6 +39,7 @@ fn probe(lab: &Lab, attempts: Option<u32>, ca: CaProfile, timeout_ms: u64) -> Ru
             dns_name: DNS_NAME.into(),
             token: TOKEN.into(),
             expected_key: KEY.into(),
+            ..Default::default()
         }],
         ProbeOptions {
             attempts_per_address: attempts,

@@ -126,6 +126,7 @@ fn plan(port: u16, attempts: u32, ca: CaProfile, timeout_ms: u64) -> ProbePlan {
             dns_name: "a.test".into(),
             token: "tok".into(),
             expected_key: KEY.into(),
+            ..Default::default()
         }],
         ProbeOptions {
             attempts_per_address: Some(attempts),

@@ -50,12 +50,13 @@ fn target_url(t: &Target) -> String {
 
 async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) -> TargetReport {
     let url_text = target_url(t);
+    let ca = t.ca_profile.unwrap_or(opts.ca_profile);
     let mut report = TargetReport {
         id: t.id.clone(),
         url: url_text.clone(),
         dns_name: t.dns_name.clone(),
         expected_key: t.expected_key.clone(),
-        ca_profile: opts.ca_profile,
+        ca_profile: ca,
         ..Default::default()
     };
     let url = match Url::parse(&url_text) {
@@ -129,7 +130,7 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             url: &url,
             addr: SocketAddr::new(*ip, url.port),
             settings: &settings,
-            ca: opts.ca_profile,
+            ca,
             permits: &permits,
         };
         async move {
@@ -149,11 +150,11 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
     for d in opts.direct_targets.iter().filter(|d| d.id == t.id) {
         report
             .direct
-            .push(run_direct(d, &url, &settings, opts.ca_profile, &permits).await);
+            .push(run_direct(d, &url, &settings, ca, &permits).await);
     }
     report.verdicts = Verdicts {
         self_check: verdict::self_check(&report.addresses),
-        acme: verdict::acme(&report.addresses, opts.ca_profile),
+        acme: verdict::acme(&report.addresses, ca),
     };
     report
 }

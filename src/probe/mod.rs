@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod http;
 pub mod incluster;
 pub mod plan;
+pub mod targets;
 pub mod verdict;
 
 pub use engine::run_plan;

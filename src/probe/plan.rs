@@ -80,6 +80,10 @@ pub struct Target {
     pub token: String,
     /// `Challenge.spec.key`: the exact body a passing response carries.
     pub expected_key: String,
+    /// The CA that validates this challenge, when it differs from `options.caProfile` (one
+    /// plan, and so one probe pod, covers challenges of several issuers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_profile: Option<CaProfile>,
 }
 
 /// Which ACME server validates, for the `acme` verdict.
