@@ -956,3 +956,107 @@ fn netns_mode_runs_the_container_inside_the_namespace() {
     assert_eq!(logs, want);
     assert_ne!(ours.to_string_lossy(), theirs.trim());
 }
+
+#[tokio::test]
+async fn fake_apiserver_binary_runs_pods_and_kills_them_on_sigterm() {
+    let scripts = Scripts::new("bin");
+    let exe = scripts.write(
+        "probe",
+        "echo \"from the binary: $1\"\n[ \"$1\" = wait ] && exec sleep 60\nexit 0",
+    );
+    let kc = scripts.0.join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-apiserver"))
+        .arg(format!("--kubelet-image={IMAGE}={}", exe.display()))
+        .args(["--pod-ip", "198.51.100.77", "--namespace", NS])
+        .arg("--kubeconfig-out")
+        .arg(&kc)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(u32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SAFETY: signalling the child started by this test, by PID.
+            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+        }
+    }
+    let _guard = Kill(child.id());
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let cfg = Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&kc).unwrap(),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(cfg).unwrap();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, NS);
+    let pp = PostParams::default();
+    pods.create(&pp, &pod("once", IMAGE, &["once"]))
+        .await
+        .unwrap();
+    pods.create(&pp, &pod("long", IMAGE, &["wait"]))
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let (once, long) = loop {
+        let once = pods.get("once").await.unwrap();
+        let long = pods.get("long").await.unwrap();
+        let ph = |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_default()
+        };
+        if ph(&once) == "Succeeded" && ph(&long) == "Running" {
+            break (once, long);
+        }
+        assert!(Instant::now() < until, "pods did not progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let ip = |p: &Pod| p.status.as_ref().and_then(|s| s.pod_ip.clone());
+    assert_eq!(ip(&once).as_deref(), Some("198.51.100.77"));
+    assert_eq!(ip(&long).as_deref(), Some("198.51.100.77"));
+    let logs = pods.logs("once", &LogParams::default()).await.unwrap();
+    assert_eq!(logs, "from the binary: once\n");
+    // The long-running container's process: find it by its parent (the binary).
+    let sleeper = children_of(child.id())
+        .into_iter()
+        .next()
+        .expect("the container process is a child of fake-apiserver");
+    // SAFETY: signalling the child started by this test, by PID.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert!(child.wait().unwrap().success());
+    wait_gone(sleeper);
+}
+
+/// PIDs whose parent is `ppid` (from /proc).
+fn children_of(ppid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+        if after.split_whitespace().nth(1) == Some(&ppid.to_string()) {
+            out.push(pid);
+        }
+    }
+    out
+}
