@@ -281,11 +281,16 @@ async fn lifecycle_events_status_and_logs() {
     assert_eq!(p["spec"]["schedulerName"], "default-scheduler");
 
     let logs = pods.logs("probe-a", &LogParams::default()).await.unwrap();
-    assert!(
-        logs.starts_with("args: probe --plan-json {}\nenv: hi probe-a probe-a\n"),
-        "{logs:?}"
+    // stdout and stderr interleave in arrival order (two pipes): check each.
+    let stdout: String = logs
+        .split_inclusive('\n')
+        .filter(|l| *l != "oops\n")
+        .collect();
+    assert_eq!(
+        stdout,
+        "args: probe --plan-json {}\nenv: hi probe-a probe-a\n"
     );
-    assert!(logs.contains("oops\n"), "{logs:?}");
+    assert_eq!(logs.len(), stdout.len() + "oops\n".len(), "{logs:?}");
     let tail = pods
         .logs(
             "probe-a",
@@ -611,6 +616,48 @@ async fn unknown_image_pulls_then_backs_off_for_ever() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(t0.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn deadline_applies_while_the_image_cannot_be_pulled() {
+    let scripts = Scripts::new("pulldeadline");
+    let exe = scripts.write("probe", "exit 0");
+    let api = cluster(&exe, 20, json!({}));
+    let mut p = pod_json("late", "registry.example/nope:1", &[]).tap_ns();
+    p["spec"]["activeDeadlineSeconds"] = json!(1);
+    api.insert(p).unwrap();
+    let p = wait_for(&api, "late", "failed", |p| phase(p) == "Failed");
+    assert_eq!(p["status"]["reason"], "DeadlineExceeded");
+    let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(t["reason"], "ContainerStatusUnknown");
+    assert_eq!(t["exitCode"], 137);
+}
+
+#[test]
+fn a_missing_executable_or_a_command_is_a_start_error() {
+    let scripts = Scripts::new("starterr");
+    let missing = scripts.0.join("no-such-binary");
+    let api = cluster(&missing, 0, json!({}));
+    api.insert(pod_json("nobin", IMAGE, &[]).tap_ns()).unwrap();
+    let mut p = pod_json("cmd", IMAGE, &[]).tap_ns();
+    p["spec"]["containers"][0]["command"] = json!(["/bin/true"]);
+    api.insert(p).unwrap();
+    for name in ["nobin", "cmd"] {
+        let p = wait_for(&api, name, "failed", |p| phase(p) == "Failed");
+        let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(
+            (t["reason"].as_str(), t["exitCode"].as_i64()),
+            (Some("StartError"), Some(128)),
+            "{t}"
+        );
+        assert!(
+            t["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("failed to create containerd task: "),
+            "{t}"
+        );
+    }
 }
 
 #[test]
