@@ -97,6 +97,13 @@ fn pod(name: &str, image: &str, args: &[&str]) -> Pod {
     serde_json::from_value(pod_json(name, image, args)).unwrap()
 }
 
+/// Log parameters changed by `f`.
+fn lp(f: impl FnOnce(&mut LogParams)) -> LogParams {
+    let mut p = LogParams::default();
+    f(&mut p);
+    p
+}
+
 fn with(mut p: Value, f: impl FnOnce(&mut Value)) -> Pod {
     f(&mut p);
     serde_json::from_value(p).unwrap()
@@ -292,27 +299,15 @@ async fn lifecycle_events_status_and_logs() {
     );
     assert_eq!(logs.len(), stdout.len() + "oops\n".len(), "{logs:?}");
     let tail = pods
-        .logs(
-            "probe-a",
-            &LogParams {
-                tail_lines: Some(1),
-                ..LogParams::default()
-            },
-        )
+        .logs("probe-a", &lp(|p| p.tail_lines = Some(1)))
         .await
         .unwrap();
     assert_eq!(tail.lines().count(), 1);
     let head = pods
-        .logs(
-            "probe-a",
-            &LogParams {
-                limit_bytes: Some(5),
-                ..LogParams::default()
-            },
-        )
+        .logs("probe-a", &lp(|p| p.limit_bytes = Some(5)))
         .await
         .unwrap();
-    assert_eq!(head, "args:");
+    assert_eq!(head, logs[..5]);
     // Deleting a finished pod is immediate.
     pods.delete("probe-a", &DeleteParams::default())
         .await
@@ -413,13 +408,7 @@ async fn follow_logs_until_the_container_ends() {
     wait_for(&api, "f", "ran", |p| phase(p) == "Running");
     let started = Instant::now();
     let mut stream = pods
-        .log_stream(
-            "f",
-            &LogParams {
-                follow: true,
-                ..LogParams::default()
-            },
-        )
+        .log_stream("f", &lp(|p| p.follow = true))
         .await
         .unwrap();
     let mut all = String::new();
@@ -428,16 +417,24 @@ async fn follow_logs_until_the_container_ends() {
     // stream ends with the container.
     assert_eq!(all, "one\ntwo\nthree\n");
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert_eq!(phase(&api.get("v1", "Pod", NS, "f").unwrap()), "Succeeded");
+    // The terminal status is written before the stream ends.
+    let p = api.get("v1", "Pod", NS, "f").unwrap();
+    if phase(&p) != "Succeeded" {
+        std::thread::sleep(Duration::from_secs(1));
+        panic!(
+            "stream ended while the pod was {:#}\na second later: {:#}",
+            p["status"],
+            api.get("v1", "Pod", NS, "f").unwrap()["status"]
+        );
+    }
     // limitBytes also bounds a follow stream.
     let mut limited = pods
         .log_stream(
             "f",
-            &LogParams {
-                follow: true,
-                limit_bytes: Some(6),
-                ..LogParams::default()
-            },
+            &lp(|p| {
+                p.follow = true;
+                p.limit_bytes = Some(6);
+            }),
         )
         .await
         .unwrap();
@@ -870,7 +867,12 @@ fn real_kubectl_watch_logs_and_delete() {
         &bin,
         &["get", "pods", "-w", "--no-headers", "-l", SELECTOR],
     ));
-    std::thread::sleep(Duration::from_millis(500)); // let kubectl connect
+    // kubectl lists, then watches from the list's resourceVersion.
+    let until = Instant::now() + Duration::from_secs(20);
+    while !api.requests().iter().any(|r| r.is_watch()) {
+        assert!(Instant::now() < until, "kubectl never watched");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     api.insert(pod_json("k", IMAGE, &[]).tap_ns()).unwrap();
     // `kubectl logs -f` once the container runs: both lines, then it exits.
     wait_for(&api, "k", "ran", |p| phase(p) == "Running");

@@ -106,15 +106,15 @@ pub struct Kubelet {
     stopping: AtomicBool,
 }
 
-/// Sends `sig` to the process group led by `pid` (the container), falling
-/// back to the process itself.
+/// Sends `sig` to the process group led by `pid` (the container and
+/// everything it started). Only the group: once the leader is reaped its
+/// PID may belong to someone else, but a group ID stays reserved while the
+/// group has members.
 fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions; the PID is a
-    // process group this kubelet started.
+    // SAFETY: kill(2) has no memory-safety preconditions; the ID is a
+    // process group this kubelet created (`process_group(0)`).
     unsafe {
-        if libc::kill(-pid, sig) != 0 {
-            libc::kill(pid, sig);
-        }
+        libc::kill(-pid, sig);
     }
 }
 
