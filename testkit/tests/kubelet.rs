@@ -1109,3 +1109,38 @@ fn children_of(ppid: u32) -> Vec<u32> {
     }
     out
 }
+
+#[tokio::test]
+async fn delete_collection_is_graceful_for_each_pod() {
+    let scripts = Scripts::new("collection");
+    let exe = scripts.write("probe", "exec sleep 60");
+    let api = cluster(&exe, 0, json!({}));
+    let pods = client(&api).await;
+    let pp = PostParams::default();
+    let mut pids = Vec::new();
+    for name in ["c1", "c2"] {
+        pods.create(&pp, &pod(name, IMAGE, &[])).await.unwrap();
+        wait_for(&api, name, "ran", |p| phase(p) == "Running");
+        pids.push(api.pod_pid(NS, name).unwrap());
+    }
+    let lp = kube::api::ListParams::default().labels(SELECTOR);
+    let r = pods
+        .delete_collection(&DeleteParams::default(), &lp)
+        .await
+        .unwrap();
+    let list = r.left().expect("the list of pods being deleted");
+    assert_eq!(list.items.len(), 2);
+    assert!(
+        list.items
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some())
+    );
+    for pid in pids {
+        wait_gone(pid);
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    while !api.list("v1", "Pod").is_empty() {
+        assert!(Instant::now() < until, "pods not removed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
