@@ -64,6 +64,27 @@ fn cluster(exe: &Path, start_delay_ms: u64, labels: Value) -> FakeApi {
     api
 }
 
+/// A test's cluster: the fake API with the kubelet, a pods client for the
+/// probe namespace, and the scripts directory (kept until the test ends).
+struct Env {
+    api: FakeApi,
+    pods: Api<Pod>,
+    _scripts: Scripts,
+}
+
+/// [`cluster`] with IMAGE running a shell script with `body`.
+async fn env(tag: &str, body: &str, start_delay_ms: u64, labels: Value) -> Env {
+    let scripts = Scripts::new(tag);
+    let exe = scripts.write("probe", body);
+    let api = cluster(&exe, start_delay_ms, labels);
+    let pods = client(&api).await;
+    Env {
+        api,
+        pods,
+        _scripts: scripts,
+    }
+}
+
 async fn client(api: &FakeApi) -> Api<Pod> {
     let kc = Kubeconfig::read_from(api.kubeconfig()).unwrap();
     let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
@@ -205,13 +226,17 @@ async fn watch_until(
 
 #[tokio::test]
 async fn lifecycle_events_status_and_logs() {
-    let scripts = Scripts::new("ok");
-    let exe = scripts.write(
-        "probe",
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env(
+        "ok",
         "echo \"args: $*\"\necho \"env: $GREETING $POD $HOSTNAME\"\necho oops >&2\nexit 0",
-    );
-    let api = cluster(&exe, 50, json!({}));
-    let pods = client(&api).await;
+        50,
+        json!({}),
+    )
+    .await;
     let create = async {
         pods.create(
             &PostParams::default(),
@@ -317,10 +342,7 @@ async fn lifecycle_events_status_and_logs() {
 
 #[tokio::test]
 async fn running_status_and_exit_codes() {
-    let scripts = Scripts::new("codes");
-    let exe = scripts.write("probe", "case \"$1\" in\n  fail) echo bad >&2; exit 3;;\n  term) kill -TERM $$;;\n  *) exec sleep 30;;\nesac");
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+    let Env { api, pods, _scripts } = env("codes", "case \"$1\" in\n  fail) echo bad >&2; exit 3;;\n  term) kill -TERM $$;;\n  *) exec sleep 30;;\nesac", 0, json!({})).await;
     let pp = PostParams::default();
     pods.create(&pp, &pod("fail", IMAGE, &["fail"]))
         .await
@@ -380,13 +402,17 @@ async fn running_status_and_exit_codes() {
 
 #[tokio::test]
 async fn follow_logs_until_the_container_ends() {
-    let scripts = Scripts::new("follow");
-    let exe = scripts.write(
-        "probe",
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env(
+        "follow",
         "echo one\nsleep 0.3\nprintf 'two\\nthr'\nsleep 0.3\necho ee",
-    );
-    let api = cluster(&exe, 300, json!({}));
-    let pods = client(&api).await;
+        300,
+        json!({}),
+    )
+    .await;
     pods.create(&PostParams::default(), &pod("f", IMAGE, &[]))
         .await
         .unwrap();
@@ -445,10 +471,11 @@ async fn follow_logs_until_the_container_ends() {
 
 #[tokio::test]
 async fn active_deadline_kills_the_process() {
-    let scripts = Scripts::new("deadline");
-    let exe = scripts.write("probe", "echo started\nexec sleep 60");
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env("deadline", "echo started\nexec sleep 60", 0, json!({})).await;
     let p = with(pod_json("d", IMAGE, &[]), |p| {
         p["spec"]["activeDeadlineSeconds"] = json!(1);
         p["spec"]["terminationGracePeriodSeconds"] = json!(2);
@@ -473,13 +500,17 @@ async fn active_deadline_kills_the_process() {
 
 #[tokio::test]
 async fn delete_terminates_gracefully_then_removes() {
-    let scripts = Scripts::new("delete");
-    let exe = scripts.write(
-        "probe",
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env(
+        "delete",
         "if [ \"$1\" = stubborn ]; then trap '' TERM; fi\necho up\nsleep 60 & wait",
-    );
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+        0,
+        json!({}),
+    )
+    .await;
     let pp = PostParams::default();
     let create = async {
         pods.create(&pp, &pod("polite", IMAGE, &[])).await.unwrap();
@@ -565,10 +596,11 @@ async fn delete_terminates_gracefully_then_removes() {
 
 #[tokio::test]
 async fn unknown_image_pulls_then_backs_off_for_ever() {
-    let scripts = Scripts::new("pull");
-    let exe = scripts.write("probe", "exit 0");
-    let api = cluster(&exe, 20, json!({}));
-    let pods = client(&api).await;
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env("pull", "exit 0", 20, json!({})).await;
     let image = "registry.example/acmecheck:v9";
     let create = async {
         pods.create(&PostParams::default(), &pod("nopull", image, &[]))
@@ -1112,10 +1144,11 @@ fn children_of(ppid: u32) -> Vec<u32> {
 
 #[tokio::test]
 async fn delete_collection_is_graceful_for_each_pod() {
-    let scripts = Scripts::new("collection");
-    let exe = scripts.write("probe", "exec sleep 60");
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env("collection", "exec sleep 60", 0, json!({})).await;
     let pp = PostParams::default();
     let mut pids = Vec::new();
     for name in ["c1", "c2"] {
