@@ -378,7 +378,7 @@ fn flag_values(
         possible
     } else {
         match arg.get_id().as_str() {
-            "namespace" => lookup.namespaces(&flags),
+            "namespace" | "probe_namespace" => lookup.namespaces(&flags),
             "context" => lookup.kubeconfig_names(&flags, KubeconfigEntry::Context),
             "cluster" => lookup.kubeconfig_names(&flags, KubeconfigEntry::Cluster),
             "user" => lookup.kubeconfig_names(&flags, KubeconfigEntry::User),
