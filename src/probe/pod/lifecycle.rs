@@ -26,8 +26,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// Extra time the client waits beyond `activeDeadlineSeconds` for the kubelet to report the
-/// pod's end before it gives up itself.
-pub const DEADLINE_GRACE: Duration = Duration::from_secs(10);
+/// pod's end before it gives up itself: a tenth of the deadline, between 2 and 10 s.
+pub fn deadline_grace(timeout: Duration) -> Duration {
+    (timeout / 10).clamp(Duration::from_secs(2), Duration::from_secs(10))
+}
 /// How long an interrupted run waits for an in-flight POST and for each DELETE.
 const CLEANUP_WAIT: Duration = Duration::from_secs(10);
 /// `labelSelector=app.kubernetes.io/managed-by=kubectl-acmecheck`, percent-encoded.
@@ -557,7 +559,7 @@ async fn observe(
     progress: &mut Progress,
     leftovers: &mut Vec<Leftover>,
 ) -> Result<HashMap<String, TargetReport>, Problem> {
-    let limit = ctx.opts.timeout + DEADLINE_GRACE;
+    let limit = ctx.opts.timeout + deadline_grace(ctx.opts.timeout);
     let mut last = String::from("Pending");
     let ended = tokio::time::timeout(limit, async {
         let path = format!(
