@@ -91,6 +91,13 @@ fn run(c: &Cluster, extra: &[&str]) -> Out {
 enum Act {
     /// Run the binary with the pod's args, log its output, end Succeeded (or Failed).
     Run,
+    /// Like `Run`, but Pending for `pending`, then Running for at least `running`, and the log
+    /// padded with `pad` bytes of blank lines before the report (a slow log read).
+    Slow {
+        pending: Duration,
+        running: Duration,
+        pad: usize,
+    },
     /// Log this text and end Succeeded.
     Log(String),
     /// Set this `status`.
@@ -166,13 +173,42 @@ fn act_on(api: &FakeApi, pod: Value, act: &Act) {
         .to_owned();
     let name = pod["metadata"]["name"].as_str().unwrap_or("").to_owned();
     match act {
-        Act::Run => {
+        Act::Run => act_on(
+            api,
+            pod,
+            &Act::Slow {
+                pending: Duration::ZERO,
+                running: Duration::ZERO,
+                pad: 0,
+            },
+        ),
+        Act::Slow {
+            pending,
+            running,
+            pad,
+        } => {
             let args: Vec<String> =
                 serde_json::from_value(pod["spec"]["containers"][0]["args"].clone()).unwrap();
+            set_status(
+                api,
+                &pod,
+                json!({"phase": "Pending", "containerStatuses": [{"name": "probe", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"waiting": {"reason": "ContainerCreating"}}}]}),
+            );
+            std::thread::sleep(*pending);
+            let Some(pod) = api.get("v1", "Pod", &ns, &name) else {
+                return;
+            };
             set_status(api, &pod, json!({"phase": "Running"}));
+            let t = Instant::now();
             let out = Command::new(BIN).args(&args).output().unwrap();
-            let mut log = String::from_utf8_lossy(&out.stdout).into_owned();
+            std::thread::sleep(running.saturating_sub(t.elapsed()));
+            let mut log = "\n".repeat(*pad);
+            log.push_str(&String::from_utf8_lossy(&out.stdout));
             log.push_str(&String::from_utf8_lossy(&out.stderr));
+            if api.get("v1", "Pod", &ns, &name).is_none() {
+                return;
+            }
             api.set_pod_logs(&ns, &name, &log);
             let code = out.status.code().unwrap_or(137);
             if let Some(p) = api.get("v1", "Pod", &ns, &name) {
@@ -417,4 +453,206 @@ fn malformed_and_oversized_reports() {
 fn killed_pod_is_said_plainly() {
     let out = failing(Act::Status(terminated(137, "OOMKilled")), &[]);
     assert!(out.stderr.contains("was OOMKilled"), "{}", out.stderr);
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig}");
+}
+
+/// Wait until `cond` holds (polling the fake API), at most `limit`.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// When, in a run, the signal is sent.
+#[derive(Clone, Copy, Debug)]
+enum Moment {
+    /// After this many resource requests (1: during the chain, before the POST; the chain's
+    /// requests go out together, so 6 and 12 usually land just after the POST).
+    Chain(usize),
+    /// This long after the POST (the pod is Pending for 300 ms).
+    Pending(u64),
+    /// This long after the pod is Running (it runs for 400 ms).
+    Running(u64),
+    /// As soon as the log GET is seen (7 MiB of log).
+    ReadingLog,
+}
+
+fn posted(api: &FakeApi) -> bool {
+    api.requests().iter().any(|r| r.method == "POST")
+}
+
+/// One run interrupted at `moment` with `sig`: returns (exit code, stderr).
+fn interrupted_run(moment: Moment, sig: &str) -> (i32, String) {
+    let c = cluster();
+    let _driver = Driver::new(
+        &c.api,
+        Act::Slow {
+            pending: Duration::from_millis(300),
+            running: Duration::from_millis(400),
+            pad: 7 << 20,
+        },
+    );
+    let started = Instant::now();
+    let child = start(&c, &[]);
+    let api = &c.api;
+    let limit = Duration::from_secs(20);
+    let reached = match moment {
+        Moment::Chain(n) => wait_for(limit, || {
+            api.requests().iter().filter(|r| !r.is_discovery()).count() >= n
+        }),
+        Moment::Pending(ms) => {
+            let ok = wait_for(limit, || posted(api));
+            std::thread::sleep(Duration::from_millis(ms));
+            ok
+        }
+        Moment::Running(ms) => {
+            let ok = wait_for(limit, || {
+                probe_pods(api)
+                    .iter()
+                    .any(|p| p["status"]["phase"] == "Running")
+            });
+            std::thread::sleep(Duration::from_millis(ms));
+            ok
+        }
+        Moment::ReadingLog => wait_for(limit, || {
+            api.requests().iter().any(|r| r.path.ends_with("/log"))
+        }),
+    };
+    assert!(reached, "{moment:?} never came");
+    signal(&child, sig);
+    let out = finish(child, started);
+    let left = probe_pods(api);
+    assert!(
+        left.is_empty(),
+        "{moment:?} {sig}: probe pods left behind: {left:#?}\n{}",
+        out.stderr
+    );
+    (out.code, out.stderr)
+}
+
+/// SIGINT and SIGTERM at 24 moments of a run (before the POST, Pending, Running, reading the
+/// log), in parallel: never a pod left behind, exit 130/143 after deleting it.
+#[test]
+fn interrupted_at_any_moment_leaves_no_pod() {
+    let mut moments = vec![Moment::Chain(1), Moment::Chain(6), Moment::Chain(12)];
+    moments.extend([0, 50, 150, 250].map(Moment::Pending));
+    moments.extend([0, 100, 200, 300].map(Moment::Running));
+    moments.push(Moment::ReadingLog);
+    let runs: Vec<(Moment, &str)> = moments
+        .iter()
+        .flat_map(|m| [(*m, "INT"), (*m, "TERM")])
+        .collect();
+    assert!(runs.len() >= 20);
+    let results: Vec<(Moment, &str, i32, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .chunks(runs.len().div_ceil(8))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(m, sig)| {
+                            let (code, stderr) = interrupted_run(*m, sig);
+                            (*m, *sig, code, stderr)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut interrupted = 0;
+    for (m, sig, code, stderr) in &results {
+        let want = if *sig == "INT" { 130 } else { 143 };
+        println!(
+            "{m:?} SIG{sig}: exit {code}: {}",
+            stderr.trim().replace('\n', " | ")
+        );
+        match m {
+            // The log read can end before the signal arrives: then the run completes.
+            Moment::ReadingLog if *code != want => assert!(*code == 0 || *code == 1, "{stderr}"),
+            _ => assert_eq!(*code, want, "{m:?} SIG{sig}: {stderr}"),
+        }
+        if *code == want {
+            interrupted += 1;
+            assert!(
+                stderr.contains(&format!("interrupted (SIG{sig})")),
+                "{stderr}"
+            );
+            if !matches!(m, Moment::Chain(_)) {
+                assert!(
+                    stderr.contains("deleted probe pod cert-manager/acmecheck-probe-"),
+                    "{m:?}: {stderr}"
+                );
+            }
+        }
+    }
+    assert!(interrupted >= 20, "{interrupted} runs interrupted");
+}
+
+/// A `kill -9` leaves the pod; the next run warns about it once it is older than the deadline,
+/// and `cleanup` removes it and says so.
+#[test]
+fn kill_9_leftover_is_warned_about_and_cleaned_up() {
+    let c = cluster();
+    let child = start(&c, &[]);
+    assert!(wait_for(Duration::from_secs(20), || !probe_pods(&c.api).is_empty()));
+    signal(&child, "KILL");
+    let _ = finish(child, Instant::now());
+    let leftover = probe_pods(&c.api);
+    assert_eq!(leftover.len(), 1);
+    let name = leftover[0]["metadata"]["name"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(2100));
+    let _driver = Driver::new(&c.api, Act::Run);
+    let out = run(&c, &["--probe-timeout", "1s"]);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: 1 probe pod(s) of earlier runs are still in namespace \"cert-manager\", older than the 1s deadline: {name} ("
+        )) && out.stderr.contains("kubectl acmecheck cleanup -n cert-manager"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(probe_pods(&c.api).len(), 1, "only the leftover remains");
+    let cleanup = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("cleanup")
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&c.kubeconfig)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        cleanup(&["-n", "shop"]),
+        "no probe pods in namespace \"shop\"\n"
+    );
+    let said = cleanup(&["-n", "cert-manager"]);
+    assert!(
+        said.starts_with(&format!("deleted pod cert-manager/{name} (")),
+        "{said}"
+    );
+    assert!(probe_pods(&c.api).is_empty());
+    assert_eq!(cleanup(&["-A"]), "no probe pods in any namespace\n");
 }
