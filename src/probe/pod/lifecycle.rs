@@ -561,6 +561,7 @@ async fn observe(
 ) -> Result<HashMap<String, TargetReport>, Problem> {
     let limit = ctx.opts.timeout + deadline_grace(ctx.opts.timeout);
     let mut last = String::from("Pending");
+    let watch_started = std::time::Instant::now();
     let ended = tokio::time::timeout(limit, async {
         let path = format!(
             "/api/v1/namespaces/{}/pods?watch=true&labelSelector={SELECTOR_QUERY}&timeoutSeconds={}",
@@ -597,9 +598,19 @@ async fn observe(
                 Some(WatchEvent::Error(s)) => {
                     return Err(api_problem(&kube::Error::Api(s), "watch", "pods", &p.namespace));
                 }
-                None => {
-                    return Err(deadline_problem(ctx, p, &last));
+                None if watch_started.elapsed() + Duration::from_secs(1) < limit => {
+                    return Err(problem(
+                        ProblemKind::Api,
+                        format!(
+                            "the watch on pods in namespace {:?} ended after {}s while the probe pod {} was {last}",
+                            p.namespace,
+                            watch_started.elapsed().as_secs(),
+                            p.pod
+                        ),
+                        "a --request-timeout shorter than the probe also ends the watch; raise it or run again",
+                    ));
                 }
+                None => return Err(deadline_problem(ctx, p, &last)),
             };
             let name = pod.metadata.name.clone().unwrap_or_default();
             if name != p.pod {
