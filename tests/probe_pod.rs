@@ -1,30 +1,59 @@
-//! The probe pod against the fake API server: the whole binary creates, watches, reads and
-//! deletes its pod. Pod states are driven by the test itself ([`Driver`]) standing in for the
-//! kubelet: it runs the freshly built binary with the pod's own args for a successful pod, or
-//! writes the status a real kubelet/scheduler would for the failure cases.
+//! The probe pod against the fake API server and its fake kubelet: the whole binary creates,
+//! watches, reads and deletes its pod, and the kubelet runs the freshly built binary as the
+//! image (or a small script standing in for a broken or slow image).
 //!
 //! The challenge's dnsName is rewritten to 127.0.0.1, so both vantages probe 127.0.0.1:80 (nothing
 //! listens there: a fast, real `connect_refused` report) and no DNS query leaves the machine.
 
-use acmecheck_testkit::fakeapi::FakeApi;
+use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig, PodSecurityLevel, pod_security_evaluate};
+use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 const MANAGED: &str = "app.kubernetes.io/managed-by";
 
+/// Images the fake kubelet knows besides the default one (which runs the binary itself).
+const IMAGES: &[(&str, &str)] = &[
+    // Slow: Running for 0.4 s before the probe starts.
+    ("test/slow:1", "sleep 0.4\nexec \"$BIN\" \"$@\""),
+    // 7 MB of blank lines before a slow probe: a log read that takes a while.
+    (
+        "test/padded:1",
+        "yes \"$(printf '%1000s' '')\" | head -n 7000\nsleep 0.4\nexec \"$BIN\" \"$@\"",
+    ),
+    ("test/hang:1", "exec sleep 30"),
+    ("test/junk:1", "echo 'exec /probe: exec format error'"),
+    (
+        "test/v2:1",
+        "echo '{\"apiVersion\":\"acmecheck.io/v2\",\"targets\":[]}'",
+    ),
+    (
+        "test/big:1",
+        "head -c 20971520 /dev/zero | tr '\\0' x\necho",
+    ),
+    (
+        "test/fails:1",
+        "echo 'error: cannot bind: permission denied' >&2\nexit 2",
+    ),
+];
+
 struct Cluster {
-    api: Arc<FakeApi>,
+    api: FakeApi,
     kubeconfig: PathBuf,
+    _scripts: tempfile::TempDir,
 }
 
 fn cluster() -> Cluster {
+    cluster_with(Duration::from_millis(20))
+}
+
+/// The selfcheck-refused scenario, a cert-manager namespace, and the fake kubelet with
+/// `start_delay` (how long a pod stays ContainerCreating).
+fn cluster_with(start_delay: Duration) -> Cluster {
     let api = FakeApi::spawn().expect("fake API server");
     api.load_dir(Path::new(ROOT).join("tests/fixtures/chain/selfcheck-refused"))
         .expect("fixtures");
@@ -36,10 +65,26 @@ fn cluster() -> Cluster {
         ch["spec"]["dnsName"] = json!("127.0.0.1");
         api.update(ch).unwrap();
     }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = KubeletConfig {
+        start_delay,
+        ..Default::default()
+    }
+    .image(DEFAULT_PROBE_IMAGE, BIN);
+    for (image, body) in IMAGES {
+        let path = dir.path().join(image.replace(['/', ':'], "_"));
+        std::fs::write(&path, format!("#!/bin/sh\nBIN='{BIN}'\n{body}\n")).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+        cfg = cfg.image(*image, path);
+    }
+    api.enable_kubelet(cfg);
     let kubeconfig = api.kubeconfig().to_owned();
     Cluster {
-        api: Arc::new(api),
+        api,
         kubeconfig,
+        _scripts: dir,
     }
 }
 
@@ -86,146 +131,15 @@ fn run(c: &Cluster, extra: &[&str]) -> Out {
     finish(start(c, extra), t)
 }
 
-/// What the stand-in kubelet does with a new probe pod.
-#[derive(Clone)]
-enum Act {
-    /// Run the binary with the pod's args, log its output, end Succeeded (or Failed).
-    Run,
-    /// Like `Run`, but Pending for `pending`, then Running for at least `running`, and the log
-    /// padded with `pad` bytes of blank lines before the report (a slow log read).
-    Slow {
-        pending: Duration,
-        running: Duration,
-        pad: usize,
-    },
-    /// Log this text and end Succeeded.
-    Log(String),
-    /// Set this `status`.
-    Status(Value),
-    /// Leave it Pending.
-    Nothing,
-}
-
-/// A stand-in kubelet: acts once on each new probe pod. Stops when dropped.
-struct Driver {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    seen: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Driver {
-    fn new(api: &Arc<FakeApi>, act: Act) -> Driver {
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (api, s, seen2) = (api.clone(), stop.clone(), seen.clone());
-        let thread = std::thread::spawn(move || {
-            let mut done: Vec<String> = Vec::new();
-            while !s.load(Ordering::Relaxed) {
-                for pod in probe_pods(&api) {
-                    let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
-                    if done.contains(&name) {
-                        continue;
-                    }
-                    done.push(name.clone());
-                    seen2.lock().unwrap().push(pod.clone());
-                    act_on(&api, pod, &act);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        Driver {
-            stop,
-            thread: Some(thread),
-            seen,
-        }
-    }
-
-    fn pods(&self) -> Vec<Value> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn set_status(api: &FakeApi, pod: &Value, status: Value) {
-    let mut pod = pod.clone();
-    pod["status"] = status;
-    let _ = api.update(pod);
-}
-
-fn terminated(exit_code: i32, reason: &str) -> Value {
-    json!({"phase": if exit_code == 0 { "Succeeded" } else { "Failed" },
-        "containerStatuses": [{"name": "probe", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
-            "state": {"terminated": {"exitCode": exit_code, "reason": reason}}}]})
-}
-
-fn act_on(api: &FakeApi, pod: Value, act: &Act) {
-    let ns = pod["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
-    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_owned();
-    match act {
-        Act::Run => act_on(
-            api,
-            pod,
-            &Act::Slow {
-                pending: Duration::ZERO,
-                running: Duration::ZERO,
-                pad: 0,
-            },
-        ),
-        Act::Slow {
-            pending,
-            running,
-            pad,
-        } => {
-            let args: Vec<String> =
-                serde_json::from_value(pod["spec"]["containers"][0]["args"].clone()).unwrap();
-            set_status(
-                api,
-                &pod,
-                json!({"phase": "Pending", "containerStatuses": [{"name": "probe", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
-                "state": {"waiting": {"reason": "ContainerCreating"}}}]}),
-            );
-            std::thread::sleep(*pending);
-            let Some(pod) = api.get("v1", "Pod", &ns, &name) else {
-                return;
-            };
-            set_status(api, &pod, json!({"phase": "Running"}));
-            let t = Instant::now();
-            let out = Command::new(BIN).args(&args).output().unwrap();
-            std::thread::sleep(running.saturating_sub(t.elapsed()));
-            let mut log = "\n".repeat(*pad);
-            log.push_str(&String::from_utf8_lossy(&out.stdout));
-            log.push_str(&String::from_utf8_lossy(&out.stderr));
-            if api.get("v1", "Pod", &ns, &name).is_none() {
-                return;
-            }
-            api.set_pod_logs(&ns, &name, &log);
-            let code = out.status.code().unwrap_or(137);
-            if let Some(p) = api.get("v1", "Pod", &ns, &name) {
-                set_status(
-                    api,
-                    &p,
-                    terminated(code, if code == 0 { "Completed" } else { "Error" }),
-                );
-            }
-        }
-        Act::Log(text) => {
-            api.set_pod_logs(&ns, &name, text);
-            set_status(api, &pod, terminated(0, "Completed"));
-        }
-        Act::Status(s) => set_status(api, &pod, s.clone()),
-        Act::Nothing => {}
-    }
+/// Pods as the API server saw them created (from the POST bodies we cannot see, so from the
+/// watch history): the pods' specs are checked while they exist.
+fn created_pod(c: &Cluster, child: &mut Child) -> Value {
+    let mut found = None;
+    assert!(wait_for(Duration::from_secs(20), || {
+        found = probe_pods(&c.api).into_iter().next();
+        found.is_some() || child.try_wait().ok().flatten().is_some()
+    }));
+    found.expect("a probe pod was created")
 }
 
 fn report(out: &Out) -> Value {
@@ -244,8 +158,10 @@ fn resource_requests(api: &FakeApi) -> Vec<String> {
 #[test]
 fn success_both_vantages_four_pod_requests_and_the_pod_is_gone() {
     let c = cluster();
-    let driver = Driver::new(&c.api, Act::Run);
-    let out = run(&c, &[]);
+    let t = Instant::now();
+    let mut child = start(&c, &[]);
+    let pod = created_pod(&c, &mut child);
+    let out = finish(child, t);
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
     assert_eq!(out.stderr, "", "nothing on stderr on success");
     let r = report(&out);
@@ -256,28 +172,27 @@ fn success_both_vantages_four_pod_requests_and_the_pod_is_gone() {
     );
     let inside = &ch["vantages"]["inCluster"];
     assert_eq!(inside["addresses"][0]["address"], "127.0.0.1", "{ch:#}");
-    // The pod was placed in cert-manager's namespace with the default image and our labels.
-    let pods = driver.pods();
-    assert_eq!(pods.len(), 1);
-    let pod = &pods[0];
+    assert_eq!(inside["addresses"][0]["attempts"], 3, "{inside:#}");
+    // Placed in cert-manager's namespace with the default image, our labels and the plan.
     assert_eq!(pod["metadata"]["namespace"], "cert-manager");
     assert_eq!(
-        pod["spec"]["containers"][0]["image"],
-        format!(
-            "ghcr.io/kubectl-acmecheck/acmecheck-probe:v{}",
-            env!("CARGO_PKG_VERSION")
-        )
+        pod["metadata"]["labels"]["app.kubernetes.io/name"],
+        "kubectl-acmecheck"
     );
-    assert_eq!(pod["spec"]["containers"][0]["args"][1], "--plan-json");
+    let k = &pod["spec"]["containers"][0];
+    assert_eq!(k["image"], DEFAULT_PROBE_IMAGE);
+    assert_eq!(k["args"][0], "probe");
+    assert_eq!(k["args"][1], "--plan-json");
+    let plan: Value = serde_json::from_str(k["args"][2].as_str().unwrap()).unwrap();
+    assert_eq!(plan["options"]["vantage"], "in-cluster");
     assert!(probe_pods(&c.api).is_empty(), "probe pod left behind");
     let reqs = resource_requests(&c.api);
     let pod_reqs: Vec<&String> = reqs
         .iter()
-        .filter(|r| r.contains("/pods"))
-        .filter(|r| !r.contains("http01-solver"))
+        .filter(|r| r.contains("/pods") && !r.contains("http01-solver"))
         .collect();
     println!(
-        "{} requests ({} for the probe pod) in {:?}:\n{}",
+        "{} requests ({} for the probe pod), whole run {:?}:\n{}",
         reqs.len(),
         pod_reqs.len(),
         out.took,
@@ -293,7 +208,7 @@ fn success_both_vantages_four_pod_requests_and_the_pod_is_gone() {
         pod_reqs[2]
     );
     assert!(pod_reqs[3].starts_with("DELETE "));
-    assert!(reqs.len() <= 16, "{} requests", reqs.len());
+    assert_eq!(reqs.len(), 16, "chain 12 + pod 4");
 }
 
 #[test]
@@ -312,15 +227,56 @@ fn local_only_and_no_probe_start_no_pod() {
 }
 
 #[test]
+fn restricted_namespace_admits_the_probe_pod() {
+    let c = cluster();
+    let mut ns = c.api.get("v1", "Namespace", "", "cert-manager").unwrap();
+    ns["metadata"]["labels"] = json!({"pod-security.kubernetes.io/enforce": "restricted"});
+    c.api.update(ns).unwrap();
+    let t = Instant::now();
+    let mut child = start(&c, &[]);
+    let pod = created_pod(&c, &mut child);
+    let out = finish(child, t);
+    assert_eq!(out.stderr, "");
+    assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
+    assert_eq!(pod["metadata"]["namespace"], "cert-manager");
+    assert!(pod_security_evaluate(&pod, PodSecurityLevel::Restricted, u32::MAX).is_empty());
+    // The namespace does enforce: the same pod, one rule weaker, is refused by the API server.
+    let mut weak = pod.clone();
+    weak["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(true);
+    weak["metadata"] = json!({"name": "weak", "namespace": "cert-manager"});
+    weak.as_object_mut().unwrap().remove("status");
+    assert!(!pod_security_evaluate(&weak, PodSecurityLevel::Restricted, u32::MAX).is_empty());
+    let mut kubectl = Command::new("kubectl")
+        .args(["create", "-f", "-", "--kubeconfig"])
+        .arg(&c.kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl on PATH");
+    std::io::Write::write_all(kubectl.stdin.as_mut().unwrap(), weak.to_string().as_bytes())
+        .unwrap();
+    drop(kubectl.stdin.take());
+    let refused = kubectl.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{err}");
+    assert!(
+        err.contains("violates PodSecurity \"restricted:latest\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn forbidden_in_cert_manager_falls_back_to_the_certificates_namespace() {
     let c = cluster();
     c.api.deny("create", "", "pods", Some("cert-manager"));
-    let driver = Driver::new(&c.api, Act::Run);
-    let out = run(&c, &[]);
+    let t = Instant::now();
+    let mut child = start(&c, &[]);
+    let pod = created_pod(&c, &mut child);
+    let out = finish(child, t);
     assert_eq!(out.stderr, "");
-    let r = report(&out);
-    assert!(r["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
-    assert_eq!(driver.pods()[0]["metadata"]["namespace"], "shop");
+    assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
+    assert_eq!(pod["metadata"]["namespace"], "shop");
     let posts: Vec<String> = resource_requests(&c.api)
         .into_iter()
         .filter(|r| r.starts_with("POST"))
@@ -360,99 +316,121 @@ fn forbidden_everywhere_goes_on_with_the_local_vantage() {
         "{}",
         out.stderr
     );
-    assert_eq!(
-        resource_requests(&c.api)
-            .iter()
-            .filter(|r| r.starts_with("POST"))
-            .count(),
-        1
-    );
+    let posts = resource_requests(&c.api)
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 1);
 }
 
-/// Runs with a stand-in kubelet that does `act` and returns the stderr, checking the pod is gone.
-fn failing(act: Act, extra: &[&str]) -> Out {
-    let c = cluster();
-    let _driver = Driver::new(&c.api, act);
-    let out = run(&c, extra);
+/// A run whose probe pod fails: the run goes on (exit 0/1), the local vantage is reported,
+/// the in-cluster one is missing, the pod is gone, and stderr says why.
+fn failing(c: &Cluster, extra: &[&str]) -> String {
+    let out = run(c, extra);
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
     assert!(probe_pods(&c.api).is_empty(), "probe pod left behind");
-    assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_null());
-    out
+    let v = &report(&out)["certificates"][0]["challenges"][0]["vantages"];
+    assert!(v["local"].is_object() && v["inCluster"].is_null(), "{v:#}");
+    assert!(
+        out.stderr.starts_with("warning: in-cluster probe: "),
+        "{}",
+        out.stderr
+    );
+    out.stderr
 }
 
 #[test]
-fn image_pull_failure_names_the_image() {
-    let waiting = json!({"phase": "Pending", "containerStatuses": [{"name": "probe", "image": "mirror.example/probe:v0", "imageID": "", "ready": false, "restartCount": 0,
-        "state": {"waiting": {"reason": "ErrImagePull", "message": "rpc error: code = NotFound desc = failed to pull and unpack image"}}}]});
-    let out = failing(
-        Act::Status(waiting),
-        &["--probe-image", "mirror.example/probe:v0"],
-    );
+fn unknown_image_is_named_with_a_hint() {
+    let c = cluster();
+    let err = failing(&c, &["--probe-image", "mirror.example/probe:v0"]);
     assert!(
-        out.stderr.contains("the probe image \"mirror.example/probe:v0\" could not be pulled (ErrImagePull: rpc error")
-            && out.stderr.contains("--probe-image"),
-        "{}",
-        out.stderr
+        err.contains(
+            "the probe image \"mirror.example/probe:v0\" could not be pulled (ErrImagePull: "
+        ) && err.contains("pass --probe-image"),
+        "{err}"
+    );
+    // The environment variable works the same way.
+    let out = Command::new(BIN)
+        .args(["web", "-n", "shop", "-o", "json", "--attempts", "1"])
+        .arg("--kubeconfig")
+        .arg(&c.kubeconfig)
+        .env("ACMECHECK_PROBE_IMAGE", "env.example/probe:v1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"env.example/probe:v1\" could not be pulled"),
+        "{err}"
     );
 }
 
 #[test]
 fn unschedulable_shows_the_schedulers_message() {
-    let status = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-        "message": "0/3 nodes are available: 3 Insufficient memory."}]});
-    let out = failing(Act::Status(status), &[]);
+    let c = cluster();
+    let err = failing(&c, &["--probe-node", "node-zz"]);
     assert!(
-        out.stderr
-            .contains("cannot be scheduled: 0/3 nodes are available: 3 Insufficient memory."),
-        "{}",
-        out.stderr
+        err.contains("cannot be scheduled: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector"),
+        "{err}"
     );
 }
 
 #[test]
-fn deadline_exceeded_client_side() {
-    let out = failing(Act::Nothing, &["--probe-timeout", "1s"]);
-    assert!(
-        out.stderr
-            .contains("did not finish within 1s (--probe-timeout); it was last Pending"),
-        "{}",
-        out.stderr
+fn deadline_exceeded() {
+    let c = cluster();
+    let err = failing(
+        &c,
+        &["--probe-image", "test/hang:1", "--probe-timeout", "1s"],
     );
+    assert!(
+        err.contains("did not finish within its deadline (DeadlineExceeded"),
+        "{err}"
+    );
+    assert!(err.contains("raise --probe-timeout"), "{err}");
 }
 
 #[test]
 fn malformed_and_oversized_reports() {
-    let out = failing(Act::Log("exec /probe: exec format error\n".into()), &[]);
+    let c = cluster();
+    let err = failing(&c, &["--probe-image", "test/junk:1"]);
     assert!(
-        out.stderr
-            .contains("is unusable: the probe pod's output is not JSON"),
-        "{}",
-        out.stderr
+        err.contains("is unusable: the probe pod's output is not JSON"),
+        "{err}"
     );
-    assert!(out.stderr.contains("exec format error"), "{}", out.stderr);
-    let out = failing(
-        Act::Log("{\"apiVersion\":\"acmecheck.io/v2\"}\n".into()),
-        &[],
-    );
+    assert!(err.contains("exec /probe: exec format error"), "{err}");
+    let err = failing(&c, &["--probe-image", "test/v2:1"]);
     assert!(
-        out.stderr
-            .contains("reported apiVersion \"acmecheck.io/v2\""),
-        "{}",
-        out.stderr
+        err.contains("reported apiVersion \"acmecheck.io/v2\""),
+        "{err}"
     );
-    let big = format!("{}\n", "x".repeat(20 << 20));
-    let out = failing(Act::Log(big), &[]);
+    let err = failing(&c, &["--probe-image", "test/big:1"]);
+    assert!(err.contains("larger than the 8 MiB limit"), "{err}");
+    let err = failing(&c, &["--probe-image", "test/fails:1"]);
     assert!(
-        out.stderr.contains("larger than the 8 MiB limit"),
-        "{}",
-        out.stderr
+        err.contains("exited with code 2 without a report: error: cannot bind: permission denied"),
+        "{err}"
     );
 }
 
 #[test]
 fn killed_pod_is_said_plainly() {
-    let out = failing(Act::Status(terminated(137, "OOMKilled")), &[]);
-    assert!(out.stderr.contains("was OOMKilled"), "{}", out.stderr);
+    let c = cluster();
+    let child = start(&c, &["--probe-image", "test/hang:1"]);
+    let t = Instant::now();
+    let mut name = String::new();
+    assert!(wait_for(Duration::from_secs(20), || {
+        probe_pods(&c.api).iter().any(|p| {
+            name = p["metadata"]["name"].as_str().unwrap_or("").to_owned();
+            p["status"]["phase"] == "Running"
+        })
+    }));
+    c.api.kill_pod("cert-manager", &name, 9).unwrap();
+    let out = finish(child, t);
+    assert!(
+        out.stderr.contains("was OOMKilled (exit code 137"),
+        "{}",
+        out.stderr
+    );
+    assert!(probe_pods(&c.api).is_empty());
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -482,9 +460,9 @@ enum Moment {
     /// After this many resource requests (1: during the chain, before the POST; the chain's
     /// requests go out together, so 6 and 12 usually land just after the POST).
     Chain(usize),
-    /// This long after the POST (the pod is Pending for 300 ms).
+    /// This long after the POST (the pod is ContainerCreating for 300 ms).
     Pending(u64),
-    /// This long after the pod is Running (it runs for 400 ms).
+    /// This long after the pod is Running (it runs for more than 400 ms).
     Running(u64),
     /// As soon as the log GET is seen (7 MiB of log).
     ReadingLog,
@@ -496,17 +474,9 @@ fn posted(api: &FakeApi) -> bool {
 
 /// One run interrupted at `moment` with `sig`: returns (exit code, stderr).
 fn interrupted_run(moment: Moment, sig: &str) -> (i32, String) {
-    let c = cluster();
-    let _driver = Driver::new(
-        &c.api,
-        Act::Slow {
-            pending: Duration::from_millis(300),
-            running: Duration::from_millis(400),
-            pad: 7 << 20,
-        },
-    );
+    let c = cluster_with(Duration::from_millis(300));
     let started = Instant::now();
-    let child = start(&c, &[]);
+    let child = start(&c, &["--probe-image", "test/padded:1"]);
     let api = &c.api;
     let limit = Duration::from_secs(20);
     let reached = match moment {
@@ -610,15 +580,18 @@ fn interrupted_at_any_moment_leaves_no_pod() {
 #[test]
 fn kill_9_leftover_is_warned_about_and_cleaned_up() {
     let c = cluster();
-    let child = start(&c, &[]);
-    assert!(wait_for(Duration::from_secs(20), || !probe_pods(&c.api).is_empty()));
+    let child = start(&c, &["--probe-image", "test/hang:1"]);
+    assert!(wait_for(Duration::from_secs(20), || {
+        probe_pods(&c.api)
+            .iter()
+            .any(|p| p["status"]["phase"] == "Running")
+    }));
     signal(&child, "KILL");
     let _ = finish(child, Instant::now());
     let leftover = probe_pods(&c.api);
     assert_eq!(leftover.len(), 1);
     let name = leftover[0]["metadata"]["name"].as_str().unwrap().to_owned();
     std::thread::sleep(Duration::from_millis(2100));
-    let _driver = Driver::new(&c.api, Act::Run);
     let out = run(&c, &["--probe-timeout", "1s"]);
     assert!(
         out.stderr.contains(&format!(
@@ -627,6 +600,7 @@ fn kill_9_leftover_is_warned_about_and_cleaned_up() {
         "{}",
         out.stderr
     );
+    assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
     assert_eq!(probe_pods(&c.api).len(), 1, "only the leftover remains");
     let cleanup = |args: &[&str]| {
         let out = Command::new(BIN)

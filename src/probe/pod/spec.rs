@@ -191,7 +191,12 @@ pub fn pod(
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
             termination_grace_period_seconds: Some(0),
-            node_name: placement.node.clone(),
+            // Through the scheduler (not spec.nodeName), so a wrong --probe-node or a full node
+            // is reported with the scheduler's message instead of a pod that never starts.
+            node_selector: placement
+                .node
+                .as_ref()
+                .map(|n| BTreeMap::from([("kubernetes.io/hostname".to_owned(), n.clone())])),
             dns_policy: cm.and_then(|c| c.dns_policy.clone()),
             dns_config,
             host_aliases,
@@ -341,7 +346,11 @@ mod tests {
         assert_eq!(s["activeDeadlineSeconds"], 90);
         assert_eq!(s["automountServiceAccountToken"], false);
         assert_eq!(s["enableServiceLinks"], false);
-        assert_eq!(s["nodeName"], "node-b");
+        assert_eq!(
+            s["nodeSelector"],
+            json!({"kubernetes.io/hostname": "node-b"})
+        );
+        assert_eq!(s.get("nodeName"), None);
         assert_eq!(s["dnsPolicy"], "None");
         assert_eq!(s["dnsConfig"], c.dns_config.clone().unwrap());
         assert_eq!(s["hostAliases"], c.host_aliases.clone().unwrap());
@@ -389,6 +398,7 @@ mod tests {
         assert_eq!(s["activeDeadlineSeconds"], 120);
         for absent in [
             "nodeName",
+            "nodeSelector",
             "dnsPolicy",
             "dnsConfig",
             "hostAliases",
