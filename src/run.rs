@@ -188,7 +188,11 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
 
 /// After a signal: delete the tracked probe pods, say so, and return 128 + the signal number.
 async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
-    let name = if sig == 2 { "SIGINT" } else { "SIGTERM" };
+    let (name, code) = if sig == 2 {
+        ("SIGINT", crate::error::exit::SIGINT)
+    } else {
+        ("SIGTERM", crate::error::exit::SIGTERM)
+    };
     let (deleted, failed) = tracker.cleanup().await;
     for pod in &deleted {
         eprintln!("interrupted ({name}): deleted probe pod {pod}");
@@ -201,7 +205,7 @@ async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
     if deleted.is_empty() && failed.is_empty() {
         eprintln!("interrupted ({name})");
     }
-    128 + sig
+    code
 }
 
 async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserError> {

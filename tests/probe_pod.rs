@@ -630,3 +630,23 @@ fn kill_9_leftover_is_warned_about_and_cleaned_up() {
     assert!(probe_pods(&c.api).is_empty());
     assert_eq!(cleanup(&["-A"]), "no probe pods in any namespace\n");
 }
+
+/// Pod mode: exactly one line on stdout (the report), nothing on stderr.
+#[test]
+fn pod_mode_prints_one_line_and_nothing_on_stderr() {
+    let plan = json!({"apiVersion": "acmecheck.io/v1alpha1",
+        "targets": [{"id": "shop/x", "dnsName": "127.0.0.1", "token": "t", "expectedKey": "k"}],
+        "options": {"attemptsPerAddress": 2, "vantage": "in-cluster"}});
+    let out = Command::new(BIN)
+        .args(["probe", "--plan-json", &plan.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.ends_with('\n'));
+    let r: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["vantage"], "in-cluster");
+    assert_eq!(r["targets"][0]["addresses"][0]["attempts"], 2);
+}
