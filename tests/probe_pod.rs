@@ -650,3 +650,39 @@ fn pod_mode_prints_one_line_and_nothing_on_stderr() {
     assert_eq!(r["vantage"], "in-cluster");
     assert_eq!(r["targets"][0]["addresses"][0]["attempts"], 2);
 }
+
+/// RBAC on the other three verbs: a forbidden watch or log read is named and the pod still
+/// deleted; a forbidden delete is said with the command that removes the pod.
+#[test]
+fn forbidden_watch_log_and_delete_are_named() {
+    let c = cluster();
+    c.api.deny("watch", "", "pods", Some("cert-manager"));
+    let err = failing(&c, &[]);
+    assert!(
+        err.contains("not allowed to watch pods in namespace \"cert-manager\"")
+            && err.contains("--resource=pods,pods/log -n cert-manager"),
+        "{err}"
+    );
+    c.api.allow_all();
+    c.api.deny("get", "", "pods/log", Some("cert-manager"));
+    let err = failing(&c, &[]);
+    assert!(
+        err.contains("not allowed to get pods/log in namespace \"cert-manager\""),
+        "{err}"
+    );
+    c.api.allow_all();
+    c.api.deny("delete", "", "pods", Some("cert-manager"));
+    let out = run(&c, &[]);
+    assert!(
+        out.stderr
+            .contains("warning: could not delete the probe pod cert-manager/acmecheck-probe-")
+            && out
+                .stderr
+                .contains("kubectl acmecheck cleanup -n cert-manager"),
+        "{}",
+        out.stderr
+    );
+    // The report itself was read before the delete failed.
+    assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
+    assert_eq!(probe_pods(&c.api).len(), 1);
+}
