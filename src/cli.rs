@@ -17,7 +17,7 @@ Examples:
   kubectl acmecheck web-tls -n shop --local-only
 
   # Probe pod from a mirror, in a namespace of your choice
-  kubectl acmecheck web-tls --probe-image registry.example/acmecheck-probe:v0.1.0 \
+  kubectl acmecheck web-tls --probe-image registry.example/acmecheck-probe:v0.1.0 \\
       --image-pull-secret regcred --probe-namespace shop
 
   # Remove probe pods left behind (after a kill -9)

@@ -142,6 +142,14 @@ fn created_pod(c: &Cluster, child: &mut Child) -> Value {
     found.expect("a probe pod was created")
 }
 
+/// `text` contains every one of `needles`.
+#[track_caller]
+fn says(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "{n:?} not in:\n{text}");
+    }
+}
+
 fn report(out: &Out) -> Value {
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr))
@@ -260,10 +268,7 @@ fn restricted_namespace_admits_the_probe_pod() {
     let refused = kubectl.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "{err}");
-    assert!(
-        err.contains("violates PodSecurity \"restricted:latest\""),
-        "{err}"
-    );
+    says(&err, &["violates PodSecurity \"restricted:latest\""]);
 }
 
 #[test]
@@ -291,17 +296,13 @@ fn forbidden_everywhere_goes_on_with_the_local_vantage() {
     c.api.deny("create", "", "pods", None);
     let out = run(&c, &[]);
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("not allowed to create pods in namespace \"shop\"")
-            && out
-                .stderr
-                .contains("continuing with the local vantage only")
-            && out
-                .stderr
-                .contains("--verb=create,get,watch,delete --resource=pods,pods/log -n shop"),
-        "{}",
-        out.stderr
+    says(
+        &out.stderr,
+        &[
+            "not allowed to create pods in namespace \"shop\"",
+            "continuing with the local vantage only",
+            "--verb=create,get,watch,delete --resource=pods,pods/log -n shop",
+        ],
     );
     let r = report(&out);
     let v = &r["certificates"][0]["challenges"][0]["vantages"];
@@ -343,11 +344,12 @@ fn failing(c: &Cluster, extra: &[&str]) -> String {
 fn unknown_image_is_named_with_a_hint() {
     let c = cluster();
     let err = failing(&c, &["--probe-image", "mirror.example/probe:v0"]);
-    assert!(
-        err.contains(
-            "the probe image \"mirror.example/probe:v0\" could not be pulled (ErrImagePull: "
-        ) && err.contains("pass --probe-image"),
-        "{err}"
+    says(
+        &err,
+        &[
+            "the probe image \"mirror.example/probe:v0\" could not be pulled (ErrImagePull: ",
+            "pass --probe-image",
+        ],
     );
     // The environment variable works the same way.
     let out = Command::new(BIN)
@@ -358,19 +360,18 @@ fn unknown_image_is_named_with_a_hint() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("\"env.example/probe:v1\" could not be pulled"),
-        "{err}"
-    );
+    says(&err, &["\"env.example/probe:v1\" could not be pulled"]);
 }
 
 #[test]
 fn unschedulable_shows_the_schedulers_message() {
     let c = cluster();
     let err = failing(&c, &["--probe-node", "node-zz"]);
-    assert!(
-        err.contains("cannot be scheduled: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector"),
-        "{err}"
+    says(
+        &err,
+        &[
+            "cannot be scheduled: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector",
+        ],
     );
 }
 
@@ -381,33 +382,27 @@ fn deadline_exceeded() {
         &c,
         &["--probe-image", "test/hang:1", "--probe-timeout", "1s"],
     );
-    assert!(
-        err.contains("did not finish within its deadline (DeadlineExceeded"),
-        "{err}"
+    says(
+        &err,
+        &["did not finish within its deadline (DeadlineExceeded"],
     );
-    assert!(err.contains("raise --probe-timeout"), "{err}");
+    says(&err, &["raise --probe-timeout"]);
 }
 
 #[test]
 fn malformed_and_oversized_reports() {
     let c = cluster();
     let err = failing(&c, &["--probe-image", "test/junk:1"]);
-    assert!(
-        err.contains("is unusable: the probe pod's output is not JSON"),
-        "{err}"
-    );
-    assert!(err.contains("exec /probe: exec format error"), "{err}");
+    says(&err, &["is unusable: the probe pod's output is not JSON"]);
+    says(&err, &["exec /probe: exec format error"]);
     let err = failing(&c, &["--probe-image", "test/v2:1"]);
-    assert!(
-        err.contains("reported apiVersion \"acmecheck.io/v2\""),
-        "{err}"
-    );
+    says(&err, &["reported apiVersion \"acmecheck.io/v2\""]);
     let err = failing(&c, &["--probe-image", "test/big:1"]);
-    assert!(err.contains("larger than the 8 MiB limit"), "{err}");
+    says(&err, &["larger than the 8 MiB limit"]);
     let err = failing(&c, &["--probe-image", "test/fails:1"]);
-    assert!(
-        err.contains("exited with code 2 without a report: error: cannot bind: permission denied"),
-        "{err}"
+    says(
+        &err,
+        &["exited with code 2 without a report: error: cannot bind: permission denied"],
     );
 }
 
@@ -425,11 +420,7 @@ fn killed_pod_is_said_plainly() {
     }));
     c.api.kill_pod("cert-manager", &name, 9).unwrap();
     let out = finish(child, t);
-    assert!(
-        out.stderr.contains("was OOMKilled (exit code 137"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, &["was OOMKilled (exit code 137"]);
     assert!(probe_pods(&c.api).is_empty());
 }
 
@@ -593,12 +584,14 @@ fn kill_9_leftover_is_warned_about_and_cleaned_up() {
     let name = leftover[0]["metadata"]["name"].as_str().unwrap().to_owned();
     std::thread::sleep(Duration::from_millis(2100));
     let out = run(&c, &["--probe-timeout", "1s"]);
-    assert!(
-        out.stderr.contains(&format!(
-            "warning: 1 probe pod(s) of earlier runs are still in namespace \"cert-manager\", older than the 1s deadline: {name} ("
-        )) && out.stderr.contains("kubectl acmecheck cleanup -n cert-manager"),
-        "{}",
-        out.stderr
+    says(
+        &out.stderr,
+        &[
+            &format!(
+                "warning: 1 probe pod(s) of earlier runs are still in namespace \"cert-manager\", older than the 1s deadline: {name} ("
+            ),
+            "kubectl acmecheck cleanup -n cert-manager",
+        ],
     );
     assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
     assert_eq!(probe_pods(&c.api).len(), 1, "only the leftover remains");
@@ -658,29 +651,29 @@ fn forbidden_watch_log_and_delete_are_named() {
     let c = cluster();
     c.api.deny("watch", "", "pods", Some("cert-manager"));
     let err = failing(&c, &[]);
-    assert!(
-        err.contains("not allowed to watch pods in namespace \"cert-manager\"")
-            && err.contains("--resource=pods,pods/log -n cert-manager"),
-        "{err}"
+    says(
+        &err,
+        &[
+            "not allowed to watch pods in namespace \"cert-manager\"",
+            "--resource=pods,pods/log -n cert-manager",
+        ],
     );
     c.api.allow_all();
     c.api.deny("get", "", "pods/log", Some("cert-manager"));
     let err = failing(&c, &[]);
-    assert!(
-        err.contains("not allowed to get pods/log in namespace \"cert-manager\""),
-        "{err}"
+    says(
+        &err,
+        &["not allowed to get pods/log in namespace \"cert-manager\""],
     );
     c.api.allow_all();
     c.api.deny("delete", "", "pods", Some("cert-manager"));
     let out = run(&c, &[]);
-    assert!(
-        out.stderr
-            .contains("warning: could not delete the probe pod cert-manager/acmecheck-probe-")
-            && out
-                .stderr
-                .contains("kubectl acmecheck cleanup -n cert-manager"),
-        "{}",
-        out.stderr
+    says(
+        &out.stderr,
+        &[
+            "warning: could not delete the probe pod cert-manager/acmecheck-probe-",
+            "kubectl acmecheck cleanup -n cert-manager",
+        ],
     );
     // The report itself was read before the delete failed.
     assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
