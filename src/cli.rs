@@ -140,9 +140,10 @@ pub struct ProbeArgs {
     /// The plan as JSON: a file, or - for standard input
     #[arg(long, value_name = "FILE|-")]
     pub plan: Option<String>,
-    /// The plan as JSON given inline (the probe pod's entry point)
-    #[arg(long, value_name = "JSON")]
-    pub plan_json: Option<String>,
+    /// The plan as JSON given inline (the probe pod's entry point); several values are joined,
+    /// so a plan larger than one argument may be (128 KiB on Linux) can be passed in parts
+    #[arg(long, value_name = "JSON", num_args = 1..)]
+    pub plan_json: Vec<String>,
 }
 
 /// The kubectl flags a plugin must parse itself (kubectl passes none of its own).
@@ -318,14 +319,15 @@ mod tests {
         assert_eq!(o.image, "mirror/p:v1");
         assert_eq!(o.image_pull_secrets, ["a", "b"]);
         assert_eq!(o.timeout, Duration::from_secs(120));
-        let cli = Cli::try_parse_from(["kubectl-acmecheck", "probe", "--plan-json", "{}"]).unwrap();
-        assert!(matches!(
-            cli.command,
-            Some(Command::Probe(ProbeArgs {
-                plan_json: Some(_),
-                plan: None
-            }))
-        ));
+        let cli =
+            Cli::try_parse_from(["kubectl-acmecheck", "probe", "--plan-json", "{", "}"]).unwrap();
+        match cli.command {
+            Some(Command::Probe(ProbeArgs { plan_json, plan })) => {
+                assert_eq!(plan_json, ["{", "}"]);
+                assert_eq!(plan, None);
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(Cli::try_parse_from(["kubectl-acmecheck", "probe"]).is_err());
         assert!(
             Cli::try_parse_from([

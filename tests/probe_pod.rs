@@ -642,6 +642,21 @@ fn pod_mode_prints_one_line_and_nothing_on_stderr() {
     let r: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(r["vantage"], "in-cluster");
     assert_eq!(r["targets"][0]["addresses"][0]["attempts"], 2);
+    // A plan in parts (as a plan larger than one exec argument is passed) is joined.
+    let text = plan.to_string();
+    let (a, b) = text.split_at(text.len() / 2);
+    let out = Command::new(BIN)
+        .args(["probe", "--plan-json", a, b])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["targets"][0]["id"], "shop/x");
 }
 
 /// RBAC on the other three verbs: a forbidden watch or log read is named and the pod still

@@ -44,17 +44,18 @@ pub fn parse_plan(text: &str) -> Result<ProbePlan, String> {
 
 /// The plan from `--plan FILE|-` or `--plan-json JSON`.
 fn plan_from(args: &ProbeArgs) -> Result<ProbePlan, String> {
-    match (&args.plan_json, &args.plan) {
-        (Some(json), _) => {
+    match (&args.plan_json[..], &args.plan) {
+        ([_, ..], _) => {
+            let json = args.plan_json.concat();
             if json.len() as u64 > MAX_PLAN_BYTES {
                 return Err(format!(
                     "the plan given with --plan-json is larger than {MAX_PLAN_BYTES} bytes"
                 ));
             }
-            parse_plan(json)
+            parse_plan(&json)
         }
-        (None, Some(source)) => read_plan(source),
-        (None, None) => Err("give the plan with --plan FILE|- or --plan-json JSON".into()),
+        ([], Some(source)) => read_plan(source),
+        ([], None) => Err("give the plan with --plan FILE|- or --plan-json JSON".into()),
     }
 }
 
@@ -104,9 +105,18 @@ mod tests {
     fn inline_plans() {
         let args = |json: &str| ProbeArgs {
             plan: None,
-            plan_json: Some(json.to_owned()),
+            plan_json: vec![json.to_owned()],
         };
         assert!(plan_from(&args(r#"{"apiVersion":"acmecheck.io/v1alpha1"}"#)).is_ok());
+        // Parts are joined.
+        let parts = ProbeArgs {
+            plan: None,
+            plan_json: vec![
+                r#"{"apiVersion":"acme"#.into(),
+                r#"check.io/v1alpha1"}"#.into(),
+            ],
+        };
+        assert!(plan_from(&parts).is_ok());
         assert!(
             plan_from(&args("{"))
                 .unwrap_err()

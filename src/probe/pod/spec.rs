@@ -123,7 +123,27 @@ fn annotations() -> BTreeMap<String, String> {
     ])
 }
 
-/// The probe pod for one run: `plan_json` is the container's `--plan-json` argument.
+/// The largest single argument passed to the container (Linux refuses to exec with one longer
+/// than `MAX_ARG_STRLEN`, 128 KiB); a longer plan goes in several `--plan-json` values.
+pub const MAX_ARG_BYTES: usize = 96 << 10;
+
+/// `text` in parts of at most `max` bytes, cut at character boundaries.
+pub fn split_arg(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        parts.push(rest[..cut].to_owned());
+        rest = &rest[cut..];
+    }
+    parts.push(rest.to_owned());
+    parts
+}
+
+/// The probe pod for one run: `plan_json` goes in the container's `--plan-json` argument(s).
 pub fn pod(
     plan_json: &str,
     placement: &Placement,
@@ -149,11 +169,13 @@ pub fn pod(
     let container = Container {
         name: CONTAINER.to_owned(),
         image: Some(opts.image.clone()),
-        args: Some(vec![
-            "probe".to_owned(),
-            "--plan-json".to_owned(),
-            plan_json.to_owned(),
-        ]),
+        args: Some(
+            ["probe", "--plan-json"]
+                .map(str::to_owned)
+                .into_iter()
+                .chain(split_arg(plan_json, MAX_ARG_BYTES))
+                .collect(),
+        ),
         resources: Some(ResourceRequirements {
             requests: Some(quantities("50m", "32Mi")),
             limits: Some(quantities("500m", "128Mi")),
@@ -389,6 +411,22 @@ mod tests {
         );
         assert_eq!(k.get("env"), None);
         assert_eq!(s.get("volumes"), None);
+    }
+
+    #[test]
+    fn large_plans_go_in_parts_cut_at_characters() {
+        assert_eq!(split_arg("abc", 5), ["abc"]);
+        assert_eq!(split_arg("abcdef", 3), ["abc", "def"]);
+        assert_eq!(split_arg("aé€x", 3), ["aé", "€", "x"]);
+        let plan = format!("{{\"x\":\"{}\"}}", "é".repeat(MAX_ARG_BYTES));
+        let p = placement(&[cert("shop")], &cluster(None), &PodOptions::default(), "r");
+        let v = serde_json::to_value(pod(&plan, &p.primary, &PodOptions::default(), "r", None))
+            .unwrap();
+        let args: Vec<String> =
+            serde_json::from_value(v["spec"]["containers"][0]["args"].clone()).unwrap();
+        assert_eq!(args.len(), 5);
+        assert!(args[2..].iter().all(|a| a.len() <= MAX_ARG_BYTES));
+        assert_eq!(args[2..].concat(), plan);
     }
 
     #[test]
