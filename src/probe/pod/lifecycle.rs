@@ -503,6 +503,11 @@ pub async fn run(
     }
     if let Err(e) = created {
         progress.clear();
+        // Without an answer from the API server (a timeout, a dropped connection) the pod may
+        // exist all the same: delete it by name (a 404 is fine).
+        if !matches!(e, kube::Error::Api(_)) {
+            let _ = delete_pod(ctx.client, &placement.namespace, &placement.pod).await;
+        }
         return InCluster::Failed {
             problem: api_problem(&e, "create", "pods", &placement.namespace),
             placement: Some(placement),
