@@ -1,10 +1,13 @@
 //! Which challenges to probe and the plans for each vantage (pure: evidence in, plans out).
 
-use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
+use crate::evidence::{
+    CertificateEvidence, ChallengeEvidence, ClusterEvidence, DataPlaneEvidence, ServiceEvidence,
+};
 use crate::probe::plan::{
-    CaProfile, DEFAULT_USER_AGENT, ProbeOptions, ProbePlan, ProxySettings, Target,
+    CaProfile, DEFAULT_USER_AGENT, DirectTarget, ProbeOptions, ProbePlan, ProxySettings, Target,
 };
 use crate::reason::{self, Phase};
+use std::net::{IpAddr, SocketAddr};
 
 /// The key a challenge's probe results are filed under.
 pub fn probe_id(cert: &CertificateEvidence, ch: &ChallengeEvidence) -> String {
@@ -115,6 +118,11 @@ pub fn in_cluster_plan(
             https: c.https_proxy.clone(),
             no_proxy: c.no_proxy.clone(),
         });
+    let direct_targets = certs
+        .iter()
+        .flat_map(|cert| probe_candidates(cert).map(move |ch| (probe_id(cert, ch), ch)))
+        .flat_map(|(id, ch)| direct_targets(&id, ch, cluster))
+        .collect();
     Some(ProbePlan::new(
         targets,
         ProbeOptions {
@@ -123,7 +131,119 @@ pub fn in_cluster_plan(
             nameservers: cm.map(|c| c.solver_nameservers.clone()).unwrap_or_default(),
             proxy,
             vantage: Some("in-cluster".into()),
+            direct_targets,
             ..Default::default()
         },
     ))
+}
+
+/// Ready endpoints (pods) asked directly per data-plane Service, besides its ClusterIP.
+pub const MAX_ENDPOINTS_PER_SERVICE: usize = 2;
+/// Direct probes per challenge at most (each is [`crate::probe::engine`]'s 20 attempts).
+pub const MAX_DIRECT_PER_CHALLENGE: usize = 10;
+/// The port cert-manager's acmesolver listens on.
+pub const SOLVER_PORT: u16 = 8089;
+
+/// How reports and findings name a data plane: `ingress-nginx`,
+/// `gateway infra/public (cilium)`, `ingress controller traefik/traefik`.
+pub fn plane_name(dp: &DataPlaneEvidence) -> String {
+    match (dp.kind.as_str(), dp.product.as_deref()) {
+        ("gateway", Some(p)) => format!("gateway {}/{} ({p})", dp.namespace, dp.name),
+        ("gateway", None) => format!("gateway {}/{}", dp.namespace, dp.name),
+        (_, Some(p)) => p.to_owned(),
+        (_, None) => format!("ingress controller {}/{}", dp.namespace, dp.name),
+    }
+}
+
+/// The label prefix of direct probes of cert-manager's solver.
+pub const SOLVER_LABEL: &str = "solver";
+
+fn socket(ip: &str, port: u16) -> Option<String> {
+    let ip: IpAddr = ip.parse().ok()?;
+    Some(SocketAddr::new(ip, port).to_string())
+}
+
+/// The Service port that carries plain HTTP: port 80, else the one named `http`.
+fn http_port(s: &ServiceEvidence) -> Option<&crate::evidence::ServicePortEvidence> {
+    s.ports
+        .iter()
+        .find(|p| p.port == 80)
+        .or_else(|| s.ports.iter().find(|p| p.name.as_deref() == Some("http")))
+}
+
+/// Direct probes for one challenge, from inside the cluster, with `Host: <dnsName>` and the
+/// challenge path (P3/P4): every data plane's Service on its HTTP port (ClusterIP) and up to
+/// [`MAX_ENDPOINTS_PER_SERVICE`] of its ready pods when the target port is a number, then the
+/// solver's Service and pod on 8089. Bounded by [`MAX_DIRECT_PER_CHALLENGE`]; no address twice.
+pub fn direct_targets(
+    id: &str,
+    ch: &ChallengeEvidence,
+    cluster: &ClusterEvidence,
+) -> Vec<DirectTarget> {
+    let path = format!("/.well-known/acme-challenge/{}", ch.token);
+    let mut out: Vec<DirectTarget> = Vec::new();
+    let mut add = |address: Option<String>, label: String| {
+        if let Some(address) = address
+            && out.len() < MAX_DIRECT_PER_CHALLENGE
+            && !out.iter().any(|d| d.address == address)
+        {
+            out.push(DirectTarget {
+                id: id.to_owned(),
+                address,
+                host: ch.dns_name.clone(),
+                path: path.clone(),
+                label,
+                proxy_protocol: false,
+            });
+        }
+    };
+    // Solver first: whether it answers at all decides how to read the data planes' answers.
+    for s in &ch.solver_services {
+        let port = s
+            .ports
+            .first()
+            .and_then(|p| u16::try_from(p.port).ok())
+            .unwrap_or(SOLVER_PORT);
+        if let Some(ip) = s.cluster_ip.as_deref() {
+            add(
+                socket(ip, port),
+                format!("{SOLVER_LABEL} Service {}/{}", s.namespace, s.name),
+            );
+        }
+    }
+    for p in ch.solver_pods.iter().take(1) {
+        if let Some(ip) = p.pod_ip.as_deref() {
+            add(
+                socket(ip, SOLVER_PORT),
+                format!("{SOLVER_LABEL} pod {}/{}", p.namespace, p.name),
+            );
+        }
+    }
+    for dp in &cluster.data_planes {
+        let name = plane_name(dp);
+        for s in &dp.services {
+            let Some(port) = http_port(s) else {
+                continue;
+            };
+            let Ok(service_port) = u16::try_from(port.port) else {
+                continue;
+            };
+            if let Some(ip) = s.cluster_ip.as_deref() {
+                add(
+                    socket(ip, service_port),
+                    format!("{name} Service {}/{}", s.namespace, s.name),
+                );
+            }
+            let target = port
+                .target_port
+                .as_deref()
+                .and_then(|t| t.parse::<u16>().ok());
+            if let Some(target) = target {
+                for ep in s.endpoint_addresses.iter().take(MAX_ENDPOINTS_PER_SERVICE) {
+                    add(socket(ep, target), format!("{name} pod {ep}"));
+                }
+            }
+        }
+    }
+    out
 }
