@@ -1,7 +1,7 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
-use crate::diagnose::{self, Code, Finding, Proof, Severity, api};
+use crate::diagnose::{self, api, vantage};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
@@ -41,6 +41,10 @@ pub async fn probe_locally(
 }
 
 /// Diagnose every certificate and build the report (pure: no I/O).
+///
+/// Per challenge to probe: the single-vantage probe rules on this machine's report and on the
+/// probe pod's (merged when both see the same thing), the cross-vantage rules, and the direct
+/// probes' attribution attached to the finding it explains; then what could not be checked.
 pub fn build_report(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
@@ -51,17 +55,32 @@ pub fn build_report(
         .map(|cert| {
             let mut findings = api::findings(&api::Input { cert, cluster });
             let profile = cert_profile(cert);
-            let mut probed = 0;
+            let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
             for ch in probe_candidates(cert) {
-                if let Some(t) = probes.local.get(&probe_id(cert, ch)) {
-                    findings.extend(diagnose::probe::findings(ch, t, profile));
-                    probed += 1;
-                }
+                candidates += 1;
+                let local = probes.local.get(&probe_id(cert, ch));
+                let inside = vantage::inside_report(&probes.in_cluster, ch);
+                local_n += usize::from(local.is_some());
+                inside_n += usize::from(inside.is_some());
+                let mut seen = vantage::single_vantage(ch, local, inside, profile);
+                vantage::merge_into(
+                    &mut seen,
+                    vantage::findings(ch, local, &probes.in_cluster, cluster, profile),
+                );
+                vantage::merge_into(&mut findings, seen);
+                vantage::attach_attribution(
+                    &mut findings,
+                    ch,
+                    vantage::attribution(ch, local, inside),
+                );
             }
-            let candidates = probe_candidates(cert).count();
-            if candidates > 0 {
-                findings.push(not_checked(probes.enabled, probed));
-            }
+            findings.extend(vantage::not_checked(
+                probes.enabled,
+                &probes.in_cluster,
+                candidates,
+                local_n,
+                inside_n,
+            ));
             findings.extend(diagnose::advice::dns01(cert, &findings));
             diagnose::rank(&mut findings);
             let mut report = CertificateReport::new(cert, findings);
@@ -73,28 +92,7 @@ pub fn build_report(
             report
         })
         .collect();
-    Report::new(reports, cluster)
-}
-
-/// Say what the run could not see.
-fn not_checked(enabled: bool, probed: usize) -> Finding {
-    if !enabled {
-        return Finding::new(
-            Code::NotChecked,
-            Severity::Info,
-            Proof::Supports,
-            "the challenge URL was not probed (--no-probe)",
-        )
-        .fix("run without --no-probe to see what the self check and the CA see");
-    }
-    Finding::new(
-        Code::NotChecked,
-        Severity::Info,
-        Proof::Supports,
-        format!("probed {probed} challenge URL(s) from this machine only; cert-manager's self check runs inside the cluster"),
-    )
-    .evidence("the in-cluster vantage (probe pod) is not part of this version: hairpin NAT, split-horizon DNS and egress policies are not checked")
-    .fix("to compare by hand, from a pod in the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>")
+    Report::new(reports, cluster).with_in_cluster(&probes.in_cluster)
 }
 
 /// Whether to colour stdout: `always`/`never` win; `auto` means a terminal and no NO_COLOR.

@@ -1,0 +1,1313 @@
+//! Findings from comparing vantage points: this machine (local) and the probe pod inside the
+//! cluster (where cert-manager's self check runs), plus the pod's direct probes of every data
+//! plane and of the solver. Pure functions over [`TargetReport`]s and the cluster evidence.
+//!
+//! The local view stands in for the CA's (outside) view; the in-cluster view for the self
+//! check's. Each rule names the numbers it saw per vantage and the objects to change.
+
+use super::probe::{outcome_summary, outcome_text};
+use super::{Code, Finding, Proof, Severity};
+use crate::evidence::{ChallengeEvidence, ClusterEvidence};
+use crate::probe::incluster::{InCluster, Placement, ProblemKind};
+use crate::probe::plan::{
+    AddressReport, CaProfile, DirectResult, ErrorClass, OutcomeCount, ProxyProtocolProbe,
+    ProxySettings, ResolverAnswer, TargetReport,
+};
+use crate::probe::targets::{SOLVER_LABEL, plane_name};
+use crate::reason::{self, ConnectionClass, Reason};
+
+/// What a cross-vantage rule sees.
+pub struct Ctx<'a> {
+    pub ch: &'a ChallengeEvidence,
+    pub local: Option<&'a TargetReport>,
+    pub inside: Option<&'a TargetReport>,
+    pub in_cluster: &'a InCluster,
+    pub cluster: &'a ClusterEvidence,
+    pub ca: CaProfile,
+}
+
+type Rule = fn(&Ctx) -> Vec<Finding>;
+
+const RULES: &[Rule] = &[
+    split_horizon,
+    hairpin_or_egress,
+    egress_blocked_for_the_controller_only,
+    ip_allowlist,
+    proxy_protocol_mismatch,
+    selfcheck_via_proxy,
+    backend_pinned_by_source,
+    solver_unanswered,
+];
+
+/// Single-vantage codes that also describe the self check when seen from inside the cluster.
+/// The others are about the CA's view (non-public names, IPv6, CDN, LE redirect rules, inbound
+/// firewalls) or are replaced by a cross-vantage rule (DNS from inside: split horizon;
+/// timeouts from inside: hairpin/egress).
+const INSIDE_CODES: &[Code] = &[
+    Code::MixedBackends,
+    Code::StaleAddress,
+    Code::HttpsRedirectUnserved,
+    Code::AuthRequired,
+    Code::BodyMismatch,
+];
+
+/// The cross-vantage findings for one challenge. `local` is this machine's report; the probe
+/// pod's report for the challenge is looked up in `in_cluster`.
+pub fn findings(
+    ch: &ChallengeEvidence,
+    local: Option<&TargetReport>,
+    in_cluster: &InCluster,
+    cluster: &ClusterEvidence,
+    profile: CaProfile,
+) -> Vec<Finding> {
+    let ctx = Ctx {
+        ch,
+        local,
+        inside: inside_report(in_cluster, ch),
+        in_cluster,
+        cluster,
+        ca: profile,
+    };
+    RULES.iter().flat_map(|r| r(&ctx)).collect()
+}
+
+/// The probe pod's report for a challenge: keyed `<namespace>/<name>`, and for the same URL.
+pub fn inside_report<'a>(
+    in_cluster: &'a InCluster,
+    ch: &ChallengeEvidence,
+) -> Option<&'a TargetReport> {
+    let InCluster::Ran { targets, .. } = in_cluster else {
+        return None;
+    };
+    let suffix = format!("/{}", ch.name);
+    let url = ch.challenge_url();
+    targets
+        .iter()
+        .find(|(id, t)| id.ends_with(&suffix) && t.url == url)
+        .map(|(_, t)| t)
+}
+
+/// The single-vantage probe rules on both views, merged: a finding seen from both vantages is
+/// one finding with both vantages' evidence; one seen only from inside says so.
+pub fn single_vantage(
+    ch: &ChallengeEvidence,
+    local: Option<&TargetReport>,
+    inside: Option<&TargetReport>,
+    profile: CaProfile,
+) -> Vec<Finding> {
+    let mut out: Vec<Finding> = local
+        .map(|t| super::probe::findings(ch, t, profile))
+        .unwrap_or_default();
+    let seen_inside = inside
+        .map(|t| super::probe::findings(ch, t, profile))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| INSIDE_CODES.contains(&f.code));
+    for c in seen_inside {
+        match out
+            .iter_mut()
+            .find(|l| l.code == c.code && l.challenge == c.challenge)
+        {
+            Some(l) => {
+                l.summary = format!(
+                    "{} (seen from this machine and from inside the cluster)",
+                    l.summary
+                );
+                l.evidence = interleave(&l.evidence, &c.evidence);
+            }
+            None => {
+                let mut c = c;
+                c.summary = format!("from inside the cluster: {}", c.summary);
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Evidence lines of both vantages, pairwise; a line both share is kept once, unprefixed.
+fn interleave(local: &[String], inside: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..local.len().max(inside.len()) {
+        match (local.get(i), inside.get(i)) {
+            (Some(l), Some(c)) if l == c => out.push(l.clone()),
+            (l, c) => {
+                if let Some(l) = l {
+                    out.push(format!("this machine: {l}"));
+                }
+                if let Some(c) = c {
+                    out.push(format!("in cluster: {c}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Add findings, folding one with the same code and challenge as a finding that was there
+/// before into it (its evidence appended, the stronger proof kept) so nothing is said twice.
+/// New findings are not folded into each other (one per address stays one per address).
+pub fn merge_into(findings: &mut Vec<Finding>, new: Vec<Finding>) {
+    let before = findings.len();
+    for f in new {
+        match findings[..before]
+            .iter_mut()
+            .find(|e| e.code == f.code && e.challenge == f.challenge)
+        {
+            Some(e) => {
+                for line in f.evidence {
+                    if !e.evidence.contains(&line) {
+                        e.evidence.push(line);
+                    }
+                }
+                e.proof = e.proof.min(f.proof);
+                e.severity = e.severity.min(f.severity);
+                if e.fix.is_empty() {
+                    e.fix = f.fix;
+                }
+            }
+            None => findings.push(f),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small facts
+// ---------------------------------------------------------------------------------------------
+
+fn passes_all(a: &AddressReport) -> bool {
+    a.attempts > 0 && a.cert_manager_passes == a.attempts
+}
+
+fn count(outcomes: &[OutcomeCount], f: impl Fn(&OutcomeCount) -> bool) -> u32 {
+    outcomes.iter().filter(|o| f(o)).map(|o| o.count).sum()
+}
+
+/// Could not connect (or got nothing back in time): what a missing hairpin looks like.
+fn no_connection(o: &OutcomeCount) -> bool {
+    o.status.is_none()
+        && matches!(
+            o.error_class,
+            Some(
+                ErrorClass::ConnectTimeout
+                    | ErrorClass::ConnectRefused
+                    | ErrorClass::NetworkUnreachable
+                    | ErrorClass::Timeout
+            )
+        )
+}
+
+fn unreachable(a: &AddressReport) -> bool {
+    a.attempts > 0 && count(&a.outcomes, no_connection) == a.attempts
+}
+
+fn address<'a>(t: &'a TargetReport, ip: &str) -> Option<&'a AddressReport> {
+    t.addresses.iter().find(|a| a.address == ip)
+}
+
+fn primary(t: &TargetReport) -> Option<&ResolverAnswer> {
+    t.dns.resolvers.iter().find(|a| a.role == "primary")
+}
+
+fn answer_set(a: &ResolverAnswer) -> Vec<String> {
+    let mut v: Vec<String> = a.a.iter().chain(&a.aaaa).cloned().collect();
+    v.sort();
+    v
+}
+
+fn answer_text(a: &ResolverAnswer) -> String {
+    match a.error {
+        Some(e) => e.as_str().to_owned(),
+        None => answer_set(a).join(", "),
+    }
+}
+
+/// The data plane whose Service (or Gateway) has `ip` as its load-balancer address.
+fn lb_owner(cluster: &ClusterEvidence, ip: &str) -> Option<(String, String)> {
+    for dp in &cluster.data_planes {
+        for s in &dp.services {
+            if s.lb_addresses.iter().any(|a| a == ip) {
+                return Some((plane_name(dp), format!("{}/{}", s.namespace, s.name)));
+            }
+        }
+    }
+    cluster
+        .gateways
+        .iter()
+        .find(|g| g.addresses.iter().any(|a| a == ip))
+        .map(|g| {
+            (
+                format!("gateway {}/{}", g.namespace, g.name),
+                format!("Gateway {}/{}", g.namespace, g.name),
+            )
+        })
+}
+
+fn is_cluster_address(cluster: &ClusterEvidence, ip: &str) -> bool {
+    lb_owner(cluster, ip).is_some()
+}
+
+fn direct_text(d: &DirectResult) -> String {
+    d.outcomes
+        .iter()
+        .map(outcome_text)
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn is_solver(d: &DirectResult) -> bool {
+    d.label.starts_with(&format!("{SOLVER_LABEL} "))
+}
+
+fn plane_results<'a>(inside: &'a TargetReport) -> impl Iterator<Item = &'a DirectResult> {
+    inside.direct.iter().filter(|d| !is_solver(d))
+}
+
+fn pod_where(in_cluster: &InCluster) -> String {
+    match in_cluster {
+        InCluster::Ran { placement, .. } => {
+            format!("the probe pod (namespace {})", placement.namespace)
+        }
+        _ => "the probe pod".to_owned(),
+    }
+}
+
+fn cm_names(cluster: &ClusterEvidence) -> (String, String) {
+    cluster.cert_manager.as_ref().map_or_else(
+        || ("cert-manager".to_owned(), "cert-manager".to_owned()),
+        |c| (c.namespace.clone(), c.deployment.clone()),
+    )
+}
+
+fn joined(v: &[String]) -> String {
+    v.join(", ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// SPLIT_HORIZON
+// ---------------------------------------------------------------------------------------------
+
+fn split_horizon(c: &Ctx) -> Vec<Finding> {
+    let (Some(local), Some(inside)) = (c.local, c.inside) else {
+        return vec![];
+    };
+    let (Some(la), Some(ia)) = (primary(local), primary(inside)) else {
+        return vec![];
+    };
+    if la.error.is_some() || local.dns.ip_literal {
+        return vec![];
+    }
+    let (lset, iset) = (answer_set(la), answer_set(ia));
+    if lset == iset && ia.error.is_none() {
+        return vec![];
+    }
+    let local_ok: Vec<&AddressReport> = local
+        .addresses
+        .iter()
+        .filter(|a| a.cert_manager_passes > 0)
+        .collect();
+    let only_inside: Vec<&AddressReport> = inside
+        .addresses
+        .iter()
+        .filter(|a| !lset.contains(&a.address))
+        .collect();
+    let failing: Vec<&AddressReport> = only_inside
+        .iter()
+        .copied()
+        .filter(|a| !passes_all(a))
+        .collect();
+    // A different answer that works is no problem; an answer error from inside is one.
+    if ia.error.is_none() && failing.is_empty() {
+        return vec![];
+    }
+    let proof = if local_ok.is_empty() {
+        Proof::Supports
+    } else {
+        Proof::Proves
+    };
+    let summary = match ia.error {
+        Some(e) => format!(
+            "cluster DNS cannot resolve {} ({e}) while this machine's resolver answers {}: the self check never reaches the entry point the CA uses",
+            c.ch.dns_name,
+            joined(&lset)
+        ),
+        None => format!(
+            "cluster DNS answers {} with {}, this machine's resolver with {}: from inside, {} of {} requests to {} pass, so the self check tests another entry point than the CA",
+            c.ch.dns_name,
+            joined(&iset),
+            joined(&lset),
+            failing.iter().map(|a| a.cert_manager_passes).sum::<u32>(),
+            failing.iter().map(|a| a.attempts).sum::<u32>(),
+            failing
+                .iter()
+                .map(|a| a.address.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut f = Finding::new(Code::SplitHorizon, Severity::Error, proof, summary)
+        .challenge(&c.ch.name)
+        .evidence(format!(
+            "DNS this machine ({}): {}",
+            la.resolver,
+            answer_text(la)
+        ))
+        .evidence(format!(
+            "DNS in cluster ({}): {}",
+            ia.resolver,
+            answer_text(ia)
+        ));
+    for a in &failing {
+        f = f.evidence(format!("in cluster: {}  {}", a.address, outcome_summary(a)));
+    }
+    for a in &local_ok {
+        f = f.evidence(format!(
+            "this machine: {}  {}",
+            a.address,
+            outcome_summary(a)
+        ));
+    }
+    let (ns, deploy) = cm_names(c.cluster);
+    let current = c
+        .cluster
+        .cert_manager
+        .as_ref()
+        .map(|m| m.solver_nameservers.clone())
+        .unwrap_or_default();
+    let fix = if current.is_empty() {
+        format!(
+            "let the self check resolve with public resolvers (only the self check, not other lookups): kubectl -n {ns} patch deployment {deploy} --type json -p '[{{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"--acme-http01-solver-nameservers=1.1.1.1:53,8.8.8.8:53\"}}]' (Helm: extraArgs); or serve the challenge on the internal entry point too; or DNS-01"
+        )
+    } else {
+        format!(
+            "the self check already uses --acme-http01-solver-nameservers={} and they give the internal answer: point them at resolvers with the public view (kubectl -n {ns} edit deployment {deploy}), or serve the challenge on the internal entry point too; or DNS-01",
+            current.join(",")
+        )
+    };
+    vec![f.fix(fix)]
+}
+
+// ---------------------------------------------------------------------------------------------
+// HAIRPIN_UNREACHABLE / SELFCHECK_EGRESS_BLOCKED
+// ---------------------------------------------------------------------------------------------
+
+/// Addresses that pass from this machine and cannot be connected to from inside.
+fn outside_only<'a>(
+    local: &'a TargetReport,
+    inside: &'a TargetReport,
+) -> Vec<(&'a AddressReport, &'a AddressReport)> {
+    inside
+        .addresses
+        .iter()
+        .filter(|i| unreachable(i))
+        .filter_map(|i| {
+            address(local, &i.address)
+                .filter(|l| l.cert_manager_passes > 0)
+                .map(|l| (l, i))
+        })
+        .collect()
+}
+
+/// Some address that is not the cluster's own is reachable from the pod (any challenge).
+fn other_public_reachable(c: &Ctx, except: &[&str]) -> Option<String> {
+    let InCluster::Ran { targets, .. } = c.in_cluster else {
+        return None;
+    };
+    targets
+        .values()
+        .flat_map(|t| &t.addresses)
+        .find(|a| {
+            !except.contains(&a.address.as_str())
+                && !is_cluster_address(c.cluster, &a.address)
+                && a.outcomes.iter().any(|o| o.status.is_some())
+        })
+        .map(|a| a.address.clone())
+}
+
+fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
+    let (Some(local), Some(inside)) = (c.local, c.inside) else {
+        return vec![];
+    };
+    let pairs = outside_only(local, inside);
+    if pairs.is_empty() {
+        return vec![];
+    }
+    let pod = pod_where(c.in_cluster);
+    let planes: Vec<&DirectResult> = plane_results(inside).collect();
+    let direct_answers = planes
+        .iter()
+        .any(|d| d.outcomes.iter().any(|o| o.status.is_some()));
+    let lines = |f: Finding| {
+        pairs.iter().fold(f, |f, (l, i)| {
+            f.evidence(format!(
+                "this machine: {}  {}",
+                l.address,
+                outcome_summary(l)
+            ))
+            .evidence(format!("in cluster: {}  {}", i.address, outcome_summary(i)))
+        })
+    };
+    let mut out = Vec::new();
+    // The probe pod reached nothing at all, not even Services inside the cluster.
+    if !planes.is_empty() && !direct_answers && inside.addresses.iter().all(unreachable) {
+        let (ns, _) = cm_names(c.cluster);
+        let f = Finding::new(
+            Code::SelfcheckEgressBlocked,
+            Severity::Error,
+            Proof::Supports,
+            format!(
+                "{pod} could connect to nothing: not {} (which passes from this machine) and not the data planes' Services inside the cluster ({} direct probes, no answer)",
+                c.ch.dns_name,
+                planes.len()
+            ),
+        )
+        .challenge(&c.ch.name);
+        let f = lines(f).evidence(format!(
+            "direct: {}",
+            planes
+                .iter()
+                .map(|d| format!("{} {}", d.label, direct_text(d)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+        out.push(f.fix(format!(
+            "an egress NetworkPolicy (or a Cilium/Calico policy) in namespace {ns} blocks the pods there: allow egress TCP 80/443 to the entry-point addresses and UDP/TCP 53 to cluster DNS for the cert-manager controller (kubectl -n {ns} get networkpolicy)"
+        )));
+        return out;
+    }
+    let (own, foreign): (Vec<_>, Vec<_>) = pairs
+        .iter()
+        .partition(|(l, _)| is_cluster_address(c.cluster, &l.address));
+    if let Some((l, i)) = own.first() {
+        let (plane, service) = lb_owner(c.cluster, &l.address).unwrap_or_default();
+        let served: Vec<&&DirectResult> = planes
+            .iter()
+            .filter(|d| d.label.starts_with(&format!("{plane} ")) && d.cert_manager_passes > 0)
+            .collect();
+        let proof = if served.is_empty() {
+            Proof::Supports
+        } else {
+            Proof::Proves
+        };
+        let timeouts = count(&i.outcomes, no_connection);
+        let mut f = Finding::new(
+            Code::HairpinUnreachable,
+            Severity::Error,
+            proof,
+            format!(
+                "{} is the load-balancer address of {plane} (Service {service}), yet from inside the cluster {timeouts} of {} connections to it fail while {} of {} from this machine pass{}",
+                l.address,
+                i.attempts,
+                l.cert_manager_passes,
+                l.attempts,
+                if served.is_empty() {
+                    String::new()
+                } else {
+                    format!("; asked directly, {plane} serves the key inside the cluster")
+                }
+            ),
+        )
+        .challenge(&c.ch.name);
+        f = lines(f);
+        for d in served {
+            f = f.evidence(format!(
+                "direct: {} {}  {}",
+                d.label,
+                d.address,
+                direct_text(d)
+            ));
+        }
+        let svc_ns_name = service.split_once('/').unwrap_or(("", &service));
+        out.push(f.fix(format!(
+            "in-cluster traffic to a LoadBalancer address is normally short-circuited by kube-proxy; here it is not: check `kubectl -n {} get svc {} -o jsonpath='{{.status.loadBalancer.ingress}}'` (ipMode: Proxy sends it out to the load balancer, which must hairpin it back) and kube-proxy's mode (`kubectl -n kube-system get cm kube-proxy -o yaml`: ipvs needs the LB IPs bound, `masqueradeAll: true` helps with hairpin; kubelet `--hairpin-mode=hairpin-veth`); or make the self check resolve {} to the Service (CoreDNS `rewrite name {} {}.{}.svc.cluster.local`); or (cert-manager ≥ 1.21) `waitInsteadOfSelfCheck` once the outside path is proven",
+            svc_ns_name.0, svc_ns_name.1, c.ch.dns_name, c.ch.dns_name, svc_ns_name.1, svc_ns_name.0
+        )));
+    }
+    if foreign.is_empty() {
+        return out;
+    }
+    let foreign_ips: Vec<&str> = foreign.iter().map(|(l, _)| l.address.as_str()).collect();
+    let served: Vec<&&DirectResult> = planes
+        .iter()
+        .filter(|d| d.cert_manager_passes > 0)
+        .collect();
+    let fails: u32 = foreign
+        .iter()
+        .map(|(_, i)| count(&i.outcomes, no_connection))
+        .sum();
+    let tries: u32 = foreign.iter().map(|(_, i)| i.attempts).sum();
+    match other_public_reachable(c, &foreign_ips) {
+        Some(other) => {
+            let mut f = Finding::new(
+                Code::HairpinUnreachable,
+                Severity::Error,
+                Proof::Proves,
+                format!(
+                    "{} passes from this machine but cannot be reached from inside the cluster ({fails} of {tries} connections fail), while {other} outside the cluster is reachable from there: whatever forwards {} into the cluster (router or load balancer, not a Service of this cluster) does not hairpin",
+                    foreign_ips.join(", "),
+                    foreign_ips.join(", ")
+                ),
+            )
+            .challenge(&c.ch.name);
+            f = lines(f);
+            for d in served {
+                f = f.evidence(format!(
+                    "direct: {} {}  {}",
+                    d.label,
+                    d.address,
+                    direct_text(d)
+                ));
+            }
+            out.push(f.fix(format!(
+                "enable NAT reflection / hairpin NAT on the device that owns {}; or let the self check resolve {} to the internal entry point (CoreDNS rewrite/hosts, or --acme-http01-solver-nameservers pointing at a resolver with the internal view); or (cert-manager ≥ 1.21) waitInsteadOfSelfCheck; or DNS-01",
+                foreign_ips.join(", "),
+                c.ch.dns_name
+            )));
+        }
+        None => {
+            let (ns, deploy) = cm_names(c.cluster);
+            let mut f = Finding::new(
+                Code::SelfcheckEgressBlocked,
+                Severity::Error,
+                Proof::Supports,
+                format!(
+                    "{pod} cannot reach {} ({fails} of {tries} connections fail) although it passes from this machine, and no address outside the cluster was reachable from there{}",
+                    foreign_ips.join(", "),
+                    if served.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; Services inside the cluster answer ({} direct probe(s) serve the key)", served.len())
+                    }
+                ),
+            )
+            .challenge(&c.ch.name);
+            f = lines(f).evidence(format!(
+                "{} is not a load-balancer address of this cluster; if it is a router's public address that forwards port 80 inside (NAT), this is missing hairpin NAT instead (HAIRPIN_UNREACHABLE)",
+                foreign_ips.join(", ")
+            ));
+            out.push(f.fix(format!(
+                "allow egress TCP 80 (and 443 for redirects) to {} for the cert-manager controller (kubectl -n {ns} get networkpolicy; Helm networkPolicy.egress of deployment {deploy}), and UDP/TCP 53 to cluster DNS; if a router forwards {} into the cluster, enable NAT reflection on it instead",
+                foreign_ips.join(", "),
+                foreign_ips.join(", ")
+            )));
+        }
+    }
+    out
+}
+
+/// The probe pod passes with the controller's resolvers and proxy, but cert-manager's own
+/// self check reports a connection timeout: only the controller's pods are cut off.
+fn egress_blocked_for_the_controller_only(c: &Ctx) -> Vec<Finding> {
+    let Some(inside) = c.inside else {
+        return vec![];
+    };
+    let Some(Reason::ConnectionFailed {
+        class: ConnectionClass::Timeout | ConnectionClass::Unreachable,
+        detail,
+        ..
+    }) = c.ch.reason.as_deref().and_then(reason::parse)
+    else {
+        return vec![];
+    };
+    if inside.addresses.is_empty() || !inside.addresses.iter().all(passes_all) {
+        return vec![];
+    }
+    let (ns, deploy) = cm_names(c.cluster);
+    let pod = pod_where(c.in_cluster);
+    let mut f = Finding::new(
+        Code::SelfcheckEgressBlocked,
+        Severity::Error,
+        Proof::Proves,
+        format!(
+            "{pod}, with the controller's resolvers and proxy settings, passes {} of {} requests, but cert-manager's own self check cannot connect: egress from the controller pods is blocked",
+            inside.addresses.iter().map(|a| a.cert_manager_passes).sum::<u32>(),
+            inside.addresses.iter().map(|a| a.attempts).sum::<u32>()
+        ),
+    )
+    .challenge(&c.ch.name)
+    .evidence(format!("Challenge {} reason: {detail}", c.ch.name));
+    for a in &inside.addresses {
+        f = f.evidence(format!("in cluster: {}  {}", a.address, outcome_summary(a)));
+    }
+    vec![f.fix(format!(
+        "an egress policy selects the controller pods (label app.kubernetes.io/component=controller) but not the probe pod: allow egress TCP 80/443 to {} and UDP/TCP 53 to cluster DNS (kubectl -n {ns} get networkpolicy -o yaml; Helm networkPolicy.egress for deployment {deploy})",
+        inside
+            .addresses
+            .iter()
+            .map(|a| a.address.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))]
+}
+
+// ---------------------------------------------------------------------------------------------
+// IP_ALLOWLIST
+// ---------------------------------------------------------------------------------------------
+
+fn forbidden(a: &AddressReport) -> bool {
+    a.attempts > 0
+        && a.cert_manager_passes == 0
+        && count(&a.outcomes, |o| o.status == Some(403)) * 2 >= a.attempts
+}
+
+fn ip_allowlist(c: &Ctx) -> Vec<Finding> {
+    let (Some(local), Some(inside)) = (c.local, c.inside) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for l in &local.addresses {
+        let Some(i) = address(inside, &l.address) else {
+            continue;
+        };
+        let (denied, allowed, denied_side, allowed_side, consequence) = if forbidden(l)
+            && i.cert_manager_passes > 0
+        {
+            (
+                l,
+                i,
+                "this machine",
+                "inside the cluster",
+                "the self check may pass while the CA, validating from several unpublished places on the Internet, gets 403 like this machine",
+            )
+        } else if forbidden(i) && l.cert_manager_passes > 0 {
+            (
+                i,
+                l,
+                "inside the cluster",
+                "this machine",
+                "cert-manager's self check gets 403 and never passes",
+            )
+        } else {
+            continue;
+        };
+        let who = |a: &AddressReport| a.responders().join("/");
+        let same_server = who(denied) == who(allowed);
+        let proof = if same_server {
+            Proof::Proves
+        } else {
+            Proof::Supports
+        };
+        let mut f = Finding::new(
+            Code::IpAllowlist,
+            Severity::Error,
+            proof,
+            format!(
+                "{} answers 403 to {denied_side} ({} of {}) but serves the key to {allowed_side} ({} of {}){}: a source-address allow-list; {consequence}",
+                l.address,
+                count(&denied.outcomes, |o| o.status == Some(403)),
+                denied.attempts,
+                allowed.cert_manager_passes,
+                allowed.attempts,
+                if same_server { format!(", the same server ({})", who(denied)) } else { String::new() }
+            ),
+        )
+        .challenge(&c.ch.name)
+        .evidence(format!("this machine: {}  {}", l.address, outcome_summary(l)))
+        .evidence(format!("in cluster: {}  {}", i.address, outcome_summary(i)));
+        let mut ingresses = Vec::new();
+        for ing in &c.ch.solver_ingresses {
+            for (k, v) in &ing.relevant_annotations {
+                let k_l = k.to_ascii_lowercase();
+                if k_l.contains("source-range")
+                    || k_l.contains("allowlist")
+                    || k_l.contains("whitelist")
+                    || k_l.contains("denylist")
+                {
+                    f = f.evidence(format!("Ingress {}/{}: {k}: {v}", ing.namespace, ing.name));
+                }
+            }
+            ingresses.push(format!("{}/{}", ing.namespace, ing.name));
+        }
+        let target = if ingresses.is_empty() {
+            "the Ingress or route that serves the challenge".to_owned()
+        } else {
+            format!("Ingress {}", ingresses.join(", "))
+        };
+        out.push(f.fix(format!(
+            "open /.well-known/acme-challenge/ to every source on {target}: e.g. for ingress-nginx set nginx.ingress.kubernetes.io/whitelist-source-range: \"0.0.0.0/0,::/0\" through the solver's ingressTemplate (the prefix must match the controller's --annotations-prefix), and check global allow-lists (ConfigMap whitelist-source-range, security groups, LB inbound CIDRs); if the edge must stay closed, use DNS-01"
+        )));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// PROXY_PROTOCOL_MISMATCH
+// ---------------------------------------------------------------------------------------------
+
+fn followup_text(p: &ProxyProtocolProbe) -> String {
+    p.outcomes
+        .iter()
+        .map(outcome_text)
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
+    // (vantage, what, address, plain outcomes, attempts, follow-up)
+    let mut seen: Vec<(&str, String, String, String, &ProxyProtocolProbe)> = Vec::new();
+    for (vantage, t) in [("this machine", c.local), ("in cluster", c.inside)] {
+        let Some(t) = t else { continue };
+        for a in &t.addresses {
+            if let Some(p) = a.with_proxy_protocol.as_ref().filter(|p| p.responses > 0) {
+                seen.push((
+                    vantage,
+                    a.address.clone(),
+                    a.address.clone(),
+                    outcome_summary(a),
+                    p,
+                ));
+            }
+        }
+        for d in &t.direct {
+            if let Some(p) = d.with_proxy_protocol.as_ref().filter(|p| p.responses > 0) {
+                seen.push((
+                    vantage,
+                    format!("{} ({})", d.label, d.address),
+                    d.address.clone(),
+                    direct_text(d),
+                    p,
+                ));
+            }
+        }
+    }
+    let Some((vantage, what, addr, _, p)) = seen.first() else {
+        return vec![];
+    };
+    let ip = addr
+        .rsplit_once(':')
+        .map_or(addr.as_str(), |(h, _)| h)
+        .trim_matches(['[', ']']);
+    let owner = lb_owner(c.cluster, ip);
+    let mut f = Finding::new(
+        Code::ProxyProtocolMismatch,
+        Severity::Error,
+        Proof::Proves,
+        format!(
+            "{what} closes plain requests from {vantage} but answers when they start with a PROXY protocol header ({} of {} passed with it): the listener expects PROXY protocol, which {} does not carry",
+            p.cert_manager_passes,
+            p.attempts,
+            if *vantage == "in cluster" {
+                "in-cluster traffic short-circuited by kube-proxy"
+            } else {
+                "this path"
+            }
+        ),
+    )
+    .challenge(&c.ch.name);
+    for (v, w, _, plain, p) in &seen {
+        f = f
+            .evidence(format!("{v}: {w} plain: {plain}"))
+            .evidence(format!(
+                "{v}: {w} with PROXY v1 preamble: {}",
+                followup_text(p)
+            ));
+    }
+    let service = owner.as_ref().map_or_else(
+        || "the ingress controller's LoadBalancer Service".to_owned(),
+        |(plane, svc)| format!("Service {svc} ({plane})"),
+    );
+    vec![f.fix(format!(
+        "make in-cluster traffic go through the load balancer too, or stop requiring PROXY protocol: have the cloud controller set status.loadBalancer.ingress[].ipMode: Proxy on {service} (Kubernetes ≥ 1.30), or use the provider's hostname workaround (DigitalOcean service.beta.kubernetes.io/do-loadbalancer-hostname, Hetzner load-balancer.hetzner.cloud/hostname, Scaleway service.beta.kubernetes.io/scw-loadbalancer-use-hostname), or disable PROXY protocol on both the LB and the controller (ingress-nginx ConfigMap use-proxy-protocol); or DNS-01"
+    ))]
+}
+
+// ---------------------------------------------------------------------------------------------
+// SELFCHECK_VIA_PROXY
+// ---------------------------------------------------------------------------------------------
+
+fn proxy_style(o: &OutcomeCount) -> bool {
+    o.error_class == Some(ErrorClass::ProxyError)
+        || matches!(o.status, Some(403 | 407 | 502 | 503 | 504))
+}
+
+fn selfcheck_via_proxy(c: &Ctx) -> Vec<Finding> {
+    let Some(cm) = c.cluster.cert_manager.as_ref() else {
+        return vec![];
+    };
+    let settings = ProxySettings {
+        http: cm.http_proxy.clone(),
+        https: cm.https_proxy.clone(),
+        no_proxy: cm.no_proxy.clone(),
+    };
+    let Ok(url) = crate::probe::http::Url::parse(&c.ch.challenge_url()) else {
+        return vec![];
+    };
+    let Some(proxy) = crate::probe::http::proxy_for(&settings, &url) else {
+        return vec![];
+    };
+    // Direct paths that work: from this machine, or the data planes asked from inside.
+    let local_ok = c
+        .local
+        .map(|t| {
+            t.addresses
+                .iter()
+                .filter(|a| a.cert_manager_passes > 0)
+                .count()
+        })
+        .unwrap_or(0);
+    let direct_ok: Vec<&DirectResult> = c
+        .inside
+        .map(|t| {
+            plane_results(t)
+                .filter(|d| d.cert_manager_passes > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    if local_ok == 0 && direct_ok.is_empty() {
+        return vec![];
+    }
+    let no_proxy = cm.no_proxy.clone().unwrap_or_default();
+    let mut f;
+    if let Some(inside) = c.inside {
+        let tries: u32 = inside.addresses.iter().map(|a| a.attempts).sum();
+        let proxied: u32 = inside
+            .addresses
+            .iter()
+            .map(|a| count(&a.outcomes, proxy_style))
+            .sum();
+        let passes: u32 = inside.addresses.iter().map(|a| a.cert_manager_passes).sum();
+        if tries == 0 || passes > 0 || proxied * 2 < tries {
+            return vec![];
+        }
+        f = Finding::new(
+            Code::SelfcheckViaProxy,
+            Severity::Error,
+            Proof::Proves,
+            format!(
+                "the controller's HTTP_PROXY ({proxy}) covers {} (NO_PROXY {:?} does not exclude it): through it, {proxied} of {tries} requests from inside fail, while the direct path serves the key",
+                c.ch.dns_name, no_proxy
+            ),
+        )
+        .challenge(&c.ch.name);
+        for a in &inside.addresses {
+            f = f.evidence(format!(
+                "in cluster, via {proxy}: {}  {}",
+                a.address,
+                outcome_summary(a)
+            ));
+        }
+    } else {
+        // Without the pod: cert-manager's own reason must show a proxy-style failure.
+        let proxy_reason = match c.ch.reason.as_deref().and_then(reason::parse) {
+            Some(Reason::ConnectionFailed {
+                class: ConnectionClass::Proxy,
+                ..
+            }) => true,
+            Some(Reason::WrongStatus { status }) => matches!(status, 403 | 407 | 502 | 503 | 504),
+            _ => false,
+        };
+        if !proxy_reason {
+            return vec![];
+        }
+        f = Finding::new(
+            Code::SelfcheckViaProxy,
+            Severity::Error,
+            Proof::Supports,
+            format!(
+                "the controller's HTTP_PROXY ({proxy}) covers {} (NO_PROXY {:?} does not exclude it) and the self check fails the way a proxy answers, while the direct path serves the key",
+                c.ch.dns_name, no_proxy
+            ),
+        )
+        .challenge(&c.ch.name)
+        .evidence(format!("Challenge {} reason: {}", c.ch.name, c.ch.reason.clone().unwrap_or_default()));
+    }
+    if let Some(local) = c.local {
+        for a in local.addresses.iter().filter(|a| a.cert_manager_passes > 0) {
+            f = f.evidence(format!(
+                "this machine, direct: {}  {}",
+                a.address,
+                outcome_summary(a)
+            ));
+        }
+    }
+    for d in direct_ok {
+        f = f.evidence(format!(
+            "in cluster, direct: {} {}  {}",
+            d.label,
+            d.address,
+            direct_text(d)
+        ));
+    }
+    let new_no_proxy = if no_proxy.is_empty() {
+        c.ch.dns_name.clone()
+    } else {
+        format!("{no_proxy},{}", c.ch.dns_name)
+    };
+    vec![f.fix(format!(
+        "exclude the name from the proxy for the self check: kubectl -n {} set env deployment/{} NO_PROXY={new_no_proxy} (and no_proxy if set; Helm: the chart's no_proxy value; with a cluster-wide proxy such as OpenShift's, add it to the cluster Proxy's noProxy)",
+        cm.namespace, cm.deployment
+    ))]
+}
+
+// ---------------------------------------------------------------------------------------------
+// BACKEND_PINNED_BY_SOURCE
+// ---------------------------------------------------------------------------------------------
+
+/// One responder and one pass/fail result on every attempt.
+fn consistent(a: &AddressReport) -> Option<(&str, bool)> {
+    let r = a.responders();
+    (a.attempts >= 2
+        && r.len() == 1
+        && r[0] != "-"
+        && (a.cert_manager_passes == 0 || a.cert_manager_passes == a.attempts))
+        .then(|| (r[0], a.cert_manager_passes > 0))
+}
+
+fn backend_pinned_by_source(c: &Ctx) -> Vec<Finding> {
+    let (Some(local), Some(inside)) = (c.local, c.inside) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for l in &local.addresses {
+        let Some(i) = address(inside, &l.address) else {
+            continue;
+        };
+        if forbidden(l) || forbidden(i) {
+            continue;
+        }
+        let (Some((lw, lp)), Some((iw, ip))) = (consistent(l), consistent(i)) else {
+            continue;
+        };
+        if lw == iw || lp == ip {
+            continue;
+        }
+        let (good, bad) = if lp { (lw, iw) } else { (iw, lw) };
+        let consequence = if lp {
+            "cert-manager's self check, from inside, always lands on the backend without the route and never passes"
+        } else {
+            "the self check passes from inside, but sources like this machine — and possibly the CA's — land on the backend without the route"
+        };
+        out.push(
+            Finding::new(
+                Code::BackendPinnedBySource,
+                Severity::Error,
+                Proof::Proves,
+                format!(
+                    "{} sends each source to one backend: all {} connections from this machine reach {lw} ({}), all {} from inside the cluster reach {iw} ({}); {consequence}",
+                    l.address,
+                    l.attempts,
+                    if lp { "serves the key" } else { "does not serve it" },
+                    i.attempts,
+                    if ip { "serves the key" } else { "does not serve it" },
+                ),
+            )
+            .challenge(&c.ch.name)
+            .evidence(format!("this machine: {}  {}", l.address, outcome_summary(l)))
+            .evidence(format!("in cluster: {}  {}", i.address, outcome_summary(i)))
+            .evidence("each vantage is consistent over all its fresh connections: the balancer picks the backend by source address (source hash, session affinity), not per connection")
+            .fix(format!(
+                "every backend behind {} must serve /.well-known/acme-challenge/ for {}, or the balancer must send that path to {good} only (HAProxy: `acl acme path_beg /.well-known/acme-challenge/` + `use_backend <{good} backend> if acme`, whatever `balance source`/stick tables do); remove {bad} from the pool if it does not belong",
+                l.address, c.ch.dns_name
+            )),
+        );
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The solver asked directly (P4)
+// ---------------------------------------------------------------------------------------------
+
+fn solver_unanswered(c: &Ctx) -> Vec<Finding> {
+    let Some(inside) = c.inside else {
+        return vec![];
+    };
+    let solver: Vec<&DirectResult> = inside.direct.iter().filter(|d| is_solver(d)).collect();
+    if solver.is_empty()
+        || solver
+            .iter()
+            .any(|d| d.outcomes.iter().any(|o| o.status.is_some()))
+    {
+        return vec![];
+    }
+    let pod = pod_where(c.in_cluster);
+    let mut f = Finding::new(
+        Code::SolverUnreachable,
+        Severity::Error,
+        Proof::Supports,
+        format!(
+            "cert-manager's solver does not answer {pod} on port 8089: {} direct probe(s), {} attempts, no response",
+            solver.len(),
+            solver.iter().map(|d| d.attempts).sum::<u32>()
+        ),
+    )
+    .challenge(&c.ch.name);
+    for d in &solver {
+        f = f.evidence(format!(
+            "direct: {} {}  {}",
+            d.label,
+            d.address,
+            direct_text(d)
+        ));
+    }
+    let ns =
+        c.ch.solver_pods
+            .first()
+            .map_or("<namespace>", |p| p.namespace.as_str());
+    vec![f.fix(format!(
+        "check that the solver pod is Ready and that no NetworkPolicy in {ns} denies ingress on TCP 8089 (kubectl -n {ns} get pods,endpointslices,networkpolicy -l acme.cert-manager.io/http01-solver=true); the ingress controller must be allowed to reach it"
+    ))]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attribution: which data plane serves the token (P3)
+// ---------------------------------------------------------------------------------------------
+
+/// The dominant failing outcome of a direct probe, e.g. `404 (envoy)`.
+fn failure_text(outcomes: &[OutcomeCount]) -> Option<(String, String)> {
+    let o = outcomes.iter().find(|o| !o.cert_manager_pass)?;
+    let what = match (o.status, o.error_class) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(e)) => e.as_str().to_owned(),
+        (None, None) => "no answer".to_owned(),
+    };
+    Some((what, o.responder.clone()))
+}
+
+/// Evidence lines that say which data plane serves the token and which does not, from the
+/// probe pod's direct probes; the first line names where the failing traffic goes when a
+/// failing responder of the challenge URL matches a data plane's answer.
+pub fn attribution(
+    ch: &ChallengeEvidence,
+    local: Option<&TargetReport>,
+    inside: Option<&TargetReport>,
+) -> Vec<String> {
+    let Some(inside) = inside else {
+        return vec![];
+    };
+    let mut serving: Vec<String> = Vec::new();
+    let mut not_serving: Vec<(String, String, String)> = Vec::new(); // (plane, what, responder)
+    let mut lines = Vec::new();
+    let mut planes: Vec<String> = Vec::new();
+    for d in plane_results(inside) {
+        let plane = d
+            .label
+            .split(" Service ")
+            .next()
+            .and_then(|p| p.split(" pod ").next())
+            .unwrap_or(&d.label)
+            .to_owned();
+        if !planes.contains(&plane) {
+            planes.push(plane.clone());
+        }
+        let text = direct_text(d);
+        if d.attempts > 0 && d.cert_manager_passes == d.attempts {
+            if !serving.contains(&plane) {
+                serving.push(plane.clone());
+            }
+            lines.push(format!(
+                "direct from inside: {} {} serves the key: {text}",
+                d.label, d.address
+            ));
+        } else if let Some((what, who)) = failure_text(&d.outcomes) {
+            lines.push(format!(
+                "direct from inside: {} {} does not serve the key: {text}",
+                d.label, d.address
+            ));
+            if !not_serving.iter().any(|(p, _, _)| *p == plane) {
+                not_serving.push((plane.clone(), what, who));
+            }
+        }
+    }
+    for d in inside.direct.iter().filter(|d| is_solver(d)) {
+        let verdict = if d.cert_manager_passes > 0 {
+            "the solver itself answers the key on 8089"
+        } else if d.outcomes.iter().any(|o| o.status.is_some()) {
+            "the solver answers on 8089 but not with the key"
+        } else {
+            "the solver does not answer on 8089"
+        };
+        lines.push(format!(
+            "{verdict}: {} {}  {}",
+            d.label,
+            d.address,
+            direct_text(d)
+        ));
+    }
+    // Responders that fail on the challenge URL (either vantage).
+    let failing: Vec<String> = [local, Some(inside)]
+        .into_iter()
+        .flatten()
+        .flat_map(|t| &t.addresses)
+        .flat_map(|a| &a.outcomes)
+        .filter(|o| !o.cert_manager_pass && o.status.is_some())
+        .map(|o| o.responder.clone())
+        .collect();
+    let culprits: Vec<&(String, String, String)> = not_serving
+        .iter()
+        .filter(|(_, _, who)| who != "-" && failing.contains(who))
+        .collect();
+    if let Some((plane, what, who)) = culprits.first() {
+        let also = if serving.is_empty() {
+            "no data plane serves the key".to_owned()
+        } else {
+            format!("{} serves the key", serving.join(" and "))
+        };
+        lines.insert(
+            0,
+            format!(
+                "traffic for {} reaches {plane}, which has no route: {what} ({who}); {also}",
+                ch.dns_name
+            ),
+        );
+    }
+    lines
+}
+
+/// Codes that attribution evidence is attached to, best first.
+const ATTRIBUTED: &[Code] = &[
+    Code::MixedBackends,
+    Code::BackendPinnedBySource,
+    Code::StaleAddress,
+    Code::SplitHorizon,
+    Code::HairpinUnreachable,
+    Code::IngressClassUnserved,
+    Code::HttprouteNotAttached,
+    Code::SolverUnreachable,
+    Code::SelfCheckFailing,
+];
+
+/// Attach the attribution lines to the most fitting finding of this challenge: the headline
+/// (`traffic for … reaches …`) right after its first evidence line, the rest at the end.
+pub fn attach_attribution(findings: &mut [Finding], ch: &ChallengeEvidence, lines: Vec<String>) {
+    if lines.is_empty() {
+        return;
+    }
+    let Some(f) = ATTRIBUTED.iter().find_map(|code| {
+        findings
+            .iter()
+            .position(|f| f.code == *code && f.challenge.as_deref().is_none_or(|c| c == ch.name))
+    }) else {
+        return;
+    };
+    let f = &mut findings[f];
+    let mut rest = lines.into_iter();
+    let mut at = f.evidence.len().min(1);
+    for line in rest.by_ref() {
+        if f.evidence.contains(&line) {
+            continue;
+        }
+        if line.starts_with("traffic for ") {
+            f.evidence.insert(at, line);
+            at += 1;
+        } else {
+            f.evidence.push(line);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What could not be checked
+// ---------------------------------------------------------------------------------------------
+
+/// What the cross-vantage rules could not check, when the in-cluster view is missing.
+const UNCHECKED: &str = "not checked from inside the cluster: hairpin NAT, split-horizon DNS, PROXY protocol on in-cluster paths, the controller's proxy and egress, and which data plane serves the token";
+
+pub fn problem_kind(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::Forbidden => "forbidden",
+        ProblemKind::ImagePull => "image pull failed",
+        ProblemKind::Unschedulable => "unschedulable",
+        ProblemKind::Rejected => "rejected by admission",
+        ProblemKind::DeadlineExceeded => "deadline exceeded",
+        ProblemKind::Killed => "killed",
+        ProblemKind::MalformedReport => "malformed report",
+        ProblemKind::Interrupted => "interrupted",
+        ProblemKind::Api => "API error",
+    }
+}
+
+/// `pod cert-manager/acmecheck-probe-x on node node-a (why)`.
+pub fn placement_text(p: &Placement) -> String {
+    let node = p
+        .node
+        .as_deref()
+        .map_or(String::new(), |n| format!(" on node {n}"));
+    let why = if p.why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", p.why)
+    };
+    format!("pod {}/{}{node}{why}", p.namespace, p.pod)
+}
+
+/// Say what the run could not see for a certificate: `candidates` challenges to probe, of
+/// which `local` were probed from this machine and `inside` from the probe pod.
+pub fn not_checked(
+    enabled: bool,
+    in_cluster: &InCluster,
+    candidates: usize,
+    local: usize,
+    inside: usize,
+) -> Option<Finding> {
+    if candidates == 0 {
+        return None;
+    }
+    if !enabled {
+        return Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                "the challenge URL was not probed (--no-probe)",
+            )
+            .fix("run without --no-probe to see what the self check and the CA see"),
+        );
+    }
+    let by_hand = "to compare by hand, from a pod in the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>";
+    match in_cluster {
+        InCluster::NotRequested => Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!("probed {local} of {candidates} challenge URL(s) from this machine only (--local-only); cert-manager's self check runs inside the cluster"),
+            )
+            .evidence(UNCHECKED)
+            .fix(format!("run without --local-only to start the short-lived probe pod; {by_hand}")),
+        ),
+        InCluster::Failed { placement, problem } => {
+            let mut f = Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!(
+                    "the in-cluster probe pod did not run ({}): {}; the local vantage was still used ({local} of {candidates} challenge URL(s) probed from this machine)",
+                    problem_kind(problem.kind),
+                    problem.message
+                ),
+            )
+            .evidence(UNCHECKED);
+            if let Some(p) = placement {
+                f = f.evidence(format!("placement: {}", placement_text(p)));
+            }
+            let fix = if problem.hint.is_empty() {
+                by_hand.to_owned()
+            } else {
+                format!("{}; {by_hand}", problem.hint)
+            };
+            Some(f.fix(fix))
+        }
+        InCluster::Ran { placement, .. } if inside < candidates => Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!("the probe pod reported on {inside} of {candidates} challenge URL(s); the others were probed from this machine only"),
+            )
+            .evidence(format!("placement: {}", placement_text(placement)))
+            .evidence(UNCHECKED)
+            .fix(by_hand),
+        ),
+        InCluster::Ran { .. } if local < candidates => Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!("probed {local} of {candidates} challenge URL(s) from this machine; the CA's view (from outside) is estimated from it"),
+            )
+            .fix(format!("from a machine outside the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>")),
+        ),
+        InCluster::Ran { .. } => None,
+    }
+}
