@@ -1311,3 +1311,728 @@ pub fn not_checked(
         InCluster::Ran { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{
+        CertManagerEvidence, DataPlaneEvidence, GatewayEvidence, PodEvidence, ServiceEvidence,
+        ServicePortEvidence,
+    };
+    use crate::probe::incluster::Problem;
+    use crate::probe::plan::{DnsReport, KeyMatch};
+    use std::collections::HashMap;
+
+    const NAME: &str = "shop.example.test";
+    const EDGE: &str = "203.0.113.10";
+
+    fn oc(status: Option<u16>, err: Option<ErrorClass>, who: &str, count: u32) -> OutcomeCount {
+        let pass = status == Some(200) && who != "wrong";
+        OutcomeCount {
+            status,
+            error_class: err,
+            responder: who.into(),
+            key_match: if pass {
+                KeyMatch::Exact
+            } else {
+                KeyMatch::NotApplicable
+            },
+            cert_manager_pass: pass,
+            acme_pass: pass,
+            count,
+            ..Default::default()
+        }
+    }
+    fn ok(who: &str, n: u32) -> OutcomeCount {
+        oc(Some(200), None, who, n)
+    }
+    fn status(s: u16, who: &str, n: u32) -> OutcomeCount {
+        oc(Some(s), None, who, n)
+    }
+    fn err(e: ErrorClass, n: u32) -> OutcomeCount {
+        oc(None, Some(e), "-", n)
+    }
+
+    fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
+        AddressReport {
+            address: ip.into(),
+            family: "ipv4".into(),
+            attempts: outcomes.iter().map(|o| o.count).sum(),
+            cert_manager_passes: count(&outcomes, |o| o.cert_manager_pass),
+            acme_passes: count(&outcomes, |o| o.acme_pass),
+            outcomes,
+            ..Default::default()
+        }
+    }
+
+    fn direct(label: &str, address: &str, outcomes: Vec<OutcomeCount>) -> DirectResult {
+        DirectResult {
+            address: address.into(),
+            host: NAME.into(),
+            label: label.into(),
+            attempts: outcomes.iter().map(|o| o.count).sum(),
+            cert_manager_passes: count(&outcomes, |o| o.cert_manager_pass),
+            outcomes,
+            ..Default::default()
+        }
+    }
+
+    const NGINX_SVC: &str = "ingress-nginx Service ingress-nginx/ingress-nginx-controller";
+    const GW_SVC: &str = "gateway infra/public (cilium) Service infra/cilium-gateway-public";
+    const SOLVER_SVC: &str = "solver Service shop/cm-acme-http-solver-xyz";
+
+    /// A report whose primary resolver answered `dns` (empty: NXDOMAIN).
+    fn report(resolver: &str, dns: &[&str], addresses: Vec<AddressReport>) -> TargetReport {
+        TargetReport {
+            id: "shop/web-1".into(),
+            url: ch().challenge_url(),
+            dns_name: NAME.into(),
+            expected_key: "tok.thumb".into(),
+            dns: DnsReport {
+                resolvers: vec![ResolverAnswer {
+                    resolver: resolver.into(),
+                    role: "primary".into(),
+                    a: dns.iter().map(|s| s.to_string()).collect(),
+                    error: dns.is_empty().then_some(ErrorClass::DnsNxdomain),
+                    ..Default::default()
+                }],
+                ip_literal: false,
+            },
+            addresses,
+            ..Default::default()
+        }
+    }
+
+    fn local(addresses: Vec<AddressReport>) -> TargetReport {
+        let dns: Vec<String> = addresses.iter().map(|a| a.address.clone()).collect();
+        let dns: Vec<&str> = dns.iter().map(String::as_str).collect();
+        report("system", &dns, addresses)
+    }
+
+    fn inside(addresses: Vec<AddressReport>, direct: Vec<DirectResult>) -> TargetReport {
+        let dns: Vec<String> = addresses.iter().map(|a| a.address.clone()).collect();
+        let dns: Vec<&str> = dns.iter().map(String::as_str).collect();
+        let mut r = report("system", &dns, addresses);
+        r.direct = direct;
+        r
+    }
+
+    fn ran(t: TargetReport) -> InCluster {
+        ran_all(vec![t])
+    }
+
+    fn ran_all(ts: Vec<TargetReport>) -> InCluster {
+        InCluster::Ran {
+            placement: Placement {
+                namespace: "cert-manager".into(),
+                pod: "acmecheck-probe-1".into(),
+                node: Some("node-a".into()),
+                why: "cert-manager's namespace, like the self check".into(),
+            },
+            targets: ts
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect::<HashMap<_, _>>(),
+        }
+    }
+
+    fn ch() -> ChallengeEvidence {
+        ChallengeEvidence {
+            name: "web-1".into(),
+            dns_name: NAME.into(),
+            type_: "HTTP-01".into(),
+            token: "tok".into(),
+            key: "tok.thumb".into(),
+            solver_pods: vec![PodEvidence {
+                namespace: "shop".into(),
+                name: "cm-acme-http-solver-abc".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn service(ns: &str, name: &str, ip: &str, lb: &[&str]) -> ServiceEvidence {
+        ServiceEvidence {
+            namespace: ns.into(),
+            name: name.into(),
+            type_: "LoadBalancer".into(),
+            cluster_ip: Some(ip.into()),
+            ports: vec![ServicePortEvidence {
+                name: Some("http".into()),
+                port: 80,
+                target_port: Some("http".into()),
+                ..Default::default()
+            }],
+            lb_addresses: lb.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn cluster() -> ClusterEvidence {
+        ClusterEvidence {
+            data_planes: vec![
+                DataPlaneEvidence {
+                    kind: "ingress-controller".into(),
+                    namespace: "ingress-nginx".into(),
+                    name: "ingress-nginx-controller".into(),
+                    product: Some("ingress-nginx".into()),
+                    services: vec![service(
+                        "ingress-nginx",
+                        "ingress-nginx-controller",
+                        "198.51.100.10",
+                        &[EDGE],
+                    )],
+                    ..Default::default()
+                },
+                DataPlaneEvidence {
+                    kind: "gateway".into(),
+                    namespace: "infra".into(),
+                    name: "public".into(),
+                    product: Some("cilium".into()),
+                    services: vec![service(
+                        "infra",
+                        "cilium-gateway-public",
+                        "198.51.100.20",
+                        &[],
+                    )],
+                    ..Default::default()
+                },
+            ],
+            gateways: vec![GatewayEvidence {
+                namespace: "infra".into(),
+                name: "public".into(),
+                ..Default::default()
+            }],
+            cert_manager: Some(CertManagerEvidence {
+                namespace: "cert-manager".into(),
+                deployment: "cert-manager".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn run(local: Option<&TargetReport>, ic: &InCluster, cl: &ClusterEvidence) -> Vec<Finding> {
+        findings(&ch(), local, ic, cl, CaProfile::Pebble)
+    }
+
+    fn codes(f: &[Finding]) -> Vec<Code> {
+        f.iter().map(|f| f.code).collect()
+    }
+
+    fn nginx_serves() -> DirectResult {
+        direct(NGINX_SVC, "198.51.100.10:80", vec![ok("nginx", 20)])
+    }
+    fn gateway_404() -> DirectResult {
+        direct(GW_SVC, "198.51.100.20:80", vec![status(404, "envoy", 20)])
+    }
+
+    #[test]
+    fn healthy_from_both_sides_has_no_cross_vantage_finding() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![ok("nginx", 66)])],
+            vec![
+                nginx_serves(),
+                direct(SOLVER_SVC, "198.51.100.30:8089", vec![ok("acmesolver", 20)]),
+            ],
+        );
+        assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
+        // No in-cluster view: nothing to compare.
+        assert!(run(Some(&l), &InCluster::NotRequested, &cluster()).is_empty());
+    }
+
+    #[test]
+    fn hairpin_on_the_clusters_own_load_balancer() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![err(ErrorClass::ConnectTimeout, 66)])],
+            vec![nginx_serves(), gateway_404()],
+        );
+        let f = run(Some(&l), &ran(i.clone()), &cluster());
+        assert_eq!(codes(&f), [Code::HairpinUnreachable]);
+        let h = &f[0];
+        assert_eq!(h.proof, Proof::Proves);
+        assert!(
+            h.summary
+                .contains("66 of 66 connections to it fail while 66 of 66 from this machine pass"),
+            "{}",
+            h.summary
+        );
+        assert!(
+            h.summary
+                .contains("Service ingress-nginx/ingress-nginx-controller"),
+            "{}",
+            h.summary
+        );
+        assert!(
+            h.evidence
+                .iter()
+                .any(|e| e == "in cluster: 203.0.113.10  66×connect_timeout"),
+            "{:?}",
+            h.evidence
+        );
+        assert!(
+            h.fix
+                .contains("kubectl -n ingress-nginx get svc ingress-nginx-controller"),
+            "{}",
+            h.fix
+        );
+        // Without a direct answer from that data plane it only supports.
+        let mut weaker = i;
+        weaker.direct = vec![gateway_404()];
+        let f = run(Some(&l), &ran(weaker), &cluster());
+        assert_eq!(
+            (f[0].code, f[0].proof),
+            (Code::HairpinUnreachable, Proof::Supports)
+        );
+    }
+
+    #[test]
+    fn a_foreign_address_is_hairpin_only_when_other_outside_addresses_work_from_inside() {
+        let foreign = "192.0.2.77";
+        let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(foreign, vec![err(ErrorClass::ConnectTimeout, 66)])],
+            vec![nginx_serves()],
+        );
+        let f = run(Some(&l), &ran(i.clone()), &cluster());
+        assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
+        assert_eq!(f[0].proof, Proof::Supports);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.contains("HAIRPIN_UNREACHABLE")),
+            "{:?}",
+            f[0].evidence
+        );
+        // Another challenge's outside address answers from inside: egress works, the NAT does not.
+        let mut other = inside(
+            vec![addr("192.0.2.88", vec![status(404, "apache", 66)])],
+            vec![],
+        );
+        other.id = "shop/other-1".into();
+        other.url = "http://other.example.test/.well-known/acme-challenge/x".into();
+        let f = run(Some(&l), &ran_all(vec![i, other]), &cluster());
+        assert_eq!(codes(&f), [Code::HairpinUnreachable]);
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert!(
+            f[0].summary
+                .contains("192.0.2.88 outside the cluster is reachable"),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
+    fn a_probe_pod_that_reaches_nothing_is_egress() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![err(ErrorClass::ConnectTimeout, 66)])],
+            vec![direct(
+                NGINX_SVC,
+                "198.51.100.10:80",
+                vec![err(ErrorClass::ConnectTimeout, 20)],
+            )],
+        );
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
+        assert!(
+            f[0].summary.contains("could connect to nothing"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].fix
+                .contains("kubectl -n cert-manager get networkpolicy")
+                || f[0].fix.contains("namespace cert-manager"),
+            "{}",
+            f[0].fix
+        );
+    }
+
+    #[test]
+    fn the_pod_passes_but_the_controller_times_out() {
+        let mut c = ch();
+        c.reason = Some(format!(
+            "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request '{0}': Get \"{0}\": dial tcp 203.0.113.10:80: i/o timeout",
+            c.challenge_url()
+        ));
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(vec![addr(EDGE, vec![ok("nginx", 66)])], vec![]);
+        let f = findings(&c, Some(&l), &ran(i), &cluster(), CaProfile::Pebble);
+        assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert!(f[0].summary.contains("passes 66 of 66"), "{}", f[0].summary);
+        // A 404 reason is not an egress problem.
+        c.reason = Some(
+            "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
+                .into(),
+        );
+        let i = inside(vec![addr(EDGE, vec![ok("nginx", 66)])], vec![]);
+        assert!(findings(&c, Some(&l), &ran(i), &cluster(), CaProfile::Pebble).is_empty());
+    }
+
+    #[test]
+    fn split_horizon_dns() {
+        let internal = "198.51.100.50";
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(vec![addr(internal, vec![status(404, "nginx", 66)])], vec![]);
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::SplitHorizon]);
+        let s = &f[0];
+        assert_eq!(s.proof, Proof::Proves);
+        assert!(
+            s.summary
+                .contains("with 198.51.100.50, this machine's resolver with 203.0.113.10"),
+            "{}",
+            s.summary
+        );
+        assert!(
+            s.summary.contains("0 of 66 requests to 198.51.100.50 pass"),
+            "{}",
+            s.summary
+        );
+        assert!(s.fix.starts_with("let the self check resolve"), "{}", s.fix);
+        assert!(s.fix.contains("kubectl -n cert-manager patch deployment cert-manager --type json -p '[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"--acme-http01-solver-nameservers=1.1.1.1:53,8.8.8.8:53\"}]'"), "{}", s.fix);
+        // Cluster DNS has no record at all.
+        let i = report("system", &[], vec![]);
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::SplitHorizon]);
+        assert!(
+            f[0].summary
+                .contains("cannot resolve shop.example.test (dns_nxdomain)"),
+            "{}",
+            f[0].summary
+        );
+        // Nameservers already set: the fix says to change them.
+        let mut cl = cluster();
+        cl.cert_manager.as_mut().unwrap().solver_nameservers = vec!["198.51.100.53:53".into()];
+        let i = inside(vec![addr(internal, vec![status(404, "nginx", 66)])], vec![]);
+        let f = run(Some(&l), &ran(i), &cl);
+        assert!(
+            f[0].fix
+                .contains("already uses --acme-http01-solver-nameservers=198.51.100.53:53"),
+            "{}",
+            f[0].fix
+        );
+        // A different answer that works is not a problem.
+        let i = inside(vec![addr(internal, vec![ok("nginx", 66)])], vec![]);
+        assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
+    }
+
+    #[test]
+    fn allow_list_on_one_side() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(vec![addr(EDGE, vec![status(403, "nginx", 66)])], vec![]);
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::IpAllowlist]);
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert!(f[0].summary.contains("answers 403 to inside the cluster (66 of 66) but serves the key to this machine (66 of 66), the same server (nginx)"), "{}", f[0].summary);
+        // The reverse: the outside is refused.
+        let l = local(vec![addr(EDGE, vec![status(403, "nginx", 66)])]);
+        let i = inside(vec![addr(EDGE, vec![ok("nginx", 66)])], vec![]);
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::IpAllowlist]);
+        assert!(
+            f[0].summary.contains("403 to this machine"),
+            "{}",
+            f[0].summary
+        );
+        // 403 from both sides is not one-sided.
+        let l = local(vec![addr(EDGE, vec![status(403, "nginx", 66)])]);
+        let i = inside(vec![addr(EDGE, vec![status(403, "nginx", 66)])], vec![]);
+        assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
+    }
+
+    #[test]
+    fn proxy_protocol_plain_fails_preamble_passes() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let mut a = addr(EDGE, vec![err(ErrorClass::Eof, 66)]);
+        a.with_proxy_protocol = Some(ProxyProtocolProbe {
+            attempts: 5,
+            cert_manager_passes: 5,
+            responses: 5,
+            outcomes: vec![ok("nginx", 5)],
+        });
+        let f = run(Some(&l), &ran(inside(vec![a.clone()], vec![])), &cluster());
+        assert_eq!(codes(&f), [Code::ProxyProtocolMismatch]);
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert!(
+            f[0].summary.contains("(5 of 5 passed with it)"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].evidence
+                .contains(&"in cluster: 203.0.113.10 plain: 66×eof".to_owned()),
+            "{:?}",
+            f[0].evidence
+        );
+        assert!(
+            f[0].fix
+                .contains("ipMode: Proxy on Service ingress-nginx/ingress-nginx-controller"),
+            "{}",
+            f[0].fix
+        );
+        // The preamble did not help either: no finding.
+        a.with_proxy_protocol = Some(ProxyProtocolProbe {
+            attempts: 5,
+            outcomes: vec![err(ErrorClass::Eof, 5)],
+            ..Default::default()
+        });
+        assert!(
+            !codes(&run(Some(&l), &ran(inside(vec![a], vec![])), &cluster()))
+                .contains(&Code::ProxyProtocolMismatch)
+        );
+    }
+
+    #[test]
+    fn self_check_through_the_controllers_proxy() {
+        let mut cl = cluster();
+        let cm = cl.cert_manager.as_mut().unwrap();
+        cm.http_proxy = Some("http://192.0.2.8:3128".into());
+        cm.no_proxy = Some(".svc,.cluster.local".into());
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![status(403, "squid", 66)])],
+            vec![nginx_serves()],
+        );
+        let f = run(Some(&l), &ran(i.clone()), &cl);
+        assert!(
+            codes(&f).contains(&Code::SelfcheckViaProxy),
+            "{:?}",
+            codes(&f)
+        );
+        let p = f
+            .iter()
+            .find(|f| f.code == Code::SelfcheckViaProxy)
+            .unwrap();
+        assert_eq!(p.proof, Proof::Proves);
+        assert!(
+            p.summary
+                .contains("HTTP_PROXY (http://192.0.2.8:3128) covers shop.example.test"),
+            "{}",
+            p.summary
+        );
+        assert!(p.fix.contains("kubectl -n cert-manager set env deployment/cert-manager NO_PROXY=.svc,.cluster.local,shop.example.test"), "{}", p.fix);
+        // NO_PROXY excludes the domain: the proxy is not in the path.
+        cl.cert_manager.as_mut().unwrap().no_proxy = Some(".example.test".into());
+        assert!(!codes(&run(Some(&l), &ran(i.clone()), &cl)).contains(&Code::SelfcheckViaProxy));
+        // No proxy at all.
+        assert!(!codes(&run(Some(&l), &ran(i), &cluster())).contains(&Code::SelfcheckViaProxy));
+    }
+
+    #[test]
+    fn each_source_pinned_to_one_backend() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![status(404, "envoy", 66)])],
+            vec![nginx_serves(), gateway_404()],
+        );
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::BackendPinnedBySource]);
+        assert!(f[0].summary.contains("all 66 connections from this machine reach nginx (serves the key), all 66 from inside the cluster reach envoy (does not serve it)"), "{}", f[0].summary);
+        // Both sides on the same responder: not pinning.
+        let i = inside(vec![addr(EDGE, vec![status(404, "nginx", 66)])], vec![]);
+        assert!(!codes(&run(Some(&l), &ran(i), &cluster())).contains(&Code::BackendPinnedBySource));
+    }
+
+    #[test]
+    fn solver_that_does_not_answer() {
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![ok("nginx", 66)])],
+            vec![direct(
+                SOLVER_SVC,
+                "198.51.100.30:8089",
+                vec![err(ErrorClass::ConnectTimeout, 20)],
+            )],
+        );
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::SolverUnreachable]);
+        assert!(
+            f[0].summary
+                .contains("1 direct probe(s), 20 attempts, no response"),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
+    fn mixed_backends_from_both_sides_is_one_finding() {
+        let mixed = |n| addr(EDGE, vec![ok("nginx", n), status(404, "envoy", 200 - n)]);
+        let l = local(vec![mixed(100)]);
+        let i = inside(vec![mixed(98)], vec![nginx_serves(), gateway_404()]);
+        let f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Pebble);
+        assert_eq!(codes(&f), [Code::MixedBackends]);
+        assert!(
+            f[0].summary
+                .ends_with("(seen from this machine and from inside the cluster)")
+        );
+        assert_eq!(
+            f[0].evidence[0],
+            "this machine: 203.0.113.10  100×200 key (nginx)  100×404 (envoy)"
+        );
+        assert_eq!(
+            f[0].evidence[1],
+            "in cluster: 203.0.113.10  98×200 key (nginx)  102×404 (envoy)"
+        );
+        // Seen only from inside: one finding that says so.
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Pebble);
+        assert_eq!(codes(&f), [Code::MixedBackends]);
+        assert!(
+            f[0].summary.starts_with("from inside the cluster: "),
+            "{}",
+            f[0].summary
+        );
+        // Codes about the CA's view are not taken from inside (private addresses inside are fine).
+        let i = inside(vec![addr("198.51.100.10", vec![ok("nginx", 66)])], vec![]);
+        let f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Letsencrypt);
+        assert_eq!(codes(&f), [Code::NonPublicName], "from this machine only");
+        assert!(!f[0].summary.starts_with("from inside"), "{}", f[0].summary);
+    }
+
+    #[test]
+    fn attribution_names_the_data_plane_without_the_route() {
+        let l = local(vec![addr(
+            EDGE,
+            vec![ok("nginx", 100), status(404, "envoy", 100)],
+        )]);
+        let i = inside(
+            vec![addr(
+                EDGE,
+                vec![ok("nginx", 100), status(404, "envoy", 100)],
+            )],
+            vec![
+                nginx_serves(),
+                gateway_404(),
+                direct(SOLVER_SVC, "198.51.100.30:8089", vec![ok("acmesolver", 20)]),
+            ],
+        );
+        let lines = attribution(&ch(), Some(&l), Some(&i));
+        assert_eq!(
+            lines[0],
+            "traffic for shop.example.test reaches gateway infra/public (cilium), which has no route: 404 (envoy); ingress-nginx serves the key"
+        );
+        assert!(lines.contains(&format!("direct from inside: {GW_SVC} 198.51.100.20:80 does not serve the key: 20×404 (envoy)")), "{lines:#?}");
+        assert!(lines.contains(&format!("the solver itself answers the key on 8089: {SOLVER_SVC} 198.51.100.30:8089  20×200 key (acmesolver)")), "{lines:#?}");
+        let mut f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Pebble);
+        f.push(
+            Finding::new(Code::SelfCheckFailing, Severity::Error, Proof::Proves, "x")
+                .challenge("web-1"),
+        );
+        attach_attribution(&mut f, &ch(), lines);
+        assert_eq!(f[0].code, Code::MixedBackends);
+        assert!(
+            f[0].evidence[1].starts_with("traffic for shop.example.test reaches gateway"),
+            "{:?}",
+            f[0].evidence
+        );
+        assert!(f[1].evidence.is_empty(), "attached once");
+        // No failing responder matches a data plane: no headline, only the per-plane lines.
+        let i = inside(vec![], vec![nginx_serves()]);
+        let lines = attribution(&ch(), None, Some(&i));
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].starts_with("direct from inside"));
+    }
+
+    #[test]
+    fn merging_folds_into_earlier_findings_only() {
+        let mut f = vec![
+            Finding::new(
+                Code::SolverUnreachable,
+                Severity::Error,
+                Proof::Proves,
+                "api",
+            )
+            .challenge("web-1")
+            .evidence("no endpoints"),
+        ];
+        merge_into(
+            &mut f,
+            vec![
+                Finding::new(
+                    Code::SolverUnreachable,
+                    Severity::Error,
+                    Proof::Supports,
+                    "direct",
+                )
+                .challenge("web-1")
+                .evidence("direct: 20×connect_timeout"),
+                Finding::new(Code::MixedBackends, Severity::Error, Proof::Proves, "a")
+                    .challenge("web-1"),
+                Finding::new(Code::MixedBackends, Severity::Error, Proof::Proves, "b")
+                    .challenge("web-1"),
+            ],
+        );
+        assert_eq!(
+            codes(&f),
+            [
+                Code::SolverUnreachable,
+                Code::MixedBackends,
+                Code::MixedBackends
+            ]
+        );
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert_eq!(
+            f[0].evidence,
+            ["no endpoints", "direct: 20×connect_timeout"]
+        );
+    }
+
+    #[test]
+    fn what_could_not_be_checked() {
+        assert!(not_checked(true, &InCluster::NotRequested, 0, 0, 0).is_none());
+        let f = not_checked(false, &InCluster::NotRequested, 1, 0, 0).unwrap();
+        assert!(f.summary.contains("--no-probe"));
+        let f = not_checked(true, &InCluster::NotRequested, 2, 2, 0).unwrap();
+        assert!(
+            f.summary
+                .contains("probed 2 of 2 challenge URL(s) from this machine only (--local-only)"),
+            "{}",
+            f.summary
+        );
+        assert!(f.evidence[0].contains("hairpin NAT, split-horizon DNS"));
+        let failed = InCluster::Failed {
+            placement: Some(Placement {
+                namespace: "cert-manager".into(),
+                pod: "acmecheck-probe-1".into(),
+                node: None,
+                why: "cert-manager's namespace".into(),
+            }),
+            problem: Problem {
+                kind: ProblemKind::ImagePull,
+                message:
+                    "image \"registry.example/acmecheck:v0.2.0\" could not be pulled: ErrImagePull"
+                        .into(),
+                hint: "use --probe-image to point at a mirror".into(),
+            },
+        };
+        let f = not_checked(true, &failed, 1, 1, 0).unwrap();
+        assert!(f.summary.starts_with("the in-cluster probe pod did not run (image pull failed): image \"registry.example/acmecheck:v0.2.0\" could not be pulled: ErrImagePull; the local vantage was still used"), "{}", f.summary);
+        assert!(
+            f.fix.starts_with("use --probe-image to point at a mirror"),
+            "{}",
+            f.fix
+        );
+        assert!(
+            f.evidence.contains(
+                &"placement: pod cert-manager/acmecheck-probe-1 (cert-manager's namespace)"
+                    .to_owned()
+            ),
+            "{:?}",
+            f.evidence
+        );
+        let both = ran(local(vec![]));
+        assert!(not_checked(true, &both, 1, 1, 1).is_none());
+        assert!(
+            not_checked(true, &both, 2, 2, 1)
+                .unwrap()
+                .summary
+                .contains("reported on 1 of 2")
+        );
+    }
+}

@@ -247,3 +247,177 @@ pub fn direct_targets(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{CertManagerEvidence, PodEvidence, ServicePortEvidence, Solver};
+
+    fn port(name: &str, port: i32, target: &str) -> ServicePortEvidence {
+        ServicePortEvidence {
+            name: Some(name.into()),
+            port,
+            target_port: Some(target.into()),
+            ..Default::default()
+        }
+    }
+
+    fn svc(
+        ns: &str,
+        name: &str,
+        ip: &str,
+        ports: Vec<ServicePortEvidence>,
+        eps: &[&str],
+    ) -> ServiceEvidence {
+        ServiceEvidence {
+            namespace: ns.into(),
+            name: name.into(),
+            cluster_ip: Some(ip.into()),
+            ports,
+            endpoint_addresses: eps.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn evidence() -> (CertificateEvidence, ClusterEvidence) {
+        let ch = ChallengeEvidence {
+            name: "web-1".into(),
+            dns_name: "shop.example.test".into(),
+            type_: "HTTP-01".into(),
+            token: "tok".into(),
+            key: "tok.thumb".into(),
+            presented: true,
+            processing: true,
+            state: "pending".into(),
+            reason: Some("Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'".into()),
+            solver: Solver::default(),
+            solver_services: vec![svc("shop", "cm-acme-http-solver-xyz", "198.51.100.30", vec![port("http", 8089, "8089")], &[])],
+            solver_pods: vec![PodEvidence {
+                namespace: "shop".into(),
+                name: "cm-acme-http-solver-abc".into(),
+                pod_ip: Some("198.51.100.31".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let cert = CertificateEvidence {
+            namespace: "shop".into(),
+            name: "web".into(),
+            challenges: vec![ch],
+            ..Default::default()
+        };
+        let cluster = ClusterEvidence {
+            data_planes: vec![
+                DataPlaneEvidence {
+                    kind: "ingress-controller".into(),
+                    namespace: "ingress-nginx".into(),
+                    name: "ingress-nginx-controller".into(),
+                    product: Some("ingress-nginx".into()),
+                    services: vec![svc(
+                        "ingress-nginx",
+                        "ingress-nginx-controller",
+                        "198.51.100.10",
+                        vec![port("http", 80, "http"), port("https", 443, "https")],
+                        &["198.51.100.11"],
+                    )],
+                    ..Default::default()
+                },
+                DataPlaneEvidence {
+                    kind: "gateway".into(),
+                    namespace: "infra".into(),
+                    name: "public".into(),
+                    product: Some("cilium".into()),
+                    services: vec![svc(
+                        "infra",
+                        "cilium-gateway-public",
+                        "198.51.100.20",
+                        vec![port("port-80", 80, "8080")],
+                        &["198.51.100.21", "198.51.100.22", "198.51.100.23"],
+                    )],
+                    ..Default::default()
+                },
+            ],
+            cert_manager: Some(CertManagerEvidence::default()),
+            ..Default::default()
+        };
+        (cert, cluster)
+    }
+
+    #[test]
+    fn direct_targets_for_every_data_plane_and_the_solver() {
+        let (cert, cluster) = evidence();
+        let plan = in_cluster_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
+        let d = &plan.options.direct_targets;
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.address.as_str(), d.label.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "198.51.100.30:8089",
+                    "solver Service shop/cm-acme-http-solver-xyz"
+                ),
+                (
+                    "198.51.100.31:8089",
+                    "solver pod shop/cm-acme-http-solver-abc"
+                ),
+                (
+                    "198.51.100.10:80",
+                    "ingress-nginx Service ingress-nginx/ingress-nginx-controller"
+                ),
+                // A named target port (`http`) gives no pod port: only the Service.
+                (
+                    "198.51.100.20:80",
+                    "gateway infra/public (cilium) Service infra/cilium-gateway-public"
+                ),
+                (
+                    "198.51.100.21:8080",
+                    "gateway infra/public (cilium) pod 198.51.100.21"
+                ),
+                (
+                    "198.51.100.22:8080",
+                    "gateway infra/public (cilium) pod 198.51.100.22"
+                ),
+            ]
+        );
+        for t in d {
+            assert_eq!(t.id, "shop/web-1");
+            assert_eq!(t.host, "shop.example.test");
+            assert_eq!(t.path, "/.well-known/acme-challenge/tok");
+            assert!(!t.proxy_protocol);
+        }
+        // The local plan asks nothing directly (ClusterIPs mean nothing outside the cluster).
+        let local = local_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
+        assert!(local.options.direct_targets.is_empty());
+    }
+
+    #[test]
+    fn direct_targets_are_bounded_and_skip_headless_services() {
+        let (cert, mut cluster) = evidence();
+        let many: Vec<DataPlaneEvidence> = (0..20)
+            .map(|i| DataPlaneEvidence {
+                kind: "ingress-controller".into(),
+                namespace: "x".into(),
+                name: format!("c{i}"),
+                services: vec![svc(
+                    "x",
+                    &format!("c{i}"),
+                    &format!("192.0.2.{i}"),
+                    vec![port("http", 80, "80")],
+                    &[],
+                )],
+                ..Default::default()
+            })
+            .collect();
+        cluster.data_planes.extend(many);
+        cluster.data_planes[0].services[0].cluster_ip = Some("None".into());
+        let d = direct_targets("shop/web-1", &cert.challenges[0], &cluster);
+        assert_eq!(d.len(), MAX_DIRECT_PER_CHALLENGE);
+        assert!(
+            d.iter()
+                .all(|t| !t.label.starts_with("ingress-nginx Service"))
+        );
+    }
+}
