@@ -255,4 +255,119 @@ mod tests {
             "{text}"
         );
     }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct VantageFixture {
+        root_cause: String,
+        #[serde(default)]
+        challenge_reason: Option<String>,
+        #[serde(default)]
+        cert_manager: Option<serde_json::Value>,
+        local: Option<TargetReport>,
+        in_cluster: Option<TargetReport>,
+        placement: Option<crate::probe::incluster::Placement>,
+        #[serde(default)]
+        problem: Option<crate::probe::incluster::Problem>,
+    }
+
+    /// The lab's cert-manager objects, joined offline like the gather stage does.
+    fn lab_evidence() -> (Vec<CertificateEvidence>, ClusterEvidence) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain");
+        let files = acmecheck_testkit::lab::cluster_objects(&root, "founding-incident").unwrap();
+        let text: Vec<&str> = files.iter().map(|(_, t)| t.as_str()).collect();
+        gather::assemble(&gather::Snapshot::from_yaml(&text.join("\n---\n")).unwrap())
+    }
+
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+            return;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
+        assert_eq!(actual, want, "golden {}", path.display());
+    }
+
+    /// Every tests/fixtures/vantage scenario: the root cause first, the JSON valid against the
+    /// schema with both vantages in it, and the table (golden) within 80 and 100 columns.
+    #[test]
+    fn vantage_fixtures_name_their_root_cause() {
+        let dir = format!("{}/tests/fixtures/vantage", env!("CARGO_MANIFEST_DIR"));
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../docs/report-schema.json")).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 8, "{names:?}");
+        for file in names {
+            let name = file.trim_end_matches(".json");
+            let f: VantageFixture =
+                serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{file}")).unwrap())
+                    .unwrap();
+            let (mut certs, cluster) = lab_evidence();
+            let ch = &mut certs[0].challenges[0];
+            if let Some(r) = f.challenge_reason {
+                ch.reason = Some(r);
+            }
+            let id = probe_id(&certs[0], &certs[0].challenges[0]);
+            let mut cluster_json = serde_json::to_value(&cluster).unwrap();
+            if let Some(serde_json::Value::Object(patch)) = f.cert_manager {
+                for (k, v) in patch {
+                    cluster_json["certManager"][k] = v;
+                }
+            }
+            let cluster: ClusterEvidence = serde_json::from_value(cluster_json).unwrap();
+            let in_cluster = match (f.in_cluster, f.problem) {
+                (Some(t), _) => crate::probe::incluster::InCluster::Ran {
+                    placement: f.placement.unwrap(),
+                    targets: HashMap::from([(id.clone(), t)]),
+                },
+                (None, Some(problem)) => crate::probe::incluster::InCluster::Failed {
+                    placement: f.placement,
+                    problem,
+                },
+                (None, None) => crate::probe::incluster::InCluster::NotRequested,
+            };
+            let probes = Probes {
+                enabled: true,
+                local: f.local.into_iter().map(|t| (id.clone(), t)).collect(),
+                in_cluster,
+            };
+            let report = build_report(&certs, &cluster, &probes);
+            let findings = &report.certificates[0].findings;
+            assert_eq!(
+                findings[0].code.to_string(),
+                f.root_cause,
+                "{name}: {findings:#?}"
+            );
+            let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+            let mut errors = Vec::new();
+            crate::report::tests::validate(&schema, &schema, &json, "$", &mut errors);
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+            for columns in [100u16, 80] {
+                let text = table::render(
+                    &report,
+                    table::Style {
+                        width: columns,
+                        color: false,
+                        wide: false,
+                    },
+                );
+                for line in text.lines() {
+                    assert!(
+                        line.chars().count() <= usize::from(columns),
+                        "{name}: wider than {columns}: {line}"
+                    );
+                }
+                golden(&format!("vantage-{name}.{columns}.txt"), &text);
+            }
+        }
+    }
 }

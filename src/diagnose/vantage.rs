@@ -125,11 +125,15 @@ pub fn single_vantage(
     out
 }
 
-/// Evidence lines of both vantages, pairwise; a line both share is kept once, unprefixed.
+/// Evidence lines of both vantages, pairwise; a line both share is kept once (naming both
+/// vantages when it carries counts).
 fn interleave(local: &[String], inside: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..local.len().max(inside.len()) {
         match (local.get(i), inside.get(i)) {
+            (Some(l), Some(c)) if l == c && l.contains('×') => {
+                out.push(format!("this machine and in cluster: {l}"));
+            }
             (Some(l), Some(c)) if l == c => out.push(l.clone()),
             (l, c) => {
                 if let Some(l) = l {
@@ -253,6 +257,24 @@ fn direct_text(d: &DirectResult) -> String {
         .map(outcome_text)
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+/// `direct from inside: <label> <address> serves the key: 20×200 key (nginx)` — the one
+/// wording for a direct probe, so rules and attribution say it once.
+fn direct_line(d: &DirectResult) -> String {
+    let verdict = if d.attempts > 0 && d.cert_manager_passes == d.attempts {
+        "serves the key"
+    } else if d.cert_manager_passes > 0 {
+        "serves the key only sometimes"
+    } else {
+        "does not serve the key"
+    };
+    format!(
+        "direct from inside: {} {} {verdict}: {}",
+        d.label,
+        d.address,
+        direct_text(d)
+    )
 }
 
 fn is_solver(d: &DirectResult) -> bool {
@@ -462,14 +484,9 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
             ),
         )
         .challenge(&c.ch.name);
-        let f = lines(f).evidence(format!(
-            "direct: {}",
-            planes
-                .iter()
-                .map(|d| format!("{} {}", d.label, direct_text(d)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
+        let f = planes
+            .iter()
+            .fold(lines(f), |f, d| f.evidence(direct_line(d)));
         out.push(f.fix(format!(
             "an egress NetworkPolicy (or a Cilium/Calico policy) in namespace {ns} blocks the pods there: allow egress TCP 80/443 to the entry-point addresses and UDP/TCP 53 to cluster DNS for the cert-manager controller (kubectl -n {ns} get networkpolicy)"
         )));
@@ -510,12 +527,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
         .challenge(&c.ch.name);
         f = lines(f);
         for d in served {
-            f = f.evidence(format!(
-                "direct: {} {}  {}",
-                d.label,
-                d.address,
-                direct_text(d)
-            ));
+            f = f.evidence(direct_line(d));
         }
         let svc_ns_name = service.split_once('/').unwrap_or(("", &service));
         out.push(f.fix(format!(
@@ -551,12 +563,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
             .challenge(&c.ch.name);
             f = lines(f);
             for d in served {
-                f = f.evidence(format!(
-                    "direct: {} {}  {}",
-                    d.label,
-                    d.address,
-                    direct_text(d)
-                ));
+                f = f.evidence(direct_line(d));
             }
             out.push(f.fix(format!(
                 "enable NAT reflection / hairpin NAT on the device that owns {}; or let the self check resolve {} to the internal entry point (CoreDNS rewrite/hosts, or --acme-http01-solver-nameservers pointing at a resolver with the internal view); or (cert-manager ≥ 1.21) waitInsteadOfSelfCheck; or DNS-01",
@@ -654,6 +661,8 @@ fn ip_allowlist(c: &Ctx) -> Vec<Finding> {
     let (Some(local), Some(inside)) = (c.local, c.inside) else {
         return vec![];
     };
+    // Through the controller's HTTP proxy a 403 is the proxy's (SELFCHECK_VIA_PROXY).
+    let proxied = controller_proxy(c).is_some();
     let mut out = Vec::new();
     for l in &local.addresses {
         let Some(i) = address(inside, &l.address) else {
@@ -669,7 +678,7 @@ fn ip_allowlist(c: &Ctx) -> Vec<Finding> {
                 "inside the cluster",
                 "the self check may pass while the CA, validating from several unpublished places on the Internet, gets 403 like this machine",
             )
-        } else if forbidden(i) && l.cert_manager_passes > 0 {
+        } else if forbidden(i) && l.cert_manager_passes > 0 && !proxied {
             (
                 i,
                 l,
@@ -713,7 +722,15 @@ fn ip_allowlist(c: &Ctx) -> Vec<Finding> {
                     || k_l.contains("whitelist")
                     || k_l.contains("denylist")
                 {
-                    f = f.evidence(format!("Ingress {}/{}: {k}: {v}", ing.namespace, ing.name));
+                    let note = if v.contains("0.0.0.0/0") {
+                        " (open to everyone: the 403 comes from elsewhere, e.g. a global whitelist-source-range in the controller's ConfigMap, another Ingress for the host, or the load balancer)"
+                    } else {
+                        ""
+                    };
+                    f = f.evidence(format!(
+                        "Ingress {}/{}: {k}: {v}{note}",
+                        ing.namespace, ing.name
+                    ));
                 }
             }
             ingresses.push(format!("{}/{}", ing.namespace, ing.name));
@@ -745,7 +762,7 @@ fn followup_text(p: &ProxyProtocolProbe) -> String {
 fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
     // (vantage, what, address, plain outcomes, attempts, follow-up)
     let mut seen: Vec<(&str, String, String, String, &ProxyProtocolProbe)> = Vec::new();
-    for (vantage, t) in [("this machine", c.local), ("in cluster", c.inside)] {
+    for (vantage, t) in [("this machine", c.local), ("inside the cluster", c.inside)] {
         let Some(t) = t else { continue };
         for a in &t.addresses {
             if let Some(p) = a.with_proxy_protocol.as_ref().filter(|p| p.responses > 0) {
@@ -786,7 +803,7 @@ fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
             "{what} closes plain requests from {vantage} but answers when they start with a PROXY protocol header ({} of {} passed with it): the listener expects PROXY protocol, which {} does not carry",
             p.cert_manager_passes,
             p.attempts,
-            if *vantage == "in cluster" {
+            if *vantage == "inside the cluster" {
                 "in-cluster traffic short-circuited by kube-proxy"
             } else {
                 "this path"
@@ -795,6 +812,11 @@ fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
     )
     .challenge(&c.ch.name);
     for (v, w, _, plain, p) in &seen {
+        let v = if *v == "this machine" {
+            *v
+        } else {
+            "in cluster"
+        };
         f = f
             .evidence(format!("{v}: {w} plain: {plain}"))
             .evidence(format!(
@@ -820,19 +842,20 @@ fn proxy_style(o: &OutcomeCount) -> bool {
         || matches!(o.status, Some(403 | 407 | 502 | 503 | 504))
 }
 
-fn selfcheck_via_proxy(c: &Ctx) -> Vec<Finding> {
-    let Some(cm) = c.cluster.cert_manager.as_ref() else {
-        return vec![];
-    };
+/// The proxy the controller's `HTTP_PROXY`/`NO_PROXY` send the challenge URL to, if any.
+fn controller_proxy(c: &Ctx) -> Option<String> {
+    let cm = c.cluster.cert_manager.as_ref()?;
     let settings = ProxySettings {
         http: cm.http_proxy.clone(),
         https: cm.https_proxy.clone(),
         no_proxy: cm.no_proxy.clone(),
     };
-    let Ok(url) = crate::probe::http::Url::parse(&c.ch.challenge_url()) else {
-        return vec![];
-    };
-    let Some(proxy) = crate::probe::http::proxy_for(&settings, &url) else {
+    let url = crate::probe::http::Url::parse(&c.ch.challenge_url()).ok()?;
+    crate::probe::http::proxy_for(&settings, &url)
+}
+
+fn selfcheck_via_proxy(c: &Ctx) -> Vec<Finding> {
+    let (Some(cm), Some(proxy)) = (c.cluster.cert_manager.as_ref(), controller_proxy(c)) else {
         return vec![];
     };
     // Direct paths that work: from this machine, or the data planes asked from inside.
@@ -921,12 +944,7 @@ fn selfcheck_via_proxy(c: &Ctx) -> Vec<Finding> {
         }
     }
     for d in direct_ok {
-        f = f.evidence(format!(
-            "in cluster, direct: {} {}  {}",
-            d.label,
-            d.address,
-            direct_text(d)
-        ));
+        f = f.evidence(direct_line(d));
     }
     let new_no_proxy = if no_proxy.is_empty() {
         c.ch.dns_name.clone()
@@ -1033,12 +1051,7 @@ fn solver_unanswered(c: &Ctx) -> Vec<Finding> {
     )
     .challenge(&c.ch.name);
     for d in &solver {
-        f = f.evidence(format!(
-            "direct: {} {}  {}",
-            d.label,
-            d.address,
-            direct_text(d)
-        ));
+        f = f.evidence(direct_line(d));
     }
     let ns =
         c.ch.solver_pods
@@ -1182,7 +1195,14 @@ pub fn attach_attribution(findings: &mut [Finding], ch: &ChallengeEvidence, line
     };
     let f = &mut findings[f];
     let mut rest = lines.into_iter();
-    let mut at = f.evidence.len().min(1);
+    // After the leading per-vantage lines (`this machine: …`, `in cluster: …`), at least one.
+    let mut at = f
+        .evidence
+        .iter()
+        .take_while(|l| l.starts_with("this machine") || l.starts_with("in cluster"))
+        .count()
+        .max(1)
+        .min(f.evidence.len());
     for line in rest.by_ref() {
         if f.evidence.contains(&line) {
             continue;
@@ -1217,7 +1237,7 @@ pub fn problem_kind(kind: ProblemKind) -> &'static str {
     }
 }
 
-/// `pod cert-manager/acmecheck-probe-x on node node-a (why)`.
+/// `cert-manager/acmecheck-probe-x on node node-a (why)`.
 pub fn placement_text(p: &Placement) -> String {
     let node = p
         .node
@@ -1228,7 +1248,7 @@ pub fn placement_text(p: &Placement) -> String {
     } else {
         format!(" ({})", p.why)
     };
-    format!("pod {}/{}{node}{why}", p.namespace, p.pod)
+    format!("{}/{}{node}{why}", p.namespace, p.pod)
 }
 
 /// Say what the run could not see for a certificate: `candidates` challenges to probe, of
@@ -1279,7 +1299,7 @@ pub fn not_checked(
             )
             .evidence(UNCHECKED);
             if let Some(p) = placement {
-                f = f.evidence(format!("placement: {}", placement_text(p)));
+                f = f.evidence(format!("probe pod: {}", placement_text(p)));
             }
             let fix = if problem.hint.is_empty() {
                 by_hand.to_owned()
@@ -1295,7 +1315,7 @@ pub fn not_checked(
                 Proof::Supports,
                 format!("the probe pod reported on {inside} of {candidates} challenge URL(s); the others were probed from this machine only"),
             )
-            .evidence(format!("placement: {}", placement_text(placement)))
+            .evidence(format!("probe pod: {}", placement_text(placement)))
             .evidence(UNCHECKED)
             .fix(by_hand),
         ),
@@ -2020,8 +2040,7 @@ mod tests {
         );
         assert!(
             f.evidence.contains(
-                &"placement: pod cert-manager/acmecheck-probe-1 (cert-manager's namespace)"
-                    .to_owned()
+                &"probe pod: cert-manager/acmecheck-probe-1 (cert-manager's namespace)".to_owned()
             ),
             "{:?}",
             f.evidence

@@ -290,14 +290,20 @@ impl Report {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::Value;
 
     /// A small validator for the JSON Schema subset docs/report-schema.json uses: type,
     /// required, properties, items, $ref, enum, const. Unknown properties are an error, so a
     /// field added to the model without documenting it fails this test.
-    fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    pub(crate) fn validate(
+        schema: &Value,
+        root: &Value,
+        v: &Value,
+        path: &str,
+        errors: &mut Vec<String>,
+    ) {
         if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
             let name = r.trim_start_matches("#/$defs/");
             return validate(&root["$defs"][name], root, v, path, errors);
