@@ -281,7 +281,7 @@ fn is_solver(d: &DirectResult) -> bool {
     d.label.starts_with(&format!("{SOLVER_LABEL} "))
 }
 
-fn plane_results<'a>(inside: &'a TargetReport) -> impl Iterator<Item = &'a DirectResult> {
+fn plane_results(inside: &TargetReport) -> impl Iterator<Item = &DirectResult> {
     inside.direct.iter().filter(|d| !is_solver(d))
 }
 
@@ -1326,7 +1326,7 @@ pub fn not_checked(
                 Proof::Supports,
                 format!("probed {local} of {candidates} challenge URL(s) from this machine; the CA's view (from outside) is estimated from it"),
             )
-            .fix(format!("from a machine outside the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>")),
+            .fix("from a machine outside the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>"),
         ),
         InCluster::Ran { .. } => None,
     }

@@ -336,7 +336,7 @@ fn verdicts(out: &mut String, v: &Vantages, width: usize) {
         }
         (Some(l), None) => {
             say(format!(
-                "self check (cert-manager, estimated from this machine): {}",
+                "self check (estimated from this machine): {}",
                 verdict_line(&l.verdicts.self_check)
             ));
             say(format!(
