@@ -1335,10 +1335,7 @@ pub fn not_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{
-        CertManagerEvidence, DataPlaneEvidence, GatewayEvidence, PodEvidence, ServiceEvidence,
-        ServicePortEvidence,
-    };
+    use crate::evidence::PodEvidence;
     use crate::probe::incluster::Problem;
     use crate::probe::plan::{DnsReport, KeyMatch};
     use std::collections::HashMap;
@@ -1472,65 +1469,8 @@ mod tests {
         }
     }
 
-    fn service(ns: &str, name: &str, ip: &str, lb: &[&str]) -> ServiceEvidence {
-        ServiceEvidence {
-            namespace: ns.into(),
-            name: name.into(),
-            type_: "LoadBalancer".into(),
-            cluster_ip: Some(ip.into()),
-            ports: vec![ServicePortEvidence {
-                name: Some("http".into()),
-                port: 80,
-                target_port: Some("http".into()),
-                ..Default::default()
-            }],
-            lb_addresses: lb.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
-
     fn cluster() -> ClusterEvidence {
-        ClusterEvidence {
-            data_planes: vec![
-                DataPlaneEvidence {
-                    kind: "ingress-controller".into(),
-                    namespace: "ingress-nginx".into(),
-                    name: "ingress-nginx-controller".into(),
-                    product: Some("ingress-nginx".into()),
-                    services: vec![service(
-                        "ingress-nginx",
-                        "ingress-nginx-controller",
-                        "198.51.100.10",
-                        &[EDGE],
-                    )],
-                    ..Default::default()
-                },
-                DataPlaneEvidence {
-                    kind: "gateway".into(),
-                    namespace: "infra".into(),
-                    name: "public".into(),
-                    product: Some("cilium".into()),
-                    services: vec![service(
-                        "infra",
-                        "cilium-gateway-public",
-                        "198.51.100.20",
-                        &[],
-                    )],
-                    ..Default::default()
-                },
-            ],
-            gateways: vec![GatewayEvidence {
-                namespace: "infra".into(),
-                name: "public".into(),
-                ..Default::default()
-            }],
-            cert_manager: Some(CertManagerEvidence {
-                namespace: "cert-manager".into(),
-                deployment: "cert-manager".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+        crate::probe::targets::tests::cluster()
     }
 
     fn run(local: Option<&TargetReport>, ic: &InCluster, cl: &ClusterEvidence) -> Vec<Finding> {

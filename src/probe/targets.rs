@@ -249,7 +249,7 @@ pub fn direct_targets(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::evidence::{CertManagerEvidence, PodEvidence, ServicePortEvidence, Solver};
 
@@ -306,20 +306,28 @@ mod tests {
             challenges: vec![ch],
             ..Default::default()
         };
-        let cluster = ClusterEvidence {
+        (cert, cluster())
+    }
+
+    /// ingress-nginx (LB 203.0.113.10, one ready pod) and a Cilium Gateway (three pods,
+    /// numeric target port) with the lab's ClusterIPs; cert-manager in `cert-manager`.
+    pub(crate) fn cluster() -> ClusterEvidence {
+        let mut nginx = svc(
+            "ingress-nginx",
+            "ingress-nginx-controller",
+            "198.51.100.10",
+            vec![port("http", 80, "http"), port("https", 443, "https")],
+            &["198.51.100.11"],
+        );
+        nginx.lb_addresses = vec!["203.0.113.10".into()];
+        ClusterEvidence {
             data_planes: vec![
                 DataPlaneEvidence {
                     kind: "ingress-controller".into(),
                     namespace: "ingress-nginx".into(),
                     name: "ingress-nginx-controller".into(),
                     product: Some("ingress-nginx".into()),
-                    services: vec![svc(
-                        "ingress-nginx",
-                        "ingress-nginx-controller",
-                        "198.51.100.10",
-                        vec![port("http", 80, "http"), port("https", 443, "https")],
-                        &["198.51.100.11"],
-                    )],
+                    services: vec![nginx],
                     ..Default::default()
                 },
                 DataPlaneEvidence {
@@ -337,10 +345,18 @@ mod tests {
                     ..Default::default()
                 },
             ],
-            cert_manager: Some(CertManagerEvidence::default()),
+            gateways: vec![crate::evidence::GatewayEvidence {
+                namespace: "infra".into(),
+                name: "public".into(),
+                ..Default::default()
+            }],
+            cert_manager: Some(CertManagerEvidence {
+                namespace: "cert-manager".into(),
+                deployment: "cert-manager".into(),
+                ..Default::default()
+            }),
             ..Default::default()
-        };
-        (cert, cluster)
+        }
     }
 
     #[test]

@@ -314,50 +314,38 @@ fn probes(out: &mut String, v: &Vantages, in_cluster: Option<&InClusterSummary>,
     }
 }
 
+/// The self check is judged from inside when there is an inside view (that is where
+/// cert-manager runs); the CA from outside (this machine) when there is one.
 fn verdicts(out: &mut String, v: &Vantages, width: usize) {
     let mut say = |text: String| wrap(out, "  ", 4, &text, width);
-    match (&v.local, &v.in_cluster) {
-        (Some(l), Some(i)) => {
-            say(format!(
-                "self check (cert-manager, in cluster): {}",
-                verdict_line(&i.verdicts.self_check)
-            ));
-            if l.verdicts.self_check.outcome != i.verdicts.self_check.outcome {
-                say(format!(
-                    "  from this machine it would be {}",
-                    verdict_line(&l.verdicts.self_check)
-                ));
-            }
-            say(format!(
-                "CA validation ({}, from outside): {}",
-                ca_rules(l),
-                verdict_line(&l.verdicts.acme)
-            ));
-        }
-        (Some(l), None) => {
-            say(format!(
-                "self check (estimated from this machine): {}",
-                verdict_line(&l.verdicts.self_check)
-            ));
-            say(format!(
-                "CA validation ({}): {}",
-                ca_rules(l),
-                verdict_line(&l.verdicts.acme)
-            ));
-        }
-        (None, Some(i)) => {
-            say(format!(
-                "self check (cert-manager, in cluster): {}",
-                verdict_line(&i.verdicts.self_check)
-            ));
-            say(format!(
-                "CA validation ({}, estimated from inside): {}",
-                ca_rules(i),
-                verdict_line(&i.verdicts.acme)
-            ));
-        }
-        (None, None) => {}
+    let (local, inside) = (v.local.as_ref(), v.in_cluster.as_ref());
+    let (sc, sc_where) = match (local, inside) {
+        (_, Some(i)) => (i, "cert-manager, in cluster"),
+        (Some(l), None) => (l, "estimated from this machine"),
+        (None, None) => return,
+    };
+    say(format!(
+        "self check ({sc_where}): {}",
+        verdict_line(&sc.verdicts.self_check)
+    ));
+    if let (Some(l), Some(i)) = (local, inside)
+        && l.verdicts.self_check.outcome != i.verdicts.self_check.outcome
+    {
+        say(format!(
+            "  from this machine it would be {}",
+            verdict_line(&l.verdicts.self_check)
+        ));
     }
+    let (ca, ca_where) = match (local, inside) {
+        (Some(l), Some(_)) => (l, ", from outside"),
+        (Some(l), None) => (l, ""),
+        (None, _) => (sc, ", estimated from inside"),
+    };
+    say(format!(
+        "CA validation ({}{ca_where}): {}",
+        ca_rules(ca),
+        verdict_line(&ca.verdicts.acme)
+    ));
 }
 
 /// The probe pod's direct probes: each data plane and the solver, `Host: <dnsName>`.
