@@ -289,7 +289,15 @@ mod tests {
         }
         let want = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
-        assert_eq!(actual, want, "golden {}", path.display());
+        if let Some((i, (w, a))) = want
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .find(|(_, (w, a))| w != a)
+        {
+            panic!("{} line {}:\n  want: {w}\n  got:  {a}", path.display(), i + 1);
+        }
+        assert_eq!(actual, want, "golden {} (line count)", path.display());
     }
 
     /// Every tests/fixtures/vantage scenario: the root cause first, the JSON valid against the
@@ -347,6 +355,15 @@ mod tests {
                 f.root_cause,
                 "{name}: {findings:#?}"
             );
+            for (i, f) in findings.iter().enumerate() {
+                assert!(
+                    findings[..i]
+                        .iter()
+                        .all(|e| (e.code, &e.challenge) != (f.code, &f.challenge)),
+                    "{name}: {} twice",
+                    f.code
+                );
+            }
             let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
             let mut errors = Vec::new();
             crate::report::tests::validate(&schema, &schema, &json, "$", &mut errors);

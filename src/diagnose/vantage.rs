@@ -531,7 +531,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
         }
         let svc_ns_name = service.split_once('/').unwrap_or(("", &service));
         out.push(f.fix(format!(
-            "in-cluster traffic to a LoadBalancer address is normally short-circuited by kube-proxy; here it is not: check `kubectl -n {} get svc {} -o jsonpath='{{.status.loadBalancer.ingress}}'` (ipMode: Proxy sends it out to the load balancer, which must hairpin it back) and kube-proxy's mode (`kubectl -n kube-system get cm kube-proxy -o yaml`: ipvs needs the LB IPs bound, `masqueradeAll: true` helps with hairpin; kubelet `--hairpin-mode=hairpin-veth`); or make the self check resolve {} to the Service (CoreDNS `rewrite name {} {}.{}.svc.cluster.local`); or (cert-manager ≥ 1.21) `waitInsteadOfSelfCheck` once the outside path is proven",
+            "in-cluster traffic to a LoadBalancer address is normally short-circuited by kube-proxy; here it is not: check `kubectl -n {} get svc {} -o jsonpath='{{.status.loadBalancer.ingress}}'` (ipMode: Proxy sends it out to the load balancer, which must hairpin it back) and kube-proxy's mode (`kubectl -n kube-system get cm kube-proxy -o yaml`: ipvs needs the LB IPs bound, `masqueradeAll: true` helps with hairpin; kubelet `--hairpin-mode=hairpin-veth`; an AWS NLB that preserves client IPs cannot hairpin: annotate the Service with `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: preserve_client_ip.enabled=false`); or make the self check resolve {} to the Service (CoreDNS `rewrite name {} {}.{}.svc.cluster.local`); or (cert-manager ≥ 1.21) `waitInsteadOfSelfCheck` once the outside path is proven",
             svc_ns_name.0, svc_ns_name.1, c.ch.dns_name, c.ch.dns_name, svc_ns_name.1, svc_ns_name.0
         )));
     }
@@ -975,6 +975,10 @@ fn backend_pinned_by_source(c: &Ctx) -> Vec<Finding> {
     let (Some(local), Some(inside)) = (c.local, c.inside) else {
         return vec![];
     };
+    // Through the controller's HTTP proxy the other "backend" is the proxy.
+    if controller_proxy(c).is_some() {
+        return vec![];
+    }
     let mut out = Vec::new();
     for l in &local.addresses {
         let Some(i) = address(inside, &l.address) else {
@@ -1794,6 +1798,11 @@ mod tests {
         let f = run(Some(&l), &ran(i), &cluster());
         assert_eq!(codes(&f), [Code::BackendPinnedBySource]);
         assert!(f[0].summary.contains("all 66 connections from this machine reach nginx (serves the key), all 66 from inside the cluster reach envoy (does not serve it)"), "{}", f[0].summary);
+        // Through the controller's proxy the "other backend" is the proxy.
+        let mut cl = cluster();
+        cl.cert_manager.as_mut().unwrap().http_proxy = Some("http://192.0.2.8:3128".into());
+        let i = inside(vec![addr(EDGE, vec![status(502, "squid", 66)])], vec![]);
+        assert!(!codes(&run(Some(&l), &ran(i), &cl)).contains(&Code::BackendPinnedBySource));
         // Both sides on the same responder: not pinning.
         let i = inside(vec![addr(EDGE, vec![status(404, "nginx", 66)])], vec![]);
         assert!(!codes(&run(Some(&l), &ran(i), &cluster())).contains(&Code::BackendPinnedBySource));
