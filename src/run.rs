@@ -295,7 +295,11 @@ mod tests {
             .enumerate()
             .find(|(_, (w, a))| w != a)
         {
-            panic!("{} line {}:\n  want: {w}\n  got:  {a}", path.display(), i + 1);
+            panic!(
+                "{} line {}:\n  want: {w}\n  got:  {a}",
+                path.display(),
+                i + 1
+            );
         }
         assert_eq!(actual, want, "golden {} (line count)", path.display());
     }

@@ -421,13 +421,19 @@ fn outside_only<'a>(
     inside
         .addresses
         .iter()
-        .filter(|i| unreachable(i))
+        .filter(|i| unreachable(i) || router_only(i))
         .filter_map(|i| {
             address(local, &i.address)
                 .filter(|l| l.cert_manager_passes > 0)
                 .map(|l| (l, i))
         })
         .collect()
+}
+
+/// Every answer came from a router's or firewall's own web interface: the NAT device answered
+/// instead of forwarding (RC12's other face).
+fn router_only(a: &AddressReport) -> bool {
+    a.attempts > 0 && a.cert_manager_passes == 0 && a.responders() == ["router-ui"]
 }
 
 /// Some address that is not the cluster's own is reachable from the pod (any challenge).
@@ -442,6 +448,7 @@ fn other_public_reachable(c: &Ctx, except: &[&str]) -> Option<String> {
             !except.contains(&a.address.as_str())
                 && !is_cluster_address(c.cluster, &a.address)
                 && a.outcomes.iter().any(|o| o.status.is_some())
+                && !router_only(a)
         })
         .map(|a| a.address.clone())
 }
@@ -506,7 +513,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
         } else {
             Proof::Proves
         };
-        let timeouts = count(&i.outcomes, no_connection);
+        let timeouts = i.attempts - i.cert_manager_passes;
         let mut f = Finding::new(
             Code::HairpinUnreachable,
             Severity::Error,
@@ -545,7 +552,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
         .collect();
     let fails: u32 = foreign
         .iter()
-        .map(|(_, i)| count(&i.outcomes, no_connection))
+        .map(|(_, i)| i.attempts - i.cert_manager_passes)
         .sum();
     let tries: u32 = foreign.iter().map(|(_, i)| i.attempts).sum();
     match other_public_reachable(c, &foreign_ips) {
@@ -984,7 +991,8 @@ fn backend_pinned_by_source(c: &Ctx) -> Vec<Finding> {
         let Some(i) = address(inside, &l.address) else {
             continue;
         };
-        if forbidden(l) || forbidden(i) {
+        // 403: an allow-list; a router's own page: hairpin NAT.
+        if forbidden(l) || forbidden(i) || router_only(l) || router_only(i) {
             continue;
         }
         let (Some((lw, lp)), Some((iw, ip))) = (consistent(l), consistent(i)) else {
@@ -1584,6 +1592,29 @@ mod tests {
         assert!(
             f[0].summary
                 .contains("192.0.2.88 outside the cluster is reachable"),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
+    fn the_routers_own_page_from_inside_is_hairpin() {
+        let foreign = "192.0.2.77";
+        let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(foreign, vec![status(401, "router-ui", 66)])],
+            vec![nginx_serves()],
+        );
+        let mut other = inside(
+            vec![addr("192.0.2.88", vec![status(404, "apache", 66)])],
+            vec![],
+        );
+        other.id = "shop/other-1".into();
+        other.url = "http://other.example.test/.well-known/acme-challenge/x".into();
+        let f = run(Some(&l), &ran_all(vec![i, other]), &cluster());
+        assert_eq!(codes(&f), [Code::HairpinUnreachable]);
+        assert!(
+            f[0].summary.contains("(66 of 66 connections fail)"),
             "{}",
             f[0].summary
         );
