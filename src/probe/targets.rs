@@ -175,6 +175,8 @@ fn http_port(s: &ServiceEvidence) -> Option<&crate::evidence::ServicePortEvidenc
 /// challenge path (P3/P4): every data plane's Service on its HTTP port (ClusterIP) and up to
 /// [`MAX_ENDPOINTS_PER_SERVICE`] of its ready pods when the target port is a number, then the
 /// solver's Service and pod on 8089. Bounded by [`MAX_DIRECT_PER_CHALLENGE`]; no address twice.
+/// NodePorts are not asked: the evidence has no node addresses, and a NodePort reaches the same
+/// pods as the ClusterIP.
 pub fn direct_targets(
     id: &str,
     ch: &ChallengeEvidence,
