@@ -766,48 +766,76 @@ fn followup_text(p: &ProxyProtocolProbe) -> String {
         .join("  ")
 }
 
+/// The preamble made a difference: requests pass with it, or plain requests got no response
+/// and ones with it did, or plain ones got only 400 and ones with it something else. (A plain
+/// 400 that stays 400, e.g. plain HTTP to a TLS port, is not PROXY protocol.)
+fn preamble_helps(plain: &[OutcomeCount], p: &ProxyProtocolProbe) -> bool {
+    let plain_responses = count(plain, |o| o.status.is_some());
+    let plain_400_only =
+        plain_responses > 0 && plain.iter().all(|o| o.status.is_none_or(|s| s == 400));
+    p.cert_manager_passes > 0
+        || (plain_responses == 0 && p.responses > 0)
+        || (plain_400_only
+            && p.outcomes
+                .iter()
+                .any(|o| o.status.is_some_and(|s| s != 400)))
+}
+
 fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
-    // (vantage, what, address, plain outcomes, attempts, follow-up)
-    let mut seen: Vec<(&str, String, String, String, &ProxyProtocolProbe)> = Vec::new();
+    // (vantage, what, ip, plain outcomes, follow-up, plain got responses)
+    let mut seen: Vec<(&str, String, String, String, &ProxyProtocolProbe, bool)> = Vec::new();
     for (vantage, t) in [("this machine", c.local), ("inside the cluster", c.inside)] {
         let Some(t) = t else { continue };
         for a in &t.addresses {
-            if let Some(p) = a.with_proxy_protocol.as_ref().filter(|p| p.responses > 0) {
+            if let Some(p) = a
+                .with_proxy_protocol
+                .as_ref()
+                .filter(|p| preamble_helps(&a.outcomes, p))
+            {
+                let answered = a.outcomes.iter().any(|o| o.status.is_some());
                 seen.push((
                     vantage,
                     a.address.clone(),
                     a.address.clone(),
                     outcome_summary(a),
                     p,
+                    answered,
                 ));
             }
         }
         for d in &t.direct {
-            if let Some(p) = d.with_proxy_protocol.as_ref().filter(|p| p.responses > 0) {
+            if let Some(p) = d
+                .with_proxy_protocol
+                .as_ref()
+                .filter(|p| preamble_helps(&d.outcomes, p))
+            {
+                let ip = d
+                    .address
+                    .parse::<std::net::SocketAddr>()
+                    .map_or_else(|_| d.address.clone(), |s| s.ip().to_string());
+                let answered = d.outcomes.iter().any(|o| o.status.is_some());
                 seen.push((
                     vantage,
                     format!("{} ({})", d.label, d.address),
-                    d.address.clone(),
+                    ip,
                     direct_text(d),
                     p,
+                    answered,
                 ));
             }
         }
     }
-    let Some((vantage, what, addr, _, p)) = seen.first() else {
+    let Some((vantage, what, ip, _, p, answered)) = seen.first() else {
         return vec![];
     };
-    let ip = addr
-        .rsplit_once(':')
-        .map_or(addr.as_str(), |(h, _)| h)
-        .trim_matches(['[', ']']);
     let owner = lb_owner(c.cluster, ip);
     let mut f = Finding::new(
         Code::ProxyProtocolMismatch,
         Severity::Error,
         Proof::Proves,
         format!(
-            "{what} closes plain requests from {vantage} but answers when they start with a PROXY protocol header ({} of {} passed with it): the listener expects PROXY protocol, which {} does not carry",
+            "{what} {} plain requests from {vantage} but answers when they start with a PROXY protocol header ({} of {} passed with it): the listener expects PROXY protocol, which {} does not carry",
+            if *answered { "answers 400 to" } else { "closes" },
             p.cert_manager_passes,
             p.attempts,
             if *vantage == "inside the cluster" {
@@ -818,7 +846,7 @@ fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
         ),
     )
     .challenge(&c.ch.name);
-    for (v, w, _, plain, p) in &seen {
+    for (v, w, _, plain, p, _) in &seen {
         let v = if *v == "this machine" {
             *v
         } else {
@@ -1770,6 +1798,32 @@ mod tests {
                 .contains("ipMode: Proxy on Service ingress-nginx/ingress-nginx-controller"),
             "{}",
             f[0].fix
+        );
+        // Plain HTTP to a TLS port: 400 with and without the preamble is not PROXY protocol.
+        let mut tls_port = addr(EDGE, vec![status(400, "nginx", 66)]);
+        tls_port.with_proxy_protocol = Some(ProxyProtocolProbe {
+            attempts: 5,
+            responses: 5,
+            outcomes: vec![status(400, "nginx", 5)],
+            ..Default::default()
+        });
+        assert!(
+            run(
+                Some(&l),
+                &ran(inside(vec![tls_port.clone()], vec![])),
+                &cluster()
+            )
+            .is_empty()
+        );
+        // 400 plain, 404 with the preamble: the listener does read PROXY protocol.
+        tls_port.with_proxy_protocol.as_mut().unwrap().outcomes = vec![status(404, "nginx", 5)];
+        let f = run(Some(&l), &ran(inside(vec![tls_port], vec![])), &cluster());
+        assert_eq!(codes(&f), [Code::ProxyProtocolMismatch]);
+        assert!(
+            f[0].summary
+                .contains("answers 400 to plain requests from inside the cluster"),
+            "{}",
+            f[0].summary
         );
         // The preamble did not help either: no finding.
         a.with_proxy_protocol = Some(ProxyProtocolProbe {
