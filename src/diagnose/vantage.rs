@@ -103,11 +103,22 @@ pub fn single_vantage(
         .unwrap_or_default()
         .into_iter()
         .filter(|f| INSIDE_CODES.contains(&f.code));
+    // The subject of a probe finding is the first word of its summary (the address, or the name
+    // for per-name codes): merge only findings about the same subject, each once.
+    let subject = |f: &Finding| f.summary.split(' ').next().unwrap_or("").to_owned();
+    let local_count = out.len();
+    let mut merged = vec![false; local_count];
     for c in seen_inside {
-        match out
-            .iter_mut()
-            .find(|l| l.code == c.code && l.challenge == c.challenge)
-        {
+        let same = (0..local_count).find(|&i| {
+            !merged[i]
+                && out[i].code == c.code
+                && out[i].challenge == c.challenge
+                && subject(&out[i]) == subject(&c)
+        });
+        match same.map(|i| {
+            merged[i] = true;
+            &mut out[i]
+        }) {
             Some(l) => {
                 l.summary = format!(
                     "{} (seen from this machine and from inside the cluster)",
@@ -683,7 +694,11 @@ fn ip_allowlist(c: &Ctx) -> Vec<Finding> {
                 i,
                 "this machine",
                 "inside the cluster",
-                "the self check may pass while the CA, validating from several unpublished places on the Internet, gets 403 like this machine",
+                if c.ca.is_public() {
+                    "the self check may pass while the CA, validating from several unpublished places on the Internet, gets 403 like this machine"
+                } else {
+                    "the self check may pass while the ACME server, if it reaches the edge like this machine, gets 403"
+                },
             )
         } else if forbidden(i) && l.cert_manager_passes > 0 && !proxied {
             (
@@ -1947,6 +1962,27 @@ mod tests {
         let f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Letsencrypt);
         assert_eq!(codes(&f), [Code::NonPublicName], "from this machine only");
         assert!(!f[0].summary.starts_with("from inside"), "{}", f[0].summary);
+    }
+
+    #[test]
+    fn inside_findings_merge_per_address_once() {
+        let mixed = |ip: &str| addr(ip, vec![ok("nginx", 100), status(404, "envoy", 100)]);
+        let l = local(vec![mixed(EDGE)]);
+        let i = inside(vec![mixed(EDGE), mixed("203.0.113.11")], vec![]);
+        let f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Pebble);
+        assert_eq!(codes(&f), [Code::MixedBackends, Code::MixedBackends]);
+        assert!(
+            f[0].summary.starts_with("203.0.113.10 ")
+                && f[0].summary.ends_with("from inside the cluster)"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[1].summary
+                .starts_with("from inside the cluster: 203.0.113.11 "),
+            "{}",
+            f[1].summary
+        );
     }
 
     #[test]
