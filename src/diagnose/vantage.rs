@@ -381,12 +381,9 @@ fn split_horizon(c: &Ctx) -> Vec<Finding> {
     let mut f = Finding::new(Code::SplitHorizon, Severity::Error, proof, summary)
         .challenge(&c.ch.name)
         .evidence(format!(
-            "DNS this machine ({}): {}",
+            "DNS: this machine ({}) {}; in cluster ({}) {}",
             la.resolver,
-            answer_text(la)
-        ))
-        .evidence(format!(
-            "DNS in cluster ({}): {}",
+            answer_text(la),
             ia.resolver,
             answer_text(ia)
         ));
