@@ -237,12 +237,57 @@ fn answer_text(a: &ResolverAnswer) -> String {
     }
 }
 
+/// The object whose load-balancer address an IP is: a data plane's Service, or a Gateway.
+struct Owner {
+    /// How findings name the data plane ([`plane_name`]).
+    plane: String,
+    /// `Service` or `Gateway`.
+    kind: &'static str,
+    namespace: String,
+    name: String,
+}
+
+impl Owner {
+    /// `Service ingress-nginx/ingress-nginx-controller (ingress-nginx)`.
+    fn object(&self) -> String {
+        format!(
+            "{} {}/{} ({})",
+            self.kind, self.namespace, self.name, self.plane
+        )
+    }
+    /// The in-cluster name the self check could resolve to instead.
+    fn internal_name(&self) -> String {
+        if self.kind == "Service" {
+            format!("{}.{}.svc.cluster.local", self.name, self.namespace)
+        } else {
+            "<the Gateway's Service>.<namespace>.svc.cluster.local".to_owned()
+        }
+    }
+    /// The command that shows the address in the object's status.
+    fn status_cmd(&self) -> String {
+        let (resource, path) = if self.kind == "Gateway" {
+            ("gateway", ".status.addresses")
+        } else {
+            ("svc", ".status.loadBalancer.ingress")
+        };
+        format!(
+            "kubectl -n {} get {resource} {} -o jsonpath='{{{path}}}'",
+            self.namespace, self.name
+        )
+    }
+}
+
 /// The data plane whose Service (or Gateway) has `ip` as its load-balancer address.
-fn lb_owner(cluster: &ClusterEvidence, ip: &str) -> Option<(String, String)> {
+fn lb_owner(cluster: &ClusterEvidence, ip: &str) -> Option<Owner> {
     for dp in &cluster.data_planes {
         for s in &dp.services {
             if s.lb_addresses.iter().any(|a| a == ip) {
-                return Some((plane_name(dp), format!("{}/{}", s.namespace, s.name)));
+                return Some(Owner {
+                    plane: plane_name(dp),
+                    kind: "Service",
+                    namespace: s.namespace.clone(),
+                    name: s.name.clone(),
+                });
             }
         }
     }
@@ -250,11 +295,11 @@ fn lb_owner(cluster: &ClusterEvidence, ip: &str) -> Option<(String, String)> {
         .gateways
         .iter()
         .find(|g| g.addresses.iter().any(|a| a == ip))
-        .map(|g| {
-            (
-                format!("gateway {}/{}", g.namespace, g.name),
-                format!("Gateway {}/{}", g.namespace, g.name),
-            )
+        .map(|g| Owner {
+            plane: format!("gateway {}/{}", g.namespace, g.name),
+            kind: "Gateway",
+            namespace: g.namespace.clone(),
+            name: g.name.clone(),
         })
 }
 
@@ -474,7 +519,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
     let direct_answers = planes
         .iter()
         .any(|d| d.outcomes.iter().any(|o| o.status.is_some()));
-    let lines = |f: Finding| {
+    let lines = |f: Finding, pairs: &[(&AddressReport, &AddressReport)]| {
         pairs.iter().fold(f, |f, (l, i)| {
             f.evidence(format!(
                 "this machine: {}  {}",
@@ -501,7 +546,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
         .challenge(&c.ch.name);
         let f = planes
             .iter()
-            .fold(lines(f), |f, d| f.evidence(direct_line(d)));
+            .fold(lines(f, &pairs), |f, d| f.evidence(direct_line(d)));
         out.push(f.fix(format!(
             "an egress NetworkPolicy (or a Cilium/Calico policy) in namespace {ns} blocks the pods there: allow egress TCP 80/443 to the entry-point addresses and UDP/TCP 53 to cluster DNS for the cert-manager controller (kubectl -n {ns} get networkpolicy)"
         )));
@@ -511,7 +556,10 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
         .iter()
         .partition(|(l, _)| is_cluster_address(c.cluster, &l.address));
     if let Some((l, i)) = own.first() {
-        let (plane, service) = lb_owner(c.cluster, &l.address).unwrap_or_default();
+        let Some(owner) = lb_owner(c.cluster, &l.address) else {
+            return out;
+        };
+        let plane = owner.plane.clone();
         let served: Vec<&&DirectResult> = planes
             .iter()
             .filter(|d| d.label.starts_with(&format!("{plane} ")) && d.cert_manager_passes > 0)
@@ -527,8 +575,9 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
             Severity::Error,
             proof,
             format!(
-                "{} is the load-balancer address of {plane} (Service {service}), yet from inside the cluster {timeouts} of {} connections to it fail while {} of {} from this machine pass{}",
+                "{} is the load-balancer address of {}, yet from inside the cluster {timeouts} of {} connections to it fail while {} of {} from this machine pass{}",
                 l.address,
+                owner.object(),
                 i.attempts,
                 l.cert_manager_passes,
                 l.attempts,
@@ -540,14 +589,13 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
             ),
         )
         .challenge(&c.ch.name);
-        f = lines(f);
+        f = lines(f, &own);
         for d in served {
             f = f.evidence(direct_line(d));
         }
-        let svc_ns_name = service.split_once('/').unwrap_or(("", &service));
         out.push(f.fix(format!(
-            "in-cluster traffic to a LoadBalancer address is normally short-circuited by kube-proxy; here it is not: check `kubectl -n {} get svc {} -o jsonpath='{{.status.loadBalancer.ingress}}'` (ipMode: Proxy sends it out to the load balancer, which must hairpin it back) and kube-proxy's mode (`kubectl -n kube-system get cm kube-proxy -o yaml`: ipvs needs the LB IPs bound, `masqueradeAll: true` helps with hairpin; kubelet `--hairpin-mode=hairpin-veth`; an AWS NLB that preserves client IPs cannot hairpin: annotate the Service with `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: preserve_client_ip.enabled=false`); or make the self check resolve {} to the Service (CoreDNS `rewrite name {} {}.{}.svc.cluster.local`); or (cert-manager ≥ 1.21) `waitInsteadOfSelfCheck` once the outside path is proven",
-            svc_ns_name.0, svc_ns_name.1, c.ch.dns_name, c.ch.dns_name, svc_ns_name.1, svc_ns_name.0
+            "in-cluster traffic to a LoadBalancer address is normally short-circuited by kube-proxy; here it is not: check `{}` (ipMode: Proxy sends it out to the load balancer, which must hairpin it back) and kube-proxy's mode (`kubectl -n kube-system get cm kube-proxy -o yaml`: ipvs needs the LB IPs bound, `masqueradeAll: true` helps with hairpin; kubelet `--hairpin-mode=hairpin-veth`; an AWS NLB that preserves client IPs cannot hairpin: annotate the Service with `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: preserve_client_ip.enabled=false`); or make the self check resolve {} inside the cluster to the data plane's Service (CoreDNS `rewrite name {} {}`); or (cert-manager ≥ 1.21) `waitInsteadOfSelfCheck` once the outside path is proven",
+            owner.status_cmd(), c.ch.dns_name, c.ch.dns_name, owner.internal_name()
         )));
     }
     if foreign.is_empty() {
@@ -576,7 +624,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
                 ),
             )
             .challenge(&c.ch.name);
-            f = lines(f);
+            f = lines(f, &foreign);
             for d in served {
                 f = f.evidence(direct_line(d));
             }
@@ -603,7 +651,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
                 ),
             )
             .challenge(&c.ch.name);
-            f = lines(f).evidence(format!(
+            f = lines(f, &foreign).evidence(format!(
                 "{} is not a load-balancer address of this cluster; if it is a router's public address that forwards port 80 inside (NAT), this is missing hairpin NAT instead (HAIRPIN_UNREACHABLE)",
                 foreign_ips.join(", ")
             ));
@@ -873,7 +921,7 @@ fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
     }
     let service = owner.as_ref().map_or_else(
         || "the ingress controller's LoadBalancer Service".to_owned(),
-        |(plane, svc)| format!("Service {svc} ({plane})"),
+        Owner::object,
     );
     vec![f.fix(format!(
         "make in-cluster traffic go through the load balancer too, or stop requiring PROXY protocol: have the cloud controller set status.loadBalancer.ingress[].ipMode: Proxy on {service} (Kubernetes ≥ 1.30), or use the provider's hostname workaround (DigitalOcean service.beta.kubernetes.io/do-loadbalancer-hostname, Hetzner load-balancer.hetzner.cloud/hostname, Scaleway service.beta.kubernetes.io/scw-loadbalancer-use-hostname), or disable PROXY protocol on both the LB and the controller (ingress-nginx ConfigMap use-proxy-protocol); or DNS-01"
@@ -1590,6 +1638,34 @@ mod tests {
                 .contains("kubectl -n ingress-nginx get svc ingress-nginx-controller"),
             "{}",
             h.fix
+        );
+        // A Gateway's own address: the Gateway is named, and how to read its status.
+        let mut cl = cluster();
+        cl.gateways[0].addresses = vec!["203.0.113.20".into()];
+        let l2 = local(vec![addr("203.0.113.20", vec![ok("envoy", 66)])]);
+        let i2 = inside(
+            vec![addr(
+                "203.0.113.20",
+                vec![err(ErrorClass::ConnectTimeout, 66)],
+            )],
+            vec![],
+        );
+        let f = run(Some(&l2), &ran(i2), &cl);
+        assert_eq!(
+            (f[0].code, f[0].proof),
+            (Code::HairpinUnreachable, Proof::Supports)
+        );
+        assert!(
+            f[0].summary
+                .contains("of Gateway infra/public (gateway infra/public)"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].fix
+                .contains("kubectl -n infra get gateway public -o jsonpath='{.status.addresses}'"),
+            "{}",
+            f[0].fix
         );
         // Without a direct answer from that data plane it only supports.
         let mut weaker = i;
