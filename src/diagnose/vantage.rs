@@ -250,10 +250,11 @@ struct Owner {
 impl Owner {
     /// `Service ingress-nginx/ingress-nginx-controller (ingress-nginx)`.
     fn object(&self) -> String {
-        format!(
-            "{} {}/{} ({})",
-            self.kind, self.namespace, self.name, self.plane
-        )
+        if self.kind == "Gateway" {
+            format!("Gateway {}/{}", self.namespace, self.name)
+        } else {
+            format!("Service {}/{} ({})", self.namespace, self.name, self.plane)
+        }
     }
     /// The in-cluster name the self check could resolve to instead.
     fn internal_name(&self) -> String {
@@ -1657,7 +1658,7 @@ mod tests {
         );
         assert!(
             f[0].summary
-                .contains("of Gateway infra/public (gateway infra/public)"),
+                .contains("load-balancer address of Gateway infra/public, yet"),
             "{}",
             f[0].summary
         );
