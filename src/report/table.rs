@@ -310,7 +310,13 @@ fn probes(out: &mut String, v: &Vantages, in_cluster: Option<&InClusterSummary>,
                 usize::from(style.width),
             );
         }
-        None => {}
+        None => wrap(
+            out,
+            "  probe pod: ",
+            13,
+            "not run (--local-only); this machine's view only",
+            usize::from(style.width),
+        ),
     }
 }
 
