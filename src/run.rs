@@ -336,6 +336,19 @@ mod tests {
                 }
             }
             let cluster: ClusterEvidence = serde_json::from_value(cluster_json).unwrap();
+            // The recorded direct probes carry the labels the in-cluster plan gives these objects.
+            let plan = targets::in_cluster_plan(&certs, &cluster, None).unwrap();
+            for d in f.in_cluster.iter().flat_map(|t| &t.direct) {
+                assert!(
+                    plan.options
+                        .direct_targets
+                        .iter()
+                        .any(|p| p.label == d.label && p.host == d.host && p.path == d.path),
+                    "{name}: {} not in the plan: {:#?}",
+                    d.label,
+                    plan.options.direct_targets
+                );
+            }
             let in_cluster = match (f.in_cluster, f.problem) {
                 (Some(t), _) => crate::probe::incluster::InCluster::Ran {
                     placement: f.placement.unwrap(),
