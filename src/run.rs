@@ -381,6 +381,8 @@ mod tests {
                     f.code
                 );
             }
+            let yaml: crate::report::Report = serde_saphyr::from_str(&report.to_yaml()).unwrap();
+            assert_eq!(yaml, report, "{name}: YAML round trip");
             let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
             let mut errors = Vec::new();
             crate::report::tests::validate(&schema, &schema, &json, "$", &mut errors);
