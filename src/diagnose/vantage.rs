@@ -1527,6 +1527,16 @@ mod tests {
         report("system", &dns, addresses)
     }
 
+    /// This machine: the edge serves the key on all 66 attempts.
+    fn outside_ok() -> TargetReport {
+        local(vec![addr(EDGE, vec![ok("nginx", 66)])])
+    }
+
+    /// The pod: the edge address answers `outcomes`.
+    fn inside_edge(outcomes: Vec<OutcomeCount>, direct: Vec<DirectResult>) -> TargetReport {
+        inside(vec![addr(EDGE, outcomes)], direct)
+    }
+
     fn inside(addresses: Vec<AddressReport>, direct: Vec<DirectResult>) -> TargetReport {
         let dns: Vec<String> = addresses.iter().map(|a| a.address.clone()).collect();
         let dns: Vec<&str> = dns.iter().map(String::as_str).collect();
@@ -1591,9 +1601,9 @@ mod tests {
 
     #[test]
     fn healthy_from_both_sides_has_no_cross_vantage_finding() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(EDGE, vec![ok("nginx", 66)])],
+        let l = outside_ok();
+        let i = inside_edge(
+            vec![ok("nginx", 66)],
             vec![
                 nginx_serves(),
                 direct(SOLVER_SVC, "198.51.100.30:8089", vec![ok("acmesolver", 20)]),
@@ -1606,9 +1616,9 @@ mod tests {
 
     #[test]
     fn hairpin_on_the_clusters_own_load_balancer() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(EDGE, vec![err(ErrorClass::ConnectTimeout, 66)])],
+        let l = outside_ok();
+        let i = inside_edge(
+            vec![err(ErrorClass::ConnectTimeout, 66)],
             vec![nginx_serves(), gateway_404()],
         );
         let f = run(Some(&l), &ran(i.clone()), &cluster());
@@ -1739,9 +1749,9 @@ mod tests {
 
     #[test]
     fn a_probe_pod_that_reaches_nothing_is_egress() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(EDGE, vec![err(ErrorClass::ConnectTimeout, 66)])],
+        let l = outside_ok();
+        let i = inside_edge(
+            vec![err(ErrorClass::ConnectTimeout, 66)],
             vec![direct(
                 NGINX_SVC,
                 "198.51.100.10:80",
@@ -1771,8 +1781,8 @@ mod tests {
             "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request '{0}': Get \"{0}\": dial tcp 203.0.113.10:80: i/o timeout",
             c.challenge_url()
         ));
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(vec![addr(EDGE, vec![ok("nginx", 66)])], vec![]);
+        let l = outside_ok();
+        let i = inside_edge(vec![ok("nginx", 66)], vec![]);
         let f = findings(&c, Some(&l), &ran(i), &cluster(), CaProfile::Pebble);
         assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
         assert_eq!(f[0].proof, Proof::Proves);
@@ -1782,14 +1792,14 @@ mod tests {
             "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
                 .into(),
         );
-        let i = inside(vec![addr(EDGE, vec![ok("nginx", 66)])], vec![]);
+        let i = inside_edge(vec![ok("nginx", 66)], vec![]);
         assert!(findings(&c, Some(&l), &ran(i), &cluster(), CaProfile::Pebble).is_empty());
     }
 
     #[test]
     fn split_horizon_dns() {
         let internal = "198.51.100.50";
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let l = outside_ok();
         let i = inside(vec![addr(internal, vec![status(404, "nginx", 66)])], vec![]);
         let f = run(Some(&l), &ran(i), &cluster());
         assert_eq!(codes(&f), [Code::SplitHorizon]);
@@ -1836,15 +1846,15 @@ mod tests {
 
     #[test]
     fn allow_list_on_one_side() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(vec![addr(EDGE, vec![status(403, "nginx", 66)])], vec![]);
+        let l = outside_ok();
+        let i = inside_edge(vec![status(403, "nginx", 66)], vec![]);
         let f = run(Some(&l), &ran(i), &cluster());
         assert_eq!(codes(&f), [Code::IpAllowlist]);
         assert_eq!(f[0].proof, Proof::Proves);
         assert!(f[0].summary.contains("answers 403 to inside the cluster (66 of 66) but serves the key to this machine (66 of 66), the same server (nginx)"), "{}", f[0].summary);
         // The reverse: the outside is refused.
         let l = local(vec![addr(EDGE, vec![status(403, "nginx", 66)])]);
-        let i = inside(vec![addr(EDGE, vec![ok("nginx", 66)])], vec![]);
+        let i = inside_edge(vec![ok("nginx", 66)], vec![]);
         let f = run(Some(&l), &ran(i), &cluster());
         assert_eq!(codes(&f), [Code::IpAllowlist]);
         assert!(
@@ -1854,13 +1864,13 @@ mod tests {
         );
         // 403 from both sides is not one-sided.
         let l = local(vec![addr(EDGE, vec![status(403, "nginx", 66)])]);
-        let i = inside(vec![addr(EDGE, vec![status(403, "nginx", 66)])], vec![]);
+        let i = inside_edge(vec![status(403, "nginx", 66)], vec![]);
         assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
     }
 
     #[test]
     fn proxy_protocol_plain_fails_preamble_passes() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let l = outside_ok();
         let mut a = addr(EDGE, vec![err(ErrorClass::Eof, 66)]);
         a.with_proxy_protocol = Some(ProxyProtocolProbe {
             attempts: 5,
@@ -1932,11 +1942,8 @@ mod tests {
         let cm = cl.cert_manager.as_mut().unwrap();
         cm.http_proxy = Some("http://192.0.2.8:3128".into());
         cm.no_proxy = Some(".svc,.cluster.local".into());
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(EDGE, vec![status(403, "squid", 66)])],
-            vec![nginx_serves()],
-        );
+        let l = outside_ok();
+        let i = inside_edge(vec![status(403, "squid", 66)], vec![nginx_serves()]);
         let f = run(Some(&l), &ran(i.clone()), &cl);
         assert!(
             codes(&f).contains(&Code::SelfcheckViaProxy),
@@ -1964,9 +1971,9 @@ mod tests {
 
     #[test]
     fn each_source_pinned_to_one_backend() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(EDGE, vec![status(404, "envoy", 66)])],
+        let l = outside_ok();
+        let i = inside_edge(
+            vec![status(404, "envoy", 66)],
             vec![nginx_serves(), gateway_404()],
         );
         let f = run(Some(&l), &ran(i), &cluster());
@@ -1975,18 +1982,18 @@ mod tests {
         // Through the controller's proxy the "other backend" is the proxy.
         let mut cl = cluster();
         cl.cert_manager.as_mut().unwrap().http_proxy = Some("http://192.0.2.8:3128".into());
-        let i = inside(vec![addr(EDGE, vec![status(502, "squid", 66)])], vec![]);
+        let i = inside_edge(vec![status(502, "squid", 66)], vec![]);
         assert!(!codes(&run(Some(&l), &ran(i), &cl)).contains(&Code::BackendPinnedBySource));
         // Both sides on the same responder: not pinning.
-        let i = inside(vec![addr(EDGE, vec![status(404, "nginx", 66)])], vec![]);
+        let i = inside_edge(vec![status(404, "nginx", 66)], vec![]);
         assert!(!codes(&run(Some(&l), &ran(i), &cluster())).contains(&Code::BackendPinnedBySource));
     }
 
     #[test]
     fn solver_that_does_not_answer() {
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(EDGE, vec![ok("nginx", 66)])],
+        let l = outside_ok();
+        let i = inside_edge(
+            vec![ok("nginx", 66)],
             vec![direct(
                 SOLVER_SVC,
                 "198.51.100.30:8089",
@@ -2023,7 +2030,7 @@ mod tests {
             "in cluster: 203.0.113.10  98×200 key (nginx)  102×404 (envoy)"
         );
         // Seen only from inside: one finding that says so.
-        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let l = outside_ok();
         let f = single_vantage(&ch(), Some(&l), Some(&i), CaProfile::Pebble);
         assert_eq!(codes(&f), [Code::MixedBackends]);
         assert!(
