@@ -76,6 +76,15 @@ pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(Stri
         for d in &mut docs {
             adjust(d, scenario);
         }
+        if file.starts_with("00-") {
+            // The namespaces the cluster's workloads live in exist too.
+            for ns in ["cert-manager", "ingress-nginx"] {
+                if !docs.iter().any(|d| kind(d) == ("Namespace", "", ns)) {
+                    docs.push(json!({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}));
+                }
+            }
+        }
         let yaml =
             serde_saphyr::to_string_multiple(&docs).with_context(|| format!("writing {file}"))?;
         out.push((file, single_quoted_numbers(&yaml)));
