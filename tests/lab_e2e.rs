@@ -1,0 +1,331 @@
+//! The whole tool with both vantages on the lab: the fake API server (with its fake kubelet)
+//! serves the scenario's cert-manager objects; the CLI runs in the lab's client namespace (the
+//! user's machine); its probe pod is run by the kubelet as the freshly built binary inside the
+//! cluster namespace (pod IP 198.51.100.100, the cluster DNS as resolver). The first error
+//! finding must name the scenario's root cause, the per-vantage numbers in `-o json` must be
+//! what each side can see, no probe pod may be left, and one certificate costs at most 16 API
+//! requests. Needs root; skips loudly with ACMECHECK_SKIP_ROOT_TESTS=1.
+
+use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
+use acmecheck_testkit::lab::{self, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, POD_V4, SOLVER_V4};
+use acmecheck_testkit::proc::in_netns;
+use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
+/// Fixed attempts per address on each vantage (`--attempts`).
+const ATTEMPTS: u64 = 20;
+
+struct Setup {
+    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
+    api: FakeApi,
+    kubeconfig: PathBuf,
+    lab: Lab,
+}
+
+fn setup(scenario: &str) -> Option<Setup> {
+    if !acmecheck_testkit::proc::is_root()
+        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some()
+    {
+        eprintln!("SKIPPED {scenario}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+        return None;
+    }
+    let lab = lab::scenario(scenario, lab::Options::default())
+        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
+    // The API server listens on the client namespace's loopback, where the CLI runs; its
+    // kubelet starts containers with `ip netns exec <cluster>`.
+    let api = in_netns(&lab.client, FakeApi::spawn).unwrap().unwrap();
+    for (_, yaml) in
+        lab::cluster_objects(&Path::new(ROOT).join("tests/fixtures/chain"), scenario).unwrap()
+    {
+        api.load_yaml(&yaml).unwrap();
+    }
+    api.enable_kubelet(
+        KubeletConfig {
+            netns: Some(lab.cluster.clone()),
+            pod_ip: Some(POD_V4.into()),
+            start_delay: Duration::from_millis(20),
+            ..Default::default()
+        }
+        .image(DEFAULT_PROBE_IMAGE, BIN),
+    );
+    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
+    Some(Setup {
+        api,
+        kubeconfig,
+        lab,
+    })
+}
+
+struct Run {
+    code: i32,
+    json: Value,
+    stderr: String,
+}
+
+/// `kubectl-acmecheck web -n shop -o json` in the client namespace, both vantages.
+fn acmecheck(s: &Setup) -> Run {
+    s.api.clear_requests();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &s.lab.client, BIN])
+        .args(["web", "-n", "shop", "-o", "json", "--attempts"])
+        .arg(ATTEMPTS.to_string())
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .env_remove("ACMECHECK_PROBE_IMAGE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    Run { code, json, stderr }
+}
+
+/// Codes of the error findings, in report order.
+fn error_codes(r: &Run) -> Vec<String> {
+    r.json["certificates"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .filter_map(|f| f["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn vantage<'a>(r: &'a Run, which: &str) -> &'a Value {
+    let v = &r.json["certificates"][0]["challenges"][0]["vantages"][which];
+    assert!(v.is_object(), "no {which} vantage: {:#}", r.json);
+    v
+}
+
+/// The one address a vantage probed: (address, attempts, certManagerPasses).
+fn address(v: &Value) -> (&str, u64, u64) {
+    let a = v["addresses"].as_array().unwrap();
+    assert_eq!(a.len(), 1, "{v:#}");
+    (
+        a[0]["address"].as_str().unwrap(),
+        a[0]["attempts"].as_u64().unwrap(),
+        a[0]["certManagerPasses"].as_u64().unwrap(),
+    )
+}
+
+/// (status, errorClass, responder, count) of each outcome on the first address.
+fn outcomes(v: &Value) -> Vec<(Option<u64>, Option<&str>, &str, u64)> {
+    v["addresses"][0]["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["status"].as_u64(),
+                o["errorClass"].as_str(),
+                o["responder"].as_str().unwrap_or(""),
+                o["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn a_records(v: &Value) -> Vec<&str> {
+    v["dns"]["resolvers"][0]["a"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// certManagerPasses/attempts of the pod's direct probe of `address`.
+fn direct(v: &Value, address: &str) -> (u64, u64) {
+    let d = v["direct"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["address"] == address)
+        .unwrap_or_else(|| panic!("no direct probe of {address}: {:#}", v["direct"]));
+    let passes = d["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["certManagerPass"] == true)
+        .map(|o| o["count"].as_u64().unwrap())
+        .sum();
+    (passes, d["attempts"].as_u64().unwrap())
+}
+
+/// What every run must leave: no probe pod, ≤ 16 API requests for the certificate, and the
+/// in-cluster vantage from the pod (not a failure).
+fn common(s: &Setup, r: &Run) {
+    let pods: Vec<Value> = s
+        .api
+        .list("v1", "Pod")
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-acmecheck")
+        .collect();
+    assert!(pods.is_empty(), "probe pod left behind: {pods:#?}");
+    let requests: Vec<String> = s
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| !r.is_discovery())
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    assert!(
+        requests.len() <= 16,
+        "{} requests: {requests:#?}",
+        requests.len()
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST ") && r.contains("/pods")),
+        "{requests:#?}"
+    );
+    let in_cluster = &r.json["inCluster"];
+    assert_eq!(in_cluster["state"], "ran", "{in_cluster:#}\n{}", r.stderr);
+    assert_eq!(
+        in_cluster["placement"]["namespace"], "cert-manager",
+        "the pod runs in cert-manager's namespace: {in_cluster:#}"
+    );
+}
+
+#[test]
+fn hairpin_inside_times_out_outside_passes() {
+    let Some(s) = setup("hairpin") else { return };
+    let r = acmecheck(&s);
+    common(&s, &r);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        error_codes(&r).first().map(String::as_str),
+        Some("HAIRPIN_UNREACHABLE"),
+        "{:#}",
+        r.json["certificates"][0]["findings"]
+    );
+    let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
+    assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
+    assert_eq!(address(inside), (EDGE_V4, ATTEMPTS, 0));
+    let o = outcomes(inside);
+    assert_eq!(o.len(), 1, "{inside:#}");
+    assert_eq!(
+        (o[0].0, o[0].1, o[0].3),
+        (None, Some("connect_timeout"), ATTEMPTS)
+    );
+    // Asked directly inside the cluster, ingress-nginx serves the key.
+    let (passes, attempts) = direct(inside, &format!("{NGINX_V4}:80"));
+    assert!(attempts > 0 && passes == attempts, "{passes}/{attempts}");
+}
+
+#[test]
+fn split_horizon_cluster_dns_answers_the_gateway() {
+    let Some(s) = setup("split-horizon") else {
+        return;
+    };
+    let r = acmecheck(&s);
+    common(&s, &r);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        error_codes(&r).first().map(String::as_str),
+        Some("SPLIT_HORIZON"),
+        "{:#}",
+        r.json["certificates"][0]["findings"]
+    );
+    let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
+    assert_eq!(a_records(local), [EDGE_V4]);
+    assert_eq!(a_records(inside), [ENVOY_V4]);
+    assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
+    assert_eq!(address(inside), (ENVOY_V4, ATTEMPTS, 0));
+    assert_eq!(outcomes(inside), [(Some(404), None, "envoy", ATTEMPTS)]);
+}
+
+#[test]
+fn allowlist_403_inside_only() {
+    let Some(s) = setup("allowlist") else { return };
+    let r = acmecheck(&s);
+    common(&s, &r);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        error_codes(&r).first().map(String::as_str),
+        Some("IP_ALLOWLIST"),
+        "{:#}",
+        r.json["certificates"][0]["findings"]
+    );
+    let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
+    assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
+    assert_eq!(outcomes(inside), [(Some(403), None, "nginx", ATTEMPTS)]);
+}
+
+#[test]
+fn founding_incident_seen_from_both_sides() {
+    let Some(s) = setup("founding-incident") else {
+        return;
+    };
+    let r = acmecheck(&s);
+    common(&s, &r);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        error_codes(&r).first().map(String::as_str),
+        Some("MIXED_BACKENDS"),
+        "{:#}",
+        r.json["certificates"][0]["findings"]
+    );
+    for side in ["local", "inCluster"] {
+        let v = vantage(&r, side);
+        let (addr, attempts, passes) = address(v);
+        assert_eq!(addr, EDGE_V4);
+        // Round-robin: about half of the fresh connections reach nginx, from either side.
+        assert!(
+            attempts >= ATTEMPTS && passes > 0 && passes < attempts,
+            "{side}: {passes}/{attempts}"
+        );
+        let mut responders: Vec<&str> = outcomes(v).iter().map(|o| o.2).collect();
+        responders.sort_unstable();
+        responders.dedup();
+        assert_eq!(responders, ["envoy", "nginx"], "{side}");
+    }
+    // Attribution from inside: nginx serves the key, the gateway has no route, the solver answers.
+    let inside = vantage(&r, "inCluster");
+    let (p, a) = direct(inside, &format!("{NGINX_V4}:80"));
+    assert!(a > 0 && p == a, "nginx {p}/{a}");
+    let (p, a) = direct(inside, &format!("{ENVOY_V4}:80"));
+    assert!(a > 0 && p == 0, "gateway {p}/{a}");
+    let (p, a) = direct(inside, &format!("{SOLVER_V4}:8089"));
+    assert!(a > 0 && p == a, "solver {p}/{a}");
+}
+
+/// The other two-vantage scenarios: the first error finding names the root cause.
+#[test]
+fn the_first_finding_names_the_root_cause_with_both_vantages() {
+    let expected: &[(&str, Option<&str>)] = &[
+        ("healthy", None),
+        ("proxy-protocol", Some("PROXY_PROTOCOL_MISMATCH")),
+        ("selfcheck-via-proxy", Some("SELFCHECK_VIA_PROXY")),
+        ("egress-blocked", Some("SELFCHECK_EGRESS_BLOCKED")),
+        ("source-pinned", Some("BACKEND_PINNED_BY_SOURCE")),
+    ];
+    let mut wrong = Vec::new();
+    for (scenario, want) in expected {
+        let Some(s) = setup(scenario) else { return };
+        let r = acmecheck(&s);
+        common(&s, &r);
+        let codes = error_codes(&r);
+        let ok = match want {
+            Some(c) => codes.first().map(String::as_str) == Some(*c) && r.code == 1,
+            None => codes.is_empty() && r.code == 0,
+        };
+        if !ok {
+            wrong.push(format!(
+                "{scenario}: want {want:?}, got {codes:?} (exit {})",
+                r.code
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
