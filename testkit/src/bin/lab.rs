@@ -2,14 +2,22 @@
 //!
 //!     lab up <scenario> [--delay-ms N]   # prints `client=<netns>`, `cluster=<netns>` and
 //!                                        # `ready`, then waits
+//!     lab up <scenario> --api --kubelet-image REF=PATH [--fixtures DIR]
+//!         # also the fake API server (client namespace, prints `kubeconfig=<path>`) with the
+//!         # scenario's objects and a kubelet running image REF as PATH in the cluster
+//!         # namespace; the line `requests` on stdin prints `requests=N` and the non-discovery
+//!         # API requests since the last `requests` (then forgets them)
 //!     lab objects <scenario> [<fixtures-root> [<out-dir>]]   # the scenario's cert-manager objects
 //!     lab list
 //!
 //! The lab is torn down (daemons by PID, namespaces) when standard input closes or on
 //! SIGINT/SIGTERM.
 
+use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
 use acmecheck_testkit::lab;
+use acmecheck_testkit::proc::in_netns;
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,7 +52,9 @@ fn main() {
         }
         Some("up") => {
             let Some(name) = args.get(1) else {
-                eprintln!("usage: lab up <scenario> [--delay-ms N]");
+                eprintln!(
+                    "usage: lab up <scenario> [--delay-ms N] [--api --kubelet-image REF=PATH [--fixtures DIR]]"
+                );
                 std::process::exit(2);
             };
             let delay_ms = args
@@ -60,6 +70,15 @@ fn main() {
                     std::process::exit(1);
                 }
             };
+            // With --api: the fake API server (in the client namespace) with the scenario's
+            // objects and a kubelet that runs probe pods in the cluster namespace.
+            let api = match api_for(&lab, name, &args) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(1);
+                }
+            };
             // SIGINT/SIGTERM close the wait below by ending the process after teardown.
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             for sig in [libc::SIGINT, libc::SIGTERM] {
@@ -67,6 +86,14 @@ fn main() {
             }
             println!("client={}", lab.client);
             println!("cluster={}", lab.cluster);
+            if let Some(api) = &api {
+                println!(
+                    "kubeconfig={}",
+                    api.kubeconfig_with_namespace("shop")
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
             for note in &lab.notes {
                 println!("# {note}");
             }
@@ -80,16 +107,72 @@ fn main() {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
+                if let (Some(api), "requests") = (&api, line.trim()) {
+                    report_requests(api);
+                }
             }
+            drop(api);
             drop(lab);
         }
         _ => {
             eprintln!(
-                "usage: lab up <scenario> [--delay-ms N] | lab list | lab objects <scenario> [<fixtures-root> [<out-dir>]]"
+                "usage: lab up <scenario> [--delay-ms N] [--api --kubelet-image REF=PATH [--fixtures DIR]] | lab list | lab objects <scenario> [<fixtures-root> [<out-dir>]]"
             );
             std::process::exit(2);
         }
     }
+}
+
+/// The fake API server for `lab up … --api`, or None without `--api`.
+fn api_for(lab: &lab::Lab, scenario: &str, args: &[String]) -> anyhow::Result<Option<FakeApi>> {
+    if !args.iter().any(|a| a == "--api") {
+        return Ok(None);
+    }
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let Some((image, exe)) = flag("--kubelet-image").and_then(|v| {
+        v.split_once('=')
+            .map(|(r, p)| (r.to_owned(), PathBuf::from(p)))
+    }) else {
+        anyhow::bail!(
+            "--api needs --kubelet-image REF=PATH (the probe image and the binary playing it)"
+        );
+    };
+    let fixtures =
+        PathBuf::from(flag("--fixtures").unwrap_or_else(|| "tests/fixtures/chain".into()));
+    let api = in_netns(&lab.client, FakeApi::spawn)??;
+    for (_, yaml) in lab::cluster_objects(&fixtures, scenario)? {
+        api.load_yaml(&yaml)?;
+    }
+    api.enable_kubelet(
+        KubeletConfig {
+            netns: Some(lab.cluster.clone()),
+            pod_ip: Some(lab::POD_V4.into()),
+            ..Default::default()
+        }
+        .image(image, exe),
+    );
+    Ok(Some(api))
+}
+
+/// Print and forget the API requests so far (discovery excluded).
+fn report_requests(api: &FakeApi) {
+    let requests: Vec<String> = api
+        .requests()
+        .into_iter()
+        .filter(|r| !r.is_discovery())
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    api.clear_requests();
+    println!("requests={}", requests.len());
+    for r in requests {
+        println!("# {r}");
+    }
+    let _ = std::io::stdout().flush();
 }
 
 static STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
