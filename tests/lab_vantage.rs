@@ -133,6 +133,24 @@ fn views(scenario: &str, timeout_ms: u64) -> Option<Views> {
     let inside = std::thread::spawn(move || probe_in(&cluster_ns, &p));
     let outside = probe_in(&client_ns, &outside_plan);
     let inside = inside.join().unwrap();
+    // Every Service and pod address in the objects has a server in the lab: nothing the pod is
+    // asked to probe directly is a dead address (which would cost a connect timeout).
+    for d in &inside.direct {
+        assert!(
+            d.outcomes.iter().all(|o| !matches!(
+                o.error_class,
+                Some(
+                    ErrorClass::ConnectTimeout
+                        | ErrorClass::ConnectRefused
+                        | ErrorClass::NetworkUnreachable
+                )
+            )),
+            "{scenario}: nothing answers {} ({}): {:#?}",
+            d.address,
+            d.label,
+            d.outcomes
+        );
+    }
     Some(Views {
         outside,
         inside,

@@ -509,6 +509,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
             lab.solver(d)?;
             lab.ingress_nginx(d, Plane::default())?;
+            lab.gateway_without_route(d)?;
             lab.edge_to_nginx(&[], false, "")?;
         }
         "founding-incident" | "founding-incident-90-10" | "founding-incident-two-addresses" => {

@@ -280,6 +280,8 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
     }
     lab.dns(&[(DNS_NAME, EDGE_V4)])?;
     lab.solver(d)?;
+    // The Gateway is in every cluster's objects: its Service answers (404) when asked directly.
+    lab.gateway_without_route(d)?;
     match name {
         "hairpin" => {
             lab.ingress_nginx(d, Plane::default())?;
@@ -295,7 +297,6 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
         }
         "split-horizon" => {
             lab.ingress_nginx(d, Plane::default())?;
-            lab.gateway_without_route(d)?;
             lab.edge_to_nginx(&[], false, "")?;
             lab.cluster(&[(DNS_NAME, ENVOY_V4)])?;
         }
@@ -347,7 +348,6 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
         }
         "source-pinned" => {
             lab.ingress_nginx(d, Plane::default())?;
-            lab.gateway_without_route(d)?;
             let rule = format!("use_backend gateway if {{ src {CLUSTER_RANGE} }}");
             lab.edge_to_nginx(&[&rule], true, "")?;
             lab.cluster(&[])?;
