@@ -5,7 +5,6 @@
 
 use acmecheck_testkit::fakeapi::FakeApi;
 use acmecheck_testkit::lab::{self, Lab};
-use acmecheck_testkit::proc::in_netns;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,22 +18,14 @@ struct Setup {
 }
 
 fn setup(scenario: &str) -> Option<Setup> {
-    if !acmecheck_testkit::proc::is_root()
-        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some()
-    {
-        eprintln!("SKIPPED {scenario}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+    if lab::skip_without_root(scenario) {
         return None;
     }
     let lab = lab::scenario(scenario, lab::Options::default())
         .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    // Started from a thread inside the client namespace, the server listens on that
-    // namespace's loopback, where the CLI runs.
-    let api = in_netns(&lab.client, FakeApi::spawn).unwrap().unwrap();
-    for (_, yaml) in
-        lab::cluster_objects(&Path::new(ROOT).join("tests/fixtures/chain"), scenario).unwrap()
-    {
-        api.load_yaml(&yaml).unwrap();
-    }
+    // The server listens on the client namespace's loopback, where the CLI runs.
+    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
+    let api = lab::fake_api(&lab, scenario, &fixtures, None).unwrap();
     let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
     Some(Setup {
         api,

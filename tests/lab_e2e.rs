@@ -7,8 +7,7 @@
 //! requests. Needs root; skips loudly with ACMECHECK_SKIP_ROOT_TESTS=1.
 
 use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, POD_V4, SOLVER_V4};
-use acmecheck_testkit::proc::in_netns;
+use acmecheck_testkit::lab::{self, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, SOLVER_V4};
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -28,31 +27,20 @@ struct Setup {
 }
 
 fn setup(scenario: &str) -> Option<Setup> {
-    if !acmecheck_testkit::proc::is_root()
-        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some()
-    {
-        eprintln!("SKIPPED {scenario}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+    if lab::skip_without_root(scenario) {
         return None;
     }
     let lab = lab::scenario(scenario, lab::Options::default())
         .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
     // The API server listens on the client namespace's loopback, where the CLI runs; its
-    // kubelet starts containers with `ip netns exec <cluster>`.
-    let api = in_netns(&lab.client, FakeApi::spawn).unwrap().unwrap();
-    for (_, yaml) in
-        lab::cluster_objects(&Path::new(ROOT).join("tests/fixtures/chain"), scenario).unwrap()
-    {
-        api.load_yaml(&yaml).unwrap();
+    // kubelet starts the probe pod with `ip netns exec <cluster>`.
+    let kubelet = KubeletConfig {
+        start_delay: Duration::from_millis(20),
+        ..Default::default()
     }
-    api.enable_kubelet(
-        KubeletConfig {
-            netns: Some(lab.cluster.clone()),
-            pod_ip: Some(POD_V4.into()),
-            start_delay: Duration::from_millis(20),
-            ..Default::default()
-        }
-        .image(DEFAULT_PROBE_IMAGE, BIN),
-    );
+    .image(DEFAULT_PROBE_IMAGE, BIN);
+    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
+    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet)).unwrap();
     let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
     Some(Setup {
         api,
@@ -197,18 +185,26 @@ fn common(s: &Setup, r: &Run) {
     );
 }
 
-#[test]
-fn hairpin_inside_times_out_outside_passes() {
-    let Some(s) = setup("hairpin") else { return };
+/// Run the scenario: exit 1 and `code` as the first error finding.
+fn diagnosed(scenario: &str, code: &str) -> Option<Run> {
+    let s = setup(scenario)?;
     let r = acmecheck(&s);
     common(&s, &r);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 1, "{scenario}");
     assert_eq!(
         error_codes(&r).first().map(String::as_str),
-        Some("HAIRPIN_UNREACHABLE"),
-        "{:#}",
+        Some(code),
+        "{scenario}: {:#}",
         r.json["certificates"][0]["findings"]
     );
+    Some(r)
+}
+
+#[test]
+fn hairpin_inside_times_out_outside_passes() {
+    let Some(r) = diagnosed("hairpin", "HAIRPIN_UNREACHABLE") else {
+        return;
+    };
     let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
     assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
     assert_eq!(address(inside), (EDGE_V4, ATTEMPTS, 0));
@@ -225,18 +221,9 @@ fn hairpin_inside_times_out_outside_passes() {
 
 #[test]
 fn split_horizon_cluster_dns_answers_the_gateway() {
-    let Some(s) = setup("split-horizon") else {
+    let Some(r) = diagnosed("split-horizon", "SPLIT_HORIZON") else {
         return;
     };
-    let r = acmecheck(&s);
-    common(&s, &r);
-    assert_eq!(r.code, 1);
-    assert_eq!(
-        error_codes(&r).first().map(String::as_str),
-        Some("SPLIT_HORIZON"),
-        "{:#}",
-        r.json["certificates"][0]["findings"]
-    );
     let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
     assert_eq!(a_records(local), [EDGE_V4]);
     assert_eq!(a_records(inside), [ENVOY_V4]);
@@ -247,16 +234,9 @@ fn split_horizon_cluster_dns_answers_the_gateway() {
 
 #[test]
 fn allowlist_403_inside_only() {
-    let Some(s) = setup("allowlist") else { return };
-    let r = acmecheck(&s);
-    common(&s, &r);
-    assert_eq!(r.code, 1);
-    assert_eq!(
-        error_codes(&r).first().map(String::as_str),
-        Some("IP_ALLOWLIST"),
-        "{:#}",
-        r.json["certificates"][0]["findings"]
-    );
+    let Some(r) = diagnosed("allowlist", "IP_ALLOWLIST") else {
+        return;
+    };
     let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
     assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
     assert_eq!(outcomes(inside), [(Some(403), None, "nginx", ATTEMPTS)]);
@@ -264,18 +244,9 @@ fn allowlist_403_inside_only() {
 
 #[test]
 fn founding_incident_seen_from_both_sides() {
-    let Some(s) = setup("founding-incident") else {
+    let Some(r) = diagnosed("founding-incident", "MIXED_BACKENDS") else {
         return;
     };
-    let r = acmecheck(&s);
-    common(&s, &r);
-    assert_eq!(r.code, 1);
-    assert_eq!(
-        error_codes(&r).first().map(String::as_str),
-        Some("MIXED_BACKENDS"),
-        "{:#}",
-        r.json["certificates"][0]["findings"]
-    );
     for side in ["local", "inCluster"] {
         let v = vantage(&r, side);
         let (addr, attempts, passes) = address(v);

@@ -12,10 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Build the scenario, or None (test skipped loudly) when not root and skipping is requested.
 fn lab(name: &str) -> Option<Lab> {
-    if !acmecheck_testkit::proc::is_root()
-        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some()
-    {
-        eprintln!("SKIPPED {name}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+    if lab::skip_without_root(name) {
         return None;
     }
     Some(

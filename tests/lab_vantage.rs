@@ -30,15 +30,6 @@ struct Views {
     lab: Lab,
 }
 
-fn skip(name: &str) -> bool {
-    let skip = !acmecheck_testkit::proc::is_root()
-        && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some();
-    if skip {
-        eprintln!("SKIPPED {name}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
-    }
-    skip
-}
-
 /// The scenario's cert-manager objects, joined as the plugin would from the API.
 fn evidence(scenario: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
     let text: String =
@@ -114,7 +105,7 @@ fn with_direct_probes(plan: &mut ProbePlan) {
 
 /// Build the lab and probe it from both sides; `timeout_ms` per attempt on both.
 fn views(scenario: &str, timeout_ms: u64) -> Option<Views> {
-    if skip(scenario) {
+    if lab::skip_without_root(scenario) {
         return None;
     }
     let lab = lab::scenario(scenario, lab::Options::default())
@@ -409,7 +400,7 @@ fn healthy_passes_from_both_sides() {
 
 #[test]
 fn the_solver_answers_only_for_its_host() {
-    if skip("solver") {
+    if lab::skip_without_root("solver") {
         return;
     }
     let lab = lab::scenario("healthy", lab::Options::default()).unwrap();

@@ -18,7 +18,7 @@ use std::time::Duration;
 mod cluster;
 mod objects;
 pub use cluster::*;
-pub use objects::{cluster_objects, cluster_objects_for};
+pub use objects::{cluster_objects, cluster_objects_for, fake_api};
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 static NFT_FILES: AtomicU32 = AtomicU32::new(0);
@@ -37,6 +37,16 @@ pub const EDGE_V4: &str = "203.0.113.10";
 pub const EDGE2_V4: &str = "203.0.113.11";
 pub const NGINX_V4: &str = "198.51.100.10";
 pub const ENVOY_V4: &str = "198.51.100.20";
+
+/// True (and says so on stderr) when a root-only lab test should be skipped: not root and
+/// ACMECHECK_SKIP_ROOT_TESTS is set. Without the variable a lab test runs and fails loudly.
+pub fn skip_without_root(what: &str) -> bool {
+    let skip = !crate::proc::is_root() && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some();
+    if skip {
+        eprintln!("SKIPPED {what}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+    }
+    skip
+}
 
 /// Fields are dropped in order: daemons first, then hosts, then the bridge.
 pub struct Lab {

@@ -15,7 +15,6 @@
 
 use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
 use acmecheck_testkit::lab;
-use acmecheck_testkit::proc::in_netns;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -144,18 +143,12 @@ fn api_for(lab: &lab::Lab, scenario: &str, args: &[String]) -> anyhow::Result<Op
     };
     let fixtures =
         PathBuf::from(flag("--fixtures").unwrap_or_else(|| "tests/fixtures/chain".into()));
-    let api = in_netns(&lab.client, FakeApi::spawn)??;
-    for (_, yaml) in lab::cluster_objects(&fixtures, scenario)? {
-        api.load_yaml(&yaml)?;
-    }
-    api.enable_kubelet(
-        KubeletConfig {
-            netns: Some(lab.cluster.clone()),
-            pod_ip: Some(lab::POD_V4.into()),
-            ..Default::default()
-        }
-        .image(image, exe),
-    );
+    let api = lab::fake_api(
+        lab,
+        scenario,
+        &fixtures,
+        Some(KubeletConfig::default().image(image, exe)),
+    )?;
     Ok(Some(api))
 }
 

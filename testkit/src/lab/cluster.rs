@@ -65,6 +65,19 @@ impl Lab {
         Ok(ns)
     }
 
+    /// The cluster namespace (same DNS answers as public) with `rule` in an output chain of
+    /// nftables type `kind` (`filter`, or `nat` at kube-proxy's priority).
+    fn cluster_output(&mut self, kind: &str, rule: &str, note: &str) -> Result<()> {
+        let ns = self.cluster(&[])?;
+        let priority = if kind == "nat" { -100 } else { 0 };
+        self.nft(
+            &ns,
+            &format!("chain output {{\n    type {kind} hook output priority {priority};\n    {rule}\n  }}"),
+        )?;
+        self.notes.push(format!("cluster: {note}"));
+        Ok(())
+    }
+
     /// A stand-in for cert-manager's acmesolver on the solver Service and pod addresses:
     /// the key for `GET /.well-known/acme-challenge/<token>` with `Host: <dnsName>`, Go's
     /// `404 page not found` otherwise, no `Server` header.
@@ -286,14 +299,11 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
         "hairpin" => {
             lab.ingress_nginx(d, Plane::default())?;
             lab.edge_to_nginx(&[], false, "")?;
-            let ns = lab.cluster(&[])?;
-            lab.nft(
-                &ns,
-                &format!("chain output {{\n    type filter hook output priority 0;\n    ip daddr {EDGE_V4} drop\n  }}"),
+            lab.cluster_output(
+                "filter",
+                &format!("ip daddr {EDGE_V4} drop"),
+                &format!("packets to {EDGE_V4} are dropped (no hairpin NAT)"),
             )?;
-            lab.notes.push(format!(
-                "cluster: packets to {EDGE_V4} are dropped (no hairpin NAT)"
-            ));
         }
         "split-horizon" => {
             lab.ingress_nginx(d, Plane::default())?;
@@ -320,14 +330,11 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
                 },
             )?;
             lab.edge_to_nginx(&[], false, "send-proxy")?;
-            let ns = lab.cluster(&[])?;
-            lab.nft(
-                &ns,
-                &format!("chain output {{\n    type nat hook output priority -100;\n    ip daddr {EDGE_V4} tcp dport 80 dnat ip to {NGINX_V4}:80\n  }}"),
+            lab.cluster_output(
+                "nat",
+                &format!("ip daddr {EDGE_V4} tcp dport 80 dnat ip to {NGINX_V4}:80"),
+                &format!("{EDGE_V4}:80 goes straight to {NGINX_V4}:80 (kube-proxy, ipMode VIP), without PROXY header"),
             )?;
-            lab.notes.push(format!(
-                "cluster: {EDGE_V4}:80 goes straight to {NGINX_V4}:80 (kube-proxy, ipMode VIP), without PROXY header"
-            ));
         }
         "selfcheck-via-proxy" => {
             lab.ingress_nginx(d, Plane::default())?;
@@ -338,13 +345,11 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
         "egress-blocked" => {
             lab.ingress_nginx(d, Plane::default())?;
             lab.edge_to_nginx(&[], false, "")?;
-            let ns = lab.cluster(&[])?;
-            lab.nft(
-                &ns,
-                &format!("chain output {{\n    type filter hook output priority 0;\n    oif \"lo\" accept\n    ip daddr != {CLUSTER_RANGE} drop\n  }}"),
+            lab.cluster_output(
+                "filter",
+                &format!("oif \"lo\" accept\n    ip daddr != {CLUSTER_RANGE} drop"),
+                &format!("egress only to {CLUSTER_RANGE}"),
             )?;
-            lab.notes
-                .push(format!("cluster: egress only to {CLUSTER_RANGE}"));
         }
         "source-pinned" => {
             lab.ingress_nginx(d, Plane::default())?;

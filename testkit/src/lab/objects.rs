@@ -10,7 +10,8 @@
 //! load balancer when the edge is not the cluster's).
 
 use super::{DNS_NAME, ENVOY_V4, KEY, NGINX_V4, TOKEN};
-use super::{PROXY_PORT, PROXY_V4, SOLVER_POD_V4, SOLVER_V4};
+use super::{Lab, POD_V4, PROXY_PORT, PROXY_V4, SOLVER_POD_V4, SOLVER_V4};
+use crate::fakeapi::{FakeApi, KubeletConfig};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -127,6 +128,29 @@ pub fn cluster_objects_for(
             Ok(path)
         })
         .collect()
+}
+
+/// The fake API server for a lab scenario: listening on the client namespace's loopback (where
+/// the CLI runs, like a cluster API reachable from a laptop), loaded with [`cluster_objects`];
+/// with `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`].
+pub fn fake_api(
+    lab: &Lab,
+    scenario: &str,
+    fixtures_root: &Path,
+    kubelet: Option<KubeletConfig>,
+) -> Result<FakeApi> {
+    let api = crate::proc::in_netns(&lab.client, FakeApi::spawn)??;
+    for (_, yaml) in cluster_objects(fixtures_root, scenario)? {
+        api.load_yaml(&yaml)?;
+    }
+    if let Some(cfg) = kubelet {
+        api.enable_kubelet(KubeletConfig {
+            netns: Some(lab.cluster.clone()),
+            pod_ip: Some(POD_V4.into()),
+            ..cfg
+        });
+    }
+    Ok(api)
 }
 
 /// The self check's failure as cert-manager writes it into `Challenge.status.reason`, as the
