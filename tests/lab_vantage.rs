@@ -292,6 +292,15 @@ fn proxy_protocol_plain_fails_inside_with_preamble_passes() {
             )),
         "{inside:#?}"
     );
+    // The engine's own follow-up with a PROXY v1 header passes from inside.
+    let followup = inside
+        .with_proxy_protocol
+        .as_ref()
+        .expect("a PROXY protocol follow-up");
+    assert!(
+        followup.attempts > 0 && followup.cert_manager_passes == followup.attempts,
+        "{followup:#?}"
+    );
     // From inside, the edge address is nginx itself (kube-proxy): plain fails, PROXY v1 passes.
     let edge = format!("{EDGE_V4}:80");
     assert_eq!(raw_request(&v.lab.cluster, &edge, false), "");
