@@ -276,6 +276,7 @@ fn founding_incident_seen_from_both_sides() {
 fn the_first_finding_names_the_root_cause_with_both_vantages() {
     let expected: &[(&str, Option<&str>)] = &[
         ("healthy", None),
+        ("split-horizon-solver-nameservers", None),
         ("proxy-protocol", Some("PROXY_PROTOCOL_MISMATCH")),
         ("selfcheck-via-proxy", Some("SELFCHECK_VIA_PROXY")),
         ("egress-blocked", Some("SELFCHECK_EGRESS_BLOCKED")),

@@ -264,6 +264,21 @@ fn split_horizon_cluster_dns_answers_the_gateway_which_fails() {
 }
 
 #[test]
+fn split_horizon_with_the_solver_nameservers_sees_the_public_answer() {
+    let Some(v) = views("split-horizon-solver-nameservers", 2_000) else {
+        return;
+    };
+    // The controller's --acme-http01-solver-nameservers reach the pod's plan and its resolver.
+    assert_eq!(
+        v.inside_plan.options.nameservers,
+        [format!("{}:53", lab::DNS_V4)]
+    );
+    assert_eq!(a_records(&v.inside), [EDGE_V4]);
+    all_pass(only_address(&v.inside, EDGE_V4));
+    all_pass(only_address(&v.outside, EDGE_V4));
+}
+
+#[test]
 fn allowlist_answers_403_to_the_cluster_only() {
     let Some(v) = views("allowlist", 2_000) else {
         return;

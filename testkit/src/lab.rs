@@ -480,6 +480,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "public DNS answers the edge, cluster DNS answers the gateway's address, which has no route (404)",
     ),
     (
+        "split-horizon-solver-nameservers",
+        "split-horizon, fixed: the controller's --acme-http01-solver-nameservers name the public DNS",
+    ),
+    (
         "allowlist",
         "ingress-nginx is its own load balancer and denies the cluster's source address (403) on the challenge path",
     ),

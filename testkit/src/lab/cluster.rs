@@ -278,6 +278,7 @@ fn nginx_proxying_solver(delay_ms: u32, deny: Option<&str>) -> String {
 pub const VANTAGE_SCENARIOS: &[&str] = &[
     "hairpin",
     "split-horizon",
+    "split-horizon-solver-nameservers",
     "allowlist",
     "proxy-protocol",
     "selfcheck-via-proxy",
@@ -305,7 +306,7 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
                 &format!("packets to {EDGE_V4} are dropped (no hairpin NAT)"),
             )?;
         }
-        "split-horizon" => {
+        "split-horizon" | "split-horizon-solver-nameservers" => {
             lab.ingress_nginx(d, Plane::default())?;
             lab.edge_to_nginx(&[], false, "")?;
             lab.cluster(&[(DNS_NAME, ENVOY_V4)])?;

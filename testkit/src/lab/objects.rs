@@ -168,7 +168,7 @@ fn self_check_reason(scenario: &str) -> Option<String> {
         )
     };
     match scenario {
-        "healthy" => None,
+        "healthy" | "split-horizon-solver-nameservers" => None,
         "hairpin" | "egress-blocked" => {
             Some(get(&format!("dial tcp {}:80: i/o timeout", super::EDGE_V4)))
         }
@@ -229,6 +229,18 @@ fn adjust(d: &mut Value, scenario: &str) {
                 }
             }
         },
+        ("Deployment", "cert-manager", "cert-manager")
+            if scenario == "split-horizon-solver-nameservers" =>
+        {
+            if let Some(args) =
+                d["spec"]["template"]["spec"]["containers"][0]["args"].as_array_mut()
+            {
+                args.push(json!(format!(
+                    "--acme-http01-solver-nameservers={}:53",
+                    super::DNS_V4
+                )));
+            }
+        }
         ("Deployment", "cert-manager", "cert-manager") if scenario == "selfcheck-via-proxy" => {
             let proxy = format!("http://{PROXY_V4}:{PROXY_PORT}");
             if let Some(env) = d["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut()
