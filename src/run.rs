@@ -5,7 +5,12 @@ use crate::diagnose::{self, api, vantage};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
+use crate::probe::incluster::InCluster;
 use crate::probe::plan::TargetReport;
+use crate::probe::pod::{
+    self,
+    lifecycle::{Signals, Tracker},
+};
 use crate::probe::targets::{self, cert_profile, probe_candidates, probe_id};
 use crate::report::{CertificateReport, Report, table};
 use std::collections::HashMap;
@@ -165,7 +170,43 @@ pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
 }
 
 /// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
+///
+/// SIGINT and SIGTERM are caught from the start: the run stops, deletes the probe pod it created
+/// (or is creating), and exits 130 or 143.
 pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
+    let mut signals = Signals::install().map_err(|e| {
+        UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
+    })?;
+    let tracker = Tracker::default();
+    tokio::select! {
+        r = diagnose_and_report(cli, &tracker) => r,
+        sig = signals.recv() => Ok(interrupted(sig, &tracker).await),
+    }
+}
+
+/// After a signal: delete the tracked probe pods, say so, and return 128 + the signal number.
+async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
+    let (name, code) = if sig == 2 {
+        ("SIGINT", crate::error::exit::SIGINT)
+    } else {
+        ("SIGTERM", crate::error::exit::SIGTERM)
+    };
+    let (deleted, failed) = tracker.cleanup().await;
+    for pod in &deleted {
+        eprintln!("interrupted ({name}): deleted probe pod {pod}");
+    }
+    for f in &failed {
+        eprintln!(
+            "interrupted ({name}): could not delete probe pod {f}\n  hint: kubectl acmecheck cleanup -A"
+        );
+    }
+    if deleted.is_empty() && failed.is_empty() {
+        eprintln!("interrupted ({name})");
+    }
+    code
+}
+
+async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserError> {
     if cli.certificates.is_empty() && !cli.all {
         return Err(UserError::new("no certificate named")
             .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
@@ -189,12 +230,16 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
         all: cli.all,
         all_namespaces: cli.kube.all_namespaces,
     };
-    let (certs, cluster) = gather::gather(client, &scope).await?;
+    let (certs, cluster) = gather::gather(client.clone(), &scope).await?;
     tracing::debug!(certificates = certs.len(), "gathered");
     let probes = if cli.no_probe {
         Probes::default()
     } else {
-        probe_locally(&certs, &cluster, cli.attempts).await
+        let local = probe_locally(&certs, &cluster, cli.attempts);
+        let pod = probe_in_cluster(&client, &certs, &cluster, cli, tracker);
+        let (mut probes, in_cluster) = tokio::join!(local, pod);
+        probes.in_cluster = in_cluster;
+        probes
     };
     let report = build_report(&certs, &cluster, &probes);
     print_stdout(&render(
@@ -203,6 +248,39 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
         use_color(cli.output.color),
     ));
     Ok(report.summary.exit_code)
+}
+
+/// The in-cluster vantage: one probe pod for every challenge (unless `--local-only`).
+async fn probe_in_cluster(
+    client: &kube::Client,
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    cli: &Cli,
+    tracker: &Tracker,
+) -> InCluster {
+    if cli.local_only {
+        return InCluster::NotRequested;
+    }
+    let Some(plan) = targets::in_cluster_plan(certs, cluster, cli.attempts) else {
+        return InCluster::NotRequested;
+    };
+    let opts = cli.pod.options();
+    let run_id = pod::new_run_id();
+    let places = pod::spec::placement(certs, cluster, &opts, &run_id);
+    let ctx = pod::lifecycle::Context {
+        client,
+        opts: &opts,
+        run_id: &run_id,
+        tracker,
+    };
+    let result = pod::lifecycle::run(&ctx, &plan, places, cluster.cert_manager.as_ref()).await;
+    if let InCluster::Failed { problem, .. } = &result {
+        eprintln!(
+            "warning: in-cluster probe: {}\n  hint: {}",
+            problem.message, problem.hint
+        );
+    }
+    result
 }
 
 #[cfg(test)]
