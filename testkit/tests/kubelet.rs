@@ -64,6 +64,27 @@ fn cluster(exe: &Path, start_delay_ms: u64, labels: Value) -> FakeApi {
     api
 }
 
+/// A test's cluster: the fake API with the kubelet, a pods client for the
+/// probe namespace, and the scripts directory (kept until the test ends).
+struct Env {
+    api: FakeApi,
+    pods: Api<Pod>,
+    _scripts: Scripts,
+}
+
+/// [`cluster`] with IMAGE running a shell script with `body`.
+async fn env(tag: &str, body: &str, start_delay_ms: u64, labels: Value) -> Env {
+    let scripts = Scripts::new(tag);
+    let exe = scripts.write("probe", body);
+    let api = cluster(&exe, start_delay_ms, labels);
+    let pods = client(&api).await;
+    Env {
+        api,
+        pods,
+        _scripts: scripts,
+    }
+}
+
 async fn client(api: &FakeApi) -> Api<Pod> {
     let kc = Kubeconfig::read_from(api.kubeconfig()).unwrap();
     let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
@@ -95,6 +116,13 @@ fn pod_json(name: &str, image: &str, args: &[&str]) -> Value {
 
 fn pod(name: &str, image: &str, args: &[&str]) -> Pod {
     serde_json::from_value(pod_json(name, image, args)).unwrap()
+}
+
+/// Log parameters changed by `f`.
+fn lp(f: impl FnOnce(&mut LogParams)) -> LogParams {
+    let mut p = LogParams::default();
+    f(&mut p);
+    p
 }
 
 fn with(mut p: Value, f: impl FnOnce(&mut Value)) -> Pod {
@@ -198,13 +226,17 @@ async fn watch_until(
 
 #[tokio::test]
 async fn lifecycle_events_status_and_logs() {
-    let scripts = Scripts::new("ok");
-    let exe = scripts.write(
-        "probe",
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env(
+        "ok",
         "echo \"args: $*\"\necho \"env: $GREETING $POD $HOSTNAME\"\necho oops >&2\nexit 0",
-    );
-    let api = cluster(&exe, 50, json!({}));
-    let pods = client(&api).await;
+        50,
+        json!({}),
+    )
+    .await;
     let create = async {
         pods.create(
             &PostParams::default(),
@@ -281,33 +313,26 @@ async fn lifecycle_events_status_and_logs() {
     assert_eq!(p["spec"]["schedulerName"], "default-scheduler");
 
     let logs = pods.logs("probe-a", &LogParams::default()).await.unwrap();
-    assert!(
-        logs.starts_with("args: probe --plan-json {}\nenv: hi probe-a probe-a\n"),
-        "{logs:?}"
+    // stdout and stderr interleave in arrival order (two pipes): check each.
+    let stdout: String = logs
+        .split_inclusive('\n')
+        .filter(|l| *l != "oops\n")
+        .collect();
+    assert_eq!(
+        stdout,
+        "args: probe --plan-json {}\nenv: hi probe-a probe-a\n"
     );
-    assert!(logs.contains("oops\n"), "{logs:?}");
+    assert_eq!(logs.len(), stdout.len() + "oops\n".len(), "{logs:?}");
     let tail = pods
-        .logs(
-            "probe-a",
-            &LogParams {
-                tail_lines: Some(1),
-                ..LogParams::default()
-            },
-        )
+        .logs("probe-a", &lp(|p| p.tail_lines = Some(1)))
         .await
         .unwrap();
     assert_eq!(tail.lines().count(), 1);
     let head = pods
-        .logs(
-            "probe-a",
-            &LogParams {
-                limit_bytes: Some(5),
-                ..LogParams::default()
-            },
-        )
+        .logs("probe-a", &lp(|p| p.limit_bytes = Some(5)))
         .await
         .unwrap();
-    assert_eq!(head, "args:");
+    assert_eq!(head, logs[..5]);
     // Deleting a finished pod is immediate.
     pods.delete("probe-a", &DeleteParams::default())
         .await
@@ -317,10 +342,7 @@ async fn lifecycle_events_status_and_logs() {
 
 #[tokio::test]
 async fn running_status_and_exit_codes() {
-    let scripts = Scripts::new("codes");
-    let exe = scripts.write("probe", "case \"$1\" in\n  fail) echo bad >&2; exit 3;;\n  term) kill -TERM $$;;\n  *) exec sleep 30;;\nesac");
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+    let Env { api, pods, _scripts } = env("codes", "case \"$1\" in\n  fail) echo bad >&2; exit 3;;\n  term) kill -TERM $$;;\n  *) exec sleep 30;;\nesac", 0, json!({})).await;
     let pp = PostParams::default();
     pods.create(&pp, &pod("fail", IMAGE, &["fail"]))
         .await
@@ -380,13 +402,17 @@ async fn running_status_and_exit_codes() {
 
 #[tokio::test]
 async fn follow_logs_until_the_container_ends() {
-    let scripts = Scripts::new("follow");
-    let exe = scripts.write(
-        "probe",
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env(
+        "follow",
         "echo one\nsleep 0.3\nprintf 'two\\nthr'\nsleep 0.3\necho ee",
-    );
-    let api = cluster(&exe, 300, json!({}));
-    let pods = client(&api).await;
+        300,
+        json!({}),
+    )
+    .await;
     pods.create(&PostParams::default(), &pod("f", IMAGE, &[]))
         .await
         .unwrap();
@@ -408,13 +434,7 @@ async fn follow_logs_until_the_container_ends() {
     wait_for(&api, "f", "ran", |p| phase(p) == "Running");
     let started = Instant::now();
     let mut stream = pods
-        .log_stream(
-            "f",
-            &LogParams {
-                follow: true,
-                ..LogParams::default()
-            },
-        )
+        .log_stream("f", &lp(|p| p.follow = true))
         .await
         .unwrap();
     let mut all = String::new();
@@ -423,16 +443,24 @@ async fn follow_logs_until_the_container_ends() {
     // stream ends with the container.
     assert_eq!(all, "one\ntwo\nthree\n");
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert_eq!(phase(&api.get("v1", "Pod", NS, "f").unwrap()), "Succeeded");
+    // The terminal status is written before the stream ends.
+    let p = api.get("v1", "Pod", NS, "f").unwrap();
+    if phase(&p) != "Succeeded" {
+        std::thread::sleep(Duration::from_secs(1));
+        panic!(
+            "stream ended while the pod was {:#}\na second later: {:#}",
+            p["status"],
+            api.get("v1", "Pod", NS, "f").unwrap()["status"]
+        );
+    }
     // limitBytes also bounds a follow stream.
     let mut limited = pods
         .log_stream(
             "f",
-            &LogParams {
-                follow: true,
-                limit_bytes: Some(6),
-                ..LogParams::default()
-            },
+            &lp(|p| {
+                p.follow = true;
+                p.limit_bytes = Some(6);
+            }),
         )
         .await
         .unwrap();
@@ -443,10 +471,11 @@ async fn follow_logs_until_the_container_ends() {
 
 #[tokio::test]
 async fn active_deadline_kills_the_process() {
-    let scripts = Scripts::new("deadline");
-    let exe = scripts.write("probe", "echo started\nexec sleep 60");
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env("deadline", "echo started\nexec sleep 60", 0, json!({})).await;
     let p = with(pod_json("d", IMAGE, &[]), |p| {
         p["spec"]["activeDeadlineSeconds"] = json!(1);
         p["spec"]["terminationGracePeriodSeconds"] = json!(2);
@@ -471,13 +500,17 @@ async fn active_deadline_kills_the_process() {
 
 #[tokio::test]
 async fn delete_terminates_gracefully_then_removes() {
-    let scripts = Scripts::new("delete");
-    let exe = scripts.write(
-        "probe",
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env(
+        "delete",
         "if [ \"$1\" = stubborn ]; then trap '' TERM; fi\necho up\nsleep 60 & wait",
-    );
-    let api = cluster(&exe, 0, json!({}));
-    let pods = client(&api).await;
+        0,
+        json!({}),
+    )
+    .await;
     let pp = PostParams::default();
     let create = async {
         pods.create(&pp, &pod("polite", IMAGE, &[])).await.unwrap();
@@ -563,10 +596,11 @@ async fn delete_terminates_gracefully_then_removes() {
 
 #[tokio::test]
 async fn unknown_image_pulls_then_backs_off_for_ever() {
-    let scripts = Scripts::new("pull");
-    let exe = scripts.write("probe", "exit 0");
-    let api = cluster(&exe, 20, json!({}));
-    let pods = client(&api).await;
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env("pull", "exit 0", 20, json!({})).await;
     let image = "registry.example/acmecheck:v9";
     let create = async {
         pods.create(&PostParams::default(), &pod("nopull", image, &[]))
@@ -611,6 +645,48 @@ async fn unknown_image_pulls_then_backs_off_for_ever() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(t0.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn deadline_applies_while_the_image_cannot_be_pulled() {
+    let scripts = Scripts::new("pulldeadline");
+    let exe = scripts.write("probe", "exit 0");
+    let api = cluster(&exe, 20, json!({}));
+    let mut p = pod_json("late", "registry.example/nope:1", &[]).tap_ns();
+    p["spec"]["activeDeadlineSeconds"] = json!(1);
+    api.insert(p).unwrap();
+    let p = wait_for(&api, "late", "failed", |p| phase(p) == "Failed");
+    assert_eq!(p["status"]["reason"], "DeadlineExceeded");
+    let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(t["reason"], "ContainerStatusUnknown");
+    assert_eq!(t["exitCode"], 137);
+}
+
+#[test]
+fn a_missing_executable_or_a_command_is_a_start_error() {
+    let scripts = Scripts::new("starterr");
+    let missing = scripts.0.join("no-such-binary");
+    let api = cluster(&missing, 0, json!({}));
+    api.insert(pod_json("nobin", IMAGE, &[]).tap_ns()).unwrap();
+    let mut p = pod_json("cmd", IMAGE, &[]).tap_ns();
+    p["spec"]["containers"][0]["command"] = json!(["/bin/true"]);
+    api.insert(p).unwrap();
+    for name in ["nobin", "cmd"] {
+        let p = wait_for(&api, name, "failed", |p| phase(p) == "Failed");
+        let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(
+            (t["reason"].as_str(), t["exitCode"].as_i64()),
+            (Some("StartError"), Some(128)),
+            "{t}"
+        );
+        assert!(
+            t["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("failed to create containerd task: "),
+            "{t}"
+        );
+    }
 }
 
 #[test]
@@ -823,7 +899,12 @@ fn real_kubectl_watch_logs_and_delete() {
         &bin,
         &["get", "pods", "-w", "--no-headers", "-l", SELECTOR],
     ));
-    std::thread::sleep(Duration::from_millis(500)); // let kubectl connect
+    // kubectl lists, then watches from the list's resourceVersion.
+    let until = Instant::now() + Duration::from_secs(20);
+    while !api.requests().iter().any(|r| r.is_watch()) {
+        assert!(Instant::now() < until, "kubectl never watched");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     api.insert(pod_json("k", IMAGE, &[]).tap_ns()).unwrap();
     // `kubectl logs -f` once the container runs: both lines, then it exits.
     wait_for(&api, "k", "ran", |p| phase(p) == "Running");
@@ -1059,4 +1140,40 @@ fn children_of(ppid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn delete_collection_is_graceful_for_each_pod() {
+    let Env {
+        api,
+        pods,
+        _scripts,
+    } = env("collection", "exec sleep 60", 0, json!({})).await;
+    let pp = PostParams::default();
+    let mut pids = Vec::new();
+    for name in ["c1", "c2"] {
+        pods.create(&pp, &pod(name, IMAGE, &[])).await.unwrap();
+        wait_for(&api, name, "ran", |p| phase(p) == "Running");
+        pids.push(api.pod_pid(NS, name).unwrap());
+    }
+    let lp = kube::api::ListParams::default().labels(SELECTOR);
+    let r = pods
+        .delete_collection(&DeleteParams::default(), &lp)
+        .await
+        .unwrap();
+    let list = r.left().expect("the list of pods being deleted");
+    assert_eq!(list.items.len(), 2);
+    assert!(
+        list.items
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some())
+    );
+    for pid in pids {
+        wait_gone(pid);
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    while !api.list("v1", "Pod").is_empty() {
+        assert!(Instant::now() < until, "pods not removed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::status::ApiError;
+use super::util::{array_at as arr, str_at as s};
 
 /// A policy level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,17 +35,6 @@ const LATEST_MINOR: u32 = 32;
 pub struct Violation {
     pub reason: String,
     pub detail: String,
-}
-
-fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
-}
-
-fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
-    v.pointer(ptr)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 fn is_true(v: &Value, ptr: &str) -> bool {
@@ -322,25 +312,16 @@ const DEFAULT_CAPS: &[&str] = &[
 ];
 
 fn caps_baseline(pod: &Value) -> Option<Violation> {
-    let mut bad = Vec::new();
-    let mut caps = BTreeSet::new();
-    for c in containers(pod) {
-        let mut valid = true;
-        for cap in arr(c, "/securityContext/capabilities/add") {
-            let cap = cap.as_str().unwrap_or("");
-            if !DEFAULT_CAPS.contains(&cap) {
-                valid = false;
-                caps.insert(cap.to_string());
-            }
-        }
-        if !valid {
-            bad.push(name(c));
-        }
-    }
+    let (bad, caps) = scan(pod, |c| {
+        arr(c, "/securityContext/capabilities/add")
+            .iter()
+            .map(|x| x.as_str().unwrap_or("").to_string())
+            .filter(|x| !DEFAULT_CAPS.contains(&x.as_str()))
+            .collect()
+    });
     if bad.is_empty() {
         return None;
     }
-    let caps: Vec<String> = caps.into_iter().collect();
     fail(
         "non-default capabilities",
         format!(
@@ -349,6 +330,21 @@ fn caps_baseline(pod: &Value) -> Option<Violation> {
             join_quote(&caps)
         ),
     )
+}
+
+/// Containers for which `bad` finds forbidden values, and the sorted set of
+/// those values (the plugin's `badContainers` + `sets.String.List()`).
+fn scan(pod: &Value, bad: impl Fn(&Value) -> Vec<String>) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut values = BTreeSet::new();
+    for c in containers(pod) {
+        let found = bad(c);
+        if !found.is_empty() {
+            names.push(name(c));
+            values.extend(found);
+        }
+    }
+    (names, values.into_iter().collect())
 }
 
 fn host_namespaces(pod: &Value) -> Option<Violation> {
@@ -387,25 +383,17 @@ fn host_path_volumes(pod: &Value) -> Option<Violation> {
 }
 
 fn host_ports(pod: &Value) -> Option<Violation> {
-    let mut bad = Vec::new();
-    let mut ports = BTreeSet::new();
-    for c in containers(pod) {
-        let mut valid = true;
-        for p in arr(c, "/ports") {
-            let hp = p.get("hostPort").and_then(Value::as_i64).unwrap_or(0);
-            if hp != 0 {
-                valid = false;
-                ports.insert(hp.to_string());
-            }
-        }
-        if !valid {
-            bad.push(name(c));
-        }
-    }
+    let (bad, ports) = scan(pod, |c| {
+        arr(c, "/ports")
+            .iter()
+            .filter_map(|p| p.get("hostPort").and_then(Value::as_i64))
+            .filter(|hp| *hp != 0)
+            .map(|hp| hp.to_string())
+            .collect()
+    });
     if bad.is_empty() {
         return None;
     }
-    let ports: Vec<String> = ports.into_iter().collect();
     fail(
         "hostPort",
         format!(
@@ -437,22 +425,17 @@ fn privileged(pod: &Value) -> Option<Violation> {
 }
 
 fn proc_mount(pod: &Value) -> Option<Violation> {
-    let mut bad = Vec::new();
-    let mut kinds = BTreeSet::new();
-    for c in containers(pod) {
-        if let Some(pm) = c
-            .pointer("/securityContext/procMount")
+    let (bad, kinds) = scan(pod, |c| {
+        c.pointer("/securityContext/procMount")
             .and_then(Value::as_str)
-            && pm != "Default"
-        {
-            bad.push(name(c));
-            kinds.insert(pm.to_string());
-        }
-    }
+            .filter(|pm| *pm != "Default")
+            .map(str::to_string)
+            .into_iter()
+            .collect()
+    });
     if bad.is_empty() {
         return None;
     }
-    let kinds: Vec<String> = kinds.into_iter().collect();
     fail(
         "procMount",
         format!(

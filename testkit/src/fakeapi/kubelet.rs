@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -101,17 +102,19 @@ struct Proc {
 pub struct Kubelet {
     cfg: KubeletConfig,
     procs: Mutex<HashMap<String, Proc>>,
+    /// Set (under the `procs` lock) when the server stops: no new process.
+    stopping: AtomicBool,
 }
 
-/// Sends `sig` to the process group led by `pid` (the container), falling
-/// back to the process itself.
+/// Sends `sig` to the process group led by `pid` (the container and
+/// everything it started). Only the group: once the leader is reaped its
+/// PID may belong to someone else, but a group ID stays reserved while the
+/// group has members.
 fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions; the PID is a
-    // process group this kubelet started.
+    // SAFETY: kill(2) has no memory-safety preconditions; the ID is a
+    // process group this kubelet created (`process_group(0)`).
     unsafe {
-        if libc::kill(-pid, sig) != 0 {
-            libc::kill(pid, sig);
-        }
+        libc::kill(-pid, sig);
     }
 }
 
@@ -128,6 +131,7 @@ impl Kubelet {
         Kubelet {
             cfg,
             procs: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -163,8 +167,12 @@ impl Kubelet {
     /// SIGKILLs every running container; waits up to `wait` until their
     /// workers have reaped them. Returns how many were still running.
     pub fn kill_all(&self, wait: Duration) -> usize {
-        for p in lock(&self.procs).values() {
-            signal(p.pid, libc::SIGKILL);
+        {
+            let procs = lock(&self.procs);
+            self.stopping.store(true, Ordering::SeqCst);
+            for p in procs.values() {
+                signal(p.pid, libc::SIGKILL);
+            }
         }
         let until = std::time::Instant::now() + wait;
         loop {
@@ -746,28 +754,40 @@ impl Worker {
                 Ok(())
             });
         }
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                let msg = format!(
+        // Spawn and register under the lock, so that `kill_all` either
+        // sees the process or stops it from being started.
+        let spawned = {
+            let mut procs = lock(&self.k.procs);
+            if self.k.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            let r = match cmd.spawn() {
+                Err(e) => Err(format!(
                     "failed to create containerd task: failed to start {}: {e}",
                     exe.display()
+                )),
+                Ok(child) => match child.id().and_then(|p| i32::try_from(p).ok()) {
+                    Some(pid) => Ok((child, pid)),
+                    None => Err("the container process vanished at start".to_string()),
+                },
+            };
+            if let Ok((_, pid)) = &r {
+                procs.insert(
+                    self.uid.clone(),
+                    Proc {
+                        ns: self.ns.clone(),
+                        name: self.name.clone(),
+                        pid: *pid,
+                        oom: false,
+                    },
                 );
-                return self.start_error(&f, &msg);
             }
+            r
         };
-        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
-            return self.start_error(&f, "the container process vanished at start");
+        let (mut child, pid) = match spawned {
+            Ok(x) => x,
+            Err(msg) => return self.start_error(&f, &msg),
         };
-        lock(&self.k.procs).insert(
-            self.uid.clone(),
-            Proc {
-                ns: self.ns.clone(),
-                name: self.name.clone(),
-                pid,
-                oom: false,
-            },
-        );
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
             pumps.push(tokio::spawn(pump(self.shared.clone(), self.key(), out)));
@@ -832,8 +852,6 @@ impl Worker {
             let _ = tokio::time::timeout(Duration::from_secs(2), p).await;
         }
         let oom = lock(&self.k.procs).remove(&self.uid).is_some_and(|p| p.oom);
-        lock(&self.shared.store).close_logs(&self.ns, &self.name);
-        self.shared.notify();
         if gone {
             return;
         }
@@ -866,6 +884,10 @@ impl Worker {
         };
         let extra = deadline_hit.then_some(DEADLINE);
         self.status(&f, stage, json!({ "terminated": term }), extra);
+        // The log is complete: `follow` streams end (after the terminal
+        // status is visible, so a client that saw the stream end reads it).
+        lock(&self.shared.store).close_logs(&self.ns, &self.name);
+        self.shared.notify();
     }
 
     fn key(&self) -> (String, String, String) {

@@ -6,17 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::status::{self, ApiError};
-
-fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
-}
-
-fn array_at<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
-    v.pointer(ptr)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
+use super::util::{array_at, str_at};
 
 /// Sets `obj[key] = value` when the key is absent or null.
 fn default_key(obj: &mut Map<String, Value>, key: &str, value: Value) {
