@@ -58,6 +58,9 @@ pub fn build_report(
                     probed += 1;
                 }
             }
+            findings.extend(diagnose::joint::findings(cert, cluster, |ch| {
+                probes.local.get(&probe_id(cert, ch))
+            }));
             let candidates = probe_candidates(cert).count();
             if candidates > 0 {
                 findings.push(not_checked(probes.enabled, probed));
@@ -85,6 +88,7 @@ fn not_checked(enabled: bool, probed: usize) -> Finding {
             Proof::Supports,
             "the challenge URL was not probed (--no-probe)",
         )
+        .evidence("checked: the cert-manager objects, the solver resources, classes, data planes and the controller's settings; not checked: DNS, the HTTP path, both vantages")
         .fix("run without --no-probe to see what the self check and the CA see");
     }
     Finding::new(
@@ -191,14 +195,24 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
         all: cli.all,
         all_namespaces: cli.kube.all_namespaces,
     };
-    let (certs, cluster) = gather::gather(client, &scope).await?;
+    let (mut certs, mut cluster) = gather::gather(client.clone(), &scope).await?;
     tracing::debug!(certificates = certs.len(), "gathered");
     let probes = if cli.no_probe {
         Probes::default()
     } else {
         probe_locally(&certs, &cluster, cli.attempts).await
     };
-    let report = build_report(&certs, &cluster, &probes);
+    let mut report = build_report(&certs, &cluster, &probes);
+    // Solver logs only when they can decide something (one request per pod, off the common path).
+    let wanted: Vec<(String, String)> = certs
+        .iter()
+        .zip(&report.certificates)
+        .flat_map(|(c, r)| diagnose::joint::solver_logs_wanted(c, &r.findings))
+        .collect();
+    if !wanted.is_empty() {
+        gather::logs::attach(&client, &mut certs, &mut cluster.unreadable, &wanted).await;
+        report = build_report(&certs, &cluster, &probes);
+    }
     print_stdout(&render(
         &report,
         cli.output.output,

@@ -39,6 +39,11 @@ const RULES: &[Rule] = &[
     challenge_not_scheduled,
     self_check_skipped,
     issuance_backoff,
+    super::chain::caa_forbids,
+    super::chain::dns_broken,
+    super::chain::solver_removed_early,
+    super::chain::version_pitfall,
+    super::chain::ip_identifier,
 ];
 
 /// Run every API rule for one certificate.
@@ -47,17 +52,17 @@ pub fn findings(input: &Input) -> Vec<Finding> {
 }
 
 /// HTTP-01 challenges that are not finished.
-fn open_http01(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
+pub(super) fn open_http01(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
     cert.challenges
         .iter()
         .filter(|c| c.is_http01() && reason::phase(c) != Phase::Done)
 }
 
-fn parsed(ch: &ChallengeEvidence) -> Option<Reason> {
+pub(super) fn parsed(ch: &ChallengeEvidence) -> Option<Reason> {
     ch.reason.as_deref().and_then(reason::parse)
 }
 
-fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
+pub(super) fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
     let r = &cert.issuer_ref;
     if r.is_cluster_issuer() {
         format!("clusterissuer {}", r.name)
@@ -68,7 +73,7 @@ fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
 
 /// `kubectl patch` that sets one field of the solver the challenge uses, when the solver's
 /// index in the issuer is known; otherwise the YAML to put in the issuer.
-fn solver_patch(cert: &CertificateEvidence, solver: &Solver, field: &str, value: &str) -> String {
+pub(super) fn solver_patch(cert: &CertificateEvidence, solver: &Solver, field: &str, value: &str) -> String {
     let index = cert
         .issuer
         .as_ref()
@@ -87,7 +92,7 @@ fn solver_patch(cert: &CertificateEvidence, solver: &Solver, field: &str, value:
     }
 }
 
-fn renew_hint(cert: &CertificateEvidence) -> String {
+pub(super) fn renew_hint(cert: &CertificateEvidence) -> String {
     format!(
         "then retry now: cmctl renew {} -n {} (or kubectl cert-manager renew)",
         cert.name, cert.namespace
@@ -158,6 +163,7 @@ fn issuer_problems(input: &Input) -> Vec<Finding> {
                 Proof::Proves,
                 format!("{who} is not an ACME issuer: HTTP-01 does not apply"),
             )
+            .evidence(format!("{} has no spec.acme", issuer_kind_cmd(cert)))
             .fix("use kubectl describe certificaterequest to see this issuer's own errors"),
         );
     }
@@ -320,6 +326,7 @@ fn solver_config(input: &Input) -> Vec<Finding> {
                     "the gatewayHTTPRoute solver has no parentRefs: the route attaches to no Gateway",
                 )
                 .challenge(&ch.name)
+                .evidence(format!("Challenge {} spec.solver.http01.gatewayHTTPRoute.parentRefs: []", ch.name))
                 .fix(solver_patch(
                     cert,
                     &ch.solver,
@@ -634,6 +641,10 @@ fn solver_unreachable(input: &Input) -> Vec<Finding> {
                     "the challenge is presented but its solver Service is missing",
                 )
                 .challenge(&ch.name)
+                .evidence(format!(
+                    "no Service with acme.cert-manager.io/http01-solver=true owned by Challenge {} (solver pod {} exists)",
+                    ch.name, ch.solver_pods[0].name
+                ))
                 .fix(format!(
                     "kubectl get events -n {} --field-selector involvedObject.name={}",
                     cert.namespace, ch.name
@@ -645,14 +656,14 @@ fn solver_unreachable(input: &Input) -> Vec<Finding> {
 }
 
 /// The class an Ingress asks for: `spec.ingressClassName`, else the legacy annotation.
-fn ingress_class(ing: &IngressEvidence) -> Option<&str> {
+pub(super) fn ingress_class(ing: &IngressEvidence) -> Option<&str> {
     ing.class_name
         .as_deref()
         .or(ing.class_annotation.as_deref())
 }
 
 /// IngressClass names some running data plane serves.
-fn served_classes(cluster: &ClusterEvidence) -> Vec<String> {
+pub(super) fn served_classes(cluster: &ClusterEvidence) -> Vec<String> {
     let mut served: Vec<String> = cluster
         .data_planes
         .iter()
@@ -974,16 +985,22 @@ fn self_check_failing(input: &Input) -> Vec<Finding> {
             if matches!(r, Reason::WaitingWithoutSelfCheck { .. } | Reason::Other { .. }) {
                 return None;
             }
+            let mut f = Finding::new(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                format!("cert-manager's self check for {} fails: {}", ch.dns_name, r.short()),
+            )
+            .challenge(&ch.name)
+            .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
+            if let Some(log) = &ch.solver_log {
+                f = f.evidence(super::joint::log_summary(log));
+                if log.requests == 0 {
+                    f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
+                }
+            }
             Some(
-                Finding::new(
-                    Code::SelfCheckFailing,
-                    Severity::Error,
-                    Proof::Supports,
-                    format!("cert-manager's self check for {} fails: {}", ch.dns_name, r.short()),
-                )
-                .challenge(&ch.name)
-                .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")))
-                .fix(format!(
+                f.fix(format!(
                     "the probe findings show why; to see it by hand, from a pod in the cluster: curl -sv {}",
                     ch.challenge_url()
                 )),
@@ -1004,6 +1021,7 @@ fn self_check_skipped(input: &Input) -> Vec<Finding> {
                     format!("the self check is replaced by a {wait} wait (waitInsteadOfSelfCheck)"),
                 )
                 .challenge(&ch.name)
+                .evidence(format!("Challenge {} spec.solver.waitInsteadOfSelfCheck: {wait}", ch.name))
                 .fix("nothing to fix; a wrong guess costs a failed authorization at the CA, so check the probe results before it fires"),
             )
         })

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 pub mod advice;
 pub mod api;
+pub mod chain;
+pub mod joint;
 pub mod probe;
+pub mod responder;
 
 /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
 /// scripts match on it and `docs/findings/<CODE>.md` documents it.
@@ -61,6 +64,19 @@ pub enum Code {
     Dns01Advised,
     // The tool could not check something
     NotChecked,
+    // Coverage of failure-modes.md §5 (issue: diagnosis); appended to keep indexes stable
+    PathCaptured,
+    HostNotPreserved,
+    SolverOnOtherLb,
+    DataplaneStale,
+    EtpLocalPartial,
+    EdgeProtocolMismatch,
+    DnsBroken,
+    CaaForbids,
+    SolverRemovedEarly,
+    VersionPitfall,
+    WrongDevice,
+    IpIdentifier,
 }
 
 impl Code {
@@ -107,6 +123,18 @@ impl Code {
         Code::SelfcheckEgressBlocked,
         Code::Dns01Advised,
         Code::NotChecked,
+        Code::PathCaptured,
+        Code::HostNotPreserved,
+        Code::SolverOnOtherLb,
+        Code::DataplaneStale,
+        Code::EtpLocalPartial,
+        Code::EdgeProtocolMismatch,
+        Code::DnsBroken,
+        Code::CaaForbids,
+        Code::SolverRemovedEarly,
+        Code::VersionPitfall,
+        Code::WrongDevice,
+        Code::IpIdentifier,
     ];
 
     /// Position in [`Code::ALL`]; the exhaustive match makes a new variant fail to compile
@@ -154,6 +182,18 @@ impl Code {
             Code::SelfcheckEgressBlocked => 38,
             Code::Dns01Advised => 39,
             Code::NotChecked => 40,
+            Code::PathCaptured => 41,
+            Code::HostNotPreserved => 42,
+            Code::SolverOnOtherLb => 43,
+            Code::DataplaneStale => 44,
+            Code::EtpLocalPartial => 45,
+            Code::EdgeProtocolMismatch => 46,
+            Code::DnsBroken => 47,
+            Code::CaaForbids => 48,
+            Code::SolverRemovedEarly => 49,
+            Code::VersionPitfall => 50,
+            Code::WrongDevice => 51,
+            Code::IpIdentifier => 52,
         }
     }
 }
@@ -208,7 +248,17 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to do: a command or a YAML patch for this cluster's objects.
     pub fix: String,
+    /// When another finding in the same report explains this one: its code. Set by [`rank`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consequence_of: Option<Code>,
+    /// The finding's page (`docs/findings/<CODE>.md` in the repository).
+    #[serde(default)]
+    pub docs: String,
 }
+
+/// Where the finding pages are published.
+pub const DOCS_BASE: &str =
+    "https://github.com/kubectl-acmecheck/kubectl-acmecheck/blob/main/docs/findings";
 
 impl Finding {
     pub fn new(code: Code, severity: Severity, proof: Proof, summary: impl Into<String>) -> Self {
@@ -220,6 +270,8 @@ impl Finding {
             summary: summary.into(),
             evidence: Vec::new(),
             fix: String::new(),
+            consequence_of: None,
+            docs: format!("{DOCS_BASE}/{code}.md"),
         }
     }
     pub fn challenge(mut self, name: &str) -> Self {
@@ -248,10 +300,84 @@ impl Code {
     }
 }
 
+/// `(cause, effect)`: when both are present, the effect is a consequence of the cause.
+/// Symptoms ([`Code::is_symptom`]) are consequences of whichever cause ranks first.
+const CONSEQUENCES: &[(Code, Code)] = &[
+    (Code::SolverPodNotRunning, Code::SolverUnreachable),
+    (Code::PathCaptured, Code::BodyMismatch),
+    (Code::PathCaptured, Code::AuthRequired),
+    (Code::PathCaptured, Code::HttpsRedirectUnserved),
+    (Code::WrongDevice, Code::BodyMismatch),
+    (Code::WrongDevice, Code::HttpsRedirectUnserved),
+    (Code::WrongDevice, Code::AuthRequired),
+    (Code::EdgeProtocolMismatch, Code::BodyMismatch),
+    (Code::EtpLocalPartial, Code::StaleAddress),
+    (Code::EtpLocalPartial, Code::InboundBlocked),
+    (Code::EtpLocalPartial, Code::MixedBackends),
+    (Code::SolverOnOtherLb, Code::StaleAddress),
+    (Code::CaaForbids, Code::CaRejected),
+    (Code::DnsBroken, Code::CaRejected),
+    (Code::DnsBroken, Code::DnsNotReady),
+    (Code::SolverRemovedEarly, Code::CaRejected),
+    (Code::IpIdentifier, Code::HttprouteNotAttached),
+    (Code::IpIdentifier, Code::PresentFailed),
+    (Code::SolverIngressRejected, Code::VersionPitfall),
+    (Code::SolverPodNotRunning, Code::VersionPitfall),
+    (Code::HttprouteNotAttached, Code::VersionPitfall),
+    (Code::PresentFailed, Code::VersionPitfall),
+];
+
+fn same_scope(a: &Finding, b: &Finding) -> bool {
+    a.challenge.is_none() || b.challenge.is_none() || a.challenge == b.challenge
+}
+
+/// The cause in [`CONSEQUENCES`] that explains `f`, if present in `all`.
+fn table_cause(f: &Finding, all: &[Finding]) -> Option<Code> {
+    CONSEQUENCES
+        .iter()
+        .find(|(c, e)| *e == f.code && all.iter().any(|o| o.code == *c && same_scope(o, f)))
+        .map(|(c, _)| *c)
+}
+
+/// What explains each finding: the table, and for symptoms the first error cause in scope.
+fn causes(all: &[Finding]) -> Vec<Option<Code>> {
+    let table: Vec<Option<Code>> = all.iter().map(|f| table_cause(f, all)).collect();
+    all.iter()
+        .zip(&table)
+        .map(|(f, t)| {
+            if t.is_some() || !f.code.is_symptom() {
+                return *t;
+            }
+            all.iter()
+                .zip(&table)
+                .filter(|(o, ot)| {
+                    ot.is_none()
+                        && !o.code.is_symptom()
+                        && o.severity == Severity::Error
+                        && same_scope(o, f)
+                })
+                .min_by_key(|(o, _)| o.proof)
+                .map(|(o, _)| o.code)
+        })
+        .collect()
+}
+
 /// Order findings so that the root cause comes first: errors before warnings before info,
-/// proof before support, causes before symptoms; stable otherwise (rule order is meaningful).
+/// proof before support, causes before their consequences and symptoms; stable otherwise
+/// (rule order is meaningful). Marks each consequence with the code that explains it.
 pub fn rank(findings: &mut [Finding]) {
-    findings.sort_by_key(|f| (f.severity, f.proof, f.code.is_symptom()));
+    let found = causes(findings);
+    for (f, c) in findings.iter_mut().zip(found) {
+        f.consequence_of = c;
+    }
+    findings.sort_by_key(|f| {
+        (
+            f.severity,
+            f.consequence_of.is_some(),
+            f.proof,
+            f.code.is_symptom(),
+        )
+    });
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub struct Ctx<'a> {
 
 const RULES: &[Rule] = &[
     dns_not_ready,
+    super::responder::dns_broken,
+    super::responder::wrong_device,
     non_public_name,
     mixed_backends,
     stale_address,
@@ -93,7 +95,7 @@ fn pct(n: u32, d: u32) -> u32 {
     }
 }
 
-fn primary_answer(r: &TargetReport) -> Option<&crate::probe::plan::ResolverAnswer> {
+pub(super) fn primary_answer(r: &TargetReport) -> Option<&crate::probe::plan::ResolverAnswer> {
     r.dns.resolvers.iter().find(|a| a.role == "primary")
 }
 
@@ -103,15 +105,11 @@ fn dns_not_ready(c: &Ctx) -> Vec<Finding> {
     let Some(ans) = primary_answer(c.report) else {
         return vec![];
     };
-    let Some(err) = ans.error.filter(|e| e.is_dns()) else {
-        return vec![];
-    };
-    let what = match err {
-        ErrorClass::DnsNxdomain => "does not exist (NXDOMAIN)",
-        ErrorClass::DnsNoRecords => "has no A or AAAA record",
-        ErrorClass::DnsServfail => "cannot be resolved (SERVFAIL)",
-        ErrorClass::DnsTimeout => "cannot be resolved (timeout)",
-        _ => "cannot be resolved",
+    // SERVFAIL, timeouts and other resolver errors are DNS_BROKEN (responder.rs).
+    let what = match ans.error {
+        Some(ErrorClass::DnsNxdomain) => "does not exist (NXDOMAIN)",
+        Some(ErrorClass::DnsNoRecords) => "has no A or AAAA record",
+        _ => return vec![],
     };
     vec![
         Finding::new(Code::DnsNotReady, Severity::Error, Proof::Proves, format!("{} {what} for resolver {}", c.ch.dns_name, ans.resolver))

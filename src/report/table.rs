@@ -320,10 +320,11 @@ fn findings_table(findings: &[Finding], style: Style) -> String {
         .or_else(|| findings.iter().position(|f| f.severity == Severity::Error));
     for (i, f) in findings.iter().enumerate() {
         let mut text = String::new();
-        let role = match root {
-            Some(r) if r == i => " (root cause)",
-            Some(r) if i > r && f.severity == Severity::Error => " (consequence or secondary)",
-            _ => "",
+        let role = match (root, f.consequence_of) {
+            (Some(r), _) if r == i => " (root cause)".to_owned(),
+            (_, Some(cause)) => format!(" (consequence of {cause})"),
+            (Some(r), None) if i > r && f.severity != Severity::Info => " (secondary)".to_owned(),
+            _ => String::new(),
         };
         let code = format!("{}{role}", f.code);
         // Plain text inside cells: comfy-table measures width without escape codes.
