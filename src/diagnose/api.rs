@@ -73,7 +73,12 @@ pub(super) fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
 
 /// `kubectl patch` that sets one field of the solver the challenge uses, when the solver's
 /// index in the issuer is known; otherwise the YAML to put in the issuer.
-pub(super) fn solver_patch(cert: &CertificateEvidence, solver: &Solver, field: &str, value: &str) -> String {
+pub(super) fn solver_patch(
+    cert: &CertificateEvidence,
+    solver: &Solver,
+    field: &str,
+    value: &str,
+) -> String {
     let index = cert
         .issuer
         .as_ref()

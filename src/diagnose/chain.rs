@@ -115,7 +115,10 @@ pub(super) fn dns_broken(input: &Input) -> Vec<Finding> {
 pub(super) fn solver_removed_early(input: &Input) -> Vec<Finding> {
     let cert = input.cert;
     let Some(t) = ca_texts(cert).into_iter().find(|t| {
-        t.secondary && t.detail.contains("404") && t.problem_type != "caa" && t.problem_type != "dns"
+        t.secondary
+            && t.detail.contains("404")
+            && t.problem_type != "caa"
+            && t.problem_type != "dns"
     }) else {
         return vec![];
     };
@@ -151,7 +154,10 @@ const KNOWN: &[Known] = &[
     Known {
         from: (1, 18, 0),
         to: (99, 0, 0),
-        symptoms: &["cannot be used with pathtype exact", "only \"implementationspecific\" path type"],
+        symptoms: &[
+            "cannot be used with pathtype exact",
+            "only \"implementationspecific\" path type",
+        ],
         what: "since v1.18 the solver Ingress uses pathType Exact, which ingress-nginx >= 1.12 (strict-validate-path-type) and GCE refuse for paths with dots",
         issue: "cm#7791, cm#4371",
         fix: "ACMEHTTP01IngressPathTypeExact=false",
@@ -206,7 +212,13 @@ fn symptom_texts(ch: &ChallengeEvidence) -> Vec<String> {
         .collect()
 }
 
-fn pitfall_fix(k: &Known, cert: &CertificateEvidence, ch: &ChallengeEvidence, ns: &str, deploy: &str) -> String {
+fn pitfall_fix(
+    k: &Known,
+    cert: &CertificateEvidence,
+    ch: &ChallengeEvidence,
+    ns: &str,
+    deploy: &str,
+) -> String {
     match k.fix {
         "ACMEHTTP01IngressPathTypeExact=false" => format!(
             "kubectl -n {ns} patch deployment {deploy} --type=json -p '[{{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"--feature-gates=ACMEHTTP01IngressPathTypeExact=false\"}}]' (Helm: --set 'featureGates=ACMEHTTP01IngressPathTypeExact=false'; needs >= v1.18.1), or strict-validate-path-type: \"false\" in the ingress-nginx ConfigMap"
@@ -242,7 +254,9 @@ pub(super) fn version_pitfall(input: &Input) -> Vec<Finding> {
         let hit = KNOWN.iter().find(|k| {
             (k.from..=k.to).contains(&version)
                 && !(gate_off && k.fix.starts_with("ACMEHTTP01"))
-                && k.symptoms.iter().any(|s| texts.iter().any(|t| t.contains(s)))
+                && k.symptoms
+                    .iter()
+                    .any(|s| texts.iter().any(|t| t.contains(s)))
         });
         let Some(k) = hit else { continue };
         out.push(
@@ -273,7 +287,13 @@ pub(super) fn version_pitfall(input: &Input) -> Vec<Finding> {
                 ch.name,
                 ch.reason.as_deref().unwrap_or("(solver pod state)")
             ))
-            .fix(pitfall_fix(k, input.cert, ch, &cm.namespace, &cm.deployment)),
+            .fix(pitfall_fix(
+                k,
+                input.cert,
+                ch,
+                &cm.namespace,
+                &cm.deployment,
+            )),
         );
     }
     out
@@ -299,10 +319,32 @@ pub(super) fn ip_identifier(input: &Input) -> Vec<Finding> {
             r.contains("hostname") && (r.contains("invalid") || r.contains("must"))
         });
         let (proof, severity, detail) = match (in_route, in_ingress) {
-            (Some(r), _) => (Proof::Proves, Severity::Error, format!("HTTPRoute {}/{} lists the IP in spec.hostnames, which Gateway API does not allow", r.namespace, r.name)),
-            (None, Some(i)) => (Proof::Proves, Severity::Error, format!("Ingress {}/{} has a rule with host {ip}; an IP identifier needs a rule without host", i.namespace, i.name)),
-            _ if reason_says => (Proof::Proves, Severity::Error, format!("Challenge reason: {}", ch.reason.as_deref().unwrap_or(""))),
-            _ => (Proof::Supports, Severity::Info, "the solver objects have no host field set to the IP (as they should)".to_owned()),
+            (Some(r), _) => (
+                Proof::Proves,
+                Severity::Error,
+                format!(
+                    "HTTPRoute {}/{} lists the IP in spec.hostnames, which Gateway API does not allow",
+                    r.namespace, r.name
+                ),
+            ),
+            (None, Some(i)) => (
+                Proof::Proves,
+                Severity::Error,
+                format!(
+                    "Ingress {}/{} has a rule with host {ip}; an IP identifier needs a rule without host",
+                    i.namespace, i.name
+                ),
+            ),
+            _ if reason_says => (
+                Proof::Proves,
+                Severity::Error,
+                format!("Challenge reason: {}", ch.reason.as_deref().unwrap_or("")),
+            ),
+            _ => (
+                Proof::Supports,
+                Severity::Info,
+                "the solver objects have no host field set to the IP (as they should)".to_owned(),
+            ),
         };
         out.push(
             Finding::new(
@@ -386,37 +428,61 @@ mod tests {
     }
 
     fn has(cert: &CertificateEvidence, cluster: &ClusterEvidence, code: Code) -> Option<Finding> {
-        findings(&Input { cert, cluster }).into_iter().find(|f| f.code == code)
+        findings(&Input { cert, cluster })
+            .into_iter()
+            .find(|f| f.code == code)
     }
 
     #[test]
     fn caa_from_the_ca_detail() {
         let (mut cert, cluster) = base();
-        invalid(&mut cert, "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:caa: CAA record for shop.example.com prevents issuance");
+        invalid(
+            &mut cert,
+            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:caa: CAA record for shop.example.com prevents issuance",
+        );
         let f = has(&cert, &cluster, Code::CaaForbids).expect("caa");
-        assert!(f.fix.contains("dig +short CAA shop.example.com"), "{}", f.fix);
+        assert!(
+            f.fix.contains("dig +short CAA shop.example.com"),
+            "{}",
+            f.fix
+        );
         assert!(f.fix.contains("cmctl renew web -n shop"), "{}", f.fix);
-        invalid(&mut cert, "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:connection: 192.0.2.1: Fetching http://shop.example.com/.well-known/acme-challenge/tok: Timeout during connect (likely firewall problem)");
+        invalid(
+            &mut cert,
+            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:connection: 192.0.2.1: Fetching http://shop.example.com/.well-known/acme-challenge/tok: Timeout during connect (likely firewall problem)",
+        );
         assert!(has(&cert, &cluster, Code::CaaForbids).is_none());
     }
 
     #[test]
     fn dns_servfail_from_the_ca_detail() {
         let (mut cert, cluster) = base();
-        invalid(&mut cert, "Error accepting authorization: acme: authorization error for shop.example.com: 400 urn:ietf:params:acme:error:dns: DNS problem: SERVFAIL looking up CAA for example.com - the domain's nameservers may be malfunctioning");
+        invalid(
+            &mut cert,
+            "Error accepting authorization: acme: authorization error for shop.example.com: 400 urn:ietf:params:acme:error:dns: DNS problem: SERVFAIL looking up CAA for example.com - the domain's nameservers may be malfunctioning",
+        );
         let f = has(&cert, &cluster, Code::DnsBroken).expect("dns");
         assert_eq!(f.proof, Proof::Proves);
-        invalid(&mut cert, "Error accepting authorization: acme: authorization error for shop.example.com: 400 urn:ietf:params:acme:error:dns: DNS problem: NXDOMAIN looking up A for shop.example.com - check that a DNS record exists for this domain");
+        invalid(
+            &mut cert,
+            "Error accepting authorization: acme: authorization error for shop.example.com: 400 urn:ietf:params:acme:error:dns: DNS problem: NXDOMAIN looking up A for shop.example.com - check that a DNS record exists for this domain",
+        );
         assert!(has(&cert, &cluster, Code::DnsBroken).is_none());
     }
 
     #[test]
     fn remote_perspective_404_is_only_supported() {
         let (mut cert, cluster) = base();
-        invalid(&mut cert, "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:unauthorized: During secondary validation: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404");
+        invalid(
+            &mut cert,
+            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:unauthorized: During secondary validation: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404",
+        );
         let f = has(&cert, &cluster, Code::SolverRemovedEarly).expect("removed early");
         assert_eq!((f.severity, f.proof), (Severity::Warning, Proof::Supports));
-        invalid(&mut cert, "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:unauthorized: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404");
+        invalid(
+            &mut cert,
+            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:unauthorized: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404",
+        );
         assert!(has(&cert, &cluster, Code::SolverRemovedEarly).is_none());
     }
 
@@ -427,7 +493,12 @@ mod tests {
         ch.presented = false;
         ch.reason = Some("Error presenting challenge: admission webhook \"validate.nginx.ingress.kubernetes.io\" denied the request: ingress contains invalid paths: path /.well-known/acme-challenge/tok cannot be used with pathType Exact".into());
         let f = has(&cert, &cluster, Code::VersionPitfall).expect("pitfall");
-        assert!(f.fix.contains("kubectl -n cert-manager patch deployment cert-manager"), "{}", f.fix);
+        assert!(
+            f.fix
+                .contains("kubectl -n cert-manager patch deployment cert-manager"),
+            "{}",
+            f.fix
+        );
         // Gate already off, or an older version: not this pitfall.
         cluster.cert_manager.as_mut().unwrap().feature_gates =
             Some("ACMEHTTP01IngressPathTypeExact=false".into());

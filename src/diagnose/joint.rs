@@ -58,7 +58,10 @@ pub fn findings<'a>(
 /// Solver pods whose logs can decide something: the self check fails at the HTTP level
 /// (a status or a wrong body, so a request may have reached the solver) and no error finding
 /// proves a cause for that challenge. `(namespace, pod)` of the first ready pod each.
-pub fn solver_logs_wanted(cert: &CertificateEvidence, findings: &[Finding]) -> Vec<(String, String)> {
+pub fn solver_logs_wanted(
+    cert: &CertificateEvidence,
+    findings: &[Finding],
+) -> Vec<(String, String)> {
     cert.challenges
         .iter()
         .filter(|c| c.is_http01() && reason::phase(c) == Phase::SelfCheck && c.solver_log.is_none())
@@ -99,13 +102,21 @@ pub fn log_summary(l: &SolverLogEvidence) -> String {
         l.pod,
         l.requests,
         l.lines,
-        if l.truncated { " (cut at the size limit)" } else { "" },
+        if l.truncated {
+            " (cut at the size limit)"
+        } else {
+            ""
+        },
         l.served,
         l.health_checks,
         sum(&l.invalid_hosts),
         sum(&l.invalid_paths),
         sum(&l.invalid_tokens),
-        if agents.is_empty() { String::new() } else { format!("; User-Agents: {agents}") }
+        if agents.is_empty() {
+            String::new()
+        } else {
+            format!("; User-Agents: {agents}")
+        }
     )
 }
 
@@ -119,7 +130,9 @@ fn host_not_preserved(c: &Ctx) -> Vec<Finding> {
     let Some((host, n)) = log.invalid_hosts.first() else {
         return vec![];
     };
-    let kong = solver_planes(c).iter().any(|p| p.product.as_deref() == Some("kong"));
+    let kong = solver_planes(c)
+        .iter()
+        .any(|p| p.product.as_deref() == Some("kong"));
     let fix = if kong {
         solver_patch(
             c.cert,
@@ -232,23 +245,21 @@ fn app_answers(probe: Option<&TargetReport>) -> Vec<String> {
 /// RC05: another Ingress for the same host captures `/.well-known/acme-challenge/<token>`.
 fn path_captured(c: &Ctx) -> Vec<Finding> {
     let path = challenge_path(c.ch);
-    let solver_class = c
-        .ch
-        .solver_ingresses
-        .iter()
-        .find(|i| !i.edit_in_place)
-        .and_then(|i| effective_class(i, c.cluster));
-    let captures: Vec<(&IngressEvidence, String)> = c
-        .ch
-        .host_ingresses
-        .iter()
-        .chain(c.ch.solver_ingresses.iter().filter(|i| i.edit_in_place))
-        .filter(|i| {
-            let class = effective_class(i, c.cluster);
-            solver_class.is_none() || class.is_none() || class == solver_class
-        })
-        .filter_map(|i| capture(i, &c.ch.dns_name, &path).map(|how| (i, how)))
-        .collect();
+    let solver_class =
+        c.ch.solver_ingresses
+            .iter()
+            .find(|i| !i.edit_in_place)
+            .and_then(|i| effective_class(i, c.cluster));
+    let captures: Vec<(&IngressEvidence, String)> =
+        c.ch.host_ingresses
+            .iter()
+            .chain(c.ch.solver_ingresses.iter().filter(|i| i.edit_in_place))
+            .filter(|i| {
+                let class = effective_class(i, c.cluster);
+                solver_class.is_none() || class.is_none() || class == solver_class
+            })
+            .filter_map(|i| capture(i, &c.ch.dns_name, &path).map(|how| (i, how)))
+            .collect();
     let log_proof = c.ch.solver_log.as_ref().and_then(|l| {
         let rewritten = l.invalid_paths.first().map(|(p, n)| {
             format!("the solver received {n} request(s) for path {p:?} instead of {path:?}")
@@ -272,7 +283,9 @@ fn path_captured(c: &Ctx) -> Vec<Finding> {
         Severity::Error,
         proof,
         match (&log_proof, captures.first()) {
-            (Some(l), _) => format!("the challenge path is rewritten before it reaches the solver: {l}"),
+            (Some(l), _) => {
+                format!("the challenge path is rewritten before it reaches the solver: {l}")
+            }
             (None, Some((i, _))) => format!(
                 "{} other Ingress(es) for {} can capture {path}, e.g. {}/{}",
                 captures.len(),
@@ -317,12 +330,18 @@ fn per_ingress_lb(class: &str, cluster: &ClusterEvidence) -> bool {
         .find(|k| k.name == class)
         .map(|k| k.controller.as_str())
         .unwrap_or("");
-    class == "gce" || class == "alb" || controller.contains("ingress.k8s.aws") || controller.contains("gce")
+    class == "gce"
+        || class == "alb"
+        || controller.contains("ingress.k8s.aws")
+        || controller.contains("gce")
 }
 
 /// RC07: the solver Ingress got its own load-balancer address, which DNS does not point at.
 fn solver_on_other_lb(c: &Ctx) -> Vec<Finding> {
-    let Some(ans) = c.probe.and_then(|p| p.dns.resolvers.iter().find(|a| a.role == "primary")) else {
+    let Some(ans) = c
+        .probe
+        .and_then(|p| p.dns.resolvers.iter().find(|a| a.role == "primary"))
+    else {
         return vec![];
     };
     let dns: Vec<&String> = ans.a.iter().chain(&ans.aaaa).chain(&ans.cname).collect();
@@ -337,16 +356,24 @@ fn solver_on_other_lb(c: &Ctx) -> Vec<Finding> {
         .flat_map(|s| &s.lb_addresses)
         .collect();
     let mut out = Vec::new();
-    for ing in c.ch.solver_ingresses.iter().filter(|i| !i.edit_in_place && !i.lb_addresses.is_empty()) {
+    for ing in
+        c.ch.solver_ingresses
+            .iter()
+            .filter(|i| !i.edit_in_place && !i.lb_addresses.is_empty())
+    {
         if ing.lb_addresses.iter().any(|a| dns.contains(&a)) {
             continue;
         }
         let class = effective_class(ing, c.cluster).unwrap_or("");
-        let dedicated = per_ingress_lb(class, c.cluster) || !ing.lb_addresses.iter().any(|a| shared.contains(&a));
+        let dedicated = per_ingress_lb(class, c.cluster)
+            || !ing.lb_addresses.iter().any(|a| shared.contains(&a));
         if !dedicated {
             continue;
         }
-        let app = c.ch.host_ingresses.iter().find(|i| i.lb_addresses.iter().any(|a| dns.contains(&a)));
+        let app =
+            c.ch.host_ingresses
+                .iter()
+                .find(|i| i.lb_addresses.iter().any(|a| dns.contains(&a)));
         let mut f = Finding::new(
             Code::SolverOnOtherLb,
             Severity::Error,
@@ -356,22 +383,57 @@ fn solver_on_other_lb(c: &Ctx) -> Vec<Finding> {
                 ing.name,
                 ing.lb_addresses.join(", "),
                 c.ch.dns_name,
-                dns.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                dns.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
         .challenge(&c.ch.name)
-        .evidence(format!("Ingress {}/{} class {class:?}: status.loadBalancer {}", ing.namespace, ing.name, ing.lb_addresses.join(", ")))
-        .evidence(format!("DNS ({}): {}", ans.resolver, dns.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        .evidence(format!(
+            "Ingress {}/{} class {class:?}: status.loadBalancer {}",
+            ing.namespace,
+            ing.name,
+            ing.lb_addresses.join(", ")
+        ))
+        .evidence(format!(
+            "DNS ({}): {}",
+            ans.resolver,
+            dns.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         if let Some(a) = app {
-            f = f.evidence(format!("Ingress {}/{} (the application's) has {}", a.namespace, a.name, a.lb_addresses.join(", ")));
+            f = f.evidence(format!(
+                "Ingress {}/{} (the application's) has {}",
+                a.namespace,
+                a.name,
+                a.lb_addresses.join(", ")
+            ));
         }
-        let target = app.map_or("<the Ingress that owns the address in DNS>".to_owned(), |a| a.name.clone());
+        let target = app.map_or(
+            "<the Ingress that owns the address in DNS>".to_owned(),
+            |a| a.name.clone(),
+        );
         let fix = if class == "alb" || class.contains("aws") {
-            solver_patch(c.cert, &c.ch.solver, "ingress/ingressTemplate", "{\"metadata\":{\"annotations\":{\"alb.ingress.kubernetes.io/group.name\":\"<group of the application's Ingress>\"}}}")
+            solver_patch(
+                c.cert,
+                &c.ch.solver,
+                "ingress/ingressTemplate",
+                "{\"metadata\":{\"annotations\":{\"alb.ingress.kubernetes.io/group.name\":\"<group of the application's Ingress>\"}}}",
+            )
         } else {
-            solver_patch(c.cert, &c.ch.solver, "ingress/name", &format!("\"{target}\""))
+            solver_patch(
+                c.cert,
+                &c.ch.solver,
+                "ingress/name",
+                &format!("\"{target}\""),
+            )
         };
-        out.push(f.fix(format!("{fix} (so the challenge path joins the load balancer DNS points at), or use DNS-01")));
+        out.push(f.fix(format!(
+            "{fix} (so the challenge path joins the load balancer DNS points at), or use DNS-01"
+        )));
     }
     out
 }
@@ -379,12 +441,11 @@ fn solver_on_other_lb(c: &Ctx) -> Vec<Finding> {
 /// Data planes that carry the solver's route: ingress controllers for its class, Gateways in
 /// its HTTPRoute's parentRefs.
 fn solver_planes<'a>(c: &Ctx<'a>) -> Vec<&'a DataPlaneEvidence> {
-    let classes: Vec<&str> = c
-        .ch
-        .solver_ingresses
-        .iter()
-        .filter_map(|i| effective_class(i, c.cluster))
-        .collect();
+    let classes: Vec<&str> =
+        c.ch.solver_ingresses
+            .iter()
+            .filter_map(|i| effective_class(i, c.cluster))
+            .collect();
     c.cluster
         .data_planes
         .iter()
@@ -392,13 +453,23 @@ fn solver_planes<'a>(c: &Ctx<'a>) -> Vec<&'a DataPlaneEvidence> {
             let by_class = p.kind == "ingress-controller"
                 && classes.iter().any(|k| {
                     p.ingress_classes.iter().any(|pc| pc == k)
-                        || c.cluster.ingress_classes.iter().any(|ic| ic.name == *k && Some(&ic.controller) == p.controller.as_ref())
+                        || c.cluster.ingress_classes.iter().any(|ic| {
+                            ic.name == *k && Some(&ic.controller) == p.controller.as_ref()
+                        })
                 });
             let by_route = p.kind == "gateway"
-                && c.ch.solver_routes.iter().flat_map(|r| {
-                    r.parent_refs.iter().map(move |pr| (pr.namespace.as_deref().unwrap_or(&r.namespace), pr.name.as_str()))
-                })
-                .any(|(ns, name)| ns == p.namespace && name == p.name);
+                && c.ch
+                    .solver_routes
+                    .iter()
+                    .flat_map(|r| {
+                        r.parent_refs.iter().map(move |pr| {
+                            (
+                                pr.namespace.as_deref().unwrap_or(&r.namespace),
+                                pr.name.as_str(),
+                            )
+                        })
+                    })
+                    .any(|(ns, name)| ns == p.namespace && name == p.name);
             by_class || by_route
         })
         .collect()
@@ -424,7 +495,12 @@ fn plane_fix(p: &DataPlaneEvidence) -> String {
 fn same_responder_mix(a: &AddressReport) -> Option<(String, u32, u32)> {
     let who = a.responders();
     let [who] = who.as_slice() else { return None };
-    let good: u32 = a.outcomes.iter().filter(|o| o.cert_manager_pass).map(|o| o.count).sum();
+    let good: u32 = a
+        .outcomes
+        .iter()
+        .filter(|o| o.cert_manager_pass)
+        .map(|o| o.count)
+        .sum();
     let bad: u32 = a
         .outcomes
         .iter()
@@ -437,7 +513,10 @@ fn same_responder_mix(a: &AddressReport) -> Option<(String, u32, u32)> {
 /// RC10: the controller took the solver route but its proxies do not (all) serve it.
 fn dataplane_stale(c: &Ctx) -> Vec<Finding> {
     let planes = solver_planes(c);
-    let accepted = c.ch.solver_ingresses.iter().any(|i| !i.lb_addresses.is_empty());
+    let accepted =
+        c.ch.solver_ingresses
+            .iter()
+            .any(|i| !i.lb_addresses.is_empty());
     let down = planes
         .iter()
         .find(|p| p.kind == "ingress-controller" && p.ready_replicas == Some(0));
@@ -449,12 +528,18 @@ fn dataplane_stale(c: &Ctx) -> Vec<Finding> {
     let (proof, summary, mut lines) = match (down, mix) {
         (Some(p), _) if accepted => (
             Proof::Proves,
-            format!("ingress controller {}/{} has 0 ready replicas, yet the solver Ingress was given an address: nothing serves the route", p.namespace, p.name),
+            format!(
+                "ingress controller {}/{} has 0 ready replicas, yet the solver Ingress was given an address: nothing serves the route",
+                p.namespace, p.name
+            ),
             vec![],
         ),
         (_, Some((a, (who, good, bad)))) => (
             Proof::Supports,
-            format!("{} answers as {who} every time, but only {good} of {} fresh connections get the key ({bad} do not): some replicas of the data plane have not loaded the solver route", a.address, a.attempts),
+            format!(
+                "{} answers as {who} every time, but only {good} of {} fresh connections get the key ({bad} do not): some replicas of the data plane have not loaded the solver route",
+                a.address, a.attempts
+            ),
             vec![format!("{}  {}", a.address, outcome_summary(a))],
         ),
         _ => return vec![],
@@ -473,7 +558,8 @@ fn dataplane_stale(c: &Ctx) -> Vec<Finding> {
         || "check the data plane's logs for reload errors and restart its pods".to_owned(),
         |p| plane_fix(p),
     );
-    let mut f = Finding::new(Code::DataplaneStale, Severity::Error, proof, summary).challenge(&c.ch.name);
+    let mut f =
+        Finding::new(Code::DataplaneStale, Severity::Error, proof, summary).challenge(&c.ch.name);
     for l in lines {
         f = f.evidence(l);
     }
@@ -507,7 +593,11 @@ fn etp_local_partial(c: &Ctx) -> Vec<Finding> {
     };
     let Some(t) = c.probe else { return vec![] };
     let passing = t.addresses.iter().any(|a| a.cert_manager_passes > 0);
-    let dropped: Vec<&AddressReport> = t.addresses.iter().filter(|a| dial_failures(a) > 0).collect();
+    let dropped: Vec<&AddressReport> = t
+        .addresses
+        .iter()
+        .filter(|a| dial_failures(a) > 0)
+        .collect();
     if !passing || dropped.is_empty() {
         return vec![];
     }
@@ -528,7 +618,11 @@ fn etp_local_partial(c: &Ctx) -> Vec<Finding> {
     for a in &t.addresses {
         f = f.evidence(format!("{}  {}", a.address, outcome_summary(a)));
     }
-    let ports: Vec<String> = svc.ports.iter().filter_map(|p| p.node_port.map(|n| format!("{}→NodePort {n}", p.port))).collect();
+    let ports: Vec<String> = svc
+        .ports
+        .iter()
+        .filter_map(|p| p.node_port.map(|n| format!("{}→NodePort {n}", p.port)))
+        .collect();
     if !ports.is_empty() {
         f = f.evidence(format!("Service ports: {}", ports.join(", ")));
     }
@@ -548,21 +642,26 @@ const PLAIN_TO_TLS: &[&str] = &[
 fn tls_target(svc: &ServiceEvidence) -> Option<(usize, String)> {
     svc.ports.iter().enumerate().find_map(|(i, p)| {
         let t = p.target_port.as_deref().unwrap_or("");
-        (p.port == 80 && ["https", "443", "8443", "websecure"].contains(&t)).then(|| (i, t.to_owned()))
+        (p.port == 80 && ["https", "443", "8443", "websecure"].contains(&t))
+            .then(|| (i, t.to_owned()))
     })
 }
 
 /// RC19: port 80 reaches a TLS listener (or the reverse): 400 "plain HTTP … HTTPS port".
 fn edge_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
-    let seen = c.probe.into_iter().flat_map(|t| &t.addresses).find_map(|a| {
-        a.samples
-            .iter()
-            .find(|s| {
-                let b = s.body_prefix.to_ascii_lowercase();
-                PLAIN_TO_TLS.iter().any(|p| b.contains(p))
-            })
-            .map(|s| (a, s.status))
-    });
+    let seen = c
+        .probe
+        .into_iter()
+        .flat_map(|t| &t.addresses)
+        .find_map(|a| {
+            a.samples
+                .iter()
+                .find(|s| {
+                    let b = s.body_prefix.to_ascii_lowercase();
+                    PLAIN_TO_TLS.iter().any(|p| b.contains(p))
+                })
+                .map(|s| (a, s.status))
+        });
     let planes = solver_planes(c);
     let mapped = planes
         .iter()
@@ -581,17 +680,24 @@ fn edge_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
         (None, Some((s, (_, t)))) => (
             Severity::Warning,
             Proof::Supports,
-            format!("Service {}/{} maps port 80 to targetPort {t}, a TLS port", s.namespace, s.name),
+            format!(
+                "Service {}/{} maps port 80 to targetPort {t}, a TLS port",
+                s.namespace, s.name
+            ),
         ),
         _ => return vec![],
     };
-    let mut f = Finding::new(Code::EdgeProtocolMismatch, severity, proof, summary).challenge(&c.ch.name);
+    let mut f =
+        Finding::new(Code::EdgeProtocolMismatch, severity, proof, summary).challenge(&c.ch.name);
     if let Some((a, _)) = seen {
         f = f.evidence(format!("{}  {}", a.address, outcome_summary(a)));
     }
     let fix = match mapped {
         Some((s, (i, t))) => {
-            f = f.evidence(format!("Service {}/{} port 80 → targetPort {t}", s.namespace, s.name));
+            f = f.evidence(format!(
+                "Service {}/{} port 80 → targetPort {t}",
+                s.namespace, s.name
+            ));
             format!(
                 "kubectl -n {} patch service {} --type=json -p '[{{\"op\":\"replace\",\"path\":\"/spec/ports/{i}/targetPort\",\"value\":\"http\"}}]'",
                 s.namespace, s.name
@@ -603,4 +709,462 @@ fn edge_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
         ),
     };
     vec![f.fix(fix)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::*;
+    use crate::probe::plan::{
+        Attempt, DnsReport, ErrorClass, KeyMatch, OutcomeCount, ResolverAnswer,
+    };
+
+    fn oc(
+        status: Option<u16>,
+        err: Option<ErrorClass>,
+        who: &str,
+        pass: bool,
+        n: u32,
+    ) -> OutcomeCount {
+        OutcomeCount {
+            status,
+            error_class: err,
+            responder: who.into(),
+            key_match: if pass { KeyMatch::Exact } else { KeyMatch::No },
+            cert_manager_pass: pass,
+            acme_pass: pass,
+            count: n,
+            ..Default::default()
+        }
+    }
+
+    fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
+        AddressReport {
+            address: ip.into(),
+            family: "ipv4".into(),
+            attempts: outcomes.iter().map(|o| o.count).sum(),
+            cert_manager_passes: outcomes
+                .iter()
+                .filter(|o| o.cert_manager_pass)
+                .map(|o| o.count)
+                .sum(),
+            outcomes,
+            ..Default::default()
+        }
+    }
+
+    fn probe(addresses: Vec<AddressReport>) -> TargetReport {
+        TargetReport {
+            dns: DnsReport {
+                resolvers: vec![ResolverAnswer {
+                    resolver: "system".into(),
+                    role: "primary".into(),
+                    a: addresses.iter().map(|a| a.address.clone()).collect(),
+                    ..Default::default()
+                }],
+                ip_literal: false,
+            },
+            addresses,
+            ..Default::default()
+        }
+    }
+
+    /// A presented challenge with an nginx solver Ingress, and one ingress-nginx data plane.
+    fn base() -> (CertificateEvidence, ClusterEvidence) {
+        let solver = Solver {
+            http01: Some(Http01Solver {
+                ingress: Some(Http01Ingress {
+                    ingress_class_name: Some("nginx".into()),
+                    ..Default::default()
+                }),
+                gateway_http_route: None,
+            }),
+            ..Default::default()
+        };
+        let ch = ChallengeEvidence {
+            name: "web-1-2-3".into(),
+            dns_name: "shop.example.com".into(),
+            type_: "HTTP-01".into(),
+            token: "tok".into(),
+            key: "tok.thumb".into(),
+            solver: solver.clone(),
+            processing: true,
+            presented: true,
+            state: "pending".into(),
+            reason: Some("Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'".into()),
+            solver_pods: vec![PodEvidence {
+                namespace: "shop".into(),
+                name: "cm-acme-http-solver-abc".into(),
+                phase: "Running".into(),
+                ready: true,
+                args_match: true,
+                ..Default::default()
+            }],
+            solver_ingresses: vec![IngressEvidence {
+                namespace: "shop".into(),
+                name: "cm-acme-http-solver-ing".into(),
+                class_name: Some("nginx".into()),
+                lb_addresses: vec!["203.0.113.10".into()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let cert = CertificateEvidence {
+            namespace: "shop".into(),
+            name: "web".into(),
+            dns_names: vec!["shop.example.com".into()],
+            issuer_ref: IssuerRef {
+                name: "le".into(),
+                kind: Some("ClusterIssuer".into()),
+                group: None,
+            },
+            issuer: Some(IssuerEvidence {
+                acme: Some(AcmeIssuer {
+                    solvers: vec![solver],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            challenges: vec![ch],
+            ..Default::default()
+        };
+        let cluster = ClusterEvidence {
+            ingress_classes: vec![IngressClassEvidence {
+                name: "nginx".into(),
+                controller: "k8s.io/ingress-nginx".into(),
+                is_default: true,
+            }],
+            data_planes: vec![DataPlaneEvidence {
+                kind: "ingress-controller".into(),
+                namespace: "ingress-nginx".into(),
+                name: "ingress-nginx-controller".into(),
+                product: Some("ingress-nginx".into()),
+                controller: Some("k8s.io/ingress-nginx".into()),
+                ingress_classes: vec!["nginx".into()],
+                ready_replicas: Some(2),
+                services: vec![ServiceEvidence {
+                    namespace: "ingress-nginx".into(),
+                    name: "ingress-nginx-controller".into(),
+                    type_: "LoadBalancer".into(),
+                    lb_addresses: vec!["203.0.113.10".into()],
+                    external_traffic_policy: Some("Cluster".into()),
+                    ready_endpoints: 2,
+                    ports: vec![ServicePortEvidence {
+                        name: Some("http".into()),
+                        port: 80,
+                        target_port: Some("http".into()),
+                        node_port: Some(30080),
+                        protocol: "TCP".into(),
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        (cert, cluster)
+    }
+
+    fn run(
+        cert: &CertificateEvidence,
+        cluster: &ClusterEvidence,
+        p: Option<&TargetReport>,
+    ) -> Vec<Finding> {
+        findings(cert, cluster, |_| p)
+    }
+
+    fn code(found: &[Finding], c: Code) -> Option<Finding> {
+        found.iter().find(|f| f.code == c).cloned()
+    }
+
+    fn healthy_probe() -> TargetReport {
+        probe(vec![addr(
+            "203.0.113.10",
+            vec![oc(Some(200), None, "acmesolver", true, 66)],
+        )])
+    }
+
+    #[test]
+    fn healthy_challenge_has_no_joint_findings() {
+        let (cert, cluster) = base();
+        assert!(run(&cert, &cluster, Some(&healthy_probe())).is_empty());
+        assert!(run(&cert, &cluster, None).is_empty());
+    }
+
+    #[test]
+    fn host_rewritten_on_the_way() {
+        let (mut cert, mut cluster) = base();
+        cert.challenges[0].solver_log = Some(SolverLogEvidence {
+            namespace: "shop".into(),
+            pod: "cm-acme-http-solver-abc".into(),
+            requests: 9,
+            invalid_hosts: vec![("10.32.3.80".into(), 9)],
+            ..Default::default()
+        });
+        let f = code(&run(&cert, &cluster, None), Code::HostNotPreserved).expect("host");
+        assert_eq!(f.proof, Proof::Proves);
+        assert!(f.summary.contains("10.32.3.80"), "{}", f.summary);
+        // On Kong the fix is the preserve-host annotation through the solver's ingressTemplate.
+        cluster.data_planes[0].product = Some("kong".into());
+        let f = code(&run(&cert, &cluster, None), Code::HostNotPreserved).unwrap();
+        assert!(
+            f.fix.contains("konghq.com/preserve-host") && f.fix.contains("clusterissuer le"),
+            "{}",
+            f.fix
+        );
+        // Logs without wrong hosts: nothing.
+        cert.challenges[0]
+            .solver_log
+            .as_mut()
+            .unwrap()
+            .invalid_hosts
+            .clear();
+        assert!(code(&run(&cert, &cluster, None), Code::HostNotPreserved).is_none());
+    }
+
+    fn app_ingress(
+        annotation: Option<(&str, &str)>,
+        path: &str,
+        path_type: &str,
+    ) -> IngressEvidence {
+        IngressEvidence {
+            namespace: "shop".into(),
+            name: "web".into(),
+            class_name: Some("nginx".into()),
+            rules: vec![IngressRuleEvidence {
+                host: "shop.example.com".into(),
+                path: path.into(),
+                path_type: Some(path_type.into()),
+                service: Some("web".into()),
+                port: Some(80),
+            }],
+            relevant_annotations: annotation
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rewrite_on_a_catch_all_captures_the_path() {
+        let (mut cert, cluster) = base();
+        cert.challenges[0].host_ingresses = vec![app_ingress(
+            Some(("nginx.ingress.kubernetes.io/rewrite-target", "/")),
+            "/",
+            "Prefix",
+        )];
+        let f = code(&run(&cert, &cluster, None), Code::PathCaptured).expect("captured");
+        assert_eq!(f.proof, Proof::Supports);
+        assert!(
+            f.fix.contains("kubectl -n shop edit ingress web"),
+            "{}",
+            f.fix
+        );
+        // The probe sees the application's page: proved.
+        let p = probe(vec![addr(
+            "203.0.113.10",
+            vec![oc(Some(200), None, "nginx", false, 66)],
+        )]);
+        let f = code(&run(&cert, &cluster, Some(&p)), Code::PathCaptured).unwrap();
+        assert_eq!(f.proof, Proof::Proves);
+        // Without the annotation a Prefix "/" does not beat the solver's Exact path.
+        cert.challenges[0].host_ingresses = vec![app_ingress(None, "/", "Prefix")];
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::PathCaptured).is_none());
+        // Another class (another controller) does not capture.
+        let mut other = app_ingress(
+            Some(("nginx.ingress.kubernetes.io/rewrite-target", "/")),
+            "/",
+            "Prefix",
+        );
+        other.class_name = Some("traefik".into());
+        cert.challenges[0].host_ingresses = vec![other];
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::PathCaptured).is_none());
+    }
+
+    #[test]
+    fn exact_conflict_and_rewritten_path_in_the_logs() {
+        let (mut cert, cluster) = base();
+        cert.challenges[0].host_ingresses = vec![app_ingress(
+            None,
+            "/.well-known/acme-challenge/tok",
+            "Exact",
+        )];
+        assert!(code(&run(&cert, &cluster, None), Code::PathCaptured).is_some());
+        let (mut cert, cluster) = base();
+        cert.challenges[0].solver_log = Some(SolverLogEvidence {
+            requests: 5,
+            invalid_paths: vec![("/tok".into(), 5)],
+            ..Default::default()
+        });
+        let f = code(&run(&cert, &cluster, None), Code::PathCaptured).expect("rewritten");
+        assert_eq!(f.proof, Proof::Proves);
+        assert!(f.summary.contains("\"/tok\""), "{}", f.summary);
+    }
+
+    #[test]
+    fn solver_ingress_on_its_own_load_balancer() {
+        let (mut cert, mut cluster) = base();
+        cluster.ingress_classes[0] = IngressClassEvidence {
+            name: "gce".into(),
+            controller: "k8s.io/ingress-gce".into(),
+            is_default: false,
+        };
+        cluster.data_planes.clear();
+        let ch = &mut cert.challenges[0];
+        ch.solver_ingresses[0].class_name = Some("gce".into());
+        ch.solver_ingresses[0].lb_addresses = vec!["198.51.100.77".into()];
+        let mut app = app_ingress(None, "/", "Prefix");
+        app.lb_addresses = vec!["203.0.113.10".into()];
+        ch.host_ingresses = vec![app];
+        let p = probe(vec![addr(
+            "203.0.113.10",
+            vec![oc(Some(404), None, "gclb", false, 66)],
+        )]);
+        let f = code(&run(&cert, &cluster, Some(&p)), Code::SolverOnOtherLb).expect("other lb");
+        assert!(
+            f.fix.contains("/http01/ingress/name") && f.fix.contains("\"web\""),
+            "{}",
+            f.fix
+        );
+        // Same address as DNS: fine.
+        cert.challenges[0].solver_ingresses[0].lb_addresses = vec!["203.0.113.10".into()];
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::SolverOnOtherLb).is_none());
+    }
+
+    #[test]
+    fn shared_controller_address_behind_an_edge_is_not_another_lb() {
+        // DNS points at an external edge; the solver Ingress shows the controller's own LB.
+        let (cert, cluster) = base();
+        let p = probe(vec![addr(
+            "192.0.2.5",
+            vec![oc(Some(200), None, "nginx", true, 66)],
+        )]);
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::SolverOnOtherLb).is_none());
+    }
+
+    #[test]
+    fn stale_data_plane() {
+        let (cert, mut cluster) = base();
+        cluster.data_planes[0].ready_replicas = Some(0);
+        let f = code(&run(&cert, &cluster, None), Code::DataplaneStale).expect("down");
+        assert_eq!(f.proof, Proof::Proves);
+        assert!(
+            f.fix.contains(
+                "kubectl rollout restart deployment ingress-nginx-controller -n ingress-nginx"
+            ),
+            "{}",
+            f.fix
+        );
+        // Same responder, sometimes the key, sometimes 404: some replicas are stale.
+        let (cert, cluster) = base();
+        let p = probe(vec![addr(
+            "203.0.113.10",
+            vec![
+                oc(Some(200), None, "nginx", true, 40),
+                oc(Some(404), None, "nginx", false, 26),
+            ],
+        )]);
+        let f = code(&run(&cert, &cluster, Some(&p)), Code::DataplaneStale).expect("mix");
+        assert_eq!(f.proof, Proof::Supports);
+        // Two responders is MIXED_BACKENDS' case, not this one.
+        let p = probe(vec![addr(
+            "203.0.113.10",
+            vec![
+                oc(Some(200), None, "nginx", true, 40),
+                oc(Some(404), None, "envoy", false, 26),
+            ],
+        )]);
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::DataplaneStale).is_none());
+    }
+
+    #[test]
+    fn etp_local_with_nodes_that_drop() {
+        let (cert, mut cluster) = base();
+        cluster.data_planes[0].services[0].external_traffic_policy = Some("Local".into());
+        let p = probe(vec![
+            addr("192.0.2.11", vec![oc(Some(200), None, "nginx", true, 66)]),
+            addr(
+                "192.0.2.12",
+                vec![oc(None, Some(ErrorClass::ConnectTimeout), "-", false, 66)],
+            ),
+        ]);
+        let f = code(&run(&cert, &cluster, Some(&p)), Code::EtpLocalPartial).expect("etp");
+        assert!(
+            f.fix
+                .contains("kubectl -n ingress-nginx patch service ingress-nginx-controller"),
+            "{}",
+            f.fix
+        );
+        // Founding incident shape (ETP Local, but a 404 from another backend): not this.
+        let p = probe(vec![addr(
+            "203.0.113.10",
+            vec![
+                oc(Some(200), None, "nginx", true, 33),
+                oc(Some(404), None, "envoy", false, 33),
+            ],
+        )]);
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::EtpLocalPartial).is_none());
+        // ETP Cluster: not this either.
+        cluster.data_planes[0].services[0].external_traffic_policy = Some("Cluster".into());
+        let p = probe(vec![
+            addr("192.0.2.11", vec![oc(Some(200), None, "nginx", true, 66)]),
+            addr(
+                "192.0.2.12",
+                vec![oc(None, Some(ErrorClass::ConnectTimeout), "-", false, 66)],
+            ),
+        ]);
+        assert!(code(&run(&cert, &cluster, Some(&p)), Code::EtpLocalPartial).is_none());
+    }
+
+    #[test]
+    fn plain_http_to_a_tls_port() {
+        let (cert, mut cluster) = base();
+        let mut a = addr(
+            "203.0.113.10",
+            vec![oc(Some(400), None, "nginx", false, 66)],
+        );
+        a.samples.push(Attempt {
+            status: Some(400),
+            responder: "nginx".into(),
+            body_prefix:
+                "<html>\\r\\n<head><title>400 The plain HTTP request was sent to HTTPS port".into(),
+            ..Default::default()
+        });
+        let p = probe(vec![a]);
+        let f = code(&run(&cert, &cluster, Some(&p)), Code::EdgeProtocolMismatch).expect("proto");
+        assert_eq!((f.severity, f.proof), (Severity::Error, Proof::Proves));
+        // The Service maps 80 to https: named in the fix.
+        cluster.data_planes[0].services[0].ports[0].target_port = Some("https".into());
+        let f = code(&run(&cert, &cluster, Some(&p)), Code::EdgeProtocolMismatch).unwrap();
+        assert!(f.fix.contains("/spec/ports/0/targetPort"), "{}", f.fix);
+        // The mapping alone is a warning.
+        let f = code(&run(&cert, &cluster, None), Code::EdgeProtocolMismatch).unwrap();
+        assert_eq!((f.severity, f.proof), (Severity::Warning, Proof::Supports));
+        let (cert, cluster) = base();
+        assert!(
+            code(
+                &run(&cert, &cluster, Some(&healthy_probe())),
+                Code::EdgeProtocolMismatch
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn logs_are_wanted_only_when_they_can_decide() {
+        let (cert, _) = base();
+        assert_eq!(
+            solver_logs_wanted(&cert, &[]),
+            [("shop".to_owned(), "cm-acme-http-solver-abc".to_owned())]
+        );
+        let proven = Finding::new(Code::MixedBackends, Severity::Error, Proof::Proves, "x");
+        assert!(solver_logs_wanted(&cert, &[proven]).is_empty());
+        let mut timeout = cert.clone();
+        timeout.challenges[0].reason = Some("Waiting for HTTP-01 challenge propagation: failed to perform self check GET request 'http://shop.example.com/.well-known/acme-challenge/tok': Get \"http://shop.example.com/.well-known/acme-challenge/tok\": dial tcp 203.0.113.10:80: i/o timeout".into());
+        assert!(solver_logs_wanted(&timeout, &[]).is_empty());
+        let mut read = cert;
+        read.challenges[0].solver_log = Some(SolverLogEvidence::default());
+        assert!(solver_logs_wanted(&read, &[]).is_empty());
+    }
 }

@@ -44,7 +44,8 @@ pub(super) fn dns_broken(c: &Ctx) -> Vec<Finding> {
             ),
         ),
     };
-    let mut f = Finding::new(Code::DnsBroken, severity, Proof::Proves, summary).challenge(&c.ch.name);
+    let mut f =
+        Finding::new(Code::DnsBroken, severity, Proof::Proves, summary).challenge(&c.ch.name);
     for d in &ans.detail {
         f = f.evidence(d.clone());
     }
@@ -170,9 +171,16 @@ mod tests {
 
     #[test]
     fn servfail_is_broken_dns_not_a_missing_record() {
-        let r = dns(Some(ErrorClass::DnsServfail), &["A: dns_servfail: SERVFAIL"], &[]);
+        let r = dns(
+            Some(ErrorClass::DnsServfail),
+            &["A: dns_servfail: SERVFAIL"],
+            &[],
+        );
         let f = ctx_codes(&r);
-        assert_eq!(f.iter().map(|f| f.code).collect::<Vec<_>>(), [Code::DnsBroken]);
+        assert_eq!(
+            f.iter().map(|f| f.code).collect::<Vec<_>>(),
+            [Code::DnsBroken]
+        );
         assert_eq!(f[0].severity, Severity::Error);
         // AAAA fails while A works: a warning.
         let r = dns(None, &["AAAA: dns_timeout: timed out"], &["192.0.2.1"]);
@@ -180,7 +188,11 @@ mod tests {
         assert_eq!(f[0].code, Code::DnsBroken);
         assert_eq!(f[0].severity, Severity::Warning);
         // NXDOMAIN stays DNS_NOT_READY.
-        let r = dns(Some(ErrorClass::DnsNxdomain), &["A: dns_nxdomain: no record"], &[]);
+        let r = dns(
+            Some(ErrorClass::DnsNxdomain),
+            &["A: dns_nxdomain: no record"],
+            &[],
+        );
         assert_eq!(
             ctx_codes(&r).iter().map(|f| f.code).collect::<Vec<_>>(),
             [Code::DnsNotReady]
@@ -220,7 +232,11 @@ mod tests {
 
     #[test]
     fn router_ui_is_the_wrong_device() {
-        let r = answered("", "<html><head><title>pfSense - Login</title>", "unknown-abc");
+        let r = answered(
+            "",
+            "<html><head><title>pfSense - Login</title>",
+            "unknown-abc",
+        );
         let f = ctx_codes(&r);
         assert!(f.iter().any(|f| f.code == Code::WrongDevice), "{f:?}");
         let r = answered("micro_httpd", "<html>", "router-ui");

@@ -420,7 +420,10 @@ fn host_ingresses(ev: &ChallengeEvidence, idx: &Index) -> Vec<IngressEvidence> {
         .collect();
     found.sort_by_key(|i| (i.metadata.namespace.clone(), i.metadata.name.clone()));
     found.dedup_by_key(|i| (i.metadata.namespace.clone(), i.metadata.name.clone()));
-    found.into_iter().map(|i| ingress_evidence(i, false)).collect()
+    found
+        .into_iter()
+        .map(|i| ingress_evidence(i, false))
+        .collect()
 }
 
 fn owned<'a, T>(map: &HashMap<&str, Vec<&'a T>>, uid: &str) -> Vec<&'a T> {

@@ -13,7 +13,11 @@ const MAX_VALUE: usize = 120;
 const MAX_DISTINCT: usize = 8;
 
 /// Read the tail of a pod's log. `Err` carries a message for `unreadable`.
-pub async fn fetch(client: &kube::Client, namespace: &str, pod: &str) -> Result<(String, bool), String> {
+pub async fn fetch(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+) -> Result<(String, bool), String> {
     let path = format!(
         "/api/v1/namespaces/{namespace}/pods/{pod}/log?tailLines={TAIL_LINES}&limitBytes={LIMIT_BYTES}"
     );
@@ -52,7 +56,11 @@ pub async fn attach(
             }
         };
         for ch in certs.iter_mut().flat_map(|c| c.challenges.iter_mut()) {
-            if ch.solver_pods.iter().any(|p| &p.namespace == ns && &p.name == pod) {
+            if ch
+                .solver_pods
+                .iter()
+                .any(|p| &p.namespace == ns && &p.name == pod)
+            {
                 ch.solver_log = Some(parsed.clone());
             }
         }
@@ -62,7 +70,11 @@ pub async fn attach(
 /// The value of `key` in a log line, in klog text (`key="v"`), old logr (`"key"="v"`) or JSON
 /// (`"key":"v"`) form. `key` must start a field, so `host` does not match `expected_host`.
 fn value(line: &str, key: &str) -> Option<String> {
-    for pat in [format!("\"{key}\"=\""), format!("\"{key}\":\""), format!("{key}=\"")] {
+    for pat in [
+        format!("\"{key}\"=\""),
+        format!("\"{key}\":\""),
+        format!("{key}=\""),
+    ] {
         let mut from = 0;
         while let Some(i) = line[from..].find(&pat) {
             let start = from + i;
@@ -136,20 +148,32 @@ pub fn parse(namespace: &str, pod: &str, text: &str, truncated: bool) -> SolverL
             ev.health_checks += 1;
             true
         } else if has("invalid host") {
-            bump(&mut ev.invalid_hosts, value(line, "host").unwrap_or_default());
+            bump(
+                &mut ev.invalid_hosts,
+                value(line, "host").unwrap_or_default(),
+            );
             true
         } else if has("invalid base_path") {
-            bump(&mut ev.invalid_paths, value(line, "path").unwrap_or_default());
+            bump(
+                &mut ev.invalid_paths,
+                value(line, "path").unwrap_or_default(),
+            );
             true
         } else if has("invalid token") {
-            bump(&mut ev.invalid_tokens, value(line, "token").unwrap_or_default());
+            bump(
+                &mut ev.invalid_tokens,
+                value(line, "token").unwrap_or_default(),
+            );
             true
         } else {
             false
         };
         if outcome {
             ev.requests += 1;
-            bump(&mut ev.user_agents, user_agent(line).unwrap_or_else(|| "-".into()));
+            bump(
+                &mut ev.user_agents,
+                user_agent(line).unwrap_or_else(|| "-".into()),
+            );
         }
     }
     ev
@@ -178,7 +202,11 @@ I1128 09:00:04.000000       1 solver.go:106] "got successful challenge request, 
         assert_eq!(ev.invalid_paths, [("/tok".to_owned(), 1)]);
         assert!(ev.invalid_tokens.is_empty());
         assert_eq!(ev.user_agents.len(), 4);
-        assert!(ev.user_agents[0].0.starts_with("cert-manager-challenges/v1.19.1"));
+        assert!(
+            ev.user_agents[0]
+                .0
+                .starts_with("cert-manager-challenges/v1.19.1")
+        );
     }
 
     #[test]
