@@ -79,6 +79,28 @@ pub fn build_report(
     Report::new(reports, cluster)
 }
 
+/// Read solver pod logs only when they can decide something (a self check failing at the HTTP
+/// level that no proving finding explains; one request per pod, off the common path), and
+/// diagnose again with them. Returns `report` unchanged when no log is wanted.
+pub async fn with_solver_logs(
+    client: &kube::Client,
+    certs: &mut [CertificateEvidence],
+    cluster: &mut ClusterEvidence,
+    probes: &Probes,
+    report: Report,
+) -> Report {
+    let wanted: Vec<(String, String)> = certs
+        .iter()
+        .zip(&report.certificates)
+        .flat_map(|(c, r)| diagnose::joint::solver_logs_wanted(c, &r.findings))
+        .collect();
+    if wanted.is_empty() {
+        return report;
+    }
+    gather::logs::attach(client, certs, &mut cluster.unreadable, &wanted).await;
+    build_report(certs, cluster, probes)
+}
+
 /// Say what the run could not see.
 fn not_checked(enabled: bool, probed: usize) -> Finding {
     if !enabled {
@@ -202,17 +224,8 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
     } else {
         probe_locally(&certs, &cluster, cli.attempts).await
     };
-    let mut report = build_report(&certs, &cluster, &probes);
-    // Solver logs only when they can decide something (one request per pod, off the common path).
-    let wanted: Vec<(String, String)> = certs
-        .iter()
-        .zip(&report.certificates)
-        .flat_map(|(c, r)| diagnose::joint::solver_logs_wanted(c, &r.findings))
-        .collect();
-    if !wanted.is_empty() {
-        gather::logs::attach(&client, &mut certs, &mut cluster.unreadable, &wanted).await;
-        report = build_report(&certs, &cluster, &probes);
-    }
+    let report = build_report(&certs, &cluster, &probes);
+    let report = with_solver_logs(&client, &mut certs, &mut cluster, &probes, report).await;
     print_stdout(&render(
         &report,
         cli.output.output,

@@ -925,6 +925,21 @@ fn route_problem(
         }
     }
     if route.parents.is_empty() {
+        evidence.push(format!(
+            "HTTPRoute {}/{} status.parents: [] (parentRefs: {})",
+            route.namespace,
+            route.name,
+            route
+                .parent_refs
+                .iter()
+                .map(|r| format!(
+                    "{}/{}",
+                    r.namespace.as_deref().unwrap_or(&route.namespace),
+                    r.name
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         return Some((
             Proof::Supports,
             format!(
@@ -950,9 +965,26 @@ fn httproute_not_attached(input: &Input) -> Vec<Finding> {
             for e in evidence {
                 f = f.evidence(e);
             }
-            out.push(f.fix(
-                "attach the route to an HTTP listener on port 80: set parentRefs[].sectionName to that listener and allow routes from this namespace (allowedRoutes.namespaces.from: All or a selector); the listener hostname must cover the name",
-            ));
+            let gateways: Vec<String> = route
+                .parent_refs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "kubectl get gateway {} -n {} -o yaml",
+                        r.name,
+                        r.namespace.as_deref().unwrap_or(&route.namespace)
+                    )
+                })
+                .collect();
+            out.push(f.fix(format!(
+                "attach the route to an HTTP listener on port 80: set parentRefs[].sectionName to that listener (in the {}) and allow routes from namespace {} (allowedRoutes.namespaces.from: All or a selector); the listener hostname must cover {}; see kubectl describe httproute {} -n {}{}",
+                issuer_kind_cmd(cert),
+                route.namespace,
+                ch.dns_name,
+                route.name,
+                route.namespace,
+                gateways.iter().map(|g| format!("; {g}")).collect::<String>()
+            )));
         }
     }
     out
@@ -1146,6 +1178,13 @@ fn issuance_backoff(input: &Input) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::evidence::*;
+
+    /// The rules, with every finding checked for evidence, fix and docs link.
+    fn findings(input: &Input) -> Vec<Finding> {
+        let found = super::findings(input);
+        crate::diagnose::assert_complete(&found);
+        found
+    }
 
     /// A certificate stuck in the self check with a healthy solver: the base fixture.
     fn stuck() -> (CertificateEvidence, ClusterEvidence) {

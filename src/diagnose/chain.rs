@@ -428,9 +428,9 @@ mod tests {
     }
 
     fn has(cert: &CertificateEvidence, cluster: &ClusterEvidence, code: Code) -> Option<Finding> {
-        findings(&Input { cert, cluster })
-            .into_iter()
-            .find(|f| f.code == code)
+        let found = findings(&Input { cert, cluster });
+        crate::diagnose::assert_complete(&found);
+        found.into_iter().find(|f| f.code == code)
     }
 
     #[test]

@@ -870,7 +870,9 @@ mod tests {
         cluster: &ClusterEvidence,
         p: Option<&TargetReport>,
     ) -> Vec<Finding> {
-        findings(cert, cluster, |_| p)
+        let found = findings(cert, cluster, |_| p);
+        crate::diagnose::assert_complete(&found);
+        found
     }
 
     fn code(found: &[Finding], c: Code) -> Option<Finding> {

@@ -321,10 +321,6 @@ const CONSEQUENCES: &[(Code, Code)] = &[
     (Code::SolverRemovedEarly, Code::CaRejected),
     (Code::IpIdentifier, Code::HttprouteNotAttached),
     (Code::IpIdentifier, Code::PresentFailed),
-    (Code::SolverIngressRejected, Code::VersionPitfall),
-    (Code::SolverPodNotRunning, Code::VersionPitfall),
-    (Code::HttprouteNotAttached, Code::VersionPitfall),
-    (Code::PresentFailed, Code::VersionPitfall),
 ];
 
 fn same_scope(a: &Finding, b: &Finding) -> bool {
@@ -380,9 +376,121 @@ pub fn rank(findings: &mut [Finding]) {
     });
 }
 
+/// Test helper: every finding a rule fixture produces is complete — a summary, at least one
+/// non-empty evidence line, a fix, and a docs link for its code. Rule tests call it on every
+/// finding they look at.
+#[cfg(test)]
+pub(crate) fn assert_complete(findings: &[Finding]) {
+    for f in findings {
+        assert!(!f.summary.trim().is_empty(), "{}: empty summary", f.code);
+        assert!(
+            !f.evidence.is_empty() && f.evidence.iter().all(|e| !e.trim().is_empty()),
+            "{}: no evidence: {f:?}",
+            f.code
+        );
+        assert!(!f.fix.trim().is_empty(), "{}: no fix: {f:?}", f.code);
+        assert!(f.docs.ends_with(&format!("/{}.md", f.code)), "{}", f.docs);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn f(code: Code, severity: Severity, proof: Proof, challenge: Option<&str>) -> Finding {
+        let mut f = Finding::new(code, severity, proof, "x");
+        f.challenge = challenge.map(str::to_owned);
+        f
+    }
+
+    #[test]
+    fn rank_puts_causes_first_and_names_them() {
+        let mut v = vec![
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SolverUnreachable,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::BodyMismatch,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+            f(
+                Code::PathCaptured,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SolverPodNotRunning,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+            f(
+                Code::VersionPitfall,
+                Severity::Warning,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        let order: Vec<(Code, Option<Code>)> =
+            v.iter().map(|f| (f.code, f.consequence_of)).collect();
+        assert_eq!(
+            order,
+            [
+                (Code::SolverPodNotRunning, None),
+                (Code::PathCaptured, None),
+                (Code::BodyMismatch, Some(Code::PathCaptured)),
+                (Code::SolverUnreachable, Some(Code::SolverPodNotRunning)),
+                (Code::SelfCheckFailing, Some(Code::SolverPodNotRunning)),
+                (Code::VersionPitfall, None),
+            ]
+        );
+        // Without a cause in scope nothing is called a consequence.
+        let mut v = vec![
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::MixedBackends,
+                Severity::Error,
+                Proof::Proves,
+                Some("b"),
+            ),
+            f(
+                Code::BodyMismatch,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        assert_eq!(v[0].code, Code::MixedBackends);
+        assert_eq!(v[2].consequence_of, Some(Code::BodyMismatch));
+        assert_eq!(v[1].consequence_of, None);
+        let json = serde_json::to_value(&v[2]).unwrap();
+        assert_eq!(json["consequenceOf"], "BODY_MISMATCH");
+        assert!(
+            json["docs"]
+                .as_str()
+                .unwrap()
+                .ends_with("docs/findings/SELF_CHECK_FAILING.md")
+        );
+    }
 
     #[test]
     fn all_lists_every_code_once_in_order() {

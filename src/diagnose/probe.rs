@@ -114,7 +114,11 @@ fn dns_not_ready(c: &Ctx) -> Vec<Finding> {
     vec![
         Finding::new(Code::DnsNotReady, Severity::Error, Proof::Proves, format!("{} {what} for resolver {}", c.ch.dns_name, ans.resolver))
             .challenge(&c.ch.name)
-            .evidence(ans.detail.join("; "))
+            .evidence(if ans.detail.is_empty() {
+                format!("resolver {}: {}", ans.resolver, ans.error.map_or("", |e| e.as_str()))
+            } else {
+                ans.detail.join("; ")
+            })
             .fix(format!(
                 "create an A (and/or AAAA) record for {} pointing at your ingress load balancer; after a new record, negative caching can delay it by the zone's SOA minimum TTL: dig +short {} A",
                 c.ch.dns_name, c.ch.dns_name
@@ -528,7 +532,8 @@ fn auth_required(c: &Ctx) -> Vec<Finding> {
                 a.address, a.attempts
             ),
         )
-        .challenge(&c.ch.name);
+        .challenge(&c.ch.name)
+        .evidence(format!("{}  {}", a.address, outcome_summary(a)));
         if let Some(ch) = challenge {
             f = f.evidence(format!("WWW-Authenticate: {ch}"));
         }
@@ -568,7 +573,8 @@ fn body_mismatch(c: &Ctx) -> Vec<Finding> {
             )
         };
         let mut f = Finding::new(Code::BodyMismatch, Severity::Error, Proof::Proves, summary)
-            .challenge(&c.ch.name);
+            .challenge(&c.ch.name)
+            .evidence(format!("{}  {}", a.address, outcome_summary(a)));
         if let Some(s) = sample {
             f = f.evidence(format!(
                 "got {} bytes starting {:?}; expected {:?}",
@@ -674,6 +680,13 @@ mod tests {
             dns_name: "shop.example.com".into(),
             ..Default::default()
         }
+    }
+
+    /// The rules, with every finding checked for evidence, fix and docs link.
+    fn findings(ch: &ChallengeEvidence, r: &TargetReport, ca: CaProfile) -> Vec<Finding> {
+        let found = super::findings(ch, r, ca);
+        crate::diagnose::assert_complete(&found);
+        found
     }
 
     fn codes(r: &TargetReport, ca: CaProfile) -> Vec<Code> {

@@ -149,7 +149,9 @@ mod tests {
             dns_name: "shop.example.com".into(),
             ..Default::default()
         };
-        super::super::probe::findings(&ch, r, CaProfile::Pebble)
+        let found = super::super::probe::findings(&ch, r, CaProfile::Pebble);
+        crate::diagnose::assert_complete(&found);
+        found
     }
 
     fn dns(error: Option<ErrorClass>, detail: &[&str], a: &[&str]) -> TargetReport {
