@@ -20,7 +20,7 @@ pub struct Input<'a> {
 type Rule = fn(&Input) -> Vec<Finding>;
 
 /// The rules, in the order their findings are most useful when severities tie.
-const RULES: &[Rule] = &[
+pub(super) const RULES: &[Rule] = &[
     issuer_problems,
     rate_limited,
     wildcard_needs_dns01,
@@ -1032,7 +1032,7 @@ fn self_check_failing(input: &Input) -> Vec<Finding> {
             .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
             if let Some(log) = &ch.solver_log {
                 f = f.evidence(super::joint::log_summary(log));
-                if log.requests == 0 {
+                if log.requests == 0 && log.lines > 0 {
                     f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
                 }
             }

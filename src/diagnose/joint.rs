@@ -24,7 +24,7 @@ pub struct Ctx<'a> {
 
 type Rule = fn(&Ctx) -> Vec<Finding>;
 
-const RULES: &[Rule] = &[
+pub(super) const RULES: &[Rule] = &[
     host_not_preserved,
     path_captured,
     solver_on_other_lb,
@@ -89,6 +89,12 @@ fn challenge_path(ch: &ChallengeEvidence) -> String {
 
 /// `12 requests: 3 OK, 9 invalid host …` — what the solver log shows, for evidence lines.
 pub fn log_summary(l: &SolverLogEvidence) -> String {
+    if l.lines == 0 {
+        return format!(
+            "solver pod {}/{} has an empty log (restarted, or logs not kept): nothing to count",
+            l.namespace, l.pod
+        );
+    }
     let sum = |v: &[(String, u32)]| v.iter().map(|(_, n)| n).sum::<u32>();
     let agents = l
         .user_agents

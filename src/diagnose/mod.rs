@@ -13,6 +13,11 @@ pub mod joint;
 pub mod probe;
 pub mod responder;
 
+/// How many rules a full run applies to each certificate (API, probe, joint, DNS-01 advice).
+pub fn rule_count() -> usize {
+    api::RULES.len() + probe::RULES.len() + joint::RULES.len() + 1
+}
+
 /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
 /// scripts match on it and `docs/findings/<CODE>.md` documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

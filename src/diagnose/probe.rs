@@ -17,7 +17,7 @@ pub struct Ctx<'a> {
     pub ca: CaProfile,
 }
 
-const RULES: &[Rule] = &[
+pub(super) const RULES: &[Rule] = &[
     dns_not_ready,
     super::responder::dns_broken,
     super::responder::wrong_device,

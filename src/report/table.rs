@@ -118,7 +118,7 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
         }
     }
     out.push('\n');
-    if c.findings.is_empty() {
+    if c.findings.iter().all(|f| f.severity == Severity::Info) {
         let what = if c.ready {
             "certificate is Ready"
         } else if c.challenges.is_empty() {
@@ -131,10 +131,41 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
             "{} ({what})",
             paint("No problem found", style.color, |s| s.green().to_string())
         );
-        return;
+        field(out, "checked", &checked(c), usize::from(style.width));
+        if c.findings.is_empty() {
+            return;
+        }
+        out.push('\n');
     }
     out.push_str(&findings_table(&c.findings, style));
     out.push('\n');
+}
+
+/// What a run with no problem looked at: rules, and per vantage the addresses and attempts.
+fn checked(c: &CertificateReport) -> String {
+    let mut parts = vec![format!(
+        "{} rules over the certificate, issuer, order, challenges and solver resources",
+        crate::diagnose::rule_count()
+    )];
+    for ch in &c.challenges {
+        for (label, t) in [
+            ("from this machine", &ch.vantages.local),
+            ("in the cluster", &ch.vantages.in_cluster),
+        ] {
+            if let Some(t) = t {
+                let attempts: u32 = t.addresses.iter().map(|a| a.attempts).sum();
+                parts.push(format!(
+                    "{} probed {label}: {} address(es), {attempts} fresh connection(s)",
+                    ch.dns_name,
+                    t.addresses.len()
+                ));
+            }
+        }
+    }
+    if parts.len() == 1 && !c.challenges.is_empty() {
+        parts.push("no probe of the challenge URL".into());
+    }
+    parts.join("; ")
 }
 
 fn verdict_line(v: &Verdict) -> String {
