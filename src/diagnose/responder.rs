@@ -6,46 +6,32 @@ use super::probe::{Ctx, outcome_summary, primary_answer};
 use super::{Code, Finding, Proof, Severity};
 use crate::probe::plan::{AddressReport, Attempt, ErrorClass};
 
-/// RC25 seen by the probe: the self check's resolver fails (SERVFAIL, timeout, other error)
-/// for the name, or for one record type while the other resolves.
+/// RC25 seen by the probe: the self check's resolver fails for the name (SERVFAIL, REFUSED,
+/// timeout, other error) rather than saying it does not exist. One failing record type while
+/// the other resolves is not reported: validators use the family that resolved.
 pub(super) fn dns_broken(c: &Ctx) -> Vec<Finding> {
     let Some(ans) = primary_answer(c.report) else {
         return vec![];
     };
-    const BROKEN: &[ErrorClass] = &[
-        ErrorClass::DnsServfail,
-        ErrorClass::DnsTimeout,
-        ErrorClass::DnsError,
-    ];
-    let whole = ans.error.filter(|e| BROKEN.contains(e));
-    let partial: Vec<&String> = ans
-        .detail
-        .iter()
-        .filter(|d| BROKEN.iter().any(|e| d.contains(e.as_str())))
-        .collect();
-    if whole.is_none() && partial.is_empty() {
+    let Some(e) = ans.error.filter(|e| {
+        matches!(
+            e,
+            ErrorClass::DnsServfail | ErrorClass::DnsTimeout | ErrorClass::DnsError
+        )
+    }) else {
         return vec![];
-    }
-    let (severity, summary) = match whole {
-        Some(e) => (
-            Severity::Error,
-            format!(
-                "{} cannot be resolved: resolver {} answers {} (the name's DNS servers fail; this is not a missing record)",
-                c.ch.dns_name, ans.resolver, e
-            ),
-        ),
-        None => (
-            Severity::Warning,
-            format!(
-                "{} resolves, but {} of its 2 lookups (A, AAAA) fail at resolver {}: a validator that needs that record type fails",
-                c.ch.dns_name,
-                partial.len(),
-                ans.resolver
-            ),
-        ),
     };
-    let mut f =
-        Finding::new(Code::DnsBroken, severity, Proof::Proves, summary).challenge(&c.ch.name);
+    let mut f = Finding::new(
+        Code::DnsBroken,
+        Severity::Error,
+        Proof::Proves,
+        format!(
+            "{} cannot be resolved: resolver {} answers {e} (the name's DNS servers fail; this is not a missing record)",
+            c.ch.dns_name, ans.resolver
+        ),
+    )
+    .challenge(&c.ch.name)
+    .evidence(format!("resolver {}: {e}", ans.resolver));
     for d in &ans.detail {
         f = f.evidence(d.clone());
     }
@@ -184,11 +170,9 @@ mod tests {
             [Code::DnsBroken]
         );
         assert_eq!(f[0].severity, Severity::Error);
-        // AAAA fails while A works: a warning.
+        // AAAA fails while A works: validators use A; not reported.
         let r = dns(None, &["AAAA: dns_timeout: timed out"], &["192.0.2.1"]);
-        let f = ctx_codes(&r);
-        assert_eq!(f[0].code, Code::DnsBroken);
-        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(ctx_codes(&r).is_empty());
         // NXDOMAIN stays DNS_NOT_READY.
         let r = dns(
             Some(ErrorClass::DnsNxdomain),
