@@ -562,7 +562,7 @@ fn dataplane_stale(c: &Ctx) -> Vec<Finding> {
     let target = down.copied().or(planes.first().copied());
     let fix = target.map_or_else(
         || "check the data plane's logs for reload errors and restart its pods".to_owned(),
-        |p| plane_fix(p),
+        plane_fix,
     );
     let mut f =
         Finding::new(Code::DataplaneStale, Severity::Error, proof, summary).challenge(&c.ch.name);
