@@ -60,82 +60,96 @@ fn subject<'a>(t: &'a CaText, cert: &'a CertificateEvidence) -> &'a str {
         .unwrap_or("")
 }
 
+/// A rule over the CA's words: the first CA text `matches` accepts becomes the finding `build`
+/// makes (given the text and the name it is about), with the text as first evidence line.
+fn ca_rule(
+    cert: &CertificateEvidence,
+    matches: impl Fn(&CaText) -> bool,
+    build: impl Fn(&CaText, &str) -> Finding,
+) -> Vec<Finding> {
+    let Some(t) = ca_texts(cert).into_iter().find(|t| matches(t)) else {
+        return vec![];
+    };
+    let mut f = build(&t, subject(&t, cert));
+    f.evidence.insert(0, format!("{}: {}", t.source, t.detail));
+    vec![scoped(f, t.challenge)]
+}
+
 /// RC32: `urn:…:caa` / `CAA record for <name> prevents issuance`.
 pub(super) fn caa_forbids(input: &Input) -> Vec<Finding> {
     let cert = input.cert;
-    let Some(t) = ca_texts(cert).into_iter().find(|t| {
-        t.problem_type == "caa" || t.detail.to_ascii_lowercase().contains("prevents issuance")
-    }) else {
-        return vec![];
-    };
-    let name = subject(&t, cert);
-    let f = Finding::new(
-        Code::CaaForbids,
-        Severity::Error,
-        Proof::Proves,
-        format!("a CAA record for {name} (or a parent domain) does not allow this CA to issue"),
+    ca_rule(
+        cert,
+        |t| t.problem_type == "caa" || t.detail.to_ascii_lowercase().contains("prevents issuance"),
+        |_, name| {
+            Finding::new(
+                Code::CaaForbids,
+                Severity::Error,
+                Proof::Proves,
+                format!("a CAA record for {name} (or a parent domain) does not allow this CA to issue"),
+            )
+            .fix(format!(
+                "find the record: dig +short CAA {name} (then each parent domain up to the TLD); add the CA's identity, e.g. `{name}. CAA 0 issue \"letsencrypt.org\"` (drop accounturi= / validationmethods= that exclude this account or http-01), then {}",
+                renew_hint(cert)
+            ))
+        },
     )
-    .evidence(format!("{}: {}", t.source, t.detail))
-    .fix(format!(
-        "find the record: dig +short CAA {name} (then each parent domain up to the TLD); add the CA's identity, e.g. `{name}. CAA 0 issue \"letsencrypt.org\"` (drop accounturi= / validationmethods= that exclude this account or http-01), then {}",
-        renew_hint(cert)
-    ));
-    vec![scoped(f, t.challenge)]
 }
 
 /// RC25 from the CA's words: `DNS problem: SERVFAIL looking up A|AAAA|CAA for …`.
 pub(super) fn dns_broken(input: &Input) -> Vec<Finding> {
     let cert = input.cert;
-    let Some(t) = ca_texts(cert).into_iter().find(|t| {
-        let d = t.detail.to_ascii_lowercase();
-        d.contains("dns problem")
-            && ["servfail", "refused", "timed out", "timeout", "dnssec"]
-                .iter()
-                .any(|w| d.contains(w))
-    }) else {
-        return vec![];
-    };
-    let name = subject(&t, cert);
-    let f = Finding::new(
-        Code::DnsBroken,
-        Severity::Error,
-        Proof::Proves,
-        format!("the CA's resolvers cannot resolve {name}: its DNS servers fail (not a missing record)"),
+    ca_rule(
+        cert,
+        |t| {
+            let d = t.detail.to_ascii_lowercase();
+            d.contains("dns problem")
+                && ["servfail", "refused", "timed out", "timeout", "dnssec"]
+                    .iter()
+                    .any(|w| d.contains(w))
+        },
+        |_, name| {
+            Finding::new(
+                Code::DnsBroken,
+                Severity::Error,
+                Proof::Proves,
+                format!("the CA's resolvers cannot resolve {name}: its DNS servers fail (not a missing record)"),
+            )
+            .fix(format!(
+                "check every authoritative server and DNSSEC: dig +dnssec {name} A; dig {name} CAA; dig +trace {name} — a SERVFAIL on the CAA query (also of a parent domain) blocks issuance too; fix the nameservers or DS records, then {}",
+                renew_hint(cert)
+            ))
+        },
     )
-    .evidence(format!("{}: {}", t.source, t.detail))
-    .fix(format!(
-        "check every authoritative server and DNSSEC: dig +dnssec {name} A; dig {name} CAA; dig +trace {name} — a SERVFAIL on the CAA query (also of a parent domain) blocks issuance too; fix the nameservers or DS records, then {}",
-        renew_hint(cert)
-    ));
-    vec![scoped(f, t.challenge)]
 }
 
 /// RC34 (rare, unconfirmed by maintainers): the primary perspective passed, a remote one got
 /// 404. Only supported: event timestamps are not read, and mixed backends look the same.
 pub(super) fn solver_removed_early(input: &Input) -> Vec<Finding> {
     let cert = input.cert;
-    let Some(t) = ca_texts(cert).into_iter().find(|t| {
-        t.secondary
-            && t.detail.contains("404")
-            && t.problem_type != "caa"
-            && t.problem_type != "dns"
-    }) else {
-        return vec![];
-    };
-    let f = Finding::new(
-        Code::SolverRemovedEarly,
-        Severity::Warning,
-        Proof::Supports,
-        "the CA's primary perspective passed and a remote perspective got 404: the solver may have been removed before every perspective fetched the token",
+    ca_rule(
+        cert,
+        |t| {
+            t.secondary
+                && t.detail.contains("404")
+                && t.problem_type != "caa"
+                && t.problem_type != "dns"
+        },
+        |t, _| {
+            Finding::new(
+                Code::SolverRemovedEarly,
+                Severity::Warning,
+                Proof::Supports,
+                "the CA's primary perspective passed and a remote perspective got 404: the solver may have been removed before every perspective fetched the token",
+            )
+            .evidence("the cluster's events (when the solver Pod/Ingress was deleted) were not read; mixed backends or a stale address produce the same text")
+            .fix(format!(
+                "compare the times: kubectl get events -n {} --sort-by=.lastTimestamp | grep -E 'cm-acme-http-solver|{}'; if the solver went away before the Challenge turned invalid, report it to cert-manager (cm#7659); otherwise look for backends that do not serve the token",
+                cert.namespace,
+                t.challenge.map_or(cert.name.as_str(), |c| c.name.as_str())
+            ))
+        },
     )
-    .evidence(format!("{}: {}", t.source, t.detail))
-    .evidence("the cluster's events (when the solver Pod/Ingress was deleted) were not read; mixed backends or a stale address produce the same text")
-    .fix(format!(
-        "compare the times: kubectl get events -n {} --sort-by=.lastTimestamp | grep -E 'cm-acme-http-solver|{}'; if the solver went away before the Challenge turned invalid, report it to cert-manager (cm#7659); otherwise look for backends that do not serve the token",
-        cert.namespace,
-        t.challenge.map_or(cert.name.as_str(), |c| c.name.as_str())
-    ));
-    vec![scoped(f, t.challenge)]
 }
 
 /// A known regression: cert-manager versions it affects, the symptom text, what to do.
@@ -371,52 +385,16 @@ mod tests {
     use super::*;
     use crate::evidence::*;
 
+    /// The shared stuck fixture, with the controller's version known.
     fn base() -> (CertificateEvidence, ClusterEvidence) {
-        let ch = ChallengeEvidence {
-            name: "web-1-2-3".into(),
-            dns_name: "shop.example.com".into(),
-            type_: "HTTP-01".into(),
-            token: "tok".into(),
-            key: "tok.thumb".into(),
-            processing: true,
-            presented: true,
-            state: "pending".into(),
+        let (cert, mut cluster) = crate::diagnose::testdata::stuck();
+        cluster.cert_manager = Some(CertManagerEvidence {
+            namespace: "cert-manager".into(),
+            deployment: "cert-manager".into(),
+            image: Some("quay.io/jetstack/cert-manager-controller:v1.19.1".into()),
+            version: Some("v1.19.1".into()),
             ..Default::default()
-        };
-        let cert = CertificateEvidence {
-            namespace: "shop".into(),
-            name: "web".into(),
-            dns_names: vec!["shop.example.com".into()],
-            issuer_ref: IssuerRef {
-                name: "le".into(),
-                kind: Some("ClusterIssuer".into()),
-                group: None,
-            },
-            issuer: Some(IssuerEvidence {
-                kind: "ClusterIssuer".into(),
-                name: "le".into(),
-                conditions: vec![Condition {
-                    type_: "Ready".into(),
-                    status: "True".into(),
-                    ..Default::default()
-                }],
-                acme: Some(AcmeIssuer::default()),
-                namespace: None,
-            }),
-            request: Some(RequestEvidence::default()),
-            challenges: vec![ch],
-            ..Default::default()
-        };
-        let cluster = ClusterEvidence {
-            cert_manager: Some(CertManagerEvidence {
-                namespace: "cert-manager".into(),
-                deployment: "cert-manager".into(),
-                image: Some("quay.io/jetstack/cert-manager-controller:v1.19.1".into()),
-                version: Some("v1.19.1".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        });
         (cert, cluster)
     }
 

@@ -725,6 +725,9 @@ mod tests {
         Attempt, DnsReport, ErrorClass, KeyMatch, OutcomeCount, ResolverAnswer,
     };
 
+    use crate::diagnose::testdata::addr;
+
+    /// An outcome that passes (200 + key) or not.
     fn oc(
         status: Option<u16>,
         err: Option<ErrorClass>,
@@ -732,31 +735,8 @@ mod tests {
         pass: bool,
         n: u32,
     ) -> OutcomeCount {
-        OutcomeCount {
-            status,
-            error_class: err,
-            responder: who.into(),
-            key_match: if pass { KeyMatch::Exact } else { KeyMatch::No },
-            cert_manager_pass: pass,
-            acme_pass: pass,
-            count: n,
-            ..Default::default()
-        }
-    }
-
-    fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
-        AddressReport {
-            address: ip.into(),
-            family: "ipv4".into(),
-            attempts: outcomes.iter().map(|o| o.count).sum(),
-            cert_manager_passes: outcomes
-                .iter()
-                .filter(|o| o.cert_manager_pass)
-                .map(|o| o.count)
-                .sum(),
-            outcomes,
-            ..Default::default()
-        }
+        let km = if pass { KeyMatch::Exact } else { KeyMatch::No };
+        crate::diagnose::testdata::oc(status, err, who, km, n)
     }
 
     fn probe(addresses: Vec<AddressReport>) -> TargetReport {
@@ -775,100 +755,9 @@ mod tests {
         }
     }
 
-    /// A presented challenge with an nginx solver Ingress, and one ingress-nginx data plane.
+    /// The shared stuck-in-self-check fixture (nginx solver Ingress, one ingress-nginx plane).
     fn base() -> (CertificateEvidence, ClusterEvidence) {
-        let solver = Solver {
-            http01: Some(Http01Solver {
-                ingress: Some(Http01Ingress {
-                    ingress_class_name: Some("nginx".into()),
-                    ..Default::default()
-                }),
-                gateway_http_route: None,
-            }),
-            ..Default::default()
-        };
-        let ch = ChallengeEvidence {
-            name: "web-1-2-3".into(),
-            dns_name: "shop.example.com".into(),
-            type_: "HTTP-01".into(),
-            token: "tok".into(),
-            key: "tok.thumb".into(),
-            solver: solver.clone(),
-            processing: true,
-            presented: true,
-            state: "pending".into(),
-            reason: Some("Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'".into()),
-            solver_pods: vec![PodEvidence {
-                namespace: "shop".into(),
-                name: "cm-acme-http-solver-abc".into(),
-                phase: "Running".into(),
-                ready: true,
-                args_match: true,
-                ..Default::default()
-            }],
-            solver_ingresses: vec![IngressEvidence {
-                namespace: "shop".into(),
-                name: "cm-acme-http-solver-ing".into(),
-                class_name: Some("nginx".into()),
-                lb_addresses: vec!["203.0.113.10".into()],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let cert = CertificateEvidence {
-            namespace: "shop".into(),
-            name: "web".into(),
-            dns_names: vec!["shop.example.com".into()],
-            issuer_ref: IssuerRef {
-                name: "le".into(),
-                kind: Some("ClusterIssuer".into()),
-                group: None,
-            },
-            issuer: Some(IssuerEvidence {
-                acme: Some(AcmeIssuer {
-                    solvers: vec![solver],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            challenges: vec![ch],
-            ..Default::default()
-        };
-        let cluster = ClusterEvidence {
-            ingress_classes: vec![IngressClassEvidence {
-                name: "nginx".into(),
-                controller: "k8s.io/ingress-nginx".into(),
-                is_default: true,
-            }],
-            data_planes: vec![DataPlaneEvidence {
-                kind: "ingress-controller".into(),
-                namespace: "ingress-nginx".into(),
-                name: "ingress-nginx-controller".into(),
-                product: Some("ingress-nginx".into()),
-                controller: Some("k8s.io/ingress-nginx".into()),
-                ingress_classes: vec!["nginx".into()],
-                ready_replicas: Some(2),
-                services: vec![ServiceEvidence {
-                    namespace: "ingress-nginx".into(),
-                    name: "ingress-nginx-controller".into(),
-                    type_: "LoadBalancer".into(),
-                    lb_addresses: vec!["203.0.113.10".into()],
-                    external_traffic_policy: Some("Cluster".into()),
-                    ready_endpoints: 2,
-                    ports: vec![ServicePortEvidence {
-                        name: Some("http".into()),
-                        port: 80,
-                        target_port: Some("http".into()),
-                        node_port: Some(30080),
-                        protocol: "TCP".into(),
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        (cert, cluster)
+        crate::diagnose::testdata::stuck()
     }
 
     fn run(

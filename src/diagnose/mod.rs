@@ -12,6 +12,8 @@ pub mod chain;
 pub mod joint;
 pub mod probe;
 pub mod responder;
+#[cfg(test)]
+pub(crate) mod testdata;
 
 /// How many rules a full run applies to each certificate (API, probe, joint, DNS-01 advice).
 pub fn rule_count() -> usize {

@@ -615,46 +615,7 @@ mod tests {
     use super::*;
     use crate::probe::plan::{Attempt, Hop, ResolverAnswer};
 
-    fn oc(
-        status: Option<u16>,
-        err: Option<ErrorClass>,
-        who: &str,
-        km: KeyMatch,
-        count: u32,
-    ) -> OutcomeCount {
-        let pass = km == KeyMatch::Exact;
-        OutcomeCount {
-            status,
-            error_class: err,
-            responder: who.into(),
-            key_match: km,
-            cert_manager_pass: pass,
-            acme_pass: pass || km == KeyMatch::Trimmed,
-            count,
-            ..Default::default()
-        }
-    }
-
-    fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
-        let attempts = outcomes.iter().map(|o| o.count).sum();
-        AddressReport {
-            address: ip.into(),
-            family: if ip.contains(':') { "ipv6" } else { "ipv4" }.into(),
-            attempts,
-            cert_manager_passes: outcomes
-                .iter()
-                .filter(|o| o.cert_manager_pass)
-                .map(|o| o.count)
-                .sum(),
-            acme_passes: outcomes
-                .iter()
-                .filter(|o| o.acme_pass)
-                .map(|o| o.count)
-                .sum(),
-            outcomes,
-            ..Default::default()
-        }
-    }
+    use crate::diagnose::testdata::{addr, oc};
 
     fn report(addresses: Vec<AddressReport>) -> TargetReport {
         TargetReport {
