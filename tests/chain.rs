@@ -581,3 +581,70 @@ async fn a_proven_cause_keeps_the_common_path_at_twelve_requests() {
     assert!(f.iter().any(|f| f.code == Code::MixedBackends), "{f:#?}");
     assert!(certs[0].challenges.iter().all(|c| c.solver_log.is_none()));
 }
+
+#[tokio::test]
+async fn a_healthy_challenge_says_no_problem_and_what_was_checked() {
+    use kubectl_acmecheck::report::table;
+    // selfcheck-404's objects, with a probe that sees the key on every connection.
+    let (certs, cluster) = offline("selfcheck-404");
+    let mut probes = Probes {
+        enabled: true,
+        ..Default::default()
+    };
+    for ch in &certs[0].challenges {
+        probes.local.insert(
+            format!("shop/{}", ch.name),
+            TargetReport {
+                dns_name: ch.dns_name.clone(),
+                addresses: vec![AddressReport {
+                    address: "192.0.2.10".into(),
+                    family: "ipv4".into(),
+                    attempts: 66,
+                    cert_manager_passes: 66,
+                    acme_passes: 66,
+                    outcomes: vec![OutcomeCount {
+                        status: Some(200),
+                        responder: "acmesolver".into(),
+                        key_match: KeyMatch::Exact,
+                        cert_manager_pass: true,
+                        acme_pass: true,
+                        count: 66,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+    }
+    let mut certs = certs;
+    for ch in &mut certs[0].challenges {
+        ch.reason = None; // the self check has not failed yet
+    }
+    // A private ACME server: documentation addresses are fine for it.
+    let acme = certs[0].issuer.as_mut().unwrap().acme.as_mut().unwrap();
+    acme.server = "https://ca.internal.example/acme/directory".into();
+    let report = run::build_report(&certs, &cluster, &probes);
+    let f = &report.certificates[0].findings;
+    assert!(
+        f.iter()
+            .all(|f| f.severity == kubectl_acmecheck::diagnose::Severity::Info),
+        "{f:#?}"
+    );
+    let text = table::render(
+        &report,
+        table::Style {
+            width: 100,
+            color: false,
+            wide: false,
+        },
+    );
+    assert!(text.contains("No problem found"), "{text}");
+    assert!(text.contains("rules over the certificate"), "{text}");
+    assert!(
+        text.contains(
+            "example.com probed from this machine: 1 address(es), 66 fresh connection(s)"
+        ),
+        "{text}"
+    );
+}
