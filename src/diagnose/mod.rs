@@ -14,6 +14,7 @@ pub mod probe;
 pub mod responder;
 #[cfg(test)]
 pub(crate) mod testdata;
+pub mod vantage;
 
 /// How many rules a full run applies to each certificate (API, probe, joint, DNS-01 advice).
 pub fn rule_count() -> usize {
@@ -67,6 +68,7 @@ pub enum Code {
     ProxyProtocolMismatch,
     SelfcheckViaProxy,
     SelfcheckEgressBlocked,
+    BackendPinnedBySource,
     // Advice across findings (issue: diagnosis)
     Dns01Advised,
     // The tool could not check something
@@ -128,6 +130,7 @@ impl Code {
         Code::ProxyProtocolMismatch,
         Code::SelfcheckViaProxy,
         Code::SelfcheckEgressBlocked,
+        Code::BackendPinnedBySource,
         Code::Dns01Advised,
         Code::NotChecked,
         Code::PathCaptured,
@@ -187,20 +190,21 @@ impl Code {
             Code::ProxyProtocolMismatch => 36,
             Code::SelfcheckViaProxy => 37,
             Code::SelfcheckEgressBlocked => 38,
-            Code::Dns01Advised => 39,
-            Code::NotChecked => 40,
-            Code::PathCaptured => 41,
-            Code::HostNotPreserved => 42,
-            Code::SolverOnOtherLb => 43,
-            Code::DataplaneStale => 44,
-            Code::EtpLocalPartial => 45,
-            Code::EdgeProtocolMismatch => 46,
-            Code::DnsBroken => 47,
-            Code::CaaForbids => 48,
-            Code::SolverRemovedEarly => 49,
-            Code::VersionPitfall => 50,
-            Code::WrongDevice => 51,
-            Code::IpIdentifier => 52,
+            Code::BackendPinnedBySource => 39,
+            Code::Dns01Advised => 40,
+            Code::NotChecked => 41,
+            Code::PathCaptured => 42,
+            Code::HostNotPreserved => 43,
+            Code::SolverOnOtherLb => 44,
+            Code::DataplaneStale => 45,
+            Code::EtpLocalPartial => 46,
+            Code::EdgeProtocolMismatch => 47,
+            Code::DnsBroken => 48,
+            Code::CaaForbids => 49,
+            Code::SolverRemovedEarly => 50,
+            Code::VersionPitfall => 51,
+            Code::WrongDevice => 52,
+            Code::IpIdentifier => 53,
         }
     }
 }
