@@ -411,57 +411,61 @@ mod tests {
         found.into_iter().find(|f| f.code == code)
     }
 
-    #[test]
-    fn caa_from_the_ca_detail() {
-        let (mut cert, cluster) = base();
-        invalid(
-            &mut cert,
-            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:caa: CAA record for shop.example.com prevents issuance",
-        );
-        let f = has(&cert, &cluster, Code::CaaForbids).expect("caa");
-        assert!(
-            f.fix.contains("dig +short CAA shop.example.com"),
-            "{}",
-            f.fix
-        );
-        assert!(f.fix.contains("cmctl renew web -n shop"), "{}", f.fix);
-        invalid(
-            &mut cert,
-            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:connection: 192.0.2.1: Fetching http://shop.example.com/.well-known/acme-challenge/tok: Timeout during connect (likely firewall problem)",
-        );
-        assert!(has(&cert, &cluster, Code::CaaForbids).is_none());
-    }
+    const PREFIX: &str =
+        "Error accepting authorization: acme: authorization error for shop.example.com: ";
+
+    /// `(CA problem after the prefix, code, whether the rule fires)`: each rule's positive
+    /// text and a neighbour it must leave alone.
+    const CA_TEXTS: &[(&str, Code, bool)] = &[
+        (
+            "403 urn:ietf:params:acme:error:caa: CAA record for shop.example.com prevents issuance",
+            Code::CaaForbids,
+            true,
+        ),
+        (
+            "403 urn:ietf:params:acme:error:connection: 192.0.2.1: Fetching http://shop.example.com/.well-known/acme-challenge/tok: Timeout during connect (likely firewall problem)",
+            Code::CaaForbids,
+            false,
+        ),
+        (
+            "400 urn:ietf:params:acme:error:dns: DNS problem: SERVFAIL looking up CAA for example.com - the domain's nameservers may be malfunctioning",
+            Code::DnsBroken,
+            true,
+        ),
+        (
+            "400 urn:ietf:params:acme:error:dns: DNS problem: NXDOMAIN looking up A for shop.example.com - check that a DNS record exists for this domain",
+            Code::DnsBroken,
+            false,
+        ),
+        (
+            "403 urn:ietf:params:acme:error:unauthorized: During secondary validation: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404",
+            Code::SolverRemovedEarly,
+            true,
+        ),
+        (
+            "403 urn:ietf:params:acme:error:unauthorized: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404",
+            Code::SolverRemovedEarly,
+            false,
+        ),
+    ];
 
     #[test]
-    fn dns_servfail_from_the_ca_detail() {
+    fn ca_text_rules_fire_on_their_text_only() {
+        for (text, code, fires) in CA_TEXTS {
+            let (mut cert, cluster) = base();
+            invalid(&mut cert, &format!("{PREFIX}{text}"));
+            let found = has(&cert, &cluster, *code);
+            assert_eq!(found.is_some(), *fires, "{code} on {text}");
+            if let Some(f) = found {
+                assert!(f.fix.contains("-n shop"), "{}", f.fix);
+                assert!(f.evidence[0].starts_with("Challenge web-"), "{:?}", f.evidence);
+            }
+        }
+        // Only the rare cause is merely supported.
         let (mut cert, cluster) = base();
-        invalid(
-            &mut cert,
-            "Error accepting authorization: acme: authorization error for shop.example.com: 400 urn:ietf:params:acme:error:dns: DNS problem: SERVFAIL looking up CAA for example.com - the domain's nameservers may be malfunctioning",
-        );
-        let f = has(&cert, &cluster, Code::DnsBroken).expect("dns");
-        assert_eq!(f.proof, Proof::Proves);
-        invalid(
-            &mut cert,
-            "Error accepting authorization: acme: authorization error for shop.example.com: 400 urn:ietf:params:acme:error:dns: DNS problem: NXDOMAIN looking up A for shop.example.com - check that a DNS record exists for this domain",
-        );
-        assert!(has(&cert, &cluster, Code::DnsBroken).is_none());
-    }
-
-    #[test]
-    fn remote_perspective_404_is_only_supported() {
-        let (mut cert, cluster) = base();
-        invalid(
-            &mut cert,
-            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:unauthorized: During secondary validation: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404",
-        );
-        let f = has(&cert, &cluster, Code::SolverRemovedEarly).expect("removed early");
+        invalid(&mut cert, &format!("{PREFIX}{}", CA_TEXTS[4].0));
+        let f = has(&cert, &cluster, Code::SolverRemovedEarly).unwrap();
         assert_eq!((f.severity, f.proof), (Severity::Warning, Proof::Supports));
-        invalid(
-            &mut cert,
-            "Error accepting authorization: acme: authorization error for shop.example.com: 403 urn:ietf:params:acme:error:unauthorized: 192.0.2.1: Invalid response from http://shop.example.com/.well-known/acme-challenge/tok: 404",
-        );
-        assert!(has(&cert, &cluster, Code::SolverRemovedEarly).is_none());
     }
 
     #[test]
