@@ -458,7 +458,11 @@ mod tests {
             assert_eq!(found.is_some(), *fires, "{code} on {text}");
             if let Some(f) = found {
                 assert!(f.fix.contains("-n shop"), "{}", f.fix);
-                assert!(f.evidence[0].starts_with("Challenge web-"), "{:?}", f.evidence);
+                assert!(
+                    f.evidence[0].starts_with("Challenge web-"),
+                    "{:?}",
+                    f.evidence
+                );
             }
         }
         // Only the rare cause is merely supported.
