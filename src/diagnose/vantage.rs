@@ -1377,6 +1377,7 @@ pub fn not_checked(
                 Proof::Supports,
                 "the challenge URL was not probed (--no-probe)",
             )
+            .evidence("checked: the cert-manager objects, the solver resources, classes, data planes and the controller's settings; not checked: DNS, the HTTP path, both vantages")
             .fix("run without --no-probe to see what the self check and the CA see"),
         );
     }
