@@ -35,6 +35,8 @@ struct Observed {
     pass_probability: f64,
     basis: String,
     reason: String,
+    /// The verdict's strict-rotation note, empty when it assumed independent draws.
+    rotation: String,
     valid: u32,
     n: u32,
     interval: (u32, u32),
@@ -94,6 +96,7 @@ fn observe(scenario: &str, balance_random: bool, n: u32, attempts: Option<u32>) 
         pass_probability,
         basis: verdict["basis"].as_str().unwrap_or("").to_owned(),
         reason: verdict["reason"].as_str().unwrap_or("").to_owned(),
+        rotation: verdict["rotation"].as_str().unwrap_or("").to_owned(),
         valid,
         n,
         interval,
@@ -186,10 +189,8 @@ fn expected_interval(verdict: &serde_json::Value, n: u32) -> (u32, u32) {
         Some("pass" | "flaky") => {
             // Independent draws: P = p³ from the per-request fraction p, itself a sample of
             // `attempts` connections; widen P by p's own two-sided interval.
-            let rotation = verdict["basis"]
-                .as_str()
-                .is_some_and(|b| b.contains("rotation"));
-            let (lo, hi) = if rotation {
+            // Over a strict rotation P is a fraction of starting slots, not a sample estimate.
+            let (lo, hi) = if verdict["rotation"].is_string() {
                 (p_round, p_round)
             } else {
                 let p = verdict["perRequestPass"].as_f64().unwrap_or(f64::NAN);
@@ -347,6 +348,33 @@ fn founding_incident_with_random_balancing_is_flaky_at_p_cubed() {
     let o = observe("founding-incident", true, MIXED_N, MIXED_ATTEMPTS);
     assert_eq!(o.outcome, "flaky");
     assert!(o.interval.0 > 0, "the test must tell flaky from fail");
+    agree(&o);
+}
+
+#[test]
+fn founding_incident_with_strict_round_robin_never_passes() {
+    if skip("founding-incident") {
+        return;
+    }
+    let o = observe("founding-incident", false, MIXED_N, MIXED_ATTEMPTS);
+    // Independent draws would say flaky ≈12.5 %: 0 of 120 would then have probability 1e-7.
+    assert_eq!(o.outcome, "fail", "{}", o.basis);
+    assert!(
+        o.rotation.contains("rotates strictly over 2 slots"),
+        "{}",
+        o.rotation
+    );
+    agree(&o);
+}
+
+#[test]
+fn founding_incident_90_10_with_strict_round_robin() {
+    if skip("founding-incident-90-10") {
+        return;
+    }
+    let o = observe("founding-incident-90-10", false, MIXED_N, MIXED_ATTEMPTS);
+    assert_eq!(o.outcome, "flaky");
+    assert!(o.rotation.contains("over 10 slots"), "{}", o.rotation);
     agree(&o);
 }
 

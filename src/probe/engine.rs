@@ -140,7 +140,15 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             if fixed.is_none() && agg.outcomes.len() > 1 {
                 batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
             }
-            agg.into_address(ip, by.clone())
+            let arrival_order = if agg.outcomes.len() > 1 {
+                Some(batch.arrival_order().await)
+            } else {
+                None
+            };
+            AddressReport {
+                arrival_order,
+                ..agg.into_address(ip, by.clone())
+            }
         }
     }))
     .await;
@@ -296,6 +304,7 @@ impl Aggregate {
             median_ms: self.times.get(self.times.len() / 2).copied().unwrap_or(0),
             max_ms: self.times.last().copied().unwrap_or(0),
             samples: self.samples,
+            arrival_order: None,
         }
     }
 }
@@ -321,6 +330,41 @@ impl Batch<'_> {
         .await;
         for (i, ex) in results {
             agg.add(i, ex, &url_text, &self.settings.expected_key, self.ca);
+        }
+    }
+}
+
+/// Stop sending attempts one at a time after this long (a slow backend in the mix).
+const ARRIVAL_ORDER_BUDGET: Duration = Duration::from_secs(5);
+
+impl Batch<'_> {
+    /// Up to [`ARRIVAL_ORDER_ATTEMPTS`] attempts, each after the previous one finished: the order
+    /// in which a balancer hands out its backends (see [`ArrivalOrder`]).
+    async fn arrival_order(&self) -> ArrivalOrder {
+        let url_text = self.url.to_string();
+        let started = Instant::now();
+        let mut sequence = Vec::new();
+        while sequence.len() < ARRIVAL_ORDER_ATTEMPTS as usize
+            && started.elapsed() < ARRIVAL_ORDER_BUDGET
+        {
+            let _permit = self.permits.clone().acquire_owned().await.ok();
+            let ex = http::attempt(self.url, self.addr, self.settings).await;
+            let j = http::judge(&ex, &url_text, &self.settings.expected_key, self.ca);
+            sequence.push(Slot {
+                status: ex.status,
+                error_class: ex.error_class,
+                responder: if ex.responder.is_empty() {
+                    "-".to_owned()
+                } else {
+                    ex.responder
+                },
+                cert_manager_pass: j.cert_manager_pass,
+                acme_pass: j.acme_pass,
+            });
+        }
+        ArrivalOrder {
+            period: verdict::rotation_period(&sequence).map(|p| p as u32),
+            sequence,
         }
     }
 }

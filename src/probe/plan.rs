@@ -371,6 +371,40 @@ pub struct AddressReport {
     /// Median and maximum whole-attempt time in ms.
     pub median_ms: u64,
     pub max_ms: u64,
+    /// Only when the address showed mixed outcomes: further attempts sent one at a time, in
+    /// arrival order, and the strict rotation they reveal, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_order: Option<ArrivalOrder>,
+}
+
+/// At most this many attempts are sent one at a time to record the arrival order.
+pub const ARRIVAL_ORDER_ATTEMPTS: u32 = 30;
+/// A sequence is a strict rotation when it repeats with its period at least this many times.
+pub const ROTATION_MIN_REPEATS: usize = 3;
+
+/// Attempts sent one at a time (each after the previous one finished). A balancer that rotates
+/// strictly over its backends (round-robin, no other traffic) shows a periodic sequence; then
+/// requests sent close together land on *consecutive* backends and are not independent draws
+/// from the mix, which the verdicts take into account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ArrivalOrder {
+    /// One entry per attempt, in order (at most [`ARRIVAL_ORDER_ATTEMPTS`]; fewer when slow).
+    pub sequence: Vec<Slot>,
+    /// The smallest period with which the (not constant) sequence repeats at least
+    /// [`ROTATION_MIN_REPEATS`] times: a strict rotation over that many slots.
+    pub period: Option<u32>,
+}
+
+/// One attempt of an [`ArrivalOrder`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Slot {
+    pub status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    pub responder: String,
+    pub cert_manager_pass: bool,
+    pub acme_pass: bool,
 }
 
 impl AddressReport {
@@ -484,6 +518,10 @@ pub struct Verdict {
     pub reason: String,
     /// How the estimate was made (addresses used, formula).
     pub basis: String,
+    /// Set when the estimate is over consecutive slots of a strict rotation (see
+    /// [`ArrivalOrder`]) instead of independent draws: what was seen and what it means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<String>,
 }
 
 /// Result of one [`DirectTarget`].

@@ -14,11 +14,25 @@
 //!   fallback: `P = p³`.
 //! * **private** ACME servers: one validation, `P = p`.
 //!
-//! Each perspective is modelled as an independent draw from the observed mix. That holds for
-//! random balancing; with strict round-robin the true probability differs, which is why the
-//! outcome is `flaky` (with `P`) whenever the mix is not uniform.
+//! Each request is modelled as an independent draw from the observed mix. That holds for random
+//! balancing, and for round-robin when other traffic shares the balancer. It does not hold for a
+//! balancer that rotates strictly over its backends with nothing else in between: requests sent
+//! close together then land on *consecutive* backends (behind a 50/50 round-robin, Pebble's 3
+//! parallel requests always include the bad backend: never, not p³ = 12.5 %). So when an address
+//! shows mixed outcomes, the engine also sends a short run of attempts one at a time
+//! ([`super::plan::ArrivalOrder`]); when that run is periodic ([`rotation_period`]), validators
+//! that send several requests close together — cert-manager's 5 checks, Pebble's 3 parallel
+//! requests, Let's Encrypt's primary + 4 remote perspectives — are evaluated over consecutive
+//! slots of the rotation, each starting slot equally likely (other requests moved the rotation
+//! since), and the verdict's `rotation` and `reason` say so. A private CA's single request gives
+//! the same expectation either way.
+//!
+//! False alarms: a 50/50 random mix is periodic over 30 attempts with period ≤ 10 with
+//! probability < 2⁻¹⁹; a 90/10 random mix with one failure per period of 10 with ≈ 6·10⁻⁴.
 
-use super::plan::{AddressReport, CaProfile, ErrorClass, Verdict, VerdictOutcome};
+use super::plan::{
+    AddressReport, CaProfile, ErrorClass, ROTATION_MIN_REPEATS, Slot, Verdict, VerdictOutcome,
+};
 
 /// `pass` needs at least this estimated round pass probability.
 pub const PASS_THRESHOLD: f64 = 0.99;
@@ -61,13 +75,114 @@ fn frac(n: u32, d: u32) -> f64 {
 }
 
 fn outcome(p_round: f64, p: f64) -> VerdictOutcome {
-    if p <= 0.0 {
+    if p <= 0.0 || p_round <= 0.0 {
         VerdictOutcome::Fail
     } else if p_round >= PASS_THRESHOLD {
         VerdictOutcome::Pass
     } else {
         VerdictOutcome::Flaky
     }
+}
+
+/// The smallest period `k ≥ 2` with which a sequence that is not constant repeats at least
+/// [`ROTATION_MIN_REPEATS`] times (`seq[i] == seq[i - k]` for every `i ≥ k`): a strict rotation.
+pub fn rotation_period(seq: &[Slot]) -> Option<usize> {
+    if seq.windows(2).all(|w| w[0] == w[1]) {
+        return None;
+    }
+    (2..=seq.len() / ROTATION_MIN_REPEATS).find(|&k| (k..seq.len()).all(|i| seq[i] == seq[i - k]))
+}
+
+/// A validator that sends `requests` requests close together, passing when `round` does for
+/// the slots they land on (in request order).
+struct Burst {
+    who: &'static str,
+    requests: usize,
+    round: fn(&[&Slot]) -> bool,
+}
+
+const SELF_CHECK_BURST: Burst = Burst {
+    who: "cert-manager's 5 checks (2 s apart)",
+    requests: 5,
+    round: |w| w.iter().all(|s| s.cert_manager_pass),
+};
+
+fn ca_burst(ca: CaProfile) -> Option<Burst> {
+    match ca {
+        CaProfile::Pebble => Some(Burst {
+            who: "Pebble's 3 parallel requests",
+            requests: 3,
+            round: |w| w.iter().all(|s| s.acme_pass),
+        }),
+        CaProfile::Letsencrypt => Some(Burst {
+            who: "Let's Encrypt's primary and 4 remote perspectives",
+            requests: 5,
+            round: |w| w[0].acme_pass && w[1..].iter().filter(|s| !s.acme_pass).count() <= 1,
+        }),
+        // One request: the same expectation over a rotation as over independent draws.
+        CaProfile::Private => None,
+    }
+}
+
+fn slot_label(s: &Slot) -> String {
+    let what = s
+        .status
+        .map(|c| c.to_string())
+        .or(s.error_class.map(|e| e.as_str().to_owned()))
+        .unwrap_or_else(|| "-".to_owned());
+    format!("{} {what}", s.responder)
+}
+
+/// When `a` rotates strictly: the round pass probability of `burst` over consecutive slots
+/// (each starting slot equally likely) and the explanation, given the `independent` estimate.
+fn over_rotation(a: &AddressReport, burst: &Burst, independent: f64) -> Option<(f64, String)> {
+    let order = a.arrival_order.as_ref()?;
+    let k = order.period? as usize;
+    let cycle = order.sequence.get(..k)?;
+    let passing = (0..k)
+        .filter(|&start| {
+            let window: Vec<&Slot> = (0..burst.requests)
+                .map(|i| &cycle[(start + i) % k])
+                .collect();
+            (burst.round)(&window)
+        })
+        .count();
+    let pattern: Vec<String> = cycle.iter().map(slot_label).collect();
+    let note = format!(
+        "{} rotates strictly over {k} slots ({}; {} attempts sent one at a time): {} land on {} consecutive slots, and {passing} of {k} starting slots pass; other traffic sharing the balancer would make them independent draws instead (flaky, ≈{:.1} % of rounds)",
+        a.address,
+        pattern.join(", "),
+        order.sequence.len(),
+        burst.who,
+        burst.requests,
+        independent * 100.0
+    );
+    Some((passing as f64 / k as f64, note))
+}
+
+/// Apply a detected rotation of the single address `a` to `v` (round probability, outcome,
+/// reason, basis).
+fn apply_rotation(
+    v: &mut Verdict,
+    a: &AddressReport,
+    burst: &Burst,
+    failure: impl FnOnce() -> String,
+) {
+    let Some((p_round, note)) = over_rotation(a, burst, v.pass_probability) else {
+        return;
+    };
+    v.pass_probability = p_round;
+    v.outcome = outcome(p_round, v.per_request_pass);
+    v.basis = format!(
+        "P over consecutive slots of a strict rotation: {p_round:.3} (independent draws: {})",
+        v.basis
+    );
+    v.reason = if v.outcome == VerdictOutcome::Pass {
+        String::new()
+    } else {
+        format!("{}; {note}", failure())
+    };
+    v.rotation = Some(note);
 }
 
 /// The most frequent failure text among `addrs` for one rule set.
@@ -144,25 +259,34 @@ pub fn self_check(addrs: &[AddressReport]) -> Verdict {
     };
     let p_round = self_check_probability(p);
     let o = outcome(p_round, p);
-    Verdict {
+    let single = (used.len() == 1 && dial_failures(used[0]) == 0).then(|| used[0]);
+    let used: Vec<&AddressReport> = if v6_reachable {
+        v6.iter().chain(&v4).copied().collect()
+    } else {
+        used
+    };
+    let failure = || {
+        format!(
+            "Waiting for HTTP-01 challenge propagation: {}",
+            likeliest_failure(&used, true)
+        )
+    };
+    let mut v = Verdict {
         outcome: o,
         pass_probability: p_round,
         per_request_pass: p,
         reason: if o == VerdictOutcome::Pass {
             String::new()
         } else {
-            let used: Vec<&AddressReport> = if v6_reachable {
-                v6.iter().chain(&v4).copied().collect()
-            } else {
-                used
-            };
-            format!(
-                "Waiting for HTTP-01 challenge propagation: {}",
-                likeliest_failure(&used, true)
-            )
+            failure()
         },
         basis: format!("P = p^5 with p = {p:.3} over {basis}"),
+        rotation: None,
+    };
+    if let Some(a) = single {
+        apply_rotation(&mut v, a, &SELF_CHECK_BURST, failure);
     }
+    v
 }
 
 /// The ACME server's validation, for the CA profile.
@@ -218,7 +342,7 @@ pub fn acme(addrs: &[AddressReport], ca: CaProfile) -> Verdict {
         CaProfile::Private => (p, "one validation: P = p"),
     };
     let o = outcome(p_round, p);
-    Verdict {
+    let mut v = Verdict {
         outcome: o,
         pass_probability: p_round,
         per_request_pass: p,
@@ -228,7 +352,15 @@ pub fn acme(addrs: &[AddressReport], ca: CaProfile) -> Verdict {
             likeliest_failure(&used, false)
         },
         basis: format!("{formula}; p = {p:.3} on {basis}"),
+        rotation: None,
+    };
+    // The first address decides unless Let's Encrypt falls back to IPv4 on dial failures.
+    if let Some(burst) = ca_burst(ca)
+        && dial_failures(used[0]) == 0
+    {
+        apply_rotation(&mut v, used[0], &burst, || likeliest_failure(&used, false));
     }
+    v
 }
 
 #[cfg(test)]
@@ -372,5 +504,103 @@ mod tests {
         );
         // The self check from an IPv4-only vantage uses IPv4.
         assert_eq!(self_check(&addrs).outcome, VerdictOutcome::Pass);
+    }
+
+    fn slots(pattern: &str) -> Vec<Slot> {
+        pattern
+            .chars()
+            .map(|c| Slot {
+                status: Some(if c == 'k' { 200 } else { 404 }),
+                responder: if c == 'k' { "nginx" } else { "envoy" }.into(),
+                cert_manager_pass: c == 'k',
+                acme_pass: c == 'k',
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// `addr` with an arrival order of `pattern` repeated to 30 slots.
+    fn rotating(ip: &str, passes: u32, fails: u32, pattern: &str) -> AddressReport {
+        let sequence: Vec<Slot> = slots(&pattern.repeat(30 / pattern.len()));
+        AddressReport {
+            arrival_order: Some(crate::probe::plan::ArrivalOrder {
+                period: rotation_period(&sequence).map(|p| p as u32),
+                sequence,
+            }),
+            ..addr(ip, passes, fails, None)
+        }
+    }
+
+    #[test]
+    fn rotation_periods() {
+        assert_eq!(rotation_period(&slots(&"kx".repeat(15))), Some(2));
+        assert_eq!(rotation_period(&slots(&"kkkkkkkkkx".repeat(3))), Some(10));
+        assert_eq!(rotation_period(&slots(&"k".repeat(30))), None);
+        // Only twice: not enough repetitions to call it a rotation.
+        assert_eq!(rotation_period(&slots(&"kkkkkkkkkkkkkx".repeat(2))), None);
+        assert_eq!(
+            rotation_period(&slots("kxxkxkkkxkxxkkxkxkkxxkxkkkxxkx")),
+            None
+        );
+        assert_eq!(rotation_period(&[]), None);
+    }
+
+    #[test]
+    fn strict_round_robin_50_50_never_passes_a_burst() {
+        let a = [rotating("203.0.113.10", 100, 100, "kx")];
+        let sc = self_check(&a);
+        assert_eq!(sc.outcome, VerdictOutcome::Fail);
+        assert!(close(sc.pass_probability, 0.0));
+        assert!(close(sc.per_request_pass, 0.5));
+        assert!(
+            sc.reason.starts_with(
+                "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'; 203.0.113.10 rotates strictly over 2 slots (nginx 200, envoy 404; 30 attempts sent one at a time)"
+            ),
+            "{}",
+            sc.reason
+        );
+        assert!(sc.reason.contains("other traffic sharing the balancer"));
+        assert!(sc.reason.contains("≈3.1 %"), "{}", sc.reason);
+        for ca in [CaProfile::Pebble, CaProfile::Letsencrypt] {
+            let v = acme(&a, ca);
+            assert_eq!(v.outcome, VerdictOutcome::Fail, "{ca:?}");
+            assert!(v.rotation.is_some());
+        }
+        assert!(
+            acme(&a, CaProfile::Pebble)
+                .reason
+                .contains("Pebble's 3 parallel requests land on 3 consecutive slots, and 0 of 2 starting slots pass")
+        );
+        // One request: nothing changes for a private CA.
+        let private = acme(&a, CaProfile::Private);
+        assert_eq!(private.outcome, VerdictOutcome::Flaky);
+        assert_eq!(private.rotation, None);
+    }
+
+    #[test]
+    fn strict_round_robin_90_10_counts_starting_slots() {
+        let a = [rotating("203.0.113.10", 180, 20, "kkkkkkkkkx")];
+        // 5 consecutive slots avoid the one bad slot from 5 of 10 starts.
+        assert!(close(self_check(&a).pass_probability, 0.5));
+        // 3 consecutive: 7 of 10.
+        let pebble = acme(&a, CaProfile::Pebble);
+        assert!(close(pebble.pass_probability, 0.7));
+        assert_eq!(pebble.outcome, VerdictOutcome::Flaky);
+        // Primary must pass (9 of 10); one remote failure is allowed.
+        assert!(close(
+            acme(&a, CaProfile::Letsencrypt).pass_probability,
+            0.9
+        ));
+    }
+
+    #[test]
+    fn no_rotation_keeps_independent_draws() {
+        let mut a = rotating("203.0.113.10", 100, 100, "kx");
+        if let Some(o) = a.arrival_order.as_mut() {
+            o.period = None;
+        }
+        let v = acme(&[a], CaProfile::Pebble);
+        assert!(close(v.pass_probability, 0.125));
+        assert_eq!(v.rotation, None);
     }
 }
