@@ -383,7 +383,7 @@ fn binomial_helpers() {
     // Binomial(80, 0.125): mean 10; 0 is below the ALPHA/2 quantile, 10 inside.
     let lo = binomial_quantile(80, 0.125, ALPHA / 2.0);
     let hi = binomial_quantile(80, 0.125, 1.0 - ALPHA / 2.0);
-    assert!(lo >= 1 && lo < 10 && hi > 10 && hi < 30, "{lo} {hi}");
+    assert!((1..10).contains(&lo) && (11..30).contains(&hi), "{lo} {hi}");
     assert_eq!(binomial_quantile(10, 1.0, 0.5), 10);
     assert_eq!(binomial_quantile(10, 0.0, 0.5), 0);
     assert!((z(0.05) - 1.96).abs() < 0.01);
