@@ -286,96 +286,103 @@ const DETERMINISTIC_N: u32 = 10;
 const MIXED_N: u32 = 120;
 const MIXED_ATTEMPTS: Option<u32> = Some(1000);
 
+/// Skip (loudly) without root; else observe, check the forecast's outcome and the agreement.
+fn case(
+    scenario: &str,
+    balance_random: bool,
+    n: u32,
+    attempts: Option<u32>,
+    outcome: &str,
+) -> Option<Observed> {
+    let label = format!(
+        "{scenario}{}",
+        if balance_random {
+            " (balance random)"
+        } else {
+            ""
+        }
+    );
+    if skip(&label) {
+        return None;
+    }
+    let o = observe(scenario, balance_random, n, attempts);
+    assert_eq!(o.outcome, outcome, "{label}: {}", o.basis);
+    agree(&o);
+    Some(o)
+}
+
+fn deterministic(scenario: &str, outcome: &str) -> Option<Observed> {
+    case(scenario, false, DETERMINISTIC_N, None, outcome)
+}
+
 #[test]
 fn healthy_passes_every_validation() {
-    if skip("healthy") {
-        return;
-    }
-    let o = observe("healthy", false, DETERMINISTIC_N, None);
-    assert_eq!(o.outcome, "pass");
-    agree(&o);
+    deterministic("healthy", "pass");
 }
 
 #[test]
 fn wrong_backend_fails_every_validation() {
-    if skip("wrong-backend") {
-        return;
+    if let Some(o) = deterministic("wrong-backend", "fail") {
+        assert!(
+            o.pebble_errors[0].contains("returned 404"),
+            "{:?}",
+            o.pebble_errors
+        );
     }
-    let o = observe("wrong-backend", false, DETERMINISTIC_N, None);
-    assert_eq!(o.outcome, "fail");
-    agree(&o);
-    assert!(
-        o.pebble_errors[0].contains("returned 404"),
-        "{:?}",
-        o.pebble_errors
-    );
 }
 
 #[test]
 fn aaaa_to_a_wrong_server_fails_every_validation() {
-    if skip("aaaa-wrong") {
-        return;
+    // Pebble dials the AAAA (no IPv4 fallback), as the tool's Pebble profile assumes.
+    if let Some(o) = deterministic("aaaa-wrong", "fail") {
+        assert!(o.reason.contains("2001:db8::99"), "{}", o.reason);
     }
-    let o = observe("aaaa-wrong", false, DETERMINISTIC_N, None);
-    assert_eq!(o.outcome, "fail");
-    agree(&o);
-    // Pebble dialled the AAAA (no IPv4 fallback), as the tool's Pebble profile assumes.
-    assert!(o.reason.contains("2001:db8::99"), "{}", o.reason);
 }
 
 #[test]
 fn https_redirect_unserved_fails_every_validation() {
-    if skip("https-redirect-unserved") {
-        return;
+    // Pebble follows the 308 (its detail names the first URL): the 404 comes from https.
+    if let Some(o) = deterministic("https-redirect-unserved", "fail") {
+        assert!(
+            o.pebble_errors[0].contains("returned 404"),
+            "{:?}",
+            o.pebble_errors
+        );
+        assert!(o.reason.contains("https://"), "{}", o.reason);
     }
-    let o = observe("https-redirect-unserved", false, DETERMINISTIC_N, None);
-    assert_eq!(o.outcome, "fail");
-    agree(&o);
-    // Pebble followed the 308 (its detail names the first URL): the 404 came from https.
-    assert!(
-        o.pebble_errors[0].contains("returned 404"),
-        "{:?}",
-        o.pebble_errors
-    );
-    assert!(o.reason.contains("https://"), "{}", o.reason);
 }
 
 #[test]
 fn founding_incident_with_random_balancing_is_flaky_at_p_cubed() {
-    if skip("founding-incident (balance random)") {
-        return;
+    if let Some(o) = case("founding-incident", true, MIXED_N, MIXED_ATTEMPTS, "flaky") {
+        assert!(o.interval.0 > 0, "the test must tell flaky from fail");
+        assert!(o.rotation.is_empty(), "{}", o.rotation);
     }
-    let o = observe("founding-incident", true, MIXED_N, MIXED_ATTEMPTS);
-    assert_eq!(o.outcome, "flaky");
-    assert!(o.interval.0 > 0, "the test must tell flaky from fail");
-    agree(&o);
 }
 
 #[test]
 fn founding_incident_with_strict_round_robin_never_passes() {
-    if skip("founding-incident") {
-        return;
-    }
-    let o = observe("founding-incident", false, MIXED_N, MIXED_ATTEMPTS);
     // Independent draws would say flaky ≈12.5 %: 0 of 120 would then have probability 1e-7.
-    assert_eq!(o.outcome, "fail", "{}", o.basis);
-    assert!(
-        o.rotation.contains("rotates strictly over 2 slots"),
-        "{}",
-        o.rotation
-    );
-    agree(&o);
+    if let Some(o) = case("founding-incident", false, MIXED_N, MIXED_ATTEMPTS, "fail") {
+        assert!(
+            o.rotation.contains("rotates strictly over 2 slots"),
+            "{}",
+            o.rotation
+        );
+    }
 }
 
 #[test]
 fn founding_incident_90_10_with_strict_round_robin() {
-    if skip("founding-incident-90-10") {
-        return;
+    if let Some(o) = case(
+        "founding-incident-90-10",
+        false,
+        MIXED_N,
+        MIXED_ATTEMPTS,
+        "flaky",
+    ) {
+        assert!(o.rotation.contains("over 10 slots"), "{}", o.rotation);
     }
-    let o = observe("founding-incident-90-10", false, MIXED_N, MIXED_ATTEMPTS);
-    assert_eq!(o.outcome, "flaky");
-    assert!(o.rotation.contains("over 10 slots"), "{}", o.rotation);
-    agree(&o);
 }
 
 #[test]

@@ -140,7 +140,9 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             if fixed.is_none() && agg.outcomes.len() > 1 {
                 batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
             }
-            let arrival_order = if agg.outcomes.len() > 1 {
+            // Only a mix of passes and failures makes the order matter to a verdict.
+            let mixed = |passes: u32| passes > 0 && passes < agg.attempts;
+            let arrival_order = if mixed(agg.cm_passes) || mixed(agg.acme_passes) {
                 Some(batch.arrival_order().await)
             } else {
                 None

@@ -371,8 +371,8 @@ pub struct AddressReport {
     /// Median and maximum whole-attempt time in ms.
     pub median_ms: u64,
     pub max_ms: u64,
-    /// Only when the address showed mixed outcomes: further attempts sent one at a time, in
-    /// arrival order, and the strict rotation they reveal, if any.
+    /// Only when some attempts passed and some failed (either rule set): further attempts sent
+    /// one at a time, in arrival order, and the strict rotation they reveal, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrival_order: Option<ArrivalOrder>,
 }
