@@ -353,6 +353,36 @@ fn https_redirect_unserved_fails_every_validation() {
 }
 
 #[test]
+fn redirect_to_8443_passes_pebble_unlike_lets_encrypt() {
+    // Pebble follows Go's redirect rules (any port); Let's Encrypt would refuse port 8443.
+    deterministic("redirect-8443", "pass");
+}
+
+#[test]
+fn basic_auth_fails_every_validation() {
+    deterministic("basic-auth", "fail");
+}
+
+#[test]
+fn refused_fails_every_validation() {
+    deterministic("refused", "fail");
+}
+
+#[test]
+fn stale_a_record_behind_a_rotating_dns_server_never_passes() {
+    // Two A records, dnsmasq rotates their order per query, and each of Pebble's 3 requests
+    // looks the name up and dials the first A: one of them always gets the old server. (The
+    // tool's first version assumed "the first A" of its own lookup: pass; Pebble said 0 of 10.)
+    if let Some(o) = case("stale-a", false, MIXED_N, None, "fail") {
+        assert!(
+            o.rotation.contains("rotates its A records strictly"),
+            "{}",
+            o.rotation
+        );
+    }
+}
+
+#[test]
 fn founding_incident_with_random_balancing_is_flaky_at_p_cubed() {
     if let Some(o) = case("founding-incident", true, MIXED_N, MIXED_ATTEMPTS, "flaky") {
         assert!(o.rotation.is_empty(), "{}", o.rotation);

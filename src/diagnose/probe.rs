@@ -668,6 +668,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             addresses,
             ..Default::default()

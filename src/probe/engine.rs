@@ -122,6 +122,23 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             }
             report.dns.resolvers.push(answer);
         }
+        // Which address comes first can change between lookups, and the CA dials only that one.
+        let several = |r: &ResolverAnswer| r.a.len() > 1 || r.aaaa.len() > 1;
+        if let Some((source, role)) = sources.first()
+            && *role == "primary"
+            && report
+                .dns
+                .resolvers
+                .iter()
+                .any(|r| r.role == "primary" && several(r))
+        {
+            for _ in 0..DNS_ORDER_LOOKUPS {
+                let again = dns::resolve(&url.host, source, role).await;
+                let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+                report.dns.first_a.push(first(&again.a));
+                report.dns.first_aaaa.push(first(&again.aaaa));
+            }
+        }
     }
 
     let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
@@ -164,7 +181,7 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
     }
     report.verdicts = Verdicts {
         self_check: verdict::self_check(&report.addresses),
-        acme: verdict::acme(&report.addresses, ca),
+        acme: verdict::acme_with_dns(&report.addresses, &report.dns, ca),
     };
     report
 }

@@ -331,7 +331,19 @@ pub struct DnsReport {
     pub resolvers: Vec<ResolverAnswer>,
     /// The URL host is an IP literal: nothing was resolved.
     pub ip_literal: bool,
+    /// Only when the primary resolver returned several A (or AAAA) records: the first A and
+    /// the first AAAA of [`DNS_ORDER_LOOKUPS`] further lookups one after the other (empty
+    /// string: none). Pebble and Let's Encrypt dial only the first address of their own
+    /// lookup, and servers rotate or shuffle the order of a record set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_a: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_aaaa: Vec<String>,
 }
+
+/// Lookups one after the other to record which address comes first (see [`DnsReport::first_a`]):
+/// enough for a strict rotation of up to 3 records to repeat [`ROTATION_MIN_REPEATS`] times.
+pub const DNS_ORDER_LOOKUPS: usize = 9;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -31,7 +31,8 @@
 //! probability < 2⁻¹⁹; a 90/10 random mix with one failure per period of 10 with ≈ 6·10⁻⁴.
 
 use super::plan::{
-    AddressReport, CaProfile, ErrorClass, ROTATION_MIN_REPEATS, Slot, Verdict, VerdictOutcome,
+    AddressReport, CaProfile, DnsReport, ErrorClass, ROTATION_MIN_REPEATS, Slot, Verdict,
+    VerdictOutcome,
 };
 
 /// `pass` needs at least this estimated round pass probability.
@@ -86,7 +87,7 @@ fn outcome(p_round: f64, p: f64) -> VerdictOutcome {
 
 /// The smallest period `k ≥ 2` with which a sequence that is not constant repeats at least
 /// [`ROTATION_MIN_REPEATS`] times (`seq[i] == seq[i - k]` for every `i ≥ k`): a strict rotation.
-pub fn rotation_period(seq: &[Slot]) -> Option<usize> {
+pub fn rotation_period<T: PartialEq>(seq: &[T]) -> Option<usize> {
     if seq.windows(2).all(|w| w[0] == w[1]) {
         return None;
     }
@@ -289,6 +290,132 @@ pub fn self_check(addrs: &[AddressReport]) -> Verdict {
     v
 }
 
+/// One validation by `ca` when every request passes independently with `p`, and the formula.
+fn independent(ca: CaProfile, p: f64) -> (f64, &'static str) {
+    match ca {
+        CaProfile::Letsencrypt => (
+            letsencrypt_probability(p),
+            "primary + 4 remote perspectives, at most 1 remote failure: P = p(p^4 + 4p^3(1-p))",
+        ),
+        CaProfile::Pebble => (
+            pebble_probability(p),
+            "Pebble: 3 parallel validations, all must pass: P = p^3",
+        ),
+        CaProfile::Private => (p, "one validation: P = p"),
+    }
+}
+
+/// One validation by `ca` when its requests pass with `ps` (in request order; as many as
+/// [`burst_len`]): Pebble all, Let's Encrypt the primary and all but at most one remote.
+fn round_probability(ca: CaProfile, ps: &[f64]) -> f64 {
+    match (ca, ps.split_first()) {
+        (_, None) => 0.0,
+        (CaProfile::Letsencrypt, Some((primary, remotes))) => {
+            let all: f64 = remotes.iter().product();
+            let one_fails: f64 = (0..remotes.len())
+                .map(|i| {
+                    (1.0 - remotes[i])
+                        * remotes
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| *j != i)
+                            .map(|(_, q)| q)
+                            .product::<f64>()
+                })
+                .sum();
+            primary * (all + one_fails)
+        }
+        _ => ps.iter().product(),
+    }
+}
+
+fn burst_len(ca: CaProfile) -> usize {
+    ca_burst(ca).map_or(1, |b| b.requests)
+}
+
+/// The ACME server's validation, knowing the DNS answers. When the primary resolver returned
+/// several addresses of the family the CA dials, the CA's "first address" is whichever its own
+/// lookup puts first, and every request looks the name up again: each request is a draw over
+/// those addresses — or, when the recorded lookups show the server rotating its answers
+/// strictly ([`DnsReport::first_a`]), consecutive slots of that rotation. Otherwise as [`acme`].
+pub fn acme_with_dns(addrs: &[AddressReport], dns: &DnsReport, ca: CaProfile) -> Verdict {
+    let primary = dns
+        .resolvers
+        .iter()
+        .find(|r| r.role == "primary")
+        .map(|r| r.resolver.as_str());
+    let family = |v6: bool| -> Vec<&AddressReport> {
+        addrs
+            .iter()
+            .filter(|a| a.is_ipv6() == v6 && a.attempts > 0)
+            .filter(|a| primary.is_none_or(|p| a.resolved_by.iter().any(|r| r == p)))
+            .collect()
+    };
+    let (v6, v4) = (family(true), family(false));
+    let (used, order, rr) = if v6.is_empty() {
+        (v4, &dns.first_a, "A")
+    } else {
+        (v6, &dns.first_aaaa, "AAAA")
+    };
+    // One address, an unreachable or (for Let's Encrypt) a fallback IPv6: the address model.
+    if used.len() < 2
+        || used.iter().any(|a| unreachable_here(a))
+        || (ca == CaProfile::Letsencrypt && used.iter().any(|a| dial_failures(a) > 0))
+    {
+        return acme(addrs, ca);
+    }
+    let pass = |a: &AddressReport| frac(a.acme_passes, a.attempts);
+    let p = used.iter().map(|a| pass(a)).sum::<f64>() / used.len() as f64;
+    let n = burst_len(ca);
+    let (p_independent, formula) = independent(ca, p);
+    let cycle: Option<Vec<&AddressReport>> =
+        rotation_period(order).filter(|_| n > 1).and_then(|k| {
+            order[..k]
+                .iter()
+                .map(|ip| used.iter().find(|a| &a.address == ip).copied())
+                .collect()
+        });
+    let names: Vec<&str> = used.iter().map(|a| a.address.as_str()).collect();
+    let mut v = Verdict {
+        per_request_pass: p,
+        pass_probability: p_independent,
+        basis: format!(
+            "{formula}; each request dials the first {rr} of its own lookup, which varies over {}: p = {p:.3} on average",
+            names.join(", ")
+        ),
+        ..Default::default()
+    };
+    if let Some(c) = &cycle {
+        let k = c.len();
+        v.pass_probability = (0..k)
+            .map(|s| {
+                let ps: Vec<f64> = (0..n).map(|i| pass(c[(s + i) % k])).collect();
+                round_probability(ca, &ps)
+            })
+            .sum::<f64>()
+            / k as f64;
+        let who = ca_burst(ca).map_or("its requests", |b| b.who);
+        v.rotation = Some(format!(
+            "the DNS server rotates its {rr} records strictly (first {rr} of {} lookups one after the other: {}): {who} each look the name up, so their first {rr}s are consecutive in that rotation; other queries reaching the server in between would make them independent draws instead (≈{:.1} % of rounds)",
+            order.len(),
+            order.join(", "),
+            p_independent * 100.0
+        ));
+        v.basis = format!(
+            "P over consecutive slots of the DNS rotation: {:.3} (independent draws: {})",
+            v.pass_probability, v.basis
+        );
+    }
+    v.outcome = outcome(v.pass_probability, p);
+    if v.outcome != VerdictOutcome::Pass {
+        v.reason = likeliest_failure(&used, false);
+        if let Some(note) = &v.rotation {
+            v.reason = format!("{}; {note}", v.reason);
+        }
+    }
+    v
+}
+
 /// The ACME server's validation, for the CA profile.
 pub fn acme(addrs: &[AddressReport], ca: CaProfile) -> Verdict {
     let first6 = addrs.iter().find(|a| a.is_ipv6() && a.attempts > 0);
@@ -330,17 +457,7 @@ pub fn acme(addrs: &[AddressReport], ca: CaProfile) -> Verdict {
         ),
         (_, None, Some(a4)) => (pass(Some(a4)), vec![a4], format!("first A {}", a4.address)),
     };
-    let (p_round, formula) = match ca {
-        CaProfile::Letsencrypt => (
-            letsencrypt_probability(p),
-            "primary + 4 remote perspectives, at most 1 remote failure: P = p(p^4 + 4p^3(1-p))",
-        ),
-        CaProfile::Pebble => (
-            pebble_probability(p),
-            "Pebble: 3 parallel validations, all must pass: P = p^3",
-        ),
-        CaProfile::Private => (p, "one validation: P = p"),
-    };
+    let (p_round, formula) = independent(ca, p);
     let o = outcome(p_round, p);
     let mut v = Verdict {
         outcome: o,
@@ -542,7 +659,7 @@ mod tests {
             rotation_period(&slots("kxxkxkkkxkxxkkxkxkkxxkxkkkxxkx")),
             None
         );
-        assert_eq!(rotation_period(&[]), None);
+        assert_eq!(rotation_period::<Slot>(&[]), None);
     }
 
     #[test]
@@ -602,5 +719,89 @@ mod tests {
         let v = acme(&[a], CaProfile::Pebble);
         assert!(close(v.pass_probability, 0.125));
         assert_eq!(v.rotation, None);
+    }
+
+    fn dns_with_first_a(order: &[&str]) -> DnsReport {
+        DnsReport {
+            resolvers: vec![crate::probe::plan::ResolverAnswer {
+                resolver: "system".into(),
+                role: "primary".into(),
+                ..Default::default()
+            }],
+            first_a: order.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn resolved(mut a: AddressReport) -> AddressReport {
+        a.resolved_by = vec!["system".into()];
+        a
+    }
+
+    #[test]
+    fn several_a_records_with_a_strictly_rotating_dns_server() {
+        let addrs = [
+            resolved(addr("203.0.113.10", 66, 0, None)),
+            resolved(addr("203.0.113.99", 0, 66, None)),
+        ];
+        let rotating = dns_with_first_a(&["203.0.113.10", "203.0.113.99"].repeat(5));
+        // Pebble's 3 lookups alternate: one of them always dials the old server.
+        let v = acme_with_dns(&addrs, &rotating, CaProfile::Pebble);
+        assert_eq!(v.outcome, VerdictOutcome::Fail);
+        assert!(close(v.per_request_pass, 0.5));
+        let note = v.rotation.clone().unwrap();
+        assert!(note.contains("rotates its A records strictly"), "{note}");
+        assert!(note.contains("≈12.5 %"), "{note}");
+        assert!(
+            v.reason.starts_with("203.0.113.99: Invalid response"),
+            "{}",
+            v.reason
+        );
+        assert_eq!(
+            acme_with_dns(&addrs, &rotating, CaProfile::Letsencrypt).outcome,
+            VerdictOutcome::Fail
+        );
+        // A private CA sends one request: half of them pass whatever the order.
+        let private = acme_with_dns(&addrs, &rotating, CaProfile::Private);
+        assert!(close(private.pass_probability, 0.5));
+        assert_eq!(private.rotation, None);
+    }
+
+    #[test]
+    fn several_a_records_in_a_changing_order_are_independent_draws() {
+        let addrs = [
+            resolved(addr("203.0.113.10", 66, 0, None)),
+            resolved(addr("203.0.113.99", 0, 66, None)),
+        ];
+        let shuffled = dns_with_first_a(&[
+            "203.0.113.10",
+            "203.0.113.10",
+            "203.0.113.99",
+            "203.0.113.10",
+            "203.0.113.99",
+            "203.0.113.99",
+            "203.0.113.99",
+            "203.0.113.10",
+            "203.0.113.10",
+        ]);
+        let v = acme_with_dns(&addrs, &shuffled, CaProfile::Pebble);
+        assert_eq!(v.outcome, VerdictOutcome::Flaky);
+        assert!(close(v.pass_probability, 0.125));
+        assert!(
+            v.basis.contains("203.0.113.10, 203.0.113.99"),
+            "{}",
+            v.basis
+        );
+        // 4 remotes with at most one failure, equal p: the closed formula.
+        assert!(close(
+            acme_with_dns(&addrs, &shuffled, CaProfile::Letsencrypt).pass_probability,
+            letsencrypt_probability(0.5)
+        ));
+        // One address: the address model.
+        let one = [resolved(addr("203.0.113.10", 66, 0, None))];
+        assert_eq!(
+            acme_with_dns(&one, &shuffled, CaProfile::Pebble),
+            acme(&one, CaProfile::Pebble)
+        );
     }
 }
