@@ -336,8 +336,9 @@ fn burst_len(ca: CaProfile) -> usize {
 /// The ACME server's validation, knowing the DNS answers. When the primary resolver returned
 /// several addresses of the family the CA dials, the CA's "first address" is whichever its own
 /// lookup puts first, and every request looks the name up again: each request is a draw over
-/// those addresses — or, when the recorded lookups show the server rotating its answers
-/// strictly ([`DnsReport::first_a`]), consecutive slots of that rotation. Otherwise as [`acme`].
+/// those addresses — or, for Pebble (which asks the configured server directly, uncached),
+/// when the recorded lookups show the server rotating its answers strictly
+/// ([`DnsReport::first_a`]), consecutive slots of that rotation. Otherwise as [`acme`].
 pub fn acme_with_dns(addrs: &[AddressReport], dns: &DnsReport, ca: CaProfile) -> Verdict {
     let primary = dns
         .resolvers
@@ -367,9 +368,12 @@ pub fn acme_with_dns(addrs: &[AddressReport], dns: &DnsReport, ca: CaProfile) ->
     let pass = |a: &AddressReport| frac(a.acme_passes, a.attempts);
     let p = used.iter().map(|a| pass(a)).sum::<f64>() / used.len() as f64;
     let n = burst_len(ca);
+    // Only Pebble asks the one DNS server directly, uncached, for every request; Let's
+    // Encrypt's perspectives each ask their own caching resolver: independent draws.
+    let pebble = ca == CaProfile::Pebble;
     let (p_independent, formula) = independent(ca, p);
     let cycle: Option<Vec<&AddressReport>> =
-        rotation_period(order).filter(|_| n > 1).and_then(|k| {
+        rotation_period(order).filter(|_| pebble).and_then(|k| {
             order[..k]
                 .iter()
                 .map(|ip| used.iter().find(|a| &a.address == ip).copied())
@@ -757,10 +761,11 @@ mod tests {
             "{}",
             v.reason
         );
-        assert_eq!(
-            acme_with_dns(&addrs, &rotating, CaProfile::Letsencrypt).outcome,
-            VerdictOutcome::Fail
-        );
+        // Let's Encrypt's perspectives resolve through their own caching resolvers:
+        // independent draws, not the rotation this vantage saw.
+        let le = acme_with_dns(&addrs, &rotating, CaProfile::Letsencrypt);
+        assert!(close(le.pass_probability, letsencrypt_probability(0.5)));
+        assert_eq!(le.rotation, None);
         // A private CA sends one request: half of them pass whatever the order.
         let private = acme_with_dns(&addrs, &rotating, CaProfile::Private);
         assert!(close(private.pass_probability, 0.5));
