@@ -31,6 +31,7 @@ const ALPHA: f64 = 1e-4;
 
 /// What one scenario showed.
 struct Observed {
+    label: String,
     outcome: String,
     pass_probability: f64,
     basis: String,
@@ -92,6 +93,14 @@ fn observe(scenario: &str, balance_random: bool, n: u32, attempts: Option<u32>) 
     }
     let interval = expected_interval(&verdict, n);
     let o = Observed {
+        label: format!(
+            "{scenario}{}",
+            if balance_random {
+                " (balance random)"
+            } else {
+                ""
+            }
+        ),
         outcome,
         pass_probability,
         basis: verdict["basis"].as_str().unwrap_or("").to_owned(),
@@ -102,24 +111,27 @@ fn observe(scenario: &str, balance_random: bool, n: u32, attempts: Option<u32>) 
         interval,
         pebble_errors,
     };
-    eprintln!(
-        "pebble agreement {scenario}{}: tool {} (P={:.3}; {}) → expected valid in [{}, {}] of {}; Pebble: {} valid; Pebble errors: {:?}; tool reason: {}",
-        if balance_random {
-            " (balance random)"
-        } else {
-            ""
-        },
-        o.outcome,
-        o.pass_probability,
-        o.basis,
-        o.interval.0,
-        o.interval.1,
-        o.n,
-        o.valid,
-        o.pebble_errors,
-        o.reason
-    );
+    eprintln!("pebble agreement {o}");
     o
+}
+
+impl std::fmt::Display for Observed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: tool {} (P={:.3}; {}) → expected valid in [{}, {}] of {}; Pebble: {} valid; Pebble errors: {:?}; tool reason: {}",
+            self.label,
+            self.outcome,
+            self.pass_probability,
+            self.basis,
+            self.interval.0,
+            self.interval.1,
+            self.n,
+            self.valid,
+            self.pebble_errors,
+            self.reason
+        )
+    }
 }
 
 /// Load the scenario's cert-manager objects (with Pebble's challenge) into a fake API server
@@ -265,15 +277,7 @@ fn binomial_quantile(n: u32, p: f64, q: f64) -> u32 {
 fn agree(o: &Observed) {
     assert!(
         (o.interval.0..=o.interval.1).contains(&o.valid),
-        "tool forecast {} (P={:.3}, {}) expects {}..={} valid of {}, Pebble validated {}: {:?}",
-        o.outcome,
-        o.pass_probability,
-        o.basis,
-        o.interval.0,
-        o.interval.1,
-        o.n,
-        o.valid,
-        o.pebble_errors
+        "the tool's forecast and Pebble disagree: {o}"
     );
 }
 
@@ -286,17 +290,42 @@ const DETERMINISTIC_N: u32 = 10;
 const MIXED_N: u32 = 120;
 const MIXED_ATTEMPTS: Option<u32> = Some(1000);
 
-/// Skip (loudly) without root; else observe, check the forecast's outcome and the agreement.
-fn case(
-    scenario: &str,
+/// One agreement case.
+struct Case {
+    scenario: &'static str,
     balance_random: bool,
+    /// Pebble validations.
     n: u32,
+    /// The tool's attempts per address (adaptive when None).
     attempts: Option<u32>,
-    outcome: &str,
-) -> Option<Observed> {
+    /// The forecast outcome the scenario must produce.
+    outcome: &'static str,
+    /// Text the verdict's strict-rotation note must contain; None: independent draws (no note).
+    rotation: Option<&'static str>,
+}
+
+const DETERMINISTIC: Case = Case {
+    scenario: "",
+    balance_random: false,
+    n: DETERMINISTIC_N,
+    attempts: None,
+    outcome: "",
+    rotation: None,
+};
+
+const MIXED: Case = Case {
+    n: MIXED_N,
+    attempts: MIXED_ATTEMPTS,
+    ..DETERMINISTIC
+};
+
+/// Skip (loudly) without root; else observe, check the forecast's outcome, its rotation note
+/// and the agreement with Pebble.
+fn case(c: Case) -> Option<Observed> {
     let label = format!(
-        "{scenario}{}",
-        if balance_random {
+        "{}{}",
+        c.scenario,
+        if c.balance_random {
             " (balance random)"
         } else {
             ""
@@ -305,14 +334,22 @@ fn case(
     if skip(&label) {
         return None;
     }
-    let o = observe(scenario, balance_random, n, attempts);
-    assert_eq!(o.outcome, outcome, "{label}: {}", o.basis);
+    let o = observe(c.scenario, c.balance_random, c.n, c.attempts);
+    assert_eq!(o.outcome, c.outcome, "{label}: {}", o.basis);
+    match c.rotation {
+        Some(text) => assert!(o.rotation.contains(text), "{label}: {}", o.rotation),
+        None => assert!(o.rotation.is_empty(), "{label}: {}", o.rotation),
+    }
     agree(&o);
     Some(o)
 }
 
-fn deterministic(scenario: &str, outcome: &str) -> Option<Observed> {
-    case(scenario, false, DETERMINISTIC_N, None, outcome)
+fn deterministic(scenario: &'static str, outcome: &'static str) -> Option<Observed> {
+    case(Case {
+        scenario,
+        outcome,
+        ..DETERMINISTIC
+    })
 }
 
 #[test]
@@ -373,45 +410,44 @@ fn stale_a_record_behind_a_rotating_dns_server_never_passes() {
     // Two A records, dnsmasq rotates their order per query, and each of Pebble's 3 requests
     // looks the name up and dials the first A: one of them always gets the old server. (The
     // tool's first version assumed "the first A" of its own lookup: pass; Pebble said 0 of 10.)
-    if let Some(o) = case("stale-a", false, MIXED_N, None, "fail") {
-        assert!(
-            o.rotation.contains("rotates its A records strictly"),
-            "{}",
-            o.rotation
-        );
-    }
+    case(Case {
+        scenario: "stale-a",
+        outcome: "fail",
+        rotation: Some("rotates its A records strictly"),
+        attempts: None,
+        ..MIXED
+    });
 }
 
 #[test]
 fn founding_incident_with_random_balancing_is_flaky_at_p_cubed() {
-    if let Some(o) = case("founding-incident", true, MIXED_N, MIXED_ATTEMPTS, "flaky") {
-        assert!(o.rotation.is_empty(), "{}", o.rotation);
-    }
+    case(Case {
+        scenario: "founding-incident",
+        balance_random: true,
+        outcome: "flaky",
+        ..MIXED
+    });
 }
 
 #[test]
 fn founding_incident_with_strict_round_robin_never_passes() {
     // Independent draws would say flaky ≈12.5 %: 0 of 120 would then have probability 1e-7.
-    if let Some(o) = case("founding-incident", false, MIXED_N, MIXED_ATTEMPTS, "fail") {
-        assert!(
-            o.rotation.contains("rotates strictly over 2 slots"),
-            "{}",
-            o.rotation
-        );
-    }
+    case(Case {
+        scenario: "founding-incident",
+        outcome: "fail",
+        rotation: Some("rotates strictly over 2 slots"),
+        ..MIXED
+    });
 }
 
 #[test]
 fn founding_incident_90_10_with_strict_round_robin() {
-    if let Some(o) = case(
-        "founding-incident-90-10",
-        false,
-        MIXED_N,
-        MIXED_ATTEMPTS,
-        "flaky",
-    ) {
-        assert!(o.rotation.contains("over 10 slots"), "{}", o.rotation);
-    }
+    case(Case {
+        scenario: "founding-incident-90-10",
+        outcome: "flaky",
+        rotation: Some("rotates strictly over 10 slots"),
+        ..MIXED
+    });
 }
 
 #[test]
