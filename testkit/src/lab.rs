@@ -15,7 +15,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+mod cluster;
+mod objects;
+pub use cluster::*;
+pub use objects::{cluster_objects, cluster_objects_for};
+
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
+static NFT_FILES: AtomicU32 = AtomicU32::new(0);
 
 /// The challenge every scenario serves.
 pub const DNS_NAME: &str = "shop.example.test";
@@ -40,6 +46,8 @@ pub struct Lab {
     dir: PathBuf,
     id: u32,
     next_if: u32,
+    /// The namespace of the cluster's probe pod (pod IP [`POD_V4`], resolver: the cluster DNS).
+    pub cluster: String,
     /// The namespace the probe runs in (the "user's machine").
     pub client: String,
     /// Human-readable notes of what was built (for the demo and failure messages).
@@ -79,6 +87,7 @@ impl Lab {
             dir,
             id,
             next_if: 0,
+            cluster: String::new(),
             client: String::new(),
             notes: Vec::new(),
             key_thumbprint: None,
@@ -171,36 +180,51 @@ impl Lab {
     /// dnsmasq on 192.0.2.53 answering `records` (name, address) and nothing else.
     pub fn dns(&mut self, records: &[(&str, &str)]) -> Result<()> {
         let ns = self.host("dns", &[DNS_V4])?;
+        self.dnsmasq(&ns, DNS_V4, records, None)
+    }
+
+    /// dnsmasq in `ns` on `addr`:53 answering `records` (name, address) itself and forwarding
+    /// every other question to `forward` (or answering nothing else when None).
+    pub fn dnsmasq(
+        &mut self,
+        ns: &str,
+        addr: &str,
+        records: &[(&str, &str)],
+        forward: Option<&str>,
+    ) -> Result<()> {
+        let n = self.daemons.len();
         let mut args = vec![
             "--keep-in-foreground".to_owned(),
             "--no-resolv".into(),
             "--no-hosts".into(),
             "--bind-interfaces".into(),
-            format!("--listen-address={DNS_V4}"),
+            format!("--listen-address={addr}"),
             "--port=53".into(),
             "--user=root".into(),
-            format!("--pid-file={}", self.path("dnsmasq.pid").display()),
+            format!(
+                "--pid-file={}",
+                self.path(&format!("dnsmasq-{n}.pid")).display()
+            ),
             "--log-facility=-".into(),
         ];
-        for (name, addr) in records {
-            args.push(format!("--host-record={name},{addr}"));
+        if let Some(upstream) = forward {
+            args.push(format!("--server={upstream}"));
+        }
+        for (name, a) in records {
+            args.push(format!("--host-record={name},{a}"));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.start(
-            "dnsmasq",
-            &ns,
-            "dnsmasq",
-            &args,
-            Some(&format!("{DNS_V4}:53")),
-        )?;
-        self.notes.push(format!(
-            "dnsmasq {DNS_V4}: {}",
-            records
-                .iter()
-                .map(|(n, a)| format!("{n} → {a}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        self.start("dnsmasq", ns, "dnsmasq", &args, Some(&format!("{addr}:53")))?;
+        let answers = records
+            .iter()
+            .map(|(n, a)| format!("{n} → {a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.notes.push(match forward {
+            Some(up) if records.is_empty() => format!("dnsmasq {addr}: forwards to {up}"),
+            Some(up) => format!("dnsmasq {addr}: {answers}; forwards the rest to {up}"),
+            None => format!("dnsmasq {addr}: {answers}"),
+        });
         Ok(())
     }
 
@@ -320,11 +344,17 @@ impl Lab {
 
     /// Drop every TCP packet to `port` in `ns` (a firewall that does not answer).
     pub fn drop_port(&mut self, ns: &str, port: u16) -> Result<()> {
-        let rules = format!(
-            "table inet lab {{\n  chain input {{\n    type filter hook input priority 0;\n    tcp dport {port} drop\n  }}\n}}\n"
-        );
-        let file = self.path("nft.rules");
-        std::fs::write(&file, rules)?;
+        self.nft(
+            ns,
+            &format!("chain input {{\n    type filter hook input priority 0;\n    tcp dport {port} drop\n  }}"),
+        )
+    }
+
+    /// Load nftables `chains` into a table `inet lab` of namespace `ns`.
+    pub fn nft(&mut self, ns: &str, chains: &str) -> Result<()> {
+        let n = NFT_FILES.fetch_add(1, Ordering::SeqCst);
+        let file = self.path(&format!("nft-{n}.rules"));
+        std::fs::write(&file, format!("table inet lab {{\n  {chains}\n}}\n"))?;
         crate::proc::run_in(ns, "nft", &["-f", &file.display().to_string()])?;
         Ok(())
     }
@@ -464,6 +494,34 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("basic-auth", "basic authentication on every path (401)"),
     ("refused", "nothing listens on port 80"),
     ("dropped", "a firewall drops packets to port 80"),
+    (
+        "hairpin",
+        "the edge forwards to the cluster's ingress-nginx, but the cluster cannot reach the edge address (no hairpin NAT)",
+    ),
+    (
+        "split-horizon",
+        "public DNS answers the edge, cluster DNS answers the gateway's address, which has no route (404)",
+    ),
+    (
+        "allowlist",
+        "ingress-nginx is its own load balancer and denies the cluster's source address (403) on the challenge path",
+    ),
+    (
+        "proxy-protocol",
+        "edge HAProxy sends PROXY v1 to ingress-nginx; inside, the edge address goes straight to nginx (kube-proxy) without it",
+    ),
+    (
+        "selfcheck-via-proxy",
+        "the controller's HTTP_PROXY is a proxy that answers 403 Access denied to everything",
+    ),
+    (
+        "egress-blocked",
+        "the cluster reaches nothing outside its own range 198.51.100.0/24",
+    ),
+    (
+        "source-pinned",
+        "the edge sends outside sources to nginx (serves the key), the cluster's to the gateway (404)",
+    ),
 ];
 
 /// Options for building a scenario.
@@ -478,7 +536,8 @@ pub struct Options {
     pub balance_random: bool,
 }
 
-/// Build a named scenario: client, DNS and the servers. The probe runs in `lab.client`.
+/// Build a named scenario: client, DNS, the servers and the cluster namespace. The probe runs
+/// in `lab.client` (outside) and `lab.cluster` (the probe pod's vantage).
 pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     let mut lab = Lab::new()?;
     lab.key_thumbprint = opts.key_thumbprint.clone();
@@ -488,7 +547,9 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     match name {
         "healthy" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
-            lab.edge_serving_key(d)?;
+            lab.solver(d)?;
+            lab.ingress_nginx(d, Plane::default())?;
+            lab.edge_to_nginx(&[], false, "")?;
         }
         "founding-incident" | "founding-incident-90-10" | "founding-incident-two-addresses" => {
             let (wn, we) = if name.ends_with("90-10") {
@@ -504,12 +565,8 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             };
             let records: Vec<(&str, &str)> = edges.iter().map(|e| (DNS_NAME, *e)).collect();
             lab.dns(&records)?;
-            let nginx = lab.host("nginx", &[NGINX_V4])?;
-            lab.nginx(
-                "ingress-nginx",
-                &nginx,
-                &[(&format!("{NGINX_V4}:80"), nginx_serving_key(d))],
-            )?;
+            lab.solver(d)?;
+            lab.ingress_nginx(d, Plane::default())?;
             lab.gateway_without_route(d)?;
             let edge = lab.host("edge", edges)?;
             let (n, e) = (format!("{NGINX_V4}:80"), format!("{ENVOY_V4}:80"));
@@ -588,6 +645,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             let edge = lab.edge_serving_key(d)?;
             lab.drop_port(&edge, 80)?;
         }
+        other if cluster::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
@@ -597,85 +655,8 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
                 .join(", ")
         ),
     }
-    Ok(lab)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The cluster side of a lab scenario
-// ---------------------------------------------------------------------------------------------
-
-/// The chain fixture every lab scenario uses: one Certificate with one HTTP-01 Challenge in the
-/// self check, ingress-nginx and a Cilium Gateway in the cluster.
-pub const CHAIN_FIXTURE: &str = "founding-incident";
-
-/// The cert-manager objects for a lab scenario, as (file name, YAML): the chain fixture in
-/// `fixtures_root/<chain>` rewritten to the lab's name, token and key (identity labels
-/// recomputed), with the issuer pointing at a private Pebble ACME server — the lab lives on
-/// documentation addresses, which a public CA refuses. For `healthy` the challenge has no
-/// failure reason yet (the self check is in progress).
-pub fn cluster_objects(
-    fixtures_root: &std::path::Path,
-    scenario: &str,
-) -> Result<Vec<(String, String)>> {
-    let dir = fixtures_root.join(CHAIN_FIXTURE);
-    let mut files: Vec<(String, String)> = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.push((name, std::fs::read_to_string(&path)?));
-        }
+    if lab.cluster.is_empty() {
+        lab.cluster(&[])?;
     }
-    files.sort();
-    let field = |key: &str| {
-        files.iter().flat_map(|(_, t)| t.lines()).find_map(|l| {
-            l.trim()
-                .strip_prefix(key)
-                .map(|v| v.trim().trim_matches('\'').to_owned())
-        })
-    };
-    let (Some(name), Some(token), Some(key)) = (field("dnsName:"), field("token:"), field("key:"))
-    else {
-        bail!(
-            "{} has no Challenge with dnsName, token and key",
-            dir.display()
-        );
-    };
-    let adler = |s: &str| crate::fakeapi::adler32(s.as_bytes()).to_string();
-    let swaps = [
-        (key.clone(), KEY.to_owned()),
-        (token.clone(), TOKEN.to_owned()),
-        (name.clone(), DNS_NAME.to_owned()),
-        (
-            format!("'{}'", adler(&name)),
-            format!("'{}'", adler(DNS_NAME)),
-        ),
-        (
-            format!("'{}'", adler(&token)),
-            format!("'{}'", adler(TOKEN)),
-        ),
-        (
-            "https://acme-v02.api.letsencrypt.org/directory".to_owned(),
-            "https://pebble.lab.example.test:14000/dir".to_owned(),
-        ),
-    ];
-    Ok(files
-        .into_iter()
-        .map(|(file, mut text)| {
-            for (from, to) in &swaps {
-                text = text.replace(from.as_str(), to);
-            }
-            if scenario == "healthy" {
-                text = text
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("reason: 'Waiting for HTTP-01"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-            }
-            (file, text)
-        })
-        .collect())
+    Ok(lab)
 }
