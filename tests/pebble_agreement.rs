@@ -406,6 +406,19 @@ fn refused_fails_every_validation() {
 }
 
 #[test]
+fn hairpin_passes_from_outside() {
+    // Only the cluster cannot reach its own public address; Pebble, outside, can (and so can
+    // the local vantage the forecast comes from).
+    deterministic("hairpin", "pass");
+}
+
+#[test]
+fn split_horizon_passes_from_outside() {
+    // The cluster DNS answers the gateway's address; the public DNS Pebble asks, the edge's.
+    deterministic("split-horizon", "pass");
+}
+
+#[test]
 fn stale_a_record_behind_a_rotating_dns_server_never_passes() {
     // Two A records, dnsmasq rotates their order per query, and each of Pebble's 3 requests
     // looks the name up and dials the first A: one of them always gets the old server. (The
