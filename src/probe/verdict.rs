@@ -653,6 +653,23 @@ mod tests {
     }
 
     #[test]
+    fn round_probabilities_per_request() {
+        // Let's Encrypt: the primary must pass, one of four remotes may fail.
+        let le = |ps: &[f64]| round_probability(CaProfile::Letsencrypt, ps);
+        assert!(close(le(&[1.0, 1.0, 0.0, 1.0, 1.0]), 1.0));
+        assert!(close(le(&[1.0, 0.0, 0.0, 1.0, 1.0]), 0.0));
+        assert!(close(le(&[0.0, 1.0, 1.0, 1.0, 1.0]), 0.0));
+        assert!(close(le(&[0.5; 5]), letsencrypt_probability(0.5)));
+        // 0.9 · (0.5·1·1·1 + 0.5·1·1·1) with one uncertain remote.
+        assert!(close(le(&[0.9, 0.5, 1.0, 1.0, 1.0]), 0.9));
+        assert!(close(
+            round_probability(CaProfile::Pebble, &[0.5, 1.0, 0.8]),
+            0.4
+        ));
+        assert!(close(round_probability(CaProfile::Private, &[0.3]), 0.3));
+    }
+
+    #[test]
     fn rotation_periods() {
         assert_eq!(rotation_period(&slots(&"kx".repeat(15))), Some(2));
         assert_eq!(rotation_period(&slots(&"kkkkkkkkkx".repeat(3))), Some(10));
