@@ -33,6 +33,11 @@ pub const CLUSTER_RANGE: &str = "198.51.100.0/24";
 /// The body of the denying proxy's 403.
 pub const PROXY_DENIED: &str = "Access denied";
 
+/// An HAProxy server line: (name, addr:port, weight).
+pub type Server<'a> = (&'a str, &'a str, u32);
+/// An HAProxy backend: (name, servers).
+pub type Backend<'a> = (&'a str, &'a [Server<'a>]);
+
 /// How the in-cluster ingress-nginx data plane at [`NGINX_V4`] is set up.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Plane<'a> {
@@ -126,7 +131,7 @@ impl Lab {
         ns: &str,
         bind: &str,
         rules: &[&str],
-        backends: &[(&str, &[(&str, &str, u32)])],
+        backends: &[Backend],
         server_opts: &str,
     ) -> Result<()> {
         let n = self.daemons.len();
@@ -189,9 +194,9 @@ impl Lab {
     ) -> Result<String> {
         let edge = self.host("edge", &[EDGE_V4])?;
         let (n, e) = (format!("{NGINX_V4}:80"), format!("{ENVOY_V4}:80"));
-        let nginx: &[(&str, &str, u32)] = &[("ingress_nginx", &n, 1)];
-        let gateway: &[(&str, &str, u32)] = &[("cilium_gateway", &e, 1)];
-        let mut backends: Vec<(&str, &[(&str, &str, u32)])> = vec![("nginx", nginx)];
+        let nginx: &[Server] = &[("ingress_nginx", &n, 1)];
+        let gateway: &[Server] = &[("cilium_gateway", &e, 1)];
+        let mut backends: Vec<Backend> = vec![("nginx", nginx)];
         if with_gateway {
             backends.push(("gateway", gateway));
         }
