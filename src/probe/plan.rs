@@ -140,6 +140,8 @@ pub struct DirectTarget {
 #[serde(rename_all = "camelCase", default)]
 pub struct ProbeOptions {
     /// Fresh connections per resolved address; `None` = adaptive (66, up to 200 when mixed).
+    /// An address that mixes passes and failures then gets up to [`ARRIVAL_ORDER_ATTEMPTS`]
+    /// more, one at a time (see [`ArrivalOrder`]); they are not counted here.
     pub attempts_per_address: Option<u32>,
     /// Attempts in flight at once, over the whole plan.
     pub concurrency: u32,
