@@ -13,8 +13,15 @@ Examples:
   # Every certificate that is not Ready, in every namespace, as JSON for a script
   kubectl acmecheck --all -A -o json
 
-  # Look at the cluster objects and probe from this machine only
+  # Probe from this machine only (no probe pod in the cluster)
   kubectl acmecheck web-tls -n shop --local-only
+
+  # Probe pod from a mirror, in a namespace of your choice
+  kubectl acmecheck web-tls --probe-image registry.example/acmecheck-probe:v0.1.0 \\
+      --image-pull-secret regcred --probe-namespace shop
+
+  # Remove probe pods left behind (after a kill -9)
+  kubectl acmecheck cleanup -A
 
   # Run a probe plan (the probe engine on its own) and print the report
   kubectl acmecheck probe --plan plan.json
@@ -23,7 +30,11 @@ Exit codes:
   0  the checks ran and found no problem
   1  the checks found a problem (at least one finding of severity error)
   2  could not diagnose: usage error, no kubeconfig, API unreachable or forbidden,
-     certificate not found, cert-manager not installed";
+     certificate not found, cert-manager not installed
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the probe pod was deleted first
+
+The probe pod needs create, get, watch, delete on pods and get on pods/log in its namespace
+(cert-manager's by default); without them the run goes on with the local vantage only.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,10 +68,12 @@ pub struct Cli {
     #[command(flatten)]
     pub output: OutputFlags,
 
-    /// Probe from this machine only (this version has no in-cluster probe pod yet, so this is
-    /// also the default)
+    /// Probe from this machine only: do not start the in-cluster probe pod
     #[arg(long)]
     pub local_only: bool,
+
+    #[command(flatten)]
+    pub pod: PodFlags,
 
     /// Do not probe at all: read the cluster objects only
     #[arg(long)]
@@ -71,10 +84,49 @@ pub struct Cli {
     pub attempts: Option<u32>,
 }
 
+/// The in-cluster probe pod (the default vantage next to this machine's).
+#[derive(Args, Debug, Clone)]
+pub struct PodFlags {
+    /// Namespace for the probe pod (default: cert-manager's, else the Certificate's)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub probe_namespace: Option<String>,
+    /// Node for the probe pod (default: the cert-manager controller's node, when known)
+    #[arg(long, value_name = "NODE")]
+    pub probe_node: Option<String>,
+    /// Image of the probe pod (a mirror for air-gapped or private-registry clusters)
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        env = "ACMECHECK_PROBE_IMAGE",
+        default_value = crate::image::DEFAULT_PROBE_IMAGE
+    )]
+    pub probe_image: String,
+    /// Image pull secret for the probe pod, in its namespace (repeatable)
+    #[arg(long = "image-pull-secret", value_name = "SECRET")]
+    pub image_pull_secrets: Vec<String>,
+    /// Deadline of the probe pod (its activeDeadlineSeconds): 120s, 5m
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    pub probe_timeout: Duration,
+}
+
+impl PodFlags {
+    pub fn options(&self) -> crate::probe::pod::PodOptions {
+        crate::probe::pod::PodOptions {
+            namespace: self.probe_namespace.clone(),
+            node: self.probe_node.clone(),
+            image: self.probe_image.clone(),
+            image_pull_secrets: self.image_pull_secrets.clone(),
+            timeout: self.probe_timeout,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a probe plan and print the report as JSON (the probe engine on its own)
+    /// Run a probe plan and print the report as JSON (what the probe pod runs)
     Probe(ProbeArgs),
+    /// Delete probe pods left behind (by label) in the namespace, or everywhere with -A
+    Cleanup,
     /// Print a shell completion script (bash, zsh, fish) or the kubectl completion helper
     Completion(crate::completion::CompletionArgs),
     /// kubectl's plugin completion protocol, run by the kubectl_complete-acmecheck helper
@@ -83,10 +135,15 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
 pub struct ProbeArgs {
     /// The plan as JSON: a file, or - for standard input
     #[arg(long, value_name = "FILE|-")]
-    pub plan: String,
+    pub plan: Option<String>,
+    /// The plan as JSON given inline (the probe pod's entry point); several values are joined,
+    /// so a plan larger than one argument may be (128 KiB on Linux) can be passed in parts
+    #[arg(long, value_name = "JSON", num_args = 1..)]
+    pub plan_json: Vec<String>,
 }
 
 /// The kubectl flags a plugin must parse itself (kubectl passes none of its own).
@@ -233,5 +290,57 @@ mod tests {
         assert_eq!(cli.kube.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.kube.as_groups, vec!["ops", "dev"]);
         assert_eq!(cli.output.output, OutputFormat::Json);
+        assert_eq!(cli.pod.probe_timeout, Duration::from_secs(120));
+        assert!(!cli.local_only);
+    }
+
+    #[test]
+    fn probe_pod_flags() {
+        let cli = Cli::try_parse_from([
+            "kubectl-acmecheck",
+            "web",
+            "--probe-namespace",
+            "probes",
+            "--probe-node",
+            "n1",
+            "--probe-image",
+            "mirror/p:v1",
+            "--image-pull-secret",
+            "a",
+            "--image-pull-secret",
+            "b",
+            "--probe-timeout",
+            "2m",
+        ])
+        .unwrap();
+        let o = cli.pod.options();
+        assert_eq!(o.namespace.as_deref(), Some("probes"));
+        assert_eq!(o.node.as_deref(), Some("n1"));
+        assert_eq!(o.image, "mirror/p:v1");
+        assert_eq!(o.image_pull_secrets, ["a", "b"]);
+        assert_eq!(o.timeout, Duration::from_secs(120));
+        let cli =
+            Cli::try_parse_from(["kubectl-acmecheck", "probe", "--plan-json", "{", "}"]).unwrap();
+        match cli.command {
+            Some(Command::Probe(ProbeArgs { plan_json, plan })) => {
+                assert_eq!(plan_json, ["{", "}"]);
+                assert_eq!(plan, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["kubectl-acmecheck", "probe"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "kubectl-acmecheck",
+                "probe",
+                "--plan",
+                "-",
+                "--plan-json",
+                "{}"
+            ])
+            .is_err()
+        );
+        let cli = Cli::try_parse_from(["kubectl-acmecheck", "cleanup", "-A"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Cleanup)) && cli.kube.all_namespaces);
     }
 }

@@ -378,7 +378,7 @@ fn flag_values(
         possible
     } else {
         match arg.get_id().as_str() {
-            "namespace" => lookup.namespaces(&flags),
+            "namespace" | "probe_namespace" => lookup.namespaces(&flags),
             "context" => lookup.kubeconfig_names(&flags, KubeconfigEntry::Context),
             "cluster" => lookup.kubeconfig_names(&flags, KubeconfigEntry::Cluster),
             "user" => lookup.kubeconfig_names(&flags, KubeconfigEntry::User),
@@ -628,10 +628,10 @@ mod tests {
     #[test]
     fn first_word_offers_subcommands_and_certificates_not_ready_first() {
         let (v, d) = values(&[""]);
-        assert_eq!(v, ["probe", "completion", "www-tls"]);
+        assert_eq!(v, ["probe", "cleanup", "completion", "www-tls"]);
         assert_eq!(d, directive::NO_FILE_COMP);
         let (v, _) = values(&["-n", "shop", ""]);
-        assert_eq!(v, ["probe", "completion", "api-tls", "web-tls"]);
+        assert_eq!(v, ["probe", "cleanup", "completion", "api-tls", "web-tls"]);
         let (v, _) = values(&["-n", "shop", "w"]);
         assert_eq!(v, ["web-tls"]);
         // hidden __complete is never offered
@@ -643,7 +643,17 @@ mod tests {
         let (v, _) = values(&["--namespace=shop", "web-tls", ""]);
         assert_eq!(v, ["api-tls"]);
         let (v, _) = values(&["-A", ""]);
-        assert_eq!(v, ["probe", "completion", "www-tls", "api-tls", "web-tls"]);
+        assert_eq!(
+            v,
+            [
+                "probe",
+                "cleanup",
+                "completion",
+                "www-tls",
+                "api-tls",
+                "web-tls"
+            ]
+        );
     }
 
     #[test]
@@ -691,7 +701,22 @@ mod tests {
         assert!(v.contains(&"-n".to_string()) && v.contains(&"--namespace".to_string()));
         // subcommand flags
         let (v, _) = values(&["probe", "--pl"]);
-        assert_eq!(v, ["--plan"]);
+        assert_eq!(v, ["--plan", "--plan-json"]);
+        // the probe pod's flags
+        let (v, _) = values(&["--probe-"]);
+        assert_eq!(
+            v,
+            [
+                "--probe-namespace",
+                "--probe-node",
+                "--probe-image",
+                "--probe-timeout"
+            ]
+        );
+        let (v, _) = values(&["--probe-namespace", "s"]);
+        assert_eq!(v, ["shop", "staging"]);
+        let (v, _) = values(&["--image-pull"]);
+        assert_eq!(v, ["--image-pull-secret"]);
     }
 
     #[test]

@@ -54,4 +54,8 @@ pub mod exit {
     pub const PROBLEM: i32 = 1;
     /// Could not diagnose.
     pub const CANNOT_DIAGNOSE: i32 = 2;
+    /// Interrupted by SIGINT (128 + 2), after deleting the probe pod.
+    pub const SIGINT: i32 = 130;
+    /// Terminated by SIGTERM (128 + 15), after deleting the probe pod.
+    pub const SIGTERM: i32 = 143;
 }

@@ -12,6 +12,7 @@ fn main() {
     init_logging(cli.output.verbose);
     let code = match &cli.command {
         Some(Command::Probe(args)) => kubectl_acmecheck::probe::cmd::probe_main(args),
+        Some(Command::Cleanup) => kubectl_acmecheck::probe::pod::cleanup::cleanup_main(&cli),
         Some(Command::Completion(args)) => completion::completion_main(args),
         Some(Command::Complete(args)) => completion::complete_main(args),
         None => diagnose(&cli),

@@ -1,11 +1,16 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
-use crate::diagnose::{self, Code, Finding, Proof, Severity, api};
+use crate::diagnose::{self, api, vantage};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
+use crate::probe::incluster::InCluster;
 use crate::probe::plan::TargetReport;
+use crate::probe::pod::{
+    self,
+    lifecycle::{Signals, Tracker},
+};
 use crate::probe::targets::{self, cert_profile, probe_candidates, probe_id};
 use crate::report::{CertificateReport, Report, table};
 use std::collections::HashMap;
@@ -41,6 +46,10 @@ pub async fn probe_locally(
 }
 
 /// Diagnose every certificate and build the report (pure: no I/O).
+///
+/// Per challenge to probe: the single-vantage probe rules on this machine's report and on the
+/// probe pod's (merged when both see the same thing), the cross-vantage rules, and the direct
+/// probes' attribution attached to the finding it explains; then what could not be checked.
 pub fn build_report(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
@@ -51,17 +60,32 @@ pub fn build_report(
         .map(|cert| {
             let mut findings = api::findings(&api::Input { cert, cluster });
             let profile = cert_profile(cert);
-            let mut probed = 0;
+            let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
             for ch in probe_candidates(cert) {
-                if let Some(t) = probes.local.get(&probe_id(cert, ch)) {
-                    findings.extend(diagnose::probe::findings(ch, t, profile));
-                    probed += 1;
-                }
+                candidates += 1;
+                let local = probes.local.get(&probe_id(cert, ch));
+                let inside = vantage::inside_report(&probes.in_cluster, ch);
+                local_n += usize::from(local.is_some());
+                inside_n += usize::from(inside.is_some());
+                let mut seen = vantage::single_vantage(ch, local, inside, profile);
+                vantage::merge_into(
+                    &mut seen,
+                    vantage::findings(ch, local, &probes.in_cluster, cluster, profile),
+                );
+                vantage::merge_into(&mut findings, seen);
+                vantage::attach_attribution(
+                    &mut findings,
+                    ch,
+                    vantage::attribution(ch, local, inside),
+                );
             }
-            let candidates = probe_candidates(cert).count();
-            if candidates > 0 {
-                findings.push(not_checked(probes.enabled, probed));
-            }
+            findings.extend(vantage::not_checked(
+                probes.enabled,
+                &probes.in_cluster,
+                candidates,
+                local_n,
+                inside_n,
+            ));
             findings.extend(diagnose::advice::dns01(cert, &findings));
             diagnose::rank(&mut findings);
             let mut report = CertificateReport::new(cert, findings);
@@ -73,28 +97,7 @@ pub fn build_report(
             report
         })
         .collect();
-    Report::new(reports, cluster)
-}
-
-/// Say what the run could not see.
-fn not_checked(enabled: bool, probed: usize) -> Finding {
-    if !enabled {
-        return Finding::new(
-            Code::NotChecked,
-            Severity::Info,
-            Proof::Supports,
-            "the challenge URL was not probed (--no-probe)",
-        )
-        .fix("run without --no-probe to see what the self check and the CA see");
-    }
-    Finding::new(
-        Code::NotChecked,
-        Severity::Info,
-        Proof::Supports,
-        format!("probed {probed} challenge URL(s) from this machine only; cert-manager's self check runs inside the cluster"),
-    )
-    .evidence("the in-cluster vantage (probe pod) is not part of this version: hairpin NAT, split-horizon DNS and egress policies are not checked")
-    .fix("to compare by hand, from a pod in the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>")
+    Report::new(reports, cluster).with_in_cluster(&probes.in_cluster)
 }
 
 /// Whether to colour stdout: `always`/`never` win; `auto` means a terminal and no NO_COLOR.
@@ -167,7 +170,43 @@ pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
 }
 
 /// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
+///
+/// SIGINT and SIGTERM are caught from the start: the run stops, deletes the probe pod it created
+/// (or is creating), and exits 130 or 143.
 pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
+    let mut signals = Signals::install().map_err(|e| {
+        UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
+    })?;
+    let tracker = Tracker::default();
+    tokio::select! {
+        r = diagnose_and_report(cli, &tracker) => r,
+        sig = signals.recv() => Ok(interrupted(sig, &tracker).await),
+    }
+}
+
+/// After a signal: delete the tracked probe pods, say so, and return 128 + the signal number.
+async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
+    let (name, code) = if sig == 2 {
+        ("SIGINT", crate::error::exit::SIGINT)
+    } else {
+        ("SIGTERM", crate::error::exit::SIGTERM)
+    };
+    let (deleted, failed) = tracker.cleanup().await;
+    for pod in &deleted {
+        eprintln!("interrupted ({name}): deleted probe pod {pod}");
+    }
+    for f in &failed {
+        eprintln!(
+            "interrupted ({name}): could not delete probe pod {f}\n  hint: kubectl acmecheck cleanup -A"
+        );
+    }
+    if deleted.is_empty() && failed.is_empty() {
+        eprintln!("interrupted ({name})");
+    }
+    code
+}
+
+async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserError> {
     if cli.certificates.is_empty() && !cli.all {
         return Err(UserError::new("no certificate named")
             .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
@@ -191,12 +230,16 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
         all: cli.all,
         all_namespaces: cli.kube.all_namespaces,
     };
-    let (certs, cluster) = gather::gather(client, &scope).await?;
+    let (certs, cluster) = gather::gather(client.clone(), &scope).await?;
     tracing::debug!(certificates = certs.len(), "gathered");
     let probes = if cli.no_probe {
         Probes::default()
     } else {
-        probe_locally(&certs, &cluster, cli.attempts).await
+        let local = probe_locally(&certs, &cluster, cli.attempts);
+        let pod = probe_in_cluster(&client, &certs, &cluster, cli, tracker);
+        let (mut probes, in_cluster) = tokio::join!(local, pod);
+        probes.in_cluster = in_cluster;
+        probes
     };
     let report = build_report(&certs, &cluster, &probes);
     print_stdout(&render(
@@ -205,6 +248,39 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
         use_color(cli.output.color),
     ));
     Ok(report.summary.exit_code)
+}
+
+/// The in-cluster vantage: one probe pod for every challenge (unless `--local-only`).
+async fn probe_in_cluster(
+    client: &kube::Client,
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    cli: &Cli,
+    tracker: &Tracker,
+) -> InCluster {
+    if cli.local_only {
+        return InCluster::NotRequested;
+    }
+    let Some(plan) = targets::in_cluster_plan(certs, cluster, cli.attempts) else {
+        return InCluster::NotRequested;
+    };
+    let opts = cli.pod.options();
+    let run_id = pod::new_run_id();
+    let places = pod::spec::placement(certs, cluster, &opts, &run_id);
+    let ctx = pod::lifecycle::Context {
+        client,
+        opts: &opts,
+        run_id: &run_id,
+        tracker,
+    };
+    let result = pod::lifecycle::run(&ctx, &plan, places, cluster.cert_manager.as_ref()).await;
+    if let InCluster::Failed { problem, .. } = &result {
+        eprintln!(
+            "warning: in-cluster probe: {}\n  hint: {}",
+            problem.message, problem.hint
+        );
+    }
+    result
 }
 
 #[cfg(test)]
@@ -256,5 +332,156 @@ mod tests {
             text.contains("INGRESS_CLASS_UNSERVED (root cause)"),
             "{text}"
         );
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct VantageFixture {
+        root_cause: String,
+        #[serde(default)]
+        challenge_reason: Option<String>,
+        #[serde(default)]
+        cert_manager: Option<serde_json::Value>,
+        local: Option<TargetReport>,
+        in_cluster: Option<TargetReport>,
+        placement: Option<crate::probe::incluster::Placement>,
+        #[serde(default)]
+        problem: Option<crate::probe::incluster::Problem>,
+    }
+
+    /// The lab's cert-manager objects, joined offline like the gather stage does.
+    fn lab_evidence() -> (Vec<CertificateEvidence>, ClusterEvidence) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain");
+        let files = acmecheck_testkit::lab::cluster_objects(&root, "founding-incident").unwrap();
+        let text: Vec<&str> = files.iter().map(|(_, t)| t.as_str()).collect();
+        gather::assemble(&gather::Snapshot::from_yaml(&text.join("\n---\n")).unwrap())
+    }
+
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+            return;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
+        if let Some((i, (w, a))) = want
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .find(|(_, (w, a))| w != a)
+        {
+            panic!(
+                "{} line {}:\n  want: {w}\n  got:  {a}",
+                path.display(),
+                i + 1
+            );
+        }
+        assert_eq!(actual, want, "golden {} (line count)", path.display());
+    }
+
+    /// Every tests/fixtures/vantage scenario: the root cause first, the JSON valid against the
+    /// schema with both vantages in it, and the table (golden) within 80 and 100 columns.
+    #[test]
+    fn vantage_fixtures_name_their_root_cause() {
+        let dir = format!("{}/tests/fixtures/vantage", env!("CARGO_MANIFEST_DIR"));
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../docs/report-schema.json")).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 8, "{names:?}");
+        for file in names {
+            let name = file.trim_end_matches(".json");
+            let f: VantageFixture =
+                serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{file}")).unwrap())
+                    .unwrap();
+            let (mut certs, cluster) = lab_evidence();
+            let ch = &mut certs[0].challenges[0];
+            if let Some(r) = f.challenge_reason {
+                ch.reason = Some(r);
+            }
+            let id = probe_id(&certs[0], &certs[0].challenges[0]);
+            let mut cluster_json = serde_json::to_value(&cluster).unwrap();
+            if let Some(serde_json::Value::Object(patch)) = f.cert_manager {
+                for (k, v) in patch {
+                    cluster_json["certManager"][k] = v;
+                }
+            }
+            let cluster: ClusterEvidence = serde_json::from_value(cluster_json).unwrap();
+            // The recorded direct probes carry the labels the in-cluster plan gives these objects.
+            let plan = targets::in_cluster_plan(&certs, &cluster, None).unwrap();
+            for d in f.in_cluster.iter().flat_map(|t| &t.direct) {
+                assert!(
+                    plan.options
+                        .direct_targets
+                        .iter()
+                        .any(|p| p.label == d.label && p.host == d.host && p.path == d.path),
+                    "{name}: {} not in the plan: {:#?}",
+                    d.label,
+                    plan.options.direct_targets
+                );
+            }
+            let in_cluster = match (f.in_cluster, f.problem) {
+                (Some(t), _) => crate::probe::incluster::InCluster::Ran {
+                    placement: f.placement.unwrap(),
+                    targets: HashMap::from([(id.clone(), t)]),
+                },
+                (None, Some(problem)) => crate::probe::incluster::InCluster::Failed {
+                    placement: f.placement,
+                    problem,
+                },
+                (None, None) => crate::probe::incluster::InCluster::NotRequested,
+            };
+            let probes = Probes {
+                enabled: true,
+                local: f.local.into_iter().map(|t| (id.clone(), t)).collect(),
+                in_cluster,
+            };
+            let report = build_report(&certs, &cluster, &probes);
+            let findings = &report.certificates[0].findings;
+            assert_eq!(
+                findings[0].code.to_string(),
+                f.root_cause,
+                "{name}: {findings:#?}"
+            );
+            for (i, f) in findings.iter().enumerate() {
+                assert!(
+                    findings[..i]
+                        .iter()
+                        .all(|e| (e.code, &e.challenge) != (f.code, &f.challenge)),
+                    "{name}: {} twice",
+                    f.code
+                );
+            }
+            let yaml: crate::report::Report = serde_saphyr::from_str(&report.to_yaml()).unwrap();
+            assert_eq!(yaml, report, "{name}: YAML round trip");
+            let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+            let mut errors = Vec::new();
+            crate::report::tests::validate(&schema, &schema, &json, "$", &mut errors);
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+            for columns in [100u16, 80] {
+                let text = table::render(
+                    &report,
+                    table::Style {
+                        width: columns,
+                        color: false,
+                        wide: false,
+                    },
+                );
+                for line in text.lines() {
+                    assert!(
+                        line.chars().count() <= usize::from(columns),
+                        "{name}: wider than {columns}: {line}"
+                    );
+                }
+                golden(&format!("vantage-{name}.{columns}.txt"), &text);
+            }
+        }
     }
 }

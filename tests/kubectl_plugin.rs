@@ -231,12 +231,15 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
 
     // certificates in the context's namespace, not Ready first, after the subcommands
     let (values, directive) = complete(&krew, &["--kubeconfig", kc, ""]);
-    assert_eq!(values, ["probe", "completion", "api-tls", "web-tls"]);
+    assert_eq!(
+        values,
+        ["probe", "cleanup", "completion", "api-tls", "web-tls"]
+    );
     assert_eq!(directive, ":4");
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "api-tls", ""]);
     assert_eq!(values, ["web-tls"]);
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "-n", "staging", ""]);
-    assert_eq!(values, ["probe", "completion", "www-tls"]);
+    assert_eq!(values, ["probe", "cleanup", "completion", "www-tls"]);
 
     let requests = api.requests();
     let paths: Vec<String> = requests

@@ -497,3 +497,88 @@ async fn hostile_servers_in_bounded_memory() {
     assert!(peak_kb > 0 && peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
 }
+
+/// A listener that, like nginx with `listen 80 proxy_protocol`, closes a connection whose
+/// first line is not a well-formed PROXY v1 preamble naming this server's port.
+fn proxy_protocol_listener(port: Arc<AtomicU32>) -> Behaviour {
+    Arc::new(move |_, head| {
+        let first = head.lines().next().unwrap_or("");
+        let f: Vec<&str> = first.split(' ').collect();
+        let ok = f.len() == 6
+            && f[..2] == ["PROXY", "TCP4"]
+            && f[2].parse::<std::net::Ipv4Addr>().is_ok()
+            && f[3] == "127.0.0.1"
+            && f[4].parse::<u16>().is_ok()
+            && f[5] == port.load(Ordering::SeqCst).to_string()
+            && head.starts_with(&format!("{first}\r\nGET /"));
+        if ok {
+            response("200 OK", &[("Server", "nginx")], KEY)
+        } else {
+            Reply::Bytes(Vec::new())
+        }
+    })
+}
+
+#[tokio::test]
+async fn proxy_protocol_listener_is_recognised_with_a_preamble() {
+    let port = Arc::new(AtomicU32::new(0));
+    let s = serve(proxy_protocol_listener(port.clone())).await;
+    port.store(u32::from(s.port), Ordering::SeqCst);
+    let mut plan = plan(s.port, 4, CaProfile::Pebble, 2000);
+    let direct = |proxy_protocol| DirectTarget {
+        id: "shop/web-1".into(),
+        address: format!("127.0.0.1:{}", s.port),
+        label: format!("ingress-nginx Service (proxy_protocol={proxy_protocol})"),
+        proxy_protocol,
+        ..Default::default()
+    };
+    plan.options.direct_targets = vec![direct(false), direct(true)];
+    let report = run_plan(&plan).await;
+    let t = &report.targets[0];
+    // Plain requests: closed before a response, so a few more with the preamble, which pass.
+    let a = &t.addresses[0];
+    assert_eq!((a.attempts, a.cert_manager_passes), (4, 0));
+    assert_eq!(a.outcomes[0].error_class, Some(ErrorClass::Eof), "{a:#?}");
+    let p = a.with_proxy_protocol.as_ref().expect("follow-up");
+    assert_eq!(
+        (p.attempts, p.cert_manager_passes, p.responses),
+        (
+            PROXY_FOLLOWUP_ATTEMPTS,
+            PROXY_FOLLOWUP_ATTEMPTS,
+            PROXY_FOLLOWUP_ATTEMPTS
+        )
+    );
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Fail);
+    // Direct probes: plain fails and is followed up; with the preamble asked for, all pass.
+    let plain = &t.direct[0];
+    assert_eq!(plain.cert_manager_passes, 0);
+    assert_eq!(
+        plain
+            .with_proxy_protocol
+            .as_ref()
+            .map(|p| p.cert_manager_passes),
+        Some(PROXY_FOLLOWUP_ATTEMPTS)
+    );
+    let with = &t.direct[1];
+    assert!(with.proxy_protocol && with.with_proxy_protocol.is_none());
+    assert_eq!(with.cert_manager_passes, with.attempts);
+    assert!(with.attempts > 0);
+    // Without the expected port in the preamble the listener would close: the check is real.
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 4 + 5 + 2 * 20 + 5);
+}
+
+#[tokio::test]
+async fn no_proxy_protocol_follow_up_for_a_server_that_answers() {
+    let s = serve(Arc::new(|_, _| response("404 Not Found", &[], ""))).await;
+    let t = probe(s.port, 3, CaProfile::Pebble, 2000).await;
+    assert!(t.addresses[0].with_proxy_protocol.is_none());
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 3);
+    // A server that closes every connection, preamble or not: the follow-up runs and fails.
+    let closed = serve(Arc::new(|_, _| Reply::Bytes(Vec::new()))).await;
+    let t = probe(closed.port, 3, CaProfile::Pebble, 2000).await;
+    let p = t.addresses[0]
+        .with_proxy_protocol
+        .as_ref()
+        .expect("follow-up");
+    assert_eq!((p.attempts, p.cert_manager_passes, p.responses), (5, 0, 0));
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub mod advice;
 pub mod api;
 pub mod probe;
+pub mod vantage;
 
 /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
 /// scripts match on it and `docs/findings/<CODE>.md` documents it.
@@ -57,6 +58,7 @@ pub enum Code {
     ProxyProtocolMismatch,
     SelfcheckViaProxy,
     SelfcheckEgressBlocked,
+    BackendPinnedBySource,
     // Advice across findings (issue: diagnosis)
     Dns01Advised,
     // The tool could not check something
@@ -105,6 +107,7 @@ impl Code {
         Code::ProxyProtocolMismatch,
         Code::SelfcheckViaProxy,
         Code::SelfcheckEgressBlocked,
+        Code::BackendPinnedBySource,
         Code::Dns01Advised,
         Code::NotChecked,
     ];
@@ -152,8 +155,9 @@ impl Code {
             Code::ProxyProtocolMismatch => 36,
             Code::SelfcheckViaProxy => 37,
             Code::SelfcheckEgressBlocked => 38,
-            Code::Dns01Advised => 39,
-            Code::NotChecked => 40,
+            Code::BackendPinnedBySource => 39,
+            Code::Dns01Advised => 40,
+            Code::NotChecked => 41,
         }
     }
 }

@@ -46,7 +46,8 @@ pub fn outcome_summary(addr: &AddressReport) -> String {
         .join("  ")
 }
 
-fn outcome_text(o: &OutcomeCount) -> String {
+/// `13×200 key (nginx)` — one outcome and its count.
+pub fn outcome_text(o: &OutcomeCount) -> String {
     let what = match (o.status, o.error_class) {
         (Some(s), _) => {
             let body = match (s, o.key_match) {

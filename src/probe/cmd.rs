@@ -1,5 +1,6 @@
-//! `kubectl acmecheck probe --plan FILE|-`: run a plan, print the report as JSON.
-//! This is what the in-cluster probe pod runs; its output is read back by the CLI.
+//! `kubectl acmecheck probe --plan FILE|-` or `probe --plan-json JSON`: run a plan, print the
+//! report as JSON. The in-cluster probe pod runs `probe --plan-json` (pod mode): exactly one line
+//! on stdout (the report), nothing on stderr unless it fails; the CLI reads it from the pod's log.
 
 use super::plan::{API_VERSION, ProbePlan};
 use crate::cli::ProbeArgs;
@@ -41,8 +42,25 @@ pub fn parse_plan(text: &str) -> Result<ProbePlan, String> {
     Ok(plan)
 }
 
+/// The plan from `--plan FILE|-` or `--plan-json JSON`.
+fn plan_from(args: &ProbeArgs) -> Result<ProbePlan, String> {
+    match (&args.plan_json[..], &args.plan) {
+        ([_, ..], _) => {
+            let json = args.plan_json.concat();
+            if json.len() as u64 > MAX_PLAN_BYTES {
+                return Err(format!(
+                    "the plan given with --plan-json is larger than {MAX_PLAN_BYTES} bytes"
+                ));
+            }
+            parse_plan(&json)
+        }
+        ([], Some(source)) => read_plan(source),
+        ([], None) => Err("give the plan with --plan FILE|- or --plan-json JSON".into()),
+    }
+}
+
 pub fn probe_main(args: &ProbeArgs) -> i32 {
-    let plan = match read_plan(&args.plan) {
+    let plan = match plan_from(args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -81,5 +99,33 @@ mod tests {
                 .contains("unsupported plan apiVersion")
         );
         assert!(parse_plan(r#"{"apiVersion":"acmecheck.io/v1alpha1","targets":[]}"#).is_ok());
+    }
+
+    #[test]
+    fn inline_plans() {
+        let args = |json: &str| ProbeArgs {
+            plan: None,
+            plan_json: vec![json.to_owned()],
+        };
+        assert!(plan_from(&args(r#"{"apiVersion":"acmecheck.io/v1alpha1"}"#)).is_ok());
+        // Parts are joined.
+        let parts = ProbeArgs {
+            plan: None,
+            plan_json: vec![
+                r#"{"apiVersion":"acme"#.into(),
+                r#"check.io/v1alpha1"}"#.into(),
+            ],
+        };
+        assert!(plan_from(&parts).is_ok());
+        assert!(
+            plan_from(&args("{"))
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        let big = format!(
+            r#"{{"apiVersion":"acmecheck.io/v1alpha1","x":"{}"}}"#,
+            "a".repeat(5 << 20)
+        );
+        assert!(plan_from(&args(&big)).unwrap_err().contains("larger than"));
     }
 }

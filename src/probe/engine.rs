@@ -164,10 +164,11 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             } else {
                 None
             };
-            AddressReport {
-                arrival_order,
-                ..agg.into_address(ip, by.clone())
-            }
+            let followup = proxy_protocol_followup(&batch, &agg).await;
+            let mut report = agg.into_address(ip, by.clone());
+            report.with_proxy_protocol = followup;
+            report.arrival_order = arrival_order;
+            report
         }
     }))
     .await;
@@ -225,18 +226,82 @@ async fn run_direct(
         path: result.path.clone(),
     };
     let mut agg = Aggregate::default();
+    let mut direct_settings = settings.clone();
+    direct_settings.proxy_protocol = d.proxy_protocol;
+    // A direct probe asks the data plane itself: never through the controller's HTTP proxy.
+    direct_settings.proxy = None;
     let batch = Batch {
         url: &direct_url,
         addr,
-        settings,
+        settings: &direct_settings,
         ca,
         permits,
     };
     batch.run(&mut agg, 0, DIRECT_ATTEMPTS).await;
+    result.with_proxy_protocol = proxy_protocol_followup(&batch, &agg).await;
     result.attempts = agg.attempts;
+    result.cert_manager_passes = agg.cm_passes;
+    result.proxy_protocol = d.proxy_protocol;
     result.outcomes = agg.sorted_outcomes();
     result.samples = agg.samples;
     result
+}
+
+/// Whether plain attempts ended the way a PROXY-protocol listener answers a request without
+/// the preamble: none passed, and at least half were closed or reset before a response, were
+/// not HTTP, or got 400 (nginx logs `broken header` and closes; some answer 400).
+fn looks_like_proxy_protocol_listener(agg: &Aggregate) -> bool {
+    if agg.attempts == 0 || agg.cm_passes > 0 {
+        return false;
+    }
+    let suspicious: u32 = agg
+        .outcomes
+        .values()
+        .filter(|o| {
+            o.status == Some(400)
+                || matches!(
+                    o.error_class,
+                    Some(ErrorClass::Eof | ErrorClass::ConnectionReset | ErrorClass::HttpProtocol)
+                )
+        })
+        .map(|o| o.count)
+        .sum();
+    suspicious * 2 >= agg.attempts
+}
+
+/// The adaptive PROXY protocol follow-up: when plain attempts look like a PROXY-protocol
+/// listener, [`PROXY_FOLLOWUP_ATTEMPTS`] more with the preamble (never when the preamble was
+/// already sent, or the attempts went through an HTTP proxy).
+async fn proxy_protocol_followup(
+    batch: &Batch<'_>,
+    plain: &Aggregate,
+) -> Option<ProxyProtocolProbe> {
+    if batch.settings.proxy_protocol
+        || batch.settings.proxy_for(batch.url).is_some()
+        || !looks_like_proxy_protocol_listener(plain)
+    {
+        return None;
+    }
+    let mut settings = batch.settings.clone();
+    settings.proxy_protocol = true;
+    let with = Batch {
+        settings: &settings,
+        ..*batch
+    };
+    let mut agg = Aggregate::default();
+    with.run(&mut agg, 0, PROXY_FOLLOWUP_ATTEMPTS).await;
+    let responses = agg
+        .outcomes
+        .values()
+        .filter(|o| o.status.is_some())
+        .map(|o| o.count)
+        .sum();
+    Some(ProxyProtocolProbe {
+        attempts: agg.attempts,
+        cert_manager_passes: agg.cm_passes,
+        responses,
+        outcomes: agg.sorted_outcomes(),
+    })
 }
 
 #[derive(Default)]
@@ -324,6 +389,7 @@ impl Aggregate {
             max_ms: self.times.last().copied().unwrap_or(0),
             samples: self.samples,
             arrival_order: None,
+            with_proxy_protocol: None,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Settings {
     pub expected_key: String,
     /// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as the cert-manager controller has them.
     pub proxy: Option<ProxySettings>,
+    /// Send a PROXY protocol v1 preamble on connections to the address under test.
+    pub proxy_protocol: bool,
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -52,39 +54,45 @@ impl Settings {
             timeout,
             expected_key: expected_key.to_owned(),
             proxy: None,
+            proxy_protocol: false,
             tls: tls_config(),
         }
     }
 
     /// The proxy Go's `http.ProxyFromEnvironment` would use for `url`, if any.
     pub fn proxy_for(&self, url: &Url) -> Option<String> {
-        let p = self.proxy.as_ref()?;
-        let proxy = if url.scheme == "https" {
-            p.https.as_ref()
-        } else {
-            p.http.as_ref()
-        }?;
-        if proxy.is_empty() || is_loopback_host(&url.host) {
-            return None;
-        }
-        let host = url.host.to_ascii_lowercase();
-        let excluded = p
-            .no_proxy
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .any(|entry| {
-                let entry = entry.to_ascii_lowercase();
-                let entry = entry.split(':').next().unwrap_or("").to_owned();
-                entry == "*"
-                    || host == entry.trim_start_matches('.')
-                    || host.ends_with(&format!(".{}", entry.trim_start_matches('.')))
-                    || cidr_contains(&entry, &host)
-            });
-        (!excluded).then(|| proxy.clone())
+        proxy_for(self.proxy.as_ref()?, url)
     }
+}
+
+/// The proxy Go's `http.ProxyFromEnvironment` picks for `url` under these settings, if any
+/// (`NO_PROXY` entries: `*`, host names and domain suffixes, IPs, CIDRs; loopback never).
+pub fn proxy_for(p: &ProxySettings, url: &Url) -> Option<String> {
+    let proxy = if url.scheme == "https" {
+        p.https.as_ref()
+    } else {
+        p.http.as_ref()
+    }?;
+    if proxy.is_empty() || is_loopback_host(&url.host) {
+        return None;
+    }
+    let host = url.host.to_ascii_lowercase();
+    let excluded = p
+        .no_proxy
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            let entry = entry.to_ascii_lowercase();
+            let entry = entry.split(':').next().unwrap_or("").to_owned();
+            entry == "*"
+                || host == entry.trim_start_matches('.')
+                || host.ends_with(&format!(".{}", entry.trim_start_matches('.')))
+                || cidr_contains(&entry, &host)
+        });
+    (!excluded).then(|| proxy.clone())
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -413,7 +421,10 @@ async fn follow(url: &Url, first: SocketAddr, s: &Settings, p: &mut Progress) {
             h.address = addr.to_string();
         }
         p.connected = false;
-        match one_hop(&current, addr, proxy.is_some(), s, p).await {
+        // A load balancer adds the preamble on its own connections only: those to the address
+        // under test, never through an HTTP proxy.
+        let preamble = s.proxy_protocol && proxy.is_none() && addr.ip() == first.ip();
+        match one_hop(&current, addr, proxy.is_some(), preamble, s, p).await {
             Err((class, msg)) => return fail(p, class, msg),
             Ok(HopResult::Final) => return,
             Ok(HopResult::Redirect(location)) => match current.join(&location) {
@@ -498,6 +509,7 @@ async fn one_hop(
     url: &Url,
     addr: SocketAddr,
     proxied: bool,
+    preamble: bool,
     s: &Settings,
     p: &mut Progress,
 ) -> Result<HopResult, (ErrorClass, String)> {
@@ -512,6 +524,16 @@ async fn one_hop(
     })?;
     if proxied && url.scheme == "https" {
         connect_tunnel(&mut tcp, url).await?;
+    }
+    if preamble {
+        use tokio::io::AsyncWriteExt;
+        let line = proxy_v1_preamble(&tcp).map_err(|e| (ErrorClass::Io, e.to_string()))?;
+        tcp.write_all(line.as_bytes()).await.map_err(|e| {
+            (
+                ErrorClass::ConnectionReset,
+                format!("write PROXY preamble: {e}"),
+            )
+        })?;
     }
     let _ = tcp.set_nodelay(true);
     p.connected = true;
@@ -564,6 +586,22 @@ async fn one_hop(
     .await;
     conn_task.abort();
     result
+}
+
+/// `PROXY TCP4 <src> <dst> <sport> <dport>\r\n` for this connection (TCP6 for IPv6).
+pub fn proxy_v1_preamble(tcp: &TcpStream) -> std::io::Result<String> {
+    Ok(proxy_v1_line(tcp.local_addr()?, tcp.peer_addr()?))
+}
+
+fn proxy_v1_line(src: SocketAddr, dst: SocketAddr) -> String {
+    let family = if src.is_ipv4() { "TCP4" } else { "TCP6" };
+    format!(
+        "PROXY {family} {} {} {} {}\r\n",
+        src.ip(),
+        dst.ip(),
+        src.port(),
+        dst.port()
+    )
 }
 
 /// `CONNECT host:port` through an HTTP proxy; the tunnel then carries TLS.

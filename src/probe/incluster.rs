@@ -13,7 +13,8 @@ pub struct Placement {
     pub namespace: String,
     /// The pod's name (`acmecheck-probe-<run id>`).
     pub pod: String,
-    /// `spec.nodeName` asked for (the controller's node), if any.
+    /// The node asked for (the controller's, or `--probe-node`), if any; requested through the
+    /// `kubernetes.io/hostname` node selector.
     pub node: Option<String>,
     /// One sentence: "cert-manager's namespace, like the self check" / "--probe-namespace" /
     /// "the Certificate's namespace: creating pods in cert-manager is forbidden".

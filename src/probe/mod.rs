@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod http;
 pub mod incluster;
 pub mod plan;
+pub mod pod;
 pub mod targets;
 pub mod verdict;
 

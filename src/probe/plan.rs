@@ -39,6 +39,9 @@ pub const DEFAULT_CONCURRENCY: u32 = 32;
 pub const DEFAULT_USER_AGENT: &str = "cert-manager-challenges/v1.21.1 (linux/amd64) cert-manager/a9b4d9a1a6d5d8c4a4f5c5b0f3c1f3f6e0a0b6d1";
 /// At most this many sample attempts are kept per address (first of each distinct outcome).
 pub const MAX_SAMPLES_PER_ADDRESS: usize = 16;
+/// Attempts with a PROXY protocol v1 preamble when plain requests to an address end the way a
+/// PROXY-protocol listener answers them (closed or reset before a response, or 400).
+pub const PROXY_FOLLOWUP_ATTEMPTS: u32 = 5;
 
 // ---------------------------------------------------------------------------------------------
 // Plan
@@ -134,6 +137,10 @@ pub struct DirectTarget {
     pub path: String,
     /// Free text shown in the report, e.g. `ingress-nginx Service ingress-nginx/controller`.
     pub label: String,
+    /// Send a PROXY protocol v1 preamble (`PROXY TCP4 <src> <dst> <sport> <dport>\r\n`)
+    /// before every request, as a load balancer with PROXY protocol does.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub proxy_protocol: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -389,6 +396,10 @@ pub struct AddressReport {
     /// one at a time, in arrival order, and the strict rotation they reveal, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrival_order: Option<ArrivalOrder>,
+    /// When every plain attempt failed the way a PROXY-protocol listener fails plain requests:
+    /// a few more attempts with a PROXY v1 preamble (not counted in the verdicts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_proxy_protocol: Option<ProxyProtocolProbe>,
 }
 
 /// At most this many attempts are sent one at a time to record the arrival order.
@@ -419,6 +430,19 @@ pub struct Slot {
     pub responder: String,
     pub cert_manager_pass: bool,
     pub acme_pass: bool,
+}
+
+/// Attempts sent with a PROXY protocol v1 preamble, to tell a PROXY-protocol listener from a
+/// broken one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProxyProtocolProbe {
+    pub attempts: u32,
+    /// Attempts that passed cert-manager's rules.
+    pub cert_manager_passes: u32,
+    /// Attempts that got any HTTP response.
+    pub responses: u32,
+    pub outcomes: Vec<OutcomeCount>,
 }
 
 impl AddressReport {
@@ -549,6 +573,14 @@ pub struct DirectResult {
     pub attempts: u32,
     pub outcomes: Vec<OutcomeCount>,
     pub samples: Vec<Attempt>,
+    /// Attempts that passed cert-manager's rules.
+    pub cert_manager_passes: u32,
+    /// Whether the attempts above carried a PROXY v1 preamble (asked for by the plan).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub proxy_protocol: bool,
+    /// The adaptive follow-up with a PROXY v1 preamble (see [`AddressReport`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_proxy_protocol: Option<ProxyProtocolProbe>,
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! Which challenges to probe and the plans for each vantage (pure: evidence in, plans out).
 
-use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
+use crate::evidence::{
+    CertificateEvidence, ChallengeEvidence, ClusterEvidence, DataPlaneEvidence, ServiceEvidence,
+};
 use crate::probe::plan::{
-    CaProfile, DEFAULT_USER_AGENT, ProbeOptions, ProbePlan, ProxySettings, Target,
+    CaProfile, DEFAULT_USER_AGENT, DirectTarget, ProbeOptions, ProbePlan, ProxySettings, Target,
 };
 use crate::reason::{self, Phase};
+use std::net::{IpAddr, SocketAddr};
 
 /// The key a challenge's probe results are filed under.
 pub fn probe_id(cert: &CertificateEvidence, ch: &ChallengeEvidence) -> String {
@@ -115,6 +118,11 @@ pub fn in_cluster_plan(
             https: c.https_proxy.clone(),
             no_proxy: c.no_proxy.clone(),
         });
+    let direct_targets = certs
+        .iter()
+        .flat_map(|cert| probe_candidates(cert).map(move |ch| (probe_id(cert, ch), ch)))
+        .flat_map(|(id, ch)| direct_targets(&id, ch, cluster))
+        .collect();
     Some(ProbePlan::new(
         targets,
         ProbeOptions {
@@ -123,7 +131,311 @@ pub fn in_cluster_plan(
             nameservers: cm.map(|c| c.solver_nameservers.clone()).unwrap_or_default(),
             proxy,
             vantage: Some("in-cluster".into()),
+            direct_targets,
             ..Default::default()
         },
     ))
+}
+
+/// Ready endpoints (pods) asked directly per data-plane Service, besides its ClusterIP.
+pub const MAX_ENDPOINTS_PER_SERVICE: usize = 2;
+/// Direct probes per challenge at most (each is [`crate::probe::engine`]'s 20 attempts).
+pub const MAX_DIRECT_PER_CHALLENGE: usize = 10;
+/// The port cert-manager's acmesolver listens on.
+pub const SOLVER_PORT: u16 = 8089;
+
+/// How reports and findings name a data plane: `ingress-nginx`,
+/// `gateway infra/public (cilium)`, `ingress controller traefik/traefik`.
+pub fn plane_name(dp: &DataPlaneEvidence) -> String {
+    match (dp.kind.as_str(), dp.product.as_deref()) {
+        ("gateway", Some(p)) => format!("gateway {}/{} ({p})", dp.namespace, dp.name),
+        ("gateway", None) => format!("gateway {}/{}", dp.namespace, dp.name),
+        (_, Some(p)) => p.to_owned(),
+        (_, None) => format!("ingress controller {}/{}", dp.namespace, dp.name),
+    }
+}
+
+/// The label prefix of direct probes of cert-manager's solver.
+pub const SOLVER_LABEL: &str = "solver";
+
+fn socket(ip: &str, port: u16) -> Option<String> {
+    let ip: IpAddr = ip.parse().ok()?;
+    Some(SocketAddr::new(ip, port).to_string())
+}
+
+/// The Service port that carries plain HTTP: port 80, else the one named `http`.
+fn http_port(s: &ServiceEvidence) -> Option<&crate::evidence::ServicePortEvidence> {
+    s.ports
+        .iter()
+        .find(|p| p.port == 80)
+        .or_else(|| s.ports.iter().find(|p| p.name.as_deref() == Some("http")))
+}
+
+/// Direct probes for one challenge, from inside the cluster, with `Host: <dnsName>` and the
+/// challenge path (P3/P4): every data plane's Service on its HTTP port (ClusterIP) and up to
+/// [`MAX_ENDPOINTS_PER_SERVICE`] of its ready pods when the target port is a number, then the
+/// solver's Service and pod on 8089. Bounded by [`MAX_DIRECT_PER_CHALLENGE`]; no address twice.
+/// NodePorts are not asked: the evidence has no node addresses, and a NodePort reaches the same
+/// pods as the ClusterIP.
+pub fn direct_targets(
+    id: &str,
+    ch: &ChallengeEvidence,
+    cluster: &ClusterEvidence,
+) -> Vec<DirectTarget> {
+    let path = format!("/.well-known/acme-challenge/{}", ch.token);
+    let mut out: Vec<DirectTarget> = Vec::new();
+    let mut add = |address: Option<String>, label: String| {
+        if let Some(address) = address
+            && out.len() < MAX_DIRECT_PER_CHALLENGE
+            && !out.iter().any(|d| d.address == address)
+        {
+            out.push(DirectTarget {
+                id: id.to_owned(),
+                address,
+                host: ch.dns_name.clone(),
+                path: path.clone(),
+                label,
+                proxy_protocol: false,
+            });
+        }
+    };
+    // Solver first: whether it answers at all decides how to read the data planes' answers.
+    for s in &ch.solver_services {
+        let port = s
+            .ports
+            .first()
+            .and_then(|p| u16::try_from(p.port).ok())
+            .unwrap_or(SOLVER_PORT);
+        if let Some(ip) = s.cluster_ip.as_deref() {
+            add(
+                socket(ip, port),
+                format!("{SOLVER_LABEL} Service {}/{}", s.namespace, s.name),
+            );
+        }
+    }
+    for p in ch.solver_pods.iter().take(1) {
+        if let Some(ip) = p.pod_ip.as_deref() {
+            add(
+                socket(ip, SOLVER_PORT),
+                format!("{SOLVER_LABEL} pod {}/{}", p.namespace, p.name),
+            );
+        }
+    }
+    for dp in &cluster.data_planes {
+        let name = plane_name(dp);
+        for s in &dp.services {
+            let Some(port) = http_port(s) else {
+                continue;
+            };
+            let Ok(service_port) = u16::try_from(port.port) else {
+                continue;
+            };
+            if let Some(ip) = s.cluster_ip.as_deref() {
+                add(
+                    socket(ip, service_port),
+                    format!("{name} Service {}/{}", s.namespace, s.name),
+                );
+            }
+            let target = port
+                .target_port
+                .as_deref()
+                .and_then(|t| t.parse::<u16>().ok());
+            if let Some(target) = target {
+                for ep in s.endpoint_addresses.iter().take(MAX_ENDPOINTS_PER_SERVICE) {
+                    add(socket(ep, target), format!("{name} pod {ep}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::evidence::{CertManagerEvidence, PodEvidence, ServicePortEvidence, Solver};
+
+    fn port(name: &str, port: i32, target: &str) -> ServicePortEvidence {
+        ServicePortEvidence {
+            name: Some(name.into()),
+            port,
+            target_port: Some(target.into()),
+            ..Default::default()
+        }
+    }
+
+    fn svc(
+        ns: &str,
+        name: &str,
+        ip: &str,
+        ports: Vec<ServicePortEvidence>,
+        eps: &[&str],
+    ) -> ServiceEvidence {
+        ServiceEvidence {
+            namespace: ns.into(),
+            name: name.into(),
+            cluster_ip: Some(ip.into()),
+            ports,
+            endpoint_addresses: eps.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn evidence() -> (CertificateEvidence, ClusterEvidence) {
+        let ch = ChallengeEvidence {
+            name: "web-1".into(),
+            dns_name: "shop.example.test".into(),
+            type_: "HTTP-01".into(),
+            token: "tok".into(),
+            key: "tok.thumb".into(),
+            presented: true,
+            processing: true,
+            state: "pending".into(),
+            reason: Some("Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'".into()),
+            solver: Solver::default(),
+            solver_services: vec![svc("shop", "cm-acme-http-solver-xyz", "198.51.100.30", vec![port("http", 8089, "8089")], &[])],
+            solver_pods: vec![PodEvidence {
+                namespace: "shop".into(),
+                name: "cm-acme-http-solver-abc".into(),
+                pod_ip: Some("198.51.100.31".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let cert = CertificateEvidence {
+            namespace: "shop".into(),
+            name: "web".into(),
+            challenges: vec![ch],
+            ..Default::default()
+        };
+        (cert, cluster())
+    }
+
+    /// ingress-nginx (LB 203.0.113.10, one ready pod) and a Cilium Gateway (three pods,
+    /// numeric target port) with the lab's ClusterIPs; cert-manager in `cert-manager`.
+    pub(crate) fn cluster() -> ClusterEvidence {
+        let mut nginx = svc(
+            "ingress-nginx",
+            "ingress-nginx-controller",
+            "198.51.100.10",
+            vec![port("http", 80, "http"), port("https", 443, "https")],
+            &["198.51.100.11"],
+        );
+        nginx.lb_addresses = vec!["203.0.113.10".into()];
+        ClusterEvidence {
+            data_planes: vec![
+                DataPlaneEvidence {
+                    kind: "ingress-controller".into(),
+                    namespace: "ingress-nginx".into(),
+                    name: "ingress-nginx-controller".into(),
+                    product: Some("ingress-nginx".into()),
+                    services: vec![nginx],
+                    ..Default::default()
+                },
+                DataPlaneEvidence {
+                    kind: "gateway".into(),
+                    namespace: "infra".into(),
+                    name: "public".into(),
+                    product: Some("cilium".into()),
+                    services: vec![svc(
+                        "infra",
+                        "cilium-gateway-public",
+                        "198.51.100.20",
+                        vec![port("port-80", 80, "8080")],
+                        &["198.51.100.21", "198.51.100.22", "198.51.100.23"],
+                    )],
+                    ..Default::default()
+                },
+            ],
+            gateways: vec![crate::evidence::GatewayEvidence {
+                namespace: "infra".into(),
+                name: "public".into(),
+                ..Default::default()
+            }],
+            cert_manager: Some(CertManagerEvidence {
+                namespace: "cert-manager".into(),
+                deployment: "cert-manager".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn direct_targets_for_every_data_plane_and_the_solver() {
+        let (cert, cluster) = evidence();
+        let plan = in_cluster_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
+        let d = &plan.options.direct_targets;
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.address.as_str(), d.label.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "198.51.100.30:8089",
+                    "solver Service shop/cm-acme-http-solver-xyz"
+                ),
+                (
+                    "198.51.100.31:8089",
+                    "solver pod shop/cm-acme-http-solver-abc"
+                ),
+                (
+                    "198.51.100.10:80",
+                    "ingress-nginx Service ingress-nginx/ingress-nginx-controller"
+                ),
+                // A named target port (`http`) gives no pod port: only the Service.
+                (
+                    "198.51.100.20:80",
+                    "gateway infra/public (cilium) Service infra/cilium-gateway-public"
+                ),
+                (
+                    "198.51.100.21:8080",
+                    "gateway infra/public (cilium) pod 198.51.100.21"
+                ),
+                (
+                    "198.51.100.22:8080",
+                    "gateway infra/public (cilium) pod 198.51.100.22"
+                ),
+            ]
+        );
+        for t in d {
+            assert_eq!(t.id, "shop/web-1");
+            assert_eq!(t.host, "shop.example.test");
+            assert_eq!(t.path, "/.well-known/acme-challenge/tok");
+            assert!(!t.proxy_protocol);
+        }
+        // The local plan asks nothing directly (ClusterIPs mean nothing outside the cluster).
+        let local = local_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
+        assert!(local.options.direct_targets.is_empty());
+    }
+
+    #[test]
+    fn direct_targets_are_bounded_and_skip_headless_services() {
+        let (cert, mut cluster) = evidence();
+        let many: Vec<DataPlaneEvidence> = (0..20)
+            .map(|i| DataPlaneEvidence {
+                kind: "ingress-controller".into(),
+                namespace: "x".into(),
+                name: format!("c{i}"),
+                services: vec![svc(
+                    "x",
+                    &format!("c{i}"),
+                    &format!("192.0.2.{i}"),
+                    vec![port("http", 80, "80")],
+                    &[],
+                )],
+                ..Default::default()
+            })
+            .collect();
+        cluster.data_planes.extend(many);
+        cluster.data_planes[0].services[0].cluster_ip = Some("None".into());
+        let d = direct_targets("shop/web-1", &cert.challenges[0], &cluster);
+        assert_eq!(d.len(), MAX_DIRECT_PER_CHALLENGE);
+        assert!(
+            d.iter()
+                .all(|t| !t.label.starts_with("ingress-nginx Service"))
+        );
+    }
 }

@@ -6,6 +6,7 @@
 
 use crate::diagnose::{Finding, Severity};
 use crate::evidence::{CertificateEvidence, ClusterEvidence, condition};
+use crate::probe::incluster::{InCluster, Placement, Problem};
 use crate::reason::{self, Phase, Reason};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,22 @@ pub struct Report {
     /// Things the tool could not read or check (forbidden lists, skipped probes).
     pub notes: Vec<String>,
     pub summary: Summary,
+    /// The in-cluster vantage: where the probe pod ran, or why it did not (absent when it was
+    /// not asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub in_cluster: Option<InClusterSummary>,
+}
+
+/// Where the probe pod ran, or why the in-cluster vantage is missing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InClusterSummary {
+    /// `ran` or `failed`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub placement: Option<Placement>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub problem: Option<Problem>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -241,7 +258,26 @@ impl Report {
             },
             certificates,
             notes: cluster.unreadable.clone(),
+            in_cluster: None,
         }
+    }
+
+    /// Record where the probe pod ran or why it did not.
+    pub fn with_in_cluster(mut self, in_cluster: &InCluster) -> Self {
+        self.in_cluster = match in_cluster {
+            InCluster::NotRequested => None,
+            InCluster::Ran { placement, .. } => Some(InClusterSummary {
+                state: "ran".into(),
+                placement: Some(placement.clone()),
+                problem: None,
+            }),
+            InCluster::Failed { placement, problem } => Some(InClusterSummary {
+                state: "failed".into(),
+                placement: placement.clone(),
+                problem: Some(problem.clone()),
+            }),
+        };
+        self
     }
 
     pub fn to_json(&self) -> String {
@@ -254,14 +290,20 @@ impl Report {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::Value;
 
     /// A small validator for the JSON Schema subset docs/report-schema.json uses: type,
     /// required, properties, items, $ref, enum, const. Unknown properties are an error, so a
     /// field added to the model without documenting it fails this test.
-    fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    pub(crate) fn validate(
+        schema: &Value,
+        root: &Value,
+        v: &Value,
+        path: &str,
+        errors: &mut Vec<String>,
+    ) {
         if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
             let name = r.trim_start_matches("#/$defs/");
             return validate(&root["$defs"][name], root, v, path, errors);

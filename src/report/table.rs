@@ -1,9 +1,14 @@
 //! The table for people: per certificate, one header line, the chain, the challenges, then the
 //! findings with the root cause first. Readable at 80 columns.
 
-use super::{CertificateReport, Report};
+use super::{CertificateReport, InClusterSummary, Report, Vantages};
+use crate::diagnose::probe::outcome_text;
+use crate::diagnose::vantage::{placement_text, problem_kind};
 use crate::diagnose::{Finding, Proof, Severity};
-use crate::probe::plan::{CaProfile, TargetReport, Verdict, VerdictOutcome};
+use crate::probe::plan::{
+    AddressReport, CaProfile, DirectResult, OutcomeCount, ProxyProtocolProbe, TargetReport,
+    Verdict, VerdictOutcome,
+};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 use std::fmt::Write as _;
@@ -35,7 +40,7 @@ fn render_untrimmed(report: &Report, style: Style) -> String {
         if i > 0 {
             out.push('\n');
         }
-        certificate(&mut out, cert, style);
+        certificate(&mut out, cert, report.in_cluster.as_ref(), style);
     }
     if report.certificates.is_empty() {
         out.push_str("No certificates to check.\n");
@@ -50,7 +55,12 @@ fn paint(s: &str, color: bool, f: impl Fn(&str) -> String) -> String {
     if color { f(s) } else { s.to_owned() }
 }
 
-fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
+fn certificate(
+    out: &mut String,
+    c: &CertificateReport,
+    in_cluster: Option<&InClusterSummary>,
+    style: Style,
+) {
     let ready = if c.ready {
         paint("Ready", style.color, |s| s.green().bold().to_string())
     } else {
@@ -112,9 +122,9 @@ fn certificate(out: &mut String, c: &CertificateReport, style: Style) {
         out.push('\n');
     }
     for ch in &c.challenges {
-        if let Some(local) = &ch.vantages.local {
+        if ch.vantages.local.is_some() || ch.vantages.in_cluster.is_some() {
             out.push('\n');
-            vantage(out, "from this machine", local, style);
+            probes(out, &ch.vantages, in_cluster, style);
         }
     }
     out.push('\n');
@@ -164,84 +174,251 @@ fn verdict_line(v: &Verdict) -> String {
     }
 }
 
-/// One vantage's probe results: DNS, per-address outcome counts, the two verdicts.
-fn vantage(out: &mut String, label: &str, t: &TargetReport, style: Style) {
-    // The URL itself is in -o json/yaml (vantages.local.url); its token would not fit 80 columns.
+fn dns_answer(r: &crate::probe::plan::ResolverAnswer) -> String {
+    match r.error {
+        Some(e) => e.as_str().to_owned(),
+        None => {
+            let mut parts = Vec::new();
+            if !r.cname.is_empty() {
+                parts.push(format!("CNAME {}", r.cname.join(" → ")));
+            }
+            if !r.a.is_empty() {
+                parts.push(format!("A {}", r.a.join(", ")));
+            }
+            if !r.aaaa.is_empty() {
+                parts.push(format!("AAAA {}", r.aaaa.join(", ")));
+            }
+            parts.join("; ")
+        }
+    }
+}
+
+fn outcome_lines(outcomes: &[OutcomeCount]) -> Vec<String> {
+    outcomes.iter().map(outcome_text).collect()
+}
+
+fn followup_line(p: &ProxyProtocolProbe) -> String {
+    format!(
+        "with PROXY header: {}",
+        outcome_lines(&p.outcomes).join("  ")
+    )
+}
+
+/// One vantage's cell for one address: outcomes one per line, the PROXY follow-up, and the
+/// resolver when it is not the one the vantage's validator uses.
+fn address_cell(t: &TargetReport, a: &AddressReport) -> String {
+    let mut lines = outcome_lines(&a.outcomes);
+    if let Some(p) = &a.with_proxy_protocol {
+        lines.push(followup_line(p));
+    }
+    let primary = t
+        .dns
+        .resolvers
+        .iter()
+        .find(|r| r.role == "primary")
+        .map(|r| r.resolver.as_str());
+    if !a.resolved_by.is_empty() && !a.resolved_by.iter().any(|r| Some(r.as_str()) == primary) {
+        lines.push(format!("(via {})", a.resolved_by.join(", ")));
+    }
+    lines.join("\n")
+}
+
+fn ca_rules(t: &TargetReport) -> &'static str {
+    match t.ca_profile {
+        CaProfile::Letsencrypt => "Let's Encrypt rules",
+        CaProfile::Pebble => "Pebble rules",
+        CaProfile::Private => "private ACME server",
+    }
+}
+
+/// The probes of one challenge: DNS per vantage, every address with both vantages side by side,
+/// the verdicts (self check from inside when there is an inside view, the CA from outside), the
+/// pod's direct probes, and where the pod ran or why it did not.
+fn probes(out: &mut String, v: &Vantages, in_cluster: Option<&InClusterSummary>, style: Style) {
+    let views: Vec<(&str, &TargetReport)> = [
+        ("this machine", v.local.as_ref()),
+        ("in cluster", v.in_cluster.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(l, t)| t.map(|t| (l, t)))
+    .collect();
+    let Some((_, first)) = views.first() else {
+        return;
+    };
+    // The URL itself is in -o json/yaml (vantages.*.url); its token would not fit 80 columns.
     let _ = writeln!(
         out,
-        "Probe {label}: http://{}/.well-known/acme-challenge/…",
-        t.dns_name
+        "Probes of http://{}/.well-known/acme-challenge/…",
+        first.dns_name
     );
-    for r in &t.dns.resolvers {
-        let answer = match r.error {
-            Some(e) => e.as_str().to_owned(),
-            None => {
-                let mut parts = Vec::new();
-                if !r.cname.is_empty() {
-                    parts.push(format!("CNAME {}", r.cname.join(" → ")));
-                }
-                if !r.a.is_empty() {
-                    parts.push(format!("A {}", r.a.join(", ")));
-                }
-                if !r.aaaa.is_empty() {
-                    parts.push(format!("AAAA {}", r.aaaa.join(", ")));
-                }
-                parts.join("; ")
-            }
-        };
-        let _ = writeln!(out, "  DNS ({}): {answer}", r.resolver);
+    for (label, t) in &views {
+        for r in &t.dns.resolvers {
+            let _ = writeln!(out, "  DNS {label} ({}): {}", r.resolver, dns_answer(r));
+        }
     }
-    if !t.addresses.is_empty() {
-        let mut tbl = base_table(style, presets::NOTHING);
-        tbl.set_header(header(
-            &["ADDRESS", "TRIES", "RESULTS (fresh connection each)"],
-            style,
-        ));
+    let mut addresses: Vec<&str> = Vec::new();
+    for (_, t) in &views {
         for a in &t.addresses {
-            tbl.add_row(vec![
-                Cell::new(&a.address),
-                Cell::new(a.attempts),
-                Cell::new(crate::diagnose::probe::outcome_summary(a)),
-            ]);
+            if !addresses.contains(&a.address.as_str()) {
+                addresses.push(&a.address);
+            }
+        }
+    }
+    if !addresses.is_empty() {
+        let mut tbl = base_table(style, presets::NOTHING);
+        let mut head = vec!["ADDRESS"];
+        for (label, _) in &views {
+            head.push(if *label == "this machine" {
+                "THIS MACHINE"
+            } else {
+                "IN CLUSTER (probe pod)"
+            });
+        }
+        tbl.set_header(header(&head, style));
+        for ip in addresses {
+            let mut row = vec![Cell::new(ip)];
+            for (_, t) in &views {
+                row.push(Cell::new(
+                    t.addresses
+                        .iter()
+                        .find(|a| a.address == ip)
+                        .map_or_else(|| "not resolved here".to_owned(), |a| address_cell(t, a)),
+                ));
+            }
+            tbl.add_row(row);
         }
         out.push_str(&tbl.to_string());
         out.push('\n');
     }
-    let ca = match t.ca_profile {
-        CaProfile::Letsencrypt => "Let's Encrypt rules",
-        CaProfile::Pebble => "Pebble rules",
-        CaProfile::Private => "private ACME server",
+    verdicts(out, v, usize::from(style.width));
+    if let Some(inside) = &v.in_cluster
+        && !inside.direct.is_empty()
+    {
+        direct_table(out, inside, style);
+    }
+    match in_cluster {
+        Some(s) if s.state == "ran" => {
+            if let Some(p) = &s.placement {
+                wrap(
+                    out,
+                    "  probe pod: ",
+                    13,
+                    &placement_text(p),
+                    usize::from(style.width),
+                );
+            }
+        }
+        Some(s) => {
+            let why = s.problem.as_ref().map_or_else(String::new, |p| {
+                format!("{}: {}", problem_kind(p.kind), p.message)
+            });
+            wrap(
+                out,
+                "  probe pod: ",
+                13,
+                &format!("did not run ({why}); this machine's view only"),
+                usize::from(style.width),
+            );
+        }
+        None => wrap(
+            out,
+            "  probe pod: ",
+            13,
+            "not run (--local-only); this machine's view only",
+            usize::from(style.width),
+        ),
+    }
+}
+
+/// The self check is judged from inside when there is an inside view (that is where
+/// cert-manager runs); the CA from outside (this machine) when there is one.
+fn verdicts(out: &mut String, v: &Vantages, width: usize) {
+    let mut say = |text: String| wrap(out, "  ", 4, &text, width);
+    let (local, inside) = (v.local.as_ref(), v.in_cluster.as_ref());
+    let (sc, sc_where) = match (local, inside) {
+        (_, Some(i)) => (i, "cert-manager, in cluster"),
+        (Some(l), None) => (l, "estimated from this machine"),
+        (None, None) => return,
     };
+    say(format!(
+        "self check ({sc_where}): {}",
+        verdict_line(&sc.verdicts.self_check)
+    ));
+    if let (Some(l), Some(i)) = (local, inside)
+        && l.verdicts.self_check.outcome != i.verdicts.self_check.outcome
+    {
+        say(format!(
+            "  from this machine it would be {}",
+            verdict_line(&l.verdicts.self_check)
+        ));
+    }
+    let (ca, ca_where) = match (local, inside) {
+        (Some(l), Some(_)) => (l, ", from outside"),
+        (Some(l), None) => (l, ""),
+        (None, _) => (sc, ", estimated from inside"),
+    };
+    say(format!(
+        "CA validation ({}{ca_where}): {}",
+        ca_rules(ca),
+        verdict_line(&ca.verdicts.acme)
+    ));
+}
+
+/// The probe pod's direct probes: each data plane and the solver, `Host: <dnsName>`.
+fn direct_table(out: &mut String, t: &TargetReport, style: Style) {
     let _ = writeln!(
         out,
-        "  cert-manager self check: {}",
-        verdict_line(&t.verdicts.self_check)
+        "  Asked directly from the probe pod (Host: {}, challenge path):",
+        t.dns_name
     );
-    let _ = writeln!(
-        out,
-        "  ACME server validation ({ca}): {}",
-        verdict_line(&t.verdicts.acme)
-    );
+    let mut tbl = base_table(style, presets::NOTHING);
+    tbl.set_header(header(&["TARGET", "RESULTS"], style));
+    for d in &t.direct {
+        tbl.add_row(vec![
+            Cell::new(format!("{}\n{}", d.label, d.address)),
+            Cell::new(direct_cell(d)),
+        ]);
+    }
+    out.push_str(&tbl.to_string());
+    out.push('\n');
+}
+
+fn direct_cell(d: &DirectResult) -> String {
+    let mut lines = outcome_lines(&d.outcomes);
+    if d.proxy_protocol {
+        lines.push("(sent with a PROXY header)".to_owned());
+    }
+    if let Some(p) = &d.with_proxy_protocol {
+        lines.push(followup_line(p));
+    }
+    if lines.is_empty() {
+        lines.push(
+            d.samples
+                .first()
+                .and_then(|s| s.error.clone())
+                .unwrap_or_else(|| "not probed".to_owned()),
+        );
+    }
+    lines.join("\n")
 }
 
 /// `  label:   text`, wrapped at spaces to `width` with the text column kept.
 fn field(out: &mut String, label: &str, text: &str, width: usize) {
     let head = format!("  {:<9}", format!("{label}:"));
-    let room = width.saturating_sub(head.len()).max(20);
+    let indent = head.chars().count();
+    wrap(out, &head, indent, text, width);
+}
+
+/// `head` then `text`, wrapped at spaces to `width`; continuation lines indented by `indent`.
+fn wrap(out: &mut String, head: &str, indent: usize, text: &str, width: usize) {
+    let mut prefix = head.to_owned();
+    let mut room = width.saturating_sub(prefix.chars().count()).max(20);
     let mut line = String::new();
-    let mut first = true;
     for word in text.split(' ') {
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
-            let _ = writeln!(
-                out,
-                "{}{line}",
-                if first {
-                    head.clone()
-                } else {
-                    " ".repeat(head.len())
-                }
-            );
-            first = false;
+            let _ = writeln!(out, "{prefix}{line}");
+            prefix = " ".repeat(indent);
+            room = width.saturating_sub(indent).max(20);
             line.clear();
         }
         if !line.is_empty() {
@@ -249,15 +426,7 @@ fn field(out: &mut String, label: &str, text: &str, width: usize) {
         }
         line.push_str(word);
     }
-    let _ = writeln!(
-        out,
-        "{}{line}",
-        if first {
-            head.clone()
-        } else {
-            " ".repeat(head.len())
-        }
-    );
+    let _ = writeln!(out, "{prefix}{line}");
 }
 
 fn base_table(style: Style, preset: comfy_table::TableStyle) -> Table {

@@ -311,9 +311,10 @@ fn get_pods_watch_sees_added_then_modified() {
     api.update(pod).unwrap();
     let next = rx.recv_timeout(Duration::from_secs(20)).unwrap();
     let cols: Vec<&str> = next.split_whitespace().collect();
+    // The pod printer's columns: NAME READY STATUS RESTARTS AGE.
     assert_eq!(
-        &cols[..3],
-        ["MODIFIED", "cm-acme-http-solver-7x2kq", "Failed"],
+        &cols[..4],
+        ["MODIFIED", "cm-acme-http-solver-7x2kq", "1/1", "Failed"],
         "{next}"
     );
     api.delete("v1", "Pod", "shop", "cm-acme-http-solver-7x2kq")

@@ -4,16 +4,19 @@
 //! fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:0] [--kubeconfig-out PATH] [--namespace NS] [--generate N[:NAMESPACES]]
 //! ```
 //! `--generate` adds N complete generated certificate chains (benchmarks).
+//! `--kubelet-image REF=PATH` (repeatable), `--kubelet-netns NS` and
+//! `--pod-ip IP` turn on the fake kubelet (`FakeApi::enable_kubelet`): pods
+//! whose image is REF run PATH as their entrypoint.
 //! Prints the server URL on stdout once it is listening.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acmecheck_testkit::fakeapi::FakeApi;
+use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:PORT] [--kubeconfig-out PATH] [--namespace NS] [--generate N[:NAMESPACES]]";
+const USAGE: &str = "usage: fake-apiserver [--fixtures DIR]... [--listen 127.0.0.1:PORT] [--kubeconfig-out PATH] [--namespace NS] [--generate N[:NAMESPACES]] [--kubelet-image REF=PATH]... [--kubelet-netns NS] [--pod-ip IP]";
 
 struct Args {
     fixtures: Vec<PathBuf>,
@@ -21,6 +24,8 @@ struct Args {
     kubeconfig_out: Option<PathBuf>,
     namespace: String,
     generate: Option<(usize, usize)>,
+    /// Set when any kubelet flag is given.
+    kubelet: Option<KubeletConfig>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -30,6 +35,7 @@ fn parse_args() -> anyhow::Result<Args> {
         kubeconfig_out: None,
         namespace: "default".into(),
         generate: None,
+        kubelet: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -66,6 +72,31 @@ fn parse_args() -> anyhow::Result<Args> {
                     .with_context(|| format!("--generate {v}: NAMESPACES is not a number"))?;
                 args.generate = Some((n, ns));
             }
+            "--kubelet-image" => {
+                let v = value()?;
+                let Some((reference, path)) = v.split_once('=') else {
+                    bail!("--kubelet-image {v}: expected REF=PATH\n{USAGE}");
+                };
+                if reference.is_empty() || path.is_empty() {
+                    bail!("--kubelet-image {v}: expected REF=PATH\n{USAGE}");
+                }
+                let k = args.kubelet.get_or_insert_with(KubeletConfig::default);
+                k.images.insert(reference.to_string(), PathBuf::from(path));
+            }
+            "--kubelet-netns" => {
+                let ns = value()?;
+                args.kubelet
+                    .get_or_insert_with(KubeletConfig::default)
+                    .netns = Some(ns);
+            }
+            "--pod-ip" => {
+                let ip = value()?;
+                ip.parse::<std::net::IpAddr>()
+                    .with_context(|| format!("--pod-ip {ip}: not an IP address"))?;
+                args.kubelet
+                    .get_or_insert_with(KubeletConfig::default)
+                    .pod_ip = Some(ip);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -87,6 +118,17 @@ fn run() -> anyhow::Result<()> {
     }
     if let Some((n, ns)) = args.generate {
         total += api.insert_many(acmecheck_testkit::fakeapi::generate_certificates(n, ns))?;
+    }
+    if let Some(k) = args.kubelet {
+        eprintln!(
+            "fake kubelet on ({} image(s){})",
+            k.images.len(),
+            k.netns
+                .as_deref()
+                .map(|n| format!(", netns {n}"))
+                .unwrap_or_default()
+        );
+        api.enable_kubelet(k);
     }
     if let Some(path) = &args.kubeconfig_out {
         api.write_kubeconfig(path, &args.namespace)?;

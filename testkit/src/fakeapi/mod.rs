@@ -73,12 +73,35 @@
 //!   authorizer's 403 text, naming the `Impersonate-User` (or
 //!   `system:anonymous`). `SelfSubjectAccessReview` (`kubectl auth can-i`)
 //!   answers from the same rules.
-//! - `pods/log` as text/plain with `tailLines` and `follow` (the stream
-//!   carries what [`FakeApi::append_pod_logs`] adds until the pod is deleted).
+//! - `pods/log` as text/plain with `tailLines`, `limitBytes`, `container`
+//!   and `follow` (the stream carries what [`FakeApi::append_pod_logs`] adds
+//!   until the pod is deleted, or — for pods the kubelet runs — until the
+//!   container ends). Pods the kubelet runs answer like the kubelet: 400
+//!   `container "probe" in pod "x" is waiting to start: ContainerCreating`
+//!   (or `image can't be pulled`, `trying and failing to pull image`) while
+//!   waiting, an empty body while unscheduled.
+//! - Pods created through the API get the API server's defaults
+//!   (`terminationGracePeriodSeconds`, `restartPolicy`, `dnsPolicy`,
+//!   `imagePullPolicy`, tolerations, …) and their status reset to
+//!   `{phase: Pending, qosClass}`; `kubectl get pods` shows the pod
+//!   printer's READY/STATUS/RESTARTS.
+//! - Pod Security admission on pod create (`admission.rs`): namespaces
+//!   labelled `pod-security.kubernetes.io/enforce: baseline|restricted` get
+//!   the plugin's 403 `pods "x" is forbidden: violates PodSecurity
+//!   "restricted:latest": …` with every check of the v1.32 standards.
+//! - A fake scheduler + kubelet ([`FakeApi::enable_kubelet`], `kubelet.rs`):
+//!   Node objects, scheduling with `nodeSelector` (and the scheduler's
+//!   Unschedulable message), real-shaped status transitions Pending →
+//!   Running → Succeeded/Failed as MODIFIED events, containers run as real
+//!   local processes (optionally in a network namespace) with their output
+//!   as the pod log, ErrImagePull/ImagePullBackOff for unknown images,
+//!   `activeDeadlineSeconds`, graceful deletion (SIGTERM, SIGKILL after the
+//!   grace period, then DELETED), [`FakeApi::kill_pod`] for OOM kills.
 //!
 //! # Simplified
-//! - No authentication, TLS, HTTP/2, admission, defaulting or
-//!   schema validation: objects of any shape are stored as given.
+//! - No authentication, TLS, HTTP/2, or schema validation; no admission or
+//!   defaulting beyond the pod rules above: objects of any shape are stored
+//!   as given.
 //! - Strategic merge patch knows the merge keys of the common built-in list
 //!   fields only (ports, containers, env, volumes, volumeMounts, conditions,
 //!   ownerReferences, …); other lists are replaced. Server-side
@@ -86,7 +109,16 @@
 //!   managedFields.
 //! - No garbage collection through ownerReferences; deleting a Namespace
 //!   deletes its objects at once (no Terminating phase); pods are deleted
-//!   immediately (no kubelet, no grace period).
+//!   immediately unless the kubelet runs them.
+//! - Kubelet: one container per pod (no init containers, no sidecars, no
+//!   restarts: `restartPolicy` Always/OnFailure end like Never), the
+//!   image's entrypoint only (a `command` fails with StartError), `env`
+//!   values and simple `fieldRef`s only (no secrets, configMaps or volumes),
+//!   no probes, no resource limits, no uid switch (`runAsUser` is not
+//!   applied; the process runs as the test's user), every pod gets the same
+//!   pod IP. The scheduler ignores taints, tolerations, affinity and
+//!   resources, and does not retry an unschedulable pod when nodes change.
+//!   Image references must match the configured ones exactly.
 //! - `resourceVersion` on LIST/GET is ignored (always the latest state);
 //!   `continue` tokens are not tied to a snapshot. `dryRun` is refused.
 //! - Protobuf request bodies are refused with 415, except a
@@ -101,7 +133,10 @@
 //! - Kinds not in the resource table are accepted from fixtures with a guessed
 //!   plural (`Foo` → `foos`).
 
+mod admission;
 mod generate;
+mod kubelet;
+mod pods;
 mod proto;
 mod resources;
 mod selector;
@@ -119,7 +154,9 @@ use std::thread::JoinHandle;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+pub use admission::{Level as PodSecurityLevel, Violation, evaluate as pod_security_evaluate};
 pub use generate::generate_certificates;
+pub use kubelet::{DEFAULT_POD_IP, KubeletConfig};
 pub use resources::{Column, Resource};
 pub use selector::{FieldSelector, LabelSelector};
 pub use status::ApiError;
@@ -186,6 +223,7 @@ pub struct FakeApi {
     thread: Option<JoinHandle<()>>,
     dir: PathBuf,
     kubeconfig: PathBuf,
+    rt: tokio::runtime::Handle,
 }
 
 impl FakeApi {
@@ -209,6 +247,7 @@ impl FakeApi {
             requests: Mutex::new(Vec::new()),
             denies: Mutex::new(Vec::new()),
             addr,
+            kubelet: Mutex::new(None),
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -216,6 +255,7 @@ impl FakeApi {
             .enable_all()
             .build()
             .context("building the fake API runtime")?;
+        let handle = rt.handle().clone();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let srv = shared.clone();
         let thread = std::thread::Builder::new()
@@ -238,6 +278,7 @@ impl FakeApi {
             thread: Some(thread),
             kubeconfig: dir.join("kubeconfig"),
             dir,
+            rt: handle,
         };
         let path = api.kubeconfig.clone();
         api.write_kubeconfig(&path, "default")?;
@@ -491,12 +532,77 @@ impl FakeApi {
         lock(&self.shared.store).compact();
     }
 
+    /// Turns on the fake scheduler + kubelet (see the module docs): creates
+    /// the Node objects that do not exist yet, and runs every pod created
+    /// from now on. Calling it again replaces the configuration for pods
+    /// created afterwards.
+    pub fn enable_kubelet(&self, cfg: KubeletConfig) {
+        let k = Arc::new(kubelet::Kubelet::new(cfg));
+        let first = lock(&self.shared.kubelet).replace(k.clone()).is_none();
+        self.with_store(|s| {
+            s.kubelet_nodes = Some(k.nodes().to_vec());
+            let nodes = s.find_kind("v1", "Node");
+            for (i, n) in k.nodes().iter().enumerate() {
+                if nodes.is_some_and(|r| s.get(r, "", n).is_none()) {
+                    let _ = s.upsert(kubelet::node_object(n, i));
+                }
+            }
+        });
+        if first {
+            self.rt.spawn(kubelet::run(self.shared.clone()));
+        }
+    }
+
+    fn kubelet(&self) -> anyhow::Result<Arc<kubelet::Kubelet>> {
+        lock(&self.shared.kubelet)
+            .clone()
+            .context("the fake kubelet is not enabled (FakeApi::enable_kubelet)")
+    }
+
+    /// Sends `signal` to a pod's running container (its process group),
+    /// as the kernel or an eviction would. The container ends with exit
+    /// code 128+signal; SIGKILL is reported as `OOMKilled` (the usual
+    /// reason a container is SIGKILLed outside deletion and deadlines).
+    pub fn kill_pod(&self, namespace: &str, name: &str, signal: i32) -> anyhow::Result<()> {
+        if !self.kubelet()?.kill(namespace, name, signal) {
+            bail!("pod {namespace}/{name} has no running container");
+        }
+        Ok(())
+    }
+
+    /// The PID of a pod's running container process (`ip netns exec`
+    /// execs in place, so it is the container's main process).
+    pub fn pod_pid(&self, namespace: &str, name: &str) -> Option<u32> {
+        self.kubelet().ok()?.pid(namespace, name)
+    }
+
+    /// Deletes a pod as `DELETE` with `gracePeriodSeconds` would (graceful
+    /// deletion for pods the kubelet runs); returns the object as the
+    /// server answers it.
+    pub fn delete_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        grace_period_seconds: Option<i64>,
+    ) -> anyhow::Result<Value> {
+        self.with_store(|s| {
+            let (res, ns) = Self::locate(s, "v1", "Pod", namespace)?;
+            s.delete_graceful(res, &ns, name, grace_period_seconds)
+                .map(|o| (*o).clone())
+                .map_err(|e| anyhow::anyhow!(e.message))
+        })
+    }
+
     /// Stops the server and waits for its thread.
     pub fn shutdown(mut self) {
         self.stop_now();
     }
 
     fn stop_now(&mut self) {
+        // Container processes first, while the runtime still reaps them.
+        if let Some(k) = lock(&self.shared.kubelet).take() {
+            k.kill_all(std::time::Duration::from_secs(2));
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -270,10 +270,15 @@ fn columns_for(kind: &str) -> Vec<Column> {
             col("Domain", "string", ".spec.dnsName", 0),
             col("Reason", "string", ".status.reason", 1),
         ],
+        // The built-in pod printer: READY/STATUS/RESTARTS are computed
+        // (`pods::printer_cells`), Age comes before the wide columns.
         "Pod" => vec![
-            col("Status", "string", ".status.phase", 0),
-            col("IP", "string", ".status.podIP", 1),
-            col("Node", "string", ".spec.nodeName", 1),
+            col("Ready", "pod-ready", "", 0),
+            col("Status", "pod-status", "", 0),
+            col("Restarts", "pod-restarts", "", 0),
+            col("Age", "age", ".metadata.creationTimestamp", 0),
+            col("IP", "or-none", ".status.podIP", 1),
+            col("Node", "or-none", ".spec.nodeName", 1),
         ],
         "Service" => vec![
             col("Type", "string", ".spec.type", 0),

@@ -31,6 +31,8 @@ pub struct Shared {
     pub requests: Mutex<Vec<Request>>,
     pub denies: Mutex<Vec<DenyRule>>,
     pub addr: SocketAddr,
+    /// The fake kubelet, once enabled.
+    pub kubelet: Mutex<Option<Arc<super::kubelet::Kubelet>>>,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
@@ -84,6 +86,10 @@ struct Query {
     continue_token: Option<String>,
     follow: bool,
     tail_lines: Option<usize>,
+    limit_bytes: Option<usize>,
+    container: Option<String>,
+    previous: bool,
+    grace_period: Option<i64>,
     allow_bookmarks: bool,
     send_initial_events: bool,
     dry_run: bool,
@@ -107,6 +113,10 @@ impl Query {
                 "continue" => q.continue_token = Some(v).filter(|s| !s.is_empty()),
                 "follow" => q.follow = truthy(&v),
                 "tailLines" => q.tail_lines = v.parse().ok(),
+                "limitBytes" => q.limit_bytes = v.parse().ok().filter(|l| *l > 0),
+                "container" => q.container = Some(v).filter(|s| !s.is_empty()),
+                "previous" => q.previous = truthy(&v),
+                "gracePeriodSeconds" => q.grace_period = v.parse().ok(),
                 "allowWatchBookmarks" => q.allow_bookmarks = truthy(&v),
                 "sendInitialEvents" => q.send_initial_events = truthy(&v),
                 "dryRun" => q.dry_run = !v.is_empty(),
@@ -710,12 +720,14 @@ async fn resource_request(
         ("patch", sub) => patch(ctx, &t, sub),
         ("delete", _) => {
             let name = t.name.as_deref().unwrap_or("");
-            let deleted = ctx.store().delete(t.res, &ns, name)?;
+            let grace = grace_period(ctx);
+            let deleted = ctx.store().delete_graceful(t.res, &ns, name, grace)?;
             ctx.shared.notify();
             Ok(json_response(StatusCode::OK, &deleted))
         }
         ("deletecollection", _) => {
             let (label, field) = selectors(ctx, &ctx.store(), &t)?;
+            let grace = grace_period(ctx);
             let mut store = ctx.store();
             let victims: Vec<_> = store
                 .list(t.res, t.ns.as_deref(), None)
@@ -728,7 +740,7 @@ async fn resource_request(
                     store::namespace_of(&v).to_string(),
                     store::name_of(&v).to_string(),
                 );
-                if let Ok(d) = store.delete(t.res, &vns, &vname) {
+                if let Ok(d) = store.delete_graceful(t.res, &vns, &vname, grace) {
                     items.push(d);
                 }
             }
@@ -771,7 +783,42 @@ fn create(store: &mut Store, t: &Target, obj: Value) -> Result<store::Obj, ApiEr
     ] {
         store::meta_mut(&mut obj).remove(k);
     }
+    if r.kind == "Pod" && r.group.is_empty() {
+        admit_pod(store, &ns, &mut obj)?;
+    }
     store.create(t.res, &ns, obj)
+}
+
+/// A new pod as the API server handles it before storing: defaults and
+/// status reset, the generated name, then Pod Security admission against
+/// the namespace's `pod-security.kubernetes.io/enforce` label.
+fn admit_pod(store: &Store, ns: &str, pod: &mut Value) -> Result<(), ApiError> {
+    super::pods::prepare_for_create(pod);
+    let meta = store::meta_mut(pod);
+    if meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+        && let Some(g) = meta.get("generateName").and_then(Value::as_str)
+        && !g.is_empty()
+    {
+        let name = format!("{g}{}", super::util::name_suffix());
+        meta.insert("name".into(), json!(name));
+    }
+    let labels = store
+        .get(0, "", ns)
+        .and_then(|n| n.pointer("/metadata/labels").cloned())
+        .unwrap_or_default();
+    super::admission::enforce(&labels, pod)
+}
+
+/// `gracePeriodSeconds` from the query or the DeleteOptions body.
+fn grace_period(ctx: &Ctx) -> Option<i64> {
+    ctx.query.grace_period.or_else(|| {
+        serde_json::from_slice::<Value>(&ctx.body)
+            .ok()
+            .and_then(|b| b.get("gracePeriodSeconds").and_then(Value::as_i64))
+    })
 }
 
 fn check_kind(r: &super::resources::Resource, obj: &Value) -> Result<(), ApiError> {
@@ -1271,28 +1318,41 @@ fn watch_stream(ctx: &Ctx, t: &Target) -> Result<Response<Body>, ApiError> {
 }
 
 async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, ApiError> {
-    let (text, pods) = {
+    use super::pods::{LogSource, log_container, log_source};
+    let (text, pods, managed) = {
         let store = ctx.store();
         let pods = store.find_kind("v1", "Pod").unwrap_or(0);
-        if store.get(pods, ns, name).is_none() {
+        let Some(pod) = store.get(pods, ns, name) else {
             return Err(status::not_found(&store.resources[pods], name));
+        };
+        let container = log_container(&pod, ctx.query.container.as_deref())?;
+        let managed = store.is_managed(&pod);
+        if managed && log_source(&pod, &container, ctx.query.previous)? == LogSource::Empty {
+            return Ok(bytes_response(StatusCode::OK, Vec::new(), "text/plain"));
         }
-        (store.logs(ns, name).unwrap_or("").to_string(), pods)
+        (
+            store.logs(ns, name).unwrap_or("").to_string(),
+            pods,
+            managed,
+        )
     };
+    let full_len = text.len();
     let text = match ctx.query.tail_lines {
         Some(n) => {
             let lines: Vec<&str> = text.split_inclusive('\n').collect();
             lines[lines.len().saturating_sub(n)..].concat()
         }
-        None => text.clone(),
+        None => text,
     };
+    let mut budget = ctx.query.limit_bytes.unwrap_or(usize::MAX);
+    let mut text = text.into_bytes();
+    text.truncate(budget);
+    budget -= text.len();
     if !ctx.query.follow {
-        return Ok(bytes_response(
-            StatusCode::OK,
-            text.into_bytes(),
-            "text/plain",
-        ));
+        return Ok(bytes_response(StatusCode::OK, text, "text/plain"));
     }
+    /// A `follow` stream: ends when the pod is gone, when its container
+    /// has ended (kubelet pods) and everything was sent, or at limitBytes.
     struct Follow {
         shared: Arc<Shared>,
         rx: watch::Receiver<u64>,
@@ -1300,9 +1360,10 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
         name: String,
         pods: usize,
         sent: usize,
-        first: Option<String>,
+        first: Option<Vec<u8>>,
+        budget: usize,
+        managed: bool,
     }
-    let full_len = lock(&ctx.shared.store).logs(ns, name).map_or(0, str::len);
     let st = Follow {
         shared: ctx.shared.clone(),
         rx: ctx.shared.tick.subscribe(),
@@ -1311,6 +1372,8 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
         pods,
         sent: full_len,
         first: Some(text),
+        budget,
+        managed,
     };
     let stream = futures::stream::unfold(st, |mut st| async move {
         if let Some(first) = st.first.take()
@@ -1319,22 +1382,27 @@ async fn pod_logs(ctx: &Ctx, ns: &str, name: &str) -> Result<Response<Body>, Api
             return Some((Ok::<_, Infallible>(Frame::data(Bytes::from(first))), st));
         }
         loop {
+            if st.budget == 0 {
+                return None;
+            }
             st.rx.borrow_and_update();
-            let chunk = {
+            let (chunk, closed) = {
                 let store = lock(&st.shared.store);
                 store.get(st.pods, &st.ns, &st.name)?;
                 let cur = store.logs(&st.ns, &st.name).unwrap_or("");
                 if cur.len() < st.sent {
                     st.sent = 0; // replaced: start over
                 }
-                let c = cur.get(st.sent..).unwrap_or("").to_string();
+                let mut c = cur.as_bytes().get(st.sent..).unwrap_or(&[]).to_vec();
                 st.sent = cur.len();
-                c
+                c.truncate(st.budget);
+                st.budget -= c.len();
+                (c, st.managed && store.logs_closed(&st.ns, &st.name))
             };
             if !chunk.is_empty() {
                 return Some((Ok(Frame::data(Bytes::from(chunk))), st));
             }
-            if st.rx.changed().await.is_err() {
+            if closed || st.rx.changed().await.is_err() {
                 return None;
             }
         }

@@ -91,6 +91,14 @@ pub struct Store {
     oldest_rv: u64,
     pub history_limit: usize,
     logs: HashMap<Key, String>,
+    /// Pods whose container has ended: `follow` streams end there.
+    logs_closed: HashSet<Key>,
+    /// The kubelet's nodes while it is enabled.
+    pub kubelet_nodes: Option<Vec<String>>,
+    /// UIDs of the pods the kubelet runs (graceful deletion applies).
+    managed: HashSet<String>,
+    /// Pods created since the kubelet last looked: (namespace, name, uid).
+    pub kubelet_queue: Vec<(String, String, String)>,
 }
 
 pub fn name_of(obj: &Value) -> &str {
@@ -103,6 +111,29 @@ pub fn namespace_of(obj: &Value) -> &str {
     obj.pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or("")
+}
+
+pub fn uid_of(obj: &Value) -> &str {
+    obj.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// A pod the kubelet takes on: no status yet, or the bare `Pending` status
+/// the API server gives a new pod (fixtures with a full status are left
+/// alone).
+fn kubelet_adopts(obj: &Value) -> bool {
+    match obj.get("status") {
+        None | Some(Value::Null) => true,
+        Some(st) => {
+            st.get("conditions").is_none()
+                && st.get("containerStatuses").is_none()
+                && st
+                    .get("phase")
+                    .and_then(Value::as_str)
+                    .is_none_or(|p| p == "Pending")
+        }
+    }
 }
 
 pub fn rv_of(obj: &Value) -> &str {
@@ -158,6 +189,10 @@ impl Store {
             oldest_rv: 0,
             history_limit: 200_000,
             logs: HashMap::new(),
+            logs_closed: HashSet::new(),
+            kubelet_nodes: None,
+            managed: HashSet::new(),
+            kubelet_queue: Vec::new(),
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             s.ensure_namespace(ns);
@@ -361,6 +396,15 @@ impl Store {
             return Err(status::already_exists(&self.resources[res], &name));
         }
         let rv = self.next_rv(&mut obj);
+        if self.kubelet_nodes.is_some() && kind == "Pod" && kubelet_adopts(&obj) {
+            if obj.get("status").is_none_or(Value::is_null) {
+                // A test-side insert: treat it like a POST.
+                super::pods::prepare_for_create(&mut obj);
+            }
+            let uid = uid_of(&obj).to_string();
+            self.managed.insert(uid.clone());
+            self.kubelet_queue.push((key.0.clone(), name.clone(), uid));
+        }
         let obj = Arc::new(Stored::new(obj));
         self.objects[res].insert(key.clone(), obj.clone());
         self.push_event(Event {
@@ -450,7 +494,12 @@ impl Store {
             };
             meta.insert("generation".into(), json!(generation));
         }
-        if new.pointer("/metadata/deletionTimestamp").is_some() && !has_finalizers(&new) {
+        if new.pointer("/metadata/deletionTimestamp").is_some()
+            && !has_finalizers(&new)
+            && (has_finalizers(&old) || !self.managed.contains(uid_of(&new)))
+        {
+            // (A pod the kubelet is terminating only goes when its last
+            // finalizer is removed, not on every status update.)
             // The last finalizer is gone: the deletion completes.
             self.objects[res].insert(key, Arc::new(Stored::new(new)));
             return self.remove(res, ns, name);
@@ -514,6 +563,72 @@ impl Store {
         self.remove(res, ns, name)
     }
 
+    /// DELETE of a pod the kubelet runs: graceful deletion
+    /// (`deletionTimestamp` = now + period, `deletionGracePeriodSeconds`,
+    /// MODIFIED) unless the period is 0 (unbound, finished, or not on a
+    /// kubelet node), which deletes at once. A second DELETE may only
+    /// shorten the period. Other objects: [`Store::delete`].
+    pub fn delete_graceful(
+        &mut self,
+        res: usize,
+        ns: &str,
+        name: &str,
+        requested: Option<i64>,
+    ) -> Result<Obj, ApiError> {
+        let key = (ns.to_string(), name.to_string());
+        let Some(old) = self.objects[res].get(&key).cloned() else {
+            return Err(status::not_found(&self.resources[res], name));
+        };
+        if !self.managed.contains(uid_of(&old)) {
+            return self.delete(res, ns, name);
+        }
+        let node = old
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let on_kubelet = self
+            .kubelet_nodes
+            .as_ref()
+            .is_some_and(|n| n.iter().any(|x| x == node));
+        let period = if on_kubelet {
+            super::pods::grace_period(&old, requested)
+        } else {
+            0
+        };
+        if period == 0 {
+            return self.delete(res, ns, name);
+        }
+        let current = old
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64);
+        if old.pointer("/metadata/deletionTimestamp").is_some()
+            && current.is_some_and(|c| c <= period)
+        {
+            return Ok(old);
+        }
+        let mut new = (*old).clone();
+        let meta = meta_mut(&mut new);
+        let when = util::now_secs() + u64::try_from(period).unwrap_or(0);
+        meta.insert("deletionTimestamp".into(), json!(util::rfc3339(when)));
+        meta.insert("deletionGracePeriodSeconds".into(), json!(period));
+        Ok(self.commit_modified(res, key, old, new))
+    }
+
+    /// Is this pod run by the kubelet?
+    pub fn is_managed(&self, pod: &Value) -> bool {
+        self.managed.contains(uid_of(pod))
+    }
+
+    /// Marks a pod's log complete (its container ended).
+    pub fn close_logs(&mut self, ns: &str, name: &str) {
+        self.logs_closed.insert((ns.to_string(), name.to_string()));
+    }
+
+    pub fn logs_closed(&self, ns: &str, name: &str) -> bool {
+        self.logs_closed
+            .contains(&(ns.to_string(), name.to_string()))
+    }
+
     /// Removes an object unconditionally and emits DELETED.
     fn remove(&mut self, res: usize, ns: &str, name: &str) -> Result<Obj, ApiError> {
         let key = (ns.to_string(), name.to_string());
@@ -525,6 +640,8 @@ impl Store {
         let gone = Arc::new(Stored::new(gone));
         if self.resources[res].kind == "Pod" {
             self.logs.remove(&key);
+            self.logs_closed.remove(&key);
+            self.managed.remove(uid_of(&old));
         }
         self.push_event(Event {
             rv,

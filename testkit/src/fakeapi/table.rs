@@ -35,6 +35,13 @@ fn cell(o: &Value, c: &Column, now: u64) -> Value {
                 .map(|t| human_duration(now.saturating_sub(t)))
                 .unwrap_or_else(|| "<unknown>".into())
         ),
+        "pod-ready" => json!(super::pods::printer_cells(o).0),
+        "pod-status" => json!(super::pods::printer_cells(o).1),
+        "pod-restarts" => json!(super::pods::printer_cells(o).2),
+        "or-none" => match eval(o, c.json_path).join(",") {
+            v if v.is_empty() => json!("<none>"),
+            v => json!(v),
+        },
         "object" => {
             let kind = eval(o, &format!("{}.kind", c.json_path))
                 .join("")
@@ -63,6 +70,8 @@ const AGE: Column = Column {
 pub fn table(r: &Resource, items: &[Obj], rv: &str, cont: Option<&str>) -> Value {
     let cols: Vec<&Column> = if own_layout(r) {
         r.columns.iter().collect()
+    } else if r.columns.iter().any(|c| c.name == "Age") {
+        std::iter::once(&NAME).chain(&r.columns).collect()
     } else {
         std::iter::once(&NAME)
             .chain(&r.columns)
@@ -74,7 +83,9 @@ pub fn table(r: &Resource, items: &[Obj], rv: &str, cont: Option<&str>) -> Value
         .map(|c| {
             let (kind, format) = match c.kind {
                 "age" => ("date", ""),
-                "object" => ("string", ""),
+                "object" | "or-none" | "pod-ready" | "pod-status" | "pod-restarts" => {
+                    ("string", "")
+                }
                 _ if c.json_path == ".metadata.name" => ("string", "name"),
                 k => (k, ""),
             };

@@ -139,6 +139,21 @@ pub fn adler32(data: &[u8]) -> u32 {
     (b << 16) | a
 }
 
+/// The string at a JSON pointer, or "".
+pub fn str_at<'a>(v: &'a serde_json::Value, ptr: &str) -> &'a str {
+    v.pointer(ptr)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+}
+
+/// The array at a JSON pointer, or an empty slice.
+pub fn array_at<'a>(v: &'a serde_json::Value, ptr: &str) -> &'a [serde_json::Value] {
+    v.pointer(ptr)
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
 /// Decodes an `application/x-www-form-urlencoded` query string into pairs.
 pub fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split('&')
