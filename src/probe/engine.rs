@@ -132,7 +132,12 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
                 .iter()
                 .any(|r| r.role == "primary" && several(r))
         {
+            let started = Instant::now();
             for _ in 0..DNS_ORDER_LOOKUPS {
+                // A slow resolver shortens the record (then no rotation is concluded).
+                if started.elapsed() > ARRIVAL_ORDER_BUDGET {
+                    break;
+                }
                 let again = dns::resolve(&url.host, source, role).await;
                 let first = |v: &[String]| v.first().cloned().unwrap_or_default();
                 report.dns.first_a.push(first(&again.a));

@@ -341,7 +341,8 @@ pub struct DnsReport {
     /// The URL host is an IP literal: nothing was resolved.
     pub ip_literal: bool,
     /// Only when the primary resolver returned several A (or AAAA) records: the first A and
-    /// the first AAAA of [`DNS_ORDER_LOOKUPS`] further lookups one after the other (empty
+    /// the first AAAA of [`DNS_ORDER_LOOKUPS`] further lookups one after the other (fewer when
+    /// the resolver is slow; empty
     /// string: none). Pebble and Let's Encrypt dial only the first address of their own
     /// lookup, and servers rotate or shuffle the order of a record set.
     #[serde(skip_serializing_if = "Vec::is_empty")]
