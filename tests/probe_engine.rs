@@ -202,11 +202,21 @@ async fn mixed_backends_on_one_address_are_counted() {
         .collect();
     assert!(counts.contains(&("nginx", Some(200), 20)), "{counts:?}");
     assert!(counts.contains(&("envoy", Some(404), 20)), "{counts:?}");
-    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Flaky);
-    assert!((t.verdicts.self_check.pass_probability - 0.5f64.powi(5)).abs() < 1e-9);
-    assert_eq!(
-        t.verdicts.self_check.reason,
-        "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
+    // The server alternates strictly per connection: the attempts sent one at a time afterwards
+    // show the rotation, and the self check's 5 consecutive requests can never all pass
+    // (independent draws would say 0.5^5).
+    let order = a.arrival_order.as_ref().unwrap();
+    assert_eq!(order.period, Some(2));
+    assert_eq!(order.sequence.len(), ARRIVAL_ORDER_ATTEMPTS as usize);
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Fail);
+    assert_eq!(t.verdicts.self_check.pass_probability, 0.0);
+    assert!((t.verdicts.self_check.per_request_pass - 0.5).abs() < 1e-9);
+    assert!(
+        t.verdicts.self_check.reason.starts_with(
+            "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'; "
+        ),
+        "{}",
+        t.verdicts.self_check.reason
     );
 }
 

@@ -254,11 +254,15 @@ fn mixed_backends(c: &Ctx) -> Vec<Finding> {
             )
             .challenge(&c.ch.name)
             .evidence(format!("{}  {}", a.address, outcome_summary(a)))
-            .evidence(format!(
-                "cert-manager needs 5 passes in a row: ≈{:.1} % of rounds pass ({}% of requests)",
-                sc.pass_probability * 100.0,
-                pct(good, a.attempts)
-            ))
+            .evidence(match &sc.rotation {
+                // Strict round-robin: the rounds are not independent draws (probe::verdict).
+                Some(note) => note.clone(),
+                None => format!(
+                    "cert-manager needs 5 passes in a row: ≈{:.1} % of rounds pass ({}% of requests)",
+                    sc.pass_probability * 100.0,
+                    pct(good, a.attempts)
+                ),
+            })
             .evidence("a browser with keep-alive sticks to one backend, so the URL can look fine by hand")
             .fix(format!(
                 "every backend behind {} must serve /.well-known/acme-challenge/ for {}, or the load balancer in front must send that path to {good_who} only (HAProxy: `acl acme path_beg /.well-known/acme-challenge/` + `use_backend <{good_who} backend> if acme`); remove backends that do not belong",
@@ -630,6 +634,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             addresses,
             ..Default::default()

@@ -1521,6 +1521,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             addresses,
             ..Default::default()

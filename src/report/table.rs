@@ -185,6 +185,16 @@ fn verdict_line(v: &Verdict) -> String {
         VerdictOutcome::Flaky => "flaky",
         VerdictOutcome::Unknown => "unknown",
     };
+    // Over consecutive slots of a strict rotation (the findings explain it); short for 80 columns.
+    if v.rotation.is_some() && v.outcome != VerdictOutcome::Pass {
+        return match v.outcome {
+            VerdictOutcome::Flaky => format!(
+                "{what} (≈{:.1} %, strict round-robin)",
+                v.pass_probability * 100.0
+            ),
+            _ => format!("{what} (strict round-robin)"),
+        };
+    }
     if v.outcome == VerdictOutcome::Flaky {
         format!(
             "{what} (≈{:.1} % of rounds pass)",

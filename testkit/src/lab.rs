@@ -15,7 +15,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+mod cluster;
+mod objects;
+pub use cluster::*;
+pub use objects::{cluster_objects, cluster_objects_for};
+
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
+static NFT_FILES: AtomicU32 = AtomicU32::new(0);
 
 /// The challenge every scenario serves.
 pub const DNS_NAME: &str = "shop.example.test";
@@ -40,10 +46,16 @@ pub struct Lab {
     dir: PathBuf,
     id: u32,
     next_if: u32,
+    /// The namespace of the cluster's probe pod (pod IP [`POD_V4`], resolver: the cluster DNS).
+    pub cluster: String,
     /// The namespace the probe runs in (the "user's machine").
     pub client: String,
     /// Human-readable notes of what was built (for the demo and failure messages).
     pub notes: Vec<String>,
+    /// See [`Options::key_thumbprint`].
+    key_thumbprint: Option<String>,
+    /// See [`Options::balance_random`].
+    balance_random: bool,
 }
 
 impl Drop for Lab {
@@ -75,8 +87,11 @@ impl Lab {
             dir,
             id,
             next_if: 0,
+            cluster: String::new(),
             client: String::new(),
             notes: Vec::new(),
+            key_thumbprint: None,
+            balance_random: false,
         })
     }
 
@@ -142,11 +157,11 @@ impl Lab {
         Ok(ns)
     }
 
-    fn path(&self, file: &str) -> PathBuf {
+    pub(crate) fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }
 
-    fn start(
+    pub(crate) fn start(
         &mut self,
         name: &str,
         ns: &str,
@@ -165,36 +180,51 @@ impl Lab {
     /// dnsmasq on 192.0.2.53 answering `records` (name, address) and nothing else.
     pub fn dns(&mut self, records: &[(&str, &str)]) -> Result<()> {
         let ns = self.host("dns", &[DNS_V4])?;
+        self.dnsmasq(&ns, DNS_V4, records, None)
+    }
+
+    /// dnsmasq in `ns` on `addr`:53 answering `records` (name, address) itself and forwarding
+    /// every other question to `forward` (or answering nothing else when None).
+    pub fn dnsmasq(
+        &mut self,
+        ns: &str,
+        addr: &str,
+        records: &[(&str, &str)],
+        forward: Option<&str>,
+    ) -> Result<()> {
+        let n = self.daemons.len();
         let mut args = vec![
             "--keep-in-foreground".to_owned(),
             "--no-resolv".into(),
             "--no-hosts".into(),
             "--bind-interfaces".into(),
-            format!("--listen-address={DNS_V4}"),
+            format!("--listen-address={addr}"),
             "--port=53".into(),
             "--user=root".into(),
-            format!("--pid-file={}", self.path("dnsmasq.pid").display()),
+            format!(
+                "--pid-file={}",
+                self.path(&format!("dnsmasq-{n}.pid")).display()
+            ),
             "--log-facility=-".into(),
         ];
-        for (name, addr) in records {
-            args.push(format!("--host-record={name},{addr}"));
+        if let Some(upstream) = forward {
+            args.push(format!("--server={upstream}"));
+        }
+        for (name, a) in records {
+            args.push(format!("--host-record={name},{a}"));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.start(
-            "dnsmasq",
-            &ns,
-            "dnsmasq",
-            &args,
-            Some(&format!("{DNS_V4}:53")),
-        )?;
-        self.notes.push(format!(
-            "dnsmasq {DNS_V4}: {}",
-            records
-                .iter()
-                .map(|(n, a)| format!("{n} → {a}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        self.start("dnsmasq", ns, "dnsmasq", &args, Some(&format!("{addr}:53")))?;
+        let answers = records
+            .iter()
+            .map(|(n, a)| format!("{n} → {a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.notes.push(match forward {
+            Some(up) if records.is_empty() => format!("dnsmasq {addr}: forwards to {up}"),
+            Some(up) => format!("dnsmasq {addr}: {answers}; forwards the rest to {up}"),
+            None => format!("dnsmasq {addr}: {answers}"),
+        });
         Ok(())
     }
 
@@ -212,6 +242,10 @@ impl Lab {
                uwsgi_temp_path {d}/ut-{n};\n  scgi_temp_path {d}/st-{n};\n"
         );
         for (listen, body) in servers {
+            let body = match &self.key_thumbprint {
+                Some(t) => stateless_key(body, t),
+                None => body.clone(),
+            };
             conf.push_str(&format!(
                 "  server {{\n    listen {listen};\n    server_name _;\n{body}\n  }}\n"
             ));
@@ -241,14 +275,25 @@ impl Lab {
         Ok(())
     }
 
-    /// HAProxy in `ns` balancing `bind` round-robin over weighted `servers` (name, addr, weight).
+    /// HAProxy in `ns` balancing `bind` over weighted `servers` (name, addr, weight):
+    /// round-robin, or random (one draw per request) with [`Options::balance_random`].
     pub fn haproxy(&mut self, ns: &str, bind: &str, servers: &[(&str, &str, u32)]) -> Result<()> {
         let n = self.daemons.len();
+        let (balance, how) = if self.balance_random {
+            ("random(1)", "random")
+        } else {
+            ("roundrobin", "round-robin")
+        };
         let mut conf = String::from(
             "global\n  maxconn 2000\ndefaults\n  mode http\n  timeout connect 3s\n  timeout client 15s\n  timeout server 15s\n",
         );
-        conf.push_str(&format!("frontend edge\n  bind {bind}\n  default_backend planes\nbackend planes\n  balance roundrobin\n"));
+        conf.push_str(&format!("frontend edge\n  bind {bind}\n  default_backend planes\nbackend planes\n  balance {balance}\n"));
+        // `random` is a consistent hash on a random key: with weights 1/1 the ring's few points
+        // split far from 50/50, so scale the weights up to HAProxy's maximum (256).
+        let max = servers.iter().map(|s| s.2).max().unwrap_or(1).max(1);
+        let scale = if self.balance_random { 256 / max } else { 1 };
         for (name, addr, weight) in servers {
+            let weight = weight * scale;
             conf.push_str(&format!("  server {name} {addr} weight {weight}\n"));
         }
         let file = self.path(&format!("haproxy-{n}.cfg"));
@@ -256,7 +301,7 @@ impl Lab {
         let file = file.display().to_string();
         self.start("haproxy", ns, "haproxy", &["-db", "-f", &file], Some(bind))?;
         self.notes.push(format!(
-            "HAProxy {bind}: round-robin over {}",
+            "HAProxy {bind}: {how} over {}",
             servers
                 .iter()
                 .map(|(n, a, w)| format!("{n} {a} (weight {w})"))
@@ -299,11 +344,17 @@ impl Lab {
 
     /// Drop every TCP packet to `port` in `ns` (a firewall that does not answer).
     pub fn drop_port(&mut self, ns: &str, port: u16) -> Result<()> {
-        let rules = format!(
-            "table inet lab {{\n  chain input {{\n    type filter hook input priority 0;\n    tcp dport {port} drop\n  }}\n}}\n"
-        );
-        let file = self.path("nft.rules");
-        std::fs::write(&file, rules)?;
+        self.nft(
+            ns,
+            &format!("chain input {{\n    type filter hook input priority 0;\n    tcp dport {port} drop\n  }}"),
+        )
+    }
+
+    /// Load nftables `chains` into a table `inet lab` of namespace `ns`.
+    pub fn nft(&mut self, ns: &str, chains: &str) -> Result<()> {
+        let n = NFT_FILES.fetch_add(1, Ordering::SeqCst);
+        let file = self.path(&format!("nft-{n}.rules"));
+        std::fs::write(&file, format!("table inet lab {{\n  {chains}\n}}\n"))?;
         crate::proc::run_in(ns, "nft", &["-f", &file.display().to_string()])?;
         Ok(())
     }
@@ -357,6 +408,18 @@ fn check_lab_address(a: &str) -> Result<()> {
 /// phase, after them (and can sleep): `content_phase` (or a delay) selects the echo variant.
 pub fn nginx_serving_key(delay_ms: u32) -> String {
     nginx_key(delay_ms, false)
+}
+
+/// Stateless key serving: the key-serving location answers every token under
+/// `/.well-known/acme-challenge/` with `<token>.<thumbprint>`, as an ACME client's solver does for
+/// each of its authorizations (the Pebble tests need a fresh authorization, so a fresh token, per
+/// validation). `body` is a server body from [`nginx_serving_key`] or `nginx_key`.
+pub fn stateless_key(body: &str, thumbprint: &str) -> String {
+    body.replace(
+        &format!("location = /.well-known/acme-challenge/{TOKEN} "),
+        "location ~ \"^/\\.well-known/acme-challenge/(?<acme_token>[-_A-Za-z0-9]+)$\" ",
+    )
+    .replace(KEY, &format!("$acme_token.{thumbprint}"))
 }
 
 fn nginx_key(delay_ms: u32, content_phase: bool) -> String {
@@ -431,24 +494,62 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("basic-auth", "basic authentication on every path (401)"),
     ("refused", "nothing listens on port 80"),
     ("dropped", "a firewall drops packets to port 80"),
+    (
+        "hairpin",
+        "the edge forwards to the cluster's ingress-nginx, but the cluster cannot reach the edge address (no hairpin NAT)",
+    ),
+    (
+        "split-horizon",
+        "public DNS answers the edge, cluster DNS answers the gateway's address, which has no route (404)",
+    ),
+    (
+        "allowlist",
+        "ingress-nginx is its own load balancer and denies the cluster's source address (403) on the challenge path",
+    ),
+    (
+        "proxy-protocol",
+        "edge HAProxy sends PROXY v1 to ingress-nginx; inside, the edge address goes straight to nginx (kube-proxy) without it",
+    ),
+    (
+        "selfcheck-via-proxy",
+        "the controller's HTTP_PROXY is a proxy that answers 403 Access denied to everything",
+    ),
+    (
+        "egress-blocked",
+        "the cluster reaches nothing outside its own range 198.51.100.0/24",
+    ),
+    (
+        "source-pinned",
+        "the edge sends outside sources to nginx (serves the key), the cluster's to the gateway (404)",
+    ),
 ];
 
 /// Options for building a scenario.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Added to every backend response (benchmark: 20 ms).
     pub delay_ms: u32,
+    /// Serve every token statelessly as `<token>.<thumbprint>` instead of the fixed
+    /// [`TOKEN`]/[`KEY`] (see [`stateless_key`]).
+    pub key_thumbprint: Option<String>,
+    /// HAProxy balances at random (each request an independent draw) instead of round-robin.
+    pub balance_random: bool,
 }
 
-/// Build a named scenario: client, DNS and the servers. The probe runs in `lab.client`.
+/// Build a named scenario: client, DNS, the servers and the cluster namespace. The probe runs
+/// in `lab.client` (outside) and `lab.cluster` (the probe pod's vantage).
 pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     let mut lab = Lab::new()?;
+    lab.key_thumbprint = opts.key_thumbprint.clone();
+    lab.balance_random = opts.balance_random;
     lab.client()?;
     let d = opts.delay_ms;
     match name {
         "healthy" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
-            lab.edge_serving_key(d)?;
+            lab.solver(d)?;
+            lab.ingress_nginx(d, Plane::default())?;
+            lab.edge_to_nginx(&[], false, "")?;
         }
         "founding-incident" | "founding-incident-90-10" | "founding-incident-two-addresses" => {
             let (wn, we) = if name.ends_with("90-10") {
@@ -464,12 +565,8 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             };
             let records: Vec<(&str, &str)> = edges.iter().map(|e| (DNS_NAME, *e)).collect();
             lab.dns(&records)?;
-            let nginx = lab.host("nginx", &[NGINX_V4])?;
-            lab.nginx(
-                "ingress-nginx",
-                &nginx,
-                &[(&format!("{NGINX_V4}:80"), nginx_serving_key(d))],
-            )?;
+            lab.solver(d)?;
+            lab.ingress_nginx(d, Plane::default())?;
             lab.gateway_without_route(d)?;
             let edge = lab.host("edge", edges)?;
             let (n, e) = (format!("{NGINX_V4}:80"), format!("{ENVOY_V4}:80"));
@@ -548,6 +645,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             let edge = lab.edge_serving_key(d)?;
             lab.drop_port(&edge, 80)?;
         }
+        other if cluster::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
@@ -557,85 +655,8 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
                 .join(", ")
         ),
     }
-    Ok(lab)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The cluster side of a lab scenario
-// ---------------------------------------------------------------------------------------------
-
-/// The chain fixture every lab scenario uses: one Certificate with one HTTP-01 Challenge in the
-/// self check, ingress-nginx and a Cilium Gateway in the cluster.
-pub const CHAIN_FIXTURE: &str = "founding-incident";
-
-/// The cert-manager objects for a lab scenario, as (file name, YAML): the chain fixture in
-/// `fixtures_root/<chain>` rewritten to the lab's name, token and key (identity labels
-/// recomputed), with the issuer pointing at a private Pebble ACME server — the lab lives on
-/// documentation addresses, which a public CA refuses. For `healthy` the challenge has no
-/// failure reason yet (the self check is in progress).
-pub fn cluster_objects(
-    fixtures_root: &std::path::Path,
-    scenario: &str,
-) -> Result<Vec<(String, String)>> {
-    let dir = fixtures_root.join(CHAIN_FIXTURE);
-    let mut files: Vec<(String, String)> = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.push((name, std::fs::read_to_string(&path)?));
-        }
+    if lab.cluster.is_empty() {
+        lab.cluster(&[])?;
     }
-    files.sort();
-    let field = |key: &str| {
-        files.iter().flat_map(|(_, t)| t.lines()).find_map(|l| {
-            l.trim()
-                .strip_prefix(key)
-                .map(|v| v.trim().trim_matches('\'').to_owned())
-        })
-    };
-    let (Some(name), Some(token), Some(key)) = (field("dnsName:"), field("token:"), field("key:"))
-    else {
-        bail!(
-            "{} has no Challenge with dnsName, token and key",
-            dir.display()
-        );
-    };
-    let adler = |s: &str| crate::fakeapi::adler32(s.as_bytes()).to_string();
-    let swaps = [
-        (key.clone(), KEY.to_owned()),
-        (token.clone(), TOKEN.to_owned()),
-        (name.clone(), DNS_NAME.to_owned()),
-        (
-            format!("'{}'", adler(&name)),
-            format!("'{}'", adler(DNS_NAME)),
-        ),
-        (
-            format!("'{}'", adler(&token)),
-            format!("'{}'", adler(TOKEN)),
-        ),
-        (
-            "https://acme-v02.api.letsencrypt.org/directory".to_owned(),
-            "https://pebble.lab.example.test:14000/dir".to_owned(),
-        ),
-    ];
-    Ok(files
-        .into_iter()
-        .map(|(file, mut text)| {
-            for (from, to) in &swaps {
-                text = text.replace(from.as_str(), to);
-            }
-            if scenario == "healthy" {
-                text = text
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("reason: 'Waiting for HTTP-01"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-            }
-            (file, text)
-        })
-        .collect())
+    Ok(lab)
 }

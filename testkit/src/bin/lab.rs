@@ -1,6 +1,8 @@
 //! Bring a lab scenario up for a benchmark or the demo, and down again.
 //!
-//!     lab up <scenario> [--delay-ms N]   # prints `client=<netns>` and `ready`, then waits
+//!     lab up <scenario> [--delay-ms N]   # prints `client=<netns>`, `cluster=<netns>` and
+//!                                        # `ready`, then waits
+//!     lab objects <scenario> [<fixtures-root> [<out-dir>]]   # the scenario's cert-manager objects
 //!     lab list
 //!
 //! The lab is torn down (daemons by PID, namespaces) when standard input closes or on
@@ -13,20 +15,23 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("objects") => {
-            // lab objects <scenario> <fixtures-root> <out-dir>: the cert-manager objects for a scenario.
-            let (Some(scenario), Some(root), Some(out)) = (args.get(1), args.get(2), args.get(3))
-            else {
-                eprintln!("usage: lab objects <scenario> <fixtures-root> <out-dir>");
+            // lab objects <scenario> [<fixtures-root> [<out-dir>]]: the cert-manager objects for
+            // a scenario, into <out-dir> or (without it) to stdout as one YAML stream.
+            let Some(scenario) = args.get(1) else {
+                eprintln!("usage: lab objects <scenario> [<fixtures-root> [<out-dir>]]");
                 std::process::exit(2);
             };
-            let result =
-                lab::cluster_objects(std::path::Path::new(root), scenario).and_then(|files| {
-                    std::fs::create_dir_all(out)?;
-                    for (name, text) in files {
-                        std::fs::write(std::path::Path::new(out).join(name), text)?;
-                    }
-                    Ok(())
-                });
+            let root =
+                std::path::Path::new(args.get(2).map_or("tests/fixtures/chain", String::as_str));
+            let result = match args.get(3) {
+                Some(out) => {
+                    lab::cluster_objects_for(scenario, root, std::path::Path::new(out)).map(|_| ())
+                }
+                None => lab::cluster_objects(root, scenario).map(|files| {
+                    let docs: Vec<String> = files.into_iter().map(|(_, t)| t).collect();
+                    print!("{}", docs.join("---\n"));
+                }),
+            };
             if let Err(e) = result {
                 eprintln!("error: {e:#}");
                 std::process::exit(1);
@@ -48,7 +53,13 @@ fn main() {
                 .and_then(|i| args.get(i + 1))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            let lab = match lab::scenario(name, lab::Options { delay_ms }) {
+            let lab = match lab::scenario(
+                name,
+                lab::Options {
+                    delay_ms,
+                    ..Default::default()
+                },
+            ) {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -61,6 +72,7 @@ fn main() {
                 let _ = register(sig, stop.clone());
             }
             println!("client={}", lab.client);
+            println!("cluster={}", lab.cluster);
             for note in &lab.notes {
                 println!("# {note}");
             }
@@ -79,7 +91,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: lab up <scenario> [--delay-ms N] | lab list | lab objects <scenario> <fixtures-root> <out-dir>"
+                "usage: lab up <scenario> [--delay-ms N] | lab list | lab objects <scenario> [<fixtures-root> [<out-dir>]]"
             );
             std::process::exit(2);
         }

@@ -1,0 +1,308 @@
+//! The cluster side of a lab scenario as cert-manager objects for the fake API server.
+//!
+//! Start: the chain fixture `tests/fixtures/chain/founding-incident` (one Certificate with one
+//! HTTP-01 Challenge in the self check, ingress-nginx and a Cilium Gateway), rewritten to the
+//! lab's name, token and key (identity labels recomputed) with the issuer on a private Pebble
+//! ACME server — the lab lives on documentation addresses, which a public CA refuses. Then the
+//! lab's addresses: data-plane Services get the ClusterIPs their servers have in the lab, the
+//! solver Service 198.51.100.30:8089 and its pod 198.51.100.31, and per scenario what the
+//! cluster would show (the self check's failure reason, proxy env, PROXY protocol annotation, no
+//! load balancer when the edge is not the cluster's).
+
+use super::{DNS_NAME, ENVOY_V4, KEY, NGINX_V4, TOKEN};
+use super::{PROXY_PORT, PROXY_V4, SOLVER_POD_V4, SOLVER_V4};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// The chain fixture every lab scenario uses.
+pub const CHAIN_FIXTURE: &str = "founding-incident";
+
+/// The cert-manager objects for a lab scenario, as (file name, YAML).
+pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, String)>> {
+    let dir = fixtures_root.join(CHAIN_FIXTURE);
+    let mut files: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, std::fs::read_to_string(&path)?));
+        }
+    }
+    files.sort();
+    let field = |key: &str| {
+        files.iter().flat_map(|(_, t)| t.lines()).find_map(|l| {
+            l.trim()
+                .strip_prefix(key)
+                .map(|v| v.trim().trim_matches('\'').to_owned())
+        })
+    };
+    let (Some(name), Some(token), Some(key)) = (field("dnsName:"), field("token:"), field("key:"))
+    else {
+        bail!(
+            "{} has no Challenge with dnsName, token and key",
+            dir.display()
+        );
+    };
+    let adler = |s: &str| crate::fakeapi::adler32(s.as_bytes()).to_string();
+    let swaps = [
+        (key.clone(), KEY.to_owned()),
+        (token.clone(), TOKEN.to_owned()),
+        (name.clone(), DNS_NAME.to_owned()),
+        (
+            format!("'{}'", adler(&name)),
+            format!("'{}'", adler(DNS_NAME)),
+        ),
+        (
+            format!("'{}'", adler(&token)),
+            format!("'{}'", adler(TOKEN)),
+        ),
+        (
+            "https://acme-v02.api.letsencrypt.org/directory".to_owned(),
+            "https://pebble.lab.example.test:14000/dir".to_owned(),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (file, mut text) in files {
+        for (from, to) in &swaps {
+            text = text.replace(from.as_str(), to);
+        }
+        let mut docs: Vec<Value> =
+            serde_saphyr::from_multiple(&text).with_context(|| format!("parsing {file}"))?;
+        docs.retain(|d| !d.is_null());
+        for d in &mut docs {
+            adjust(d, scenario);
+        }
+        let yaml =
+            serde_saphyr::to_string_multiple(&docs).with_context(|| format!("writing {file}"))?;
+        out.push((file, single_quoted_numbers(&yaml)));
+    }
+    Ok(out)
+}
+
+/// `"123"` → `'123'` at the end of a line: the fixtures' (and kubectl's) quoting of strings
+/// that look like numbers, which callers that rewrite identity labels textually look for.
+fn single_quoted_numbers(yaml: &str) -> String {
+    yaml.lines()
+        .map(|l| {
+            let Some(start) = l.trim_end().strip_suffix('"').and_then(|r| r.rfind('"')) else {
+                return l.to_owned();
+            };
+            let inner = &l[start + 1..l.trim_end().len() - 1];
+            if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
+                format!("{}'{inner}'", &l[..start])
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Write [`cluster_objects`] for `scenario` into `out_dir`; returns the files written.
+pub fn cluster_objects_for(
+    scenario: &str,
+    fixtures_root: &Path,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out_dir)?;
+    cluster_objects(fixtures_root, scenario)?
+        .into_iter()
+        .map(|(name, text)| {
+            let path = out_dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// The self check's failure as cert-manager writes it into `Challenge.status.reason`, as the
+/// controller would see it in each scenario (None: the self check is still in progress).
+fn self_check_reason(scenario: &str) -> Option<String> {
+    let url = format!("http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}");
+    let get = |err: &str| {
+        format!(
+            "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request '{url}': Get \"{url}\": {err}"
+        )
+    };
+    let status = |s: u16| {
+        format!(
+            "Waiting for HTTP-01 challenge propagation: wrong status code '{s}', expected '200'"
+        )
+    };
+    match scenario {
+        "healthy" => None,
+        "hairpin" | "egress-blocked" => {
+            Some(get(&format!("dial tcp {}:80: i/o timeout", super::EDGE_V4)))
+        }
+        "proxy-protocol" => Some(get("EOF")),
+        "allowlist" | "selfcheck-via-proxy" => Some(status(403)),
+        _ => Some(status(404)),
+    }
+}
+
+fn kind(d: &Value) -> (&str, &str, &str) {
+    fn s(v: &Value) -> &str {
+        v.as_str().unwrap_or("")
+    }
+    (
+        s(&d["kind"]),
+        s(&d["metadata"]["namespace"]),
+        s(&d["metadata"]["name"]),
+    )
+}
+
+fn set_cluster_ip(d: &mut Value, ip: &str) {
+    d["spec"]["clusterIP"] = json!(ip);
+    d["spec"]["clusterIPs"] = json!([ip]);
+}
+
+/// One object of the fixture, moved onto the lab's addresses for `scenario`.
+fn adjust(d: &mut Value, scenario: &str) {
+    let (kind, ns, name) = kind(d);
+    let (kind, ns, name) = (kind.to_owned(), ns.to_owned(), name.to_owned());
+    match (kind.as_str(), ns.as_str(), name.as_str()) {
+        ("Service", "ingress-nginx", "ingress-nginx-controller") => {
+            set_cluster_ip(d, NGINX_V4);
+            match scenario {
+                // The edge is an external balancer in front of NodePorts, not this Service's LB.
+                "egress-blocked" => {
+                    d["spec"]["type"] = json!("NodePort");
+                    d["status"]["loadBalancer"] = json!({});
+                }
+                "proxy-protocol" => {
+                    d["metadata"]["annotations"] = json!({
+                        "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol": "true"
+                    });
+                }
+                _ => {}
+            }
+        }
+        ("Service", "infra", "cilium-gateway-public") => set_cluster_ip(d, ENVOY_V4),
+        ("Service", _, n) if n.starts_with("cm-acme-http-solver-") => set_cluster_ip(d, SOLVER_V4),
+        ("Pod", _, n) if n.starts_with("cm-acme-http-solver-") => {
+            d["status"]["podIP"] = json!(SOLVER_POD_V4);
+            d["status"]["podIPs"] = json!([{ "ip": SOLVER_POD_V4 }]);
+        }
+        ("Challenge", _, _) => match self_check_reason(scenario) {
+            Some(r) => d["status"]["reason"] = json!(r),
+            None => {
+                if let Some(s) = d["status"].as_object_mut() {
+                    s.remove("reason");
+                }
+            }
+        },
+        ("Deployment", "cert-manager", "cert-manager") if scenario == "selfcheck-via-proxy" => {
+            let proxy = format!("http://{PROXY_V4}:{PROXY_PORT}");
+            if let Some(env) = d["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut()
+            {
+                env.extend([
+                    json!({"name": "HTTP_PROXY", "value": proxy}),
+                    json!({"name": "HTTPS_PROXY", "value": proxy}),
+                    json!({"name": "NO_PROXY", "value": ".cluster.local,.svc,198.51.100.0/24,127.0.0.1"}),
+                ]);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(scenario: &str) -> Vec<Value> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/chain");
+        cluster_objects(&root, scenario)
+            .unwrap()
+            .iter()
+            .flat_map(|(_, y)| serde_saphyr::from_multiple::<Value>(y).unwrap())
+            .collect()
+    }
+
+    fn find<'a>(docs: &'a [Value], k: &str, n: &str) -> &'a Value {
+        docs.iter()
+            .find(|d| kind(d).0 == k && kind(d).2.starts_with(n))
+            .unwrap_or_else(|| panic!("no {k} {n}"))
+    }
+
+    #[test]
+    fn lab_addresses_and_identity_survive_the_yaml_round_trip() {
+        let docs = objects("founding-incident");
+        let svc = find(&docs, "Service", "ingress-nginx-controller");
+        assert_eq!(svc["spec"]["clusterIP"], NGINX_V4);
+        assert_eq!(
+            svc["status"]["loadBalancer"]["ingress"][0]["ip"],
+            super::super::EDGE_V4
+        );
+        assert_eq!(
+            find(&docs, "Service", "cilium-gateway")["spec"]["clusterIP"],
+            ENVOY_V4
+        );
+        let solver = find(&docs, "Service", "cm-acme-http-solver-");
+        assert_eq!(solver["spec"]["clusterIP"], SOLVER_V4);
+        assert_eq!(solver["spec"]["ports"][0]["port"], 8089);
+        // Label values that look like numbers stay strings (quoted as in the fixtures).
+        let label = &solver["metadata"]["labels"]["acme.cert-manager.io/http-token"];
+        let adler = crate::fakeapi::adler32(TOKEN.as_bytes());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/chain");
+        let all: String = cluster_objects(&root, "founding-incident")
+            .unwrap()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert!(all.contains(&format!("acme.cert-manager.io/http-token: '{adler}'")));
+        assert_eq!(
+            label,
+            &json!(crate::fakeapi::adler32(TOKEN.as_bytes()).to_string())
+        );
+        let pod = find(&docs, "Pod", "cm-acme-http-solver-");
+        assert_eq!(pod["status"]["podIP"], SOLVER_POD_V4);
+        let ch = find(&docs, "Challenge", "");
+        assert_eq!(ch["spec"]["key"], KEY);
+        assert_eq!(ch["spec"]["dnsName"], DNS_NAME);
+        // No address outside the documentation ranges is left for a probe to dial.
+        let text = serde_json::to_string(&docs).unwrap();
+        assert!(
+            !text.contains("\"10.96.") && !text.contains("\"10.244."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn per_scenario_cluster_state() {
+        let healthy = objects("healthy");
+        assert!(
+            find(&healthy, "Challenge", "")["status"]
+                .get("reason")
+                .is_none()
+        );
+        let hairpin = objects("hairpin");
+        let r = find(&hairpin, "Challenge", "")["status"]["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(r.contains("i/o timeout"), "{r}");
+        let egress = objects("egress-blocked");
+        let svc = find(&egress, "Service", "ingress-nginx-controller");
+        assert_eq!(svc["status"]["loadBalancer"], json!({}));
+        let proxied = objects("selfcheck-via-proxy");
+        let env = &find(&proxied, "Deployment", "cert-manager")["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(
+            env.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "HTTP_PROXY"
+                    && e["value"] == format!("http://{PROXY_V4}:{PROXY_PORT}"))
+        );
+        // Other scenarios have no proxy.
+        let env = &find(&hairpin, "Deployment", "cert-manager")["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(!env.to_string().contains("PROXY"));
+    }
+}
