@@ -749,6 +749,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             addresses,
             ..Default::default()

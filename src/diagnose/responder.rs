@@ -152,6 +152,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             ..Default::default()
         }
