@@ -253,6 +253,40 @@ pub struct ChallengeEvidence {
     pub solver_services: Vec<ServiceEvidence>,
     pub solver_ingresses: Vec<IngressEvidence>,
     pub solver_routes: Vec<RouteEvidence>,
+    /// Other Ingresses (not this challenge's solver) with a rule for `dns_name`: they can
+    /// capture the challenge path (rewrites, regex, redirects, auth, a conflicting path).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_ingresses: Vec<IngressEvidence>,
+    /// What the solver pod logged, when its logs were read (only when they can decide).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solver_log: Option<SolverLogEvidence>,
+}
+
+/// Requests the acmesolver logged (failure-modes.md §4 K6), counted from its log lines
+/// (`got successful challenge request`, `invalid host`, `invalid token`, `invalid base_path`,
+/// `responding OK to health check`). The log is untrusted input: values are cut short.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SolverLogEvidence {
+    pub namespace: String,
+    pub pod: String,
+    /// Log lines read (the tail) and whether the read was cut by the size limit.
+    pub lines: u32,
+    pub truncated: bool,
+    /// Requests the solver answered (one outcome line each).
+    pub requests: u32,
+    /// 200 + key.
+    pub served: u32,
+    /// `/` or `/healthz`: 200 with an empty body (a rewrite to `/` ends here).
+    pub health_checks: u32,
+    /// Wrong Host: `(host the solver saw, count)`.
+    pub invalid_hosts: Vec<(String, u32)>,
+    /// Wrong base path: `(path the solver saw, count)`.
+    pub invalid_paths: Vec<(String, u32)>,
+    /// Right host and path, wrong token: `(token, count)`.
+    pub invalid_tokens: Vec<(String, u32)>,
+    /// `(User-Agent, count)` over every logged request.
+    pub user_agents: Vec<(String, u32)>,
 }
 
 impl ChallengeEvidence {

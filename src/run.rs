@@ -79,6 +79,9 @@ pub fn build_report(
                     vantage::attribution(ch, local, inside),
                 );
             }
+            findings.extend(diagnose::joint::findings(cert, cluster, |ch| {
+                probes.local.get(&probe_id(cert, ch))
+            }));
             findings.extend(vantage::not_checked(
                 probes.enabled,
                 &probes.in_cluster,
@@ -98,6 +101,28 @@ pub fn build_report(
         })
         .collect();
     Report::new(reports, cluster).with_in_cluster(&probes.in_cluster)
+}
+
+/// Read solver pod logs only when they can decide something (a self check failing at the HTTP
+/// level that no proving finding explains; one request per pod, off the common path), and
+/// diagnose again with them. Returns `report` unchanged when no log is wanted.
+pub async fn with_solver_logs(
+    client: &kube::Client,
+    certs: &mut [CertificateEvidence],
+    cluster: &mut ClusterEvidence,
+    probes: &Probes,
+    report: Report,
+) -> Report {
+    let wanted: Vec<(String, String)> = certs
+        .iter()
+        .zip(&report.certificates)
+        .flat_map(|(c, r)| diagnose::joint::solver_logs_wanted(c, &r.findings))
+        .collect();
+    if wanted.is_empty() {
+        return report;
+    }
+    gather::logs::attach(client, certs, &mut cluster.unreadable, &wanted).await;
+    build_report(certs, cluster, probes)
 }
 
 /// Whether to colour stdout: `always`/`never` win; `auto` means a terminal and no NO_COLOR.
@@ -230,7 +255,7 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         all: cli.all,
         all_namespaces: cli.kube.all_namespaces,
     };
-    let (certs, cluster) = gather::gather(client.clone(), &scope).await?;
+    let (mut certs, mut cluster) = gather::gather(client.clone(), &scope).await?;
     tracing::debug!(certificates = certs.len(), "gathered");
     let probes = if cli.no_probe {
         Probes::default()
@@ -242,6 +267,7 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         probes
     };
     let report = build_report(&certs, &cluster, &probes);
+    let report = with_solver_logs(&client, &mut certs, &mut cluster, &probes, report).await;
     print_stdout(&render(
         &report,
         cli.output.output,

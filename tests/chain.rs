@@ -450,3 +450,201 @@ async fn failing_auth_plugin_is_an_auth_error_not_a_network_one() {
     );
     println!("{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Diagnosis over every scenario, and the solver logs (read only when they decide)
+// ---------------------------------------------------------------------------------------------
+
+use kubectl_acmecheck::diagnose::Code;
+use kubectl_acmecheck::probe::plan::{AddressReport, KeyMatch, OutcomeCount, TargetReport};
+use kubectl_acmecheck::run::{self, Probes};
+
+#[test]
+fn every_finding_of_every_scenario_has_evidence_a_fix_and_a_docs_link() {
+    for scenario in SCENARIOS {
+        let (certs, cluster) = offline(scenario);
+        let report = run::build_report(&certs, &cluster, &Probes::default());
+        for f in report.certificates.iter().flat_map(|c| &c.findings) {
+            assert!(
+                !f.fix.trim().is_empty(),
+                "{scenario}: {} has no fix",
+                f.code
+            );
+            assert!(
+                !f.evidence.is_empty() && f.evidence.iter().all(|e| !e.trim().is_empty()),
+                "{scenario}: {} has no evidence",
+                f.code
+            );
+            assert!(
+                f.docs.ends_with(&format!("docs/findings/{}.md", f.code)),
+                "{scenario}: {}",
+                f.docs
+            );
+        }
+    }
+}
+
+const INVALID_HOST: &str = r#"I1128 09:00:01.000000       1 solver.go:84] "validating request" logger="cert-manager.acmesolver" host="10.32.3.80" path="/.well-known/acme-challenge/t" base_path="/.well-known/acme-challenge" token="t" headers={"User-Agent":["cert-manager-challenges/v1.19.1 (linux/amd64) cert-manager/abc"]}
+I1128 09:00:01.000000       1 solver.go:93] "invalid host" logger="cert-manager.acmesolver" host="10.32.3.80" path="/.well-known/acme-challenge/t" base_path="/.well-known/acme-challenge" token="t" headers={"User-Agent":["cert-manager-challenges/v1.19.1 (linux/amd64) cert-manager/abc"]} expected_host="example.com"
+"#;
+
+#[tokio::test]
+async fn solver_logs_decide_a_404_that_nothing_else_explains() {
+    let api = fake("selfcheck-404");
+    let (client, _) = connect(&api).await;
+    let (mut certs, mut cluster) = gather_names(&client, &["web"]).await.unwrap();
+    for ch in &certs[0].challenges {
+        let pod = &ch.solver_pods[0];
+        api.set_pod_logs(&pod.namespace, &pod.name, INVALID_HOST);
+    }
+    let probes = Probes::default();
+    let before = run::build_report(&certs, &cluster, &probes);
+    assert_eq!(
+        before.certificates[0].findings[0].code,
+        Code::SelfCheckFailing
+    );
+    api.clear_requests();
+    let report = run::with_solver_logs(&client, &mut certs, &mut cluster, &probes, before).await;
+    let reqs = api.requests();
+    assert_eq!(
+        reqs.len(),
+        2,
+        "one log read per challenge's solver pod: {reqs:#?}"
+    );
+    for r in &reqs {
+        assert!(r.path.ends_with("/log"), "{r:?}");
+        assert!(
+            r.query.contains("tailLines=500") && r.query.contains("limitBytes="),
+            "{r:?}"
+        );
+    }
+    assert_read_only(&api);
+    let f = &report.certificates[0].findings;
+    assert_eq!(f[0].code, Code::HostNotPreserved, "{f:#?}");
+    assert!(f[0].summary.contains("10.32.3.80"), "{}", f[0].summary);
+    let symptom = f.iter().find(|f| f.code == Code::SelfCheckFailing).unwrap();
+    assert_eq!(symptom.consequence_of, Some(Code::HostNotPreserved));
+    assert!(
+        symptom
+            .evidence
+            .iter()
+            .any(|e| e.contains("logged 1 request(s)")),
+        "{symptom:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_proven_cause_keeps_the_common_path_at_twelve_requests() {
+    let api = fake("founding-incident");
+    let (client, _) = connect(&api).await;
+    api.clear_requests();
+    let (mut certs, mut cluster) = gather_names(&client, &["web"]).await.unwrap();
+    // The local probe saw the founding incident: two backends behind one address.
+    let outcome = |status, responder: &str, key, pass, count| OutcomeCount {
+        status: Some(status),
+        responder: responder.into(),
+        key_match: key,
+        cert_manager_pass: pass,
+        acme_pass: pass,
+        count,
+        ..Default::default()
+    };
+    let mut probes = Probes {
+        enabled: true,
+        ..Default::default()
+    };
+    for ch in &certs[0].challenges {
+        probes.local.insert(
+            format!("shop/{}", ch.name),
+            TargetReport {
+                addresses: vec![AddressReport {
+                    address: "203.0.113.10".into(),
+                    family: "ipv4".into(),
+                    attempts: 200,
+                    cert_manager_passes: 100,
+                    acme_passes: 100,
+                    outcomes: vec![
+                        outcome(200, "nginx", KeyMatch::Exact, true, 100),
+                        outcome(404, "envoy", KeyMatch::NotApplicable, false, 100),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+    }
+    let report = run::build_report(&certs, &cluster, &probes);
+    let report = run::with_solver_logs(&client, &mut certs, &mut cluster, &probes, report).await;
+    assert_eq!(api.requests().len(), 12, "{:#?}", api.requests());
+    let f = &report.certificates[0].findings;
+    // (The fixture's documentation addresses also make NON_PUBLIC_NAME fire for Let's Encrypt.)
+    assert!(f.iter().any(|f| f.code == Code::MixedBackends), "{f:#?}");
+    assert!(certs[0].challenges.iter().all(|c| c.solver_log.is_none()));
+}
+
+#[tokio::test]
+async fn a_healthy_challenge_says_no_problem_and_what_was_checked() {
+    use kubectl_acmecheck::report::table;
+    // selfcheck-404's objects, with a probe that sees the key on every connection.
+    let (certs, cluster) = offline("selfcheck-404");
+    let mut probes = Probes {
+        enabled: true,
+        ..Default::default()
+    };
+    for ch in &certs[0].challenges {
+        probes.local.insert(
+            format!("shop/{}", ch.name),
+            TargetReport {
+                dns_name: ch.dns_name.clone(),
+                addresses: vec![AddressReport {
+                    address: "192.0.2.10".into(),
+                    family: "ipv4".into(),
+                    attempts: 66,
+                    cert_manager_passes: 66,
+                    acme_passes: 66,
+                    outcomes: vec![OutcomeCount {
+                        status: Some(200),
+                        responder: "acmesolver".into(),
+                        key_match: KeyMatch::Exact,
+                        cert_manager_pass: true,
+                        acme_pass: true,
+                        count: 66,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+    }
+    let mut certs = certs;
+    for ch in &mut certs[0].challenges {
+        ch.reason = None; // the self check has not failed yet
+    }
+    // A private ACME server: documentation addresses are fine for it.
+    let acme = certs[0].issuer.as_mut().unwrap().acme.as_mut().unwrap();
+    acme.server = "https://ca.internal.example/acme/directory".into();
+    let report = run::build_report(&certs, &cluster, &probes);
+    let f = &report.certificates[0].findings;
+    assert!(
+        f.iter()
+            .all(|f| f.severity == kubectl_acmecheck::diagnose::Severity::Info),
+        "{f:#?}"
+    );
+    let text = table::render(
+        &report,
+        table::Style {
+            width: 100,
+            color: false,
+            wide: false,
+        },
+    );
+    assert!(text.contains("No problem found"), "{text}");
+    assert!(text.contains("rules over the certificate"), "{text}");
+    assert!(
+        text.contains(
+            "example.com probed from this machine: 1 address(es), 66 fresh connection(s)"
+        ),
+        "{text}"
+    );
+}

@@ -202,11 +202,21 @@ async fn mixed_backends_on_one_address_are_counted() {
         .collect();
     assert!(counts.contains(&("nginx", Some(200), 20)), "{counts:?}");
     assert!(counts.contains(&("envoy", Some(404), 20)), "{counts:?}");
-    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Flaky);
-    assert!((t.verdicts.self_check.pass_probability - 0.5f64.powi(5)).abs() < 1e-9);
-    assert_eq!(
-        t.verdicts.self_check.reason,
-        "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
+    // The server alternates strictly per connection: the attempts sent one at a time afterwards
+    // show the rotation, and the self check's 5 consecutive requests can never all pass
+    // (independent draws would say 0.5^5).
+    let order = a.arrival_order.as_ref().unwrap();
+    assert_eq!(order.period, Some(2));
+    assert_eq!(order.sequence.len(), ARRIVAL_ORDER_ATTEMPTS as usize);
+    assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Fail);
+    assert_eq!(t.verdicts.self_check.pass_probability, 0.0);
+    assert!((t.verdicts.self_check.per_request_pass - 0.5).abs() < 1e-9);
+    assert!(
+        t.verdicts.self_check.reason.starts_with(
+            "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'; "
+        ),
+        "{}",
+        t.verdicts.self_check.reason
     );
 }
 
@@ -571,4 +581,71 @@ async fn no_proxy_protocol_follow_up_for_a_server_that_answers() {
         .as_ref()
         .expect("follow-up");
     assert_eq!((p.attempts, p.cert_manager_passes, p.responses), (5, 0, 0));
+}
+
+/// Real nginx with `listen … proxy_protocol` on 127.0.0.1: plain requests are closed (nginx
+/// logs `broken header`, cm#7749), the follow-up with a PROXY v1 header gets the key.
+#[test]
+fn real_nginx_expecting_proxy_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = dir.path().display();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n  server {{\n    listen 127.0.0.1:{port} proxy_protocol;\n    location = /.well-known/acme-challenge/tok {{ return 200 \"{KEY}\"; }}\n    location / {{ return 404; }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let conf = conf.display().to_string();
+    let prefix = d.to_string();
+    let mut nginx = acmecheck_testkit::proc::Daemon::start(
+        "nginx",
+        None,
+        "nginx",
+        &["-c", &conf, "-p", &prefix, "-g", "daemon off;"],
+    )
+    .expect("nginx (Debian package nginx-light) must be installed");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        nginx.check_running().unwrap();
+        assert!(Instant::now() < deadline, "nginx did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut plan = plan(port, 6, CaProfile::Pebble, 2000);
+    plan.options.direct_targets = vec![DirectTarget {
+        id: "shop/web-1".into(),
+        address: format!("127.0.0.1:{port}"),
+        label: "ingress-nginx Service ingress-nginx/ingress-nginx-controller".into(),
+        ..Default::default()
+    }];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let report = runtime.block_on(run_plan(&plan));
+    let t = &report.targets[0];
+    let a = &t.addresses[0];
+    assert_eq!(a.outcomes.len(), 1, "{:#?}", a.outcomes);
+    assert_eq!(a.outcomes[0].error_class, Some(ErrorClass::Eof));
+    let p = a.with_proxy_protocol.as_ref().expect("follow-up");
+    assert_eq!(p.cert_manager_passes, PROXY_FOLLOWUP_ATTEMPTS, "{p:#?}");
+    assert_eq!(p.outcomes[0].responder, "nginx");
+    let direct = &t.direct[0];
+    assert_eq!(direct.cert_manager_passes, 0);
+    assert_eq!(
+        direct
+            .with_proxy_protocol
+            .as_ref()
+            .map(|p| p.cert_manager_passes),
+        Some(PROXY_FOLLOWUP_ATTEMPTS)
+    );
+    drop(nginx);
+    let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap();
+    assert!(
+        log.matches("broken header").count() >= 6,
+        "nginx should log each plain request: {log}"
+    );
 }

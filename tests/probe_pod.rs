@@ -694,3 +694,35 @@ fn forbidden_watch_log_and_delete_are_named() {
     assert!(report(&out)["certificates"][0]["challenges"][0]["vantages"]["inCluster"].is_object());
     assert_eq!(probe_pods(&c.api).len(), 1);
 }
+
+/// On a terminal, stderr carries a progress line that is cleared at the end (elsewhere stderr
+/// stays empty: see the success test). `script` (util-linux) provides the terminal.
+#[test]
+fn progress_line_only_on_a_terminal() {
+    let c = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tty.log");
+    let cmd = format!(
+        "{BIN} web -n shop -o json --attempts 3 --kubeconfig {} >/dev/null",
+        c.kubeconfig.display()
+    );
+    let status = Command::new("script")
+        .args(["-qec", &cmd])
+        .arg(&log)
+        .stdout(Stdio::null())
+        .status()
+        .expect("script (util-linux) on PATH");
+    assert!(status.code() == Some(0) || status.code() == Some(1));
+    let text = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    says(
+        &text,
+        &[
+            "\r\x1b[2K⠿ creating probe pod cert-manager/acmecheck-probe-",
+            ": Running",
+            "\r\x1b[2K⠿ reading the report of probe pod cert-manager/acmecheck-probe-",
+        ],
+    );
+    // Cleared at the end: the last thing written is the erase sequence.
+    let progress_end = text.rfind("\r\x1b[2K").unwrap();
+    assert!(!text[progress_end + 5..].contains('⠿'), "{text:?}");
+}

@@ -97,6 +97,13 @@ mod tests {
         }
     }
 
+    /// The advice, checked for evidence, fix and docs link.
+    fn dns01(cert: &CertificateEvidence, findings: &[Finding]) -> Option<Finding> {
+        let a = super::dns01(cert, findings);
+        crate::diagnose::assert_complete(a.as_slice());
+        a
+    }
+
     fn f(code: Code) -> Finding {
         Finding::new(code, Severity::Error, Proof::Supports, "x")
     }

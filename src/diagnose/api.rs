@@ -20,7 +20,7 @@ pub struct Input<'a> {
 type Rule = fn(&Input) -> Vec<Finding>;
 
 /// The rules, in the order their findings are most useful when severities tie.
-const RULES: &[Rule] = &[
+pub(super) const RULES: &[Rule] = &[
     issuer_problems,
     rate_limited,
     wildcard_needs_dns01,
@@ -39,6 +39,11 @@ const RULES: &[Rule] = &[
     challenge_not_scheduled,
     self_check_skipped,
     issuance_backoff,
+    super::chain::caa_forbids,
+    super::chain::dns_broken,
+    super::chain::solver_removed_early,
+    super::chain::version_pitfall,
+    super::chain::ip_identifier,
 ];
 
 /// Run every API rule for one certificate.
@@ -47,17 +52,17 @@ pub fn findings(input: &Input) -> Vec<Finding> {
 }
 
 /// HTTP-01 challenges that are not finished.
-fn open_http01(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
+pub(super) fn open_http01(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
     cert.challenges
         .iter()
         .filter(|c| c.is_http01() && reason::phase(c) != Phase::Done)
 }
 
-fn parsed(ch: &ChallengeEvidence) -> Option<Reason> {
+pub(super) fn parsed(ch: &ChallengeEvidence) -> Option<Reason> {
     ch.reason.as_deref().and_then(reason::parse)
 }
 
-fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
+pub(super) fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
     let r = &cert.issuer_ref;
     if r.is_cluster_issuer() {
         format!("clusterissuer {}", r.name)
@@ -68,7 +73,12 @@ fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
 
 /// `kubectl patch` that sets one field of the solver the challenge uses, when the solver's
 /// index in the issuer is known; otherwise the YAML to put in the issuer.
-fn solver_patch(cert: &CertificateEvidence, solver: &Solver, field: &str, value: &str) -> String {
+pub(super) fn solver_patch(
+    cert: &CertificateEvidence,
+    solver: &Solver,
+    field: &str,
+    value: &str,
+) -> String {
     let index = cert
         .issuer
         .as_ref()
@@ -87,7 +97,7 @@ fn solver_patch(cert: &CertificateEvidence, solver: &Solver, field: &str, value:
     }
 }
 
-fn renew_hint(cert: &CertificateEvidence) -> String {
+pub(super) fn renew_hint(cert: &CertificateEvidence) -> String {
     format!(
         "then retry now: cmctl renew {} -n {} (or kubectl cert-manager renew)",
         cert.name, cert.namespace
@@ -158,6 +168,7 @@ fn issuer_problems(input: &Input) -> Vec<Finding> {
                 Proof::Proves,
                 format!("{who} is not an ACME issuer: HTTP-01 does not apply"),
             )
+            .evidence(format!("{} has no spec.acme", issuer_kind_cmd(cert)))
             .fix("use kubectl describe certificaterequest to see this issuer's own errors"),
         );
     }
@@ -320,6 +331,7 @@ fn solver_config(input: &Input) -> Vec<Finding> {
                     "the gatewayHTTPRoute solver has no parentRefs: the route attaches to no Gateway",
                 )
                 .challenge(&ch.name)
+                .evidence(format!("Challenge {} spec.solver.http01.gatewayHTTPRoute.parentRefs: []", ch.name))
                 .fix(solver_patch(
                     cert,
                     &ch.solver,
@@ -634,6 +646,10 @@ fn solver_unreachable(input: &Input) -> Vec<Finding> {
                     "the challenge is presented but its solver Service is missing",
                 )
                 .challenge(&ch.name)
+                .evidence(format!(
+                    "no Service with acme.cert-manager.io/http01-solver=true owned by Challenge {} (solver pod {} exists)",
+                    ch.name, ch.solver_pods[0].name
+                ))
                 .fix(format!(
                     "kubectl get events -n {} --field-selector involvedObject.name={}",
                     cert.namespace, ch.name
@@ -645,14 +661,14 @@ fn solver_unreachable(input: &Input) -> Vec<Finding> {
 }
 
 /// The class an Ingress asks for: `spec.ingressClassName`, else the legacy annotation.
-fn ingress_class(ing: &IngressEvidence) -> Option<&str> {
+pub(super) fn ingress_class(ing: &IngressEvidence) -> Option<&str> {
     ing.class_name
         .as_deref()
         .or(ing.class_annotation.as_deref())
 }
 
 /// IngressClass names some running data plane serves.
-fn served_classes(cluster: &ClusterEvidence) -> Vec<String> {
+pub(super) fn served_classes(cluster: &ClusterEvidence) -> Vec<String> {
     let mut served: Vec<String> = cluster
         .data_planes
         .iter()
@@ -909,6 +925,21 @@ fn route_problem(
         }
     }
     if route.parents.is_empty() {
+        evidence.push(format!(
+            "HTTPRoute {}/{} status.parents: [] (parentRefs: {})",
+            route.namespace,
+            route.name,
+            route
+                .parent_refs
+                .iter()
+                .map(|r| format!(
+                    "{}/{}",
+                    r.namespace.as_deref().unwrap_or(&route.namespace),
+                    r.name
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         return Some((
             Proof::Supports,
             format!(
@@ -934,9 +965,26 @@ fn httproute_not_attached(input: &Input) -> Vec<Finding> {
             for e in evidence {
                 f = f.evidence(e);
             }
-            out.push(f.fix(
-                "attach the route to an HTTP listener on port 80: set parentRefs[].sectionName to that listener and allow routes from this namespace (allowedRoutes.namespaces.from: All or a selector); the listener hostname must cover the name",
-            ));
+            let gateways: Vec<String> = route
+                .parent_refs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "kubectl get gateway {} -n {} -o yaml",
+                        r.name,
+                        r.namespace.as_deref().unwrap_or(&route.namespace)
+                    )
+                })
+                .collect();
+            out.push(f.fix(format!(
+                "attach the route to an HTTP listener on port 80: set parentRefs[].sectionName to that listener (in the {}) and allow routes from namespace {} (allowedRoutes.namespaces.from: All or a selector); the listener hostname must cover {}; see kubectl describe httproute {} -n {}{}",
+                issuer_kind_cmd(cert),
+                route.namespace,
+                ch.dns_name,
+                route.name,
+                route.namespace,
+                gateways.iter().map(|g| format!("; {g}")).collect::<String>()
+            )));
         }
     }
     out
@@ -974,16 +1022,22 @@ fn self_check_failing(input: &Input) -> Vec<Finding> {
             if matches!(r, Reason::WaitingWithoutSelfCheck { .. } | Reason::Other { .. }) {
                 return None;
             }
+            let mut f = Finding::new(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                format!("cert-manager's self check for {} fails: {}", ch.dns_name, r.short()),
+            )
+            .challenge(&ch.name)
+            .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
+            if let Some(log) = &ch.solver_log {
+                f = f.evidence(super::joint::log_summary(log));
+                if log.requests == 0 && log.lines > 0 {
+                    f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
+                }
+            }
             Some(
-                Finding::new(
-                    Code::SelfCheckFailing,
-                    Severity::Error,
-                    Proof::Supports,
-                    format!("cert-manager's self check for {} fails: {}", ch.dns_name, r.short()),
-                )
-                .challenge(&ch.name)
-                .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")))
-                .fix(format!(
+                f.fix(format!(
                     "the probe findings show why; to see it by hand, from a pod in the cluster: curl -sv {}",
                     ch.challenge_url()
                 )),
@@ -1004,6 +1058,7 @@ fn self_check_skipped(input: &Input) -> Vec<Finding> {
                     format!("the self check is replaced by a {wait} wait (waitInsteadOfSelfCheck)"),
                 )
                 .challenge(&ch.name)
+                .evidence(format!("Challenge {} spec.solver.waitInsteadOfSelfCheck: {wait}", ch.name))
                 .fix("nothing to fix; a wrong guess costs a failed authorization at the CA, so check the probe results before it fires"),
             )
         })
@@ -1124,94 +1179,14 @@ mod tests {
     use super::*;
     use crate::evidence::*;
 
-    /// A certificate stuck in the self check with a healthy solver: the base fixture.
-    fn stuck() -> (CertificateEvidence, ClusterEvidence) {
-        let solver = Solver {
-            http01: Some(Http01Solver {
-                ingress: Some(Http01Ingress {
-                    ingress_class_name: Some("nginx".into()),
-                    ..Default::default()
-                }),
-                gateway_http_route: None,
-            }),
-            ..Default::default()
-        };
-        let cert = CertificateEvidence {
-            namespace: "shop".into(),
-            name: "web".into(),
-            dns_names: vec!["shop.example.com".into()],
-            issuer_ref: IssuerRef { name: "le".into(), kind: Some("ClusterIssuer".into()), group: None },
-            conditions: vec![Condition { type_: "Ready".into(), status: "False".into(), ..Default::default() }],
-            issuer: Some(IssuerEvidence {
-                kind: "ClusterIssuer".into(),
-                name: "le".into(),
-                conditions: vec![Condition { type_: "Ready".into(), status: "True".into(), ..Default::default() }],
-                acme: Some(AcmeIssuer {
-                    server: "https://acme-v02.api.letsencrypt.org/directory".into(),
-                    email: None,
-                    solvers: vec![solver.clone()],
-                }),
-                namespace: None,
-            }),
-            request: Some(RequestEvidence { name: "web-1".into(), ..Default::default() }),
-            order: Some(OrderEvidence { name: "web-1-123".into(), state: "pending".into(), ..Default::default() }),
-            challenges: vec![ChallengeEvidence {
-                name: "web-1-123-456".into(),
-                dns_name: "shop.example.com".into(),
-                type_: "HTTP-01".into(),
-                token: "tok".into(),
-                key: "tok.thumb".into(),
-                solver,
-                processing: true,
-                presented: true,
-                state: "pending".into(),
-                reason: Some("Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'".into()),
-                solver_pods: vec![PodEvidence {
-                    namespace: "shop".into(),
-                    name: "cm-acme-http-solver-abc".into(),
-                    phase: "Running".into(),
-                    ready: true,
-                    args_match: true,
-                    ..Default::default()
-                }],
-                solver_services: vec![ServiceEvidence {
-                    namespace: "shop".into(),
-                    name: "cm-acme-http-solver-svc".into(),
-                    type_: "NodePort".into(),
-                    ready_endpoints: 1,
-                    ..Default::default()
-                }],
-                solver_ingresses: vec![IngressEvidence {
-                    namespace: "shop".into(),
-                    name: "cm-acme-http-solver-ing".into(),
-                    class_name: Some("nginx".into()),
-                    lb_addresses: vec!["203.0.113.10".into()],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let cluster = ClusterEvidence {
-            cert_manager_installed: true,
-            gateway_api_installed: true,
-            ingress_classes: vec![IngressClassEvidence {
-                name: "nginx".into(),
-                controller: "k8s.io/ingress-nginx".into(),
-                is_default: true,
-            }],
-            data_planes: vec![DataPlaneEvidence {
-                kind: "ingress-controller".into(),
-                namespace: "ingress-nginx".into(),
-                name: "ingress-nginx-controller".into(),
-                controller: Some("k8s.io/ingress-nginx".into()),
-                ingress_classes: vec!["nginx".into()],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        (cert, cluster)
+    /// The rules, with every finding checked for evidence, fix and docs link.
+    fn findings(input: &Input) -> Vec<Finding> {
+        let found = super::findings(input);
+        crate::diagnose::assert_complete(&found);
+        found
     }
+
+    use crate::diagnose::testdata::stuck;
 
     fn codes(cert: &CertificateEvidence, cluster: &ClusterEvidence) -> Vec<(Code, Proof)> {
         findings(&Input { cert, cluster })

@@ -8,8 +8,18 @@ use serde::{Deserialize, Serialize};
 
 pub mod advice;
 pub mod api;
+pub mod chain;
+pub mod joint;
 pub mod probe;
+pub mod responder;
+#[cfg(test)]
+pub(crate) mod testdata;
 pub mod vantage;
+
+/// How many rules a full run applies to each certificate (API, probe, joint, DNS-01 advice).
+pub fn rule_count() -> usize {
+    api::RULES.len() + probe::RULES.len() + joint::RULES.len() + 1
+}
 
 /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
 /// scripts match on it and `docs/findings/<CODE>.md` documents it.
@@ -63,6 +73,19 @@ pub enum Code {
     Dns01Advised,
     // The tool could not check something
     NotChecked,
+    // Coverage of failure-modes.md §5 (issue: diagnosis); appended to keep indexes stable
+    PathCaptured,
+    HostNotPreserved,
+    SolverOnOtherLb,
+    DataplaneStale,
+    EtpLocalPartial,
+    EdgeProtocolMismatch,
+    DnsBroken,
+    CaaForbids,
+    SolverRemovedEarly,
+    VersionPitfall,
+    WrongDevice,
+    IpIdentifier,
 }
 
 impl Code {
@@ -110,6 +133,18 @@ impl Code {
         Code::BackendPinnedBySource,
         Code::Dns01Advised,
         Code::NotChecked,
+        Code::PathCaptured,
+        Code::HostNotPreserved,
+        Code::SolverOnOtherLb,
+        Code::DataplaneStale,
+        Code::EtpLocalPartial,
+        Code::EdgeProtocolMismatch,
+        Code::DnsBroken,
+        Code::CaaForbids,
+        Code::SolverRemovedEarly,
+        Code::VersionPitfall,
+        Code::WrongDevice,
+        Code::IpIdentifier,
     ];
 
     /// Position in [`Code::ALL`]; the exhaustive match makes a new variant fail to compile
@@ -158,6 +193,18 @@ impl Code {
             Code::BackendPinnedBySource => 39,
             Code::Dns01Advised => 40,
             Code::NotChecked => 41,
+            Code::PathCaptured => 42,
+            Code::HostNotPreserved => 43,
+            Code::SolverOnOtherLb => 44,
+            Code::DataplaneStale => 45,
+            Code::EtpLocalPartial => 46,
+            Code::EdgeProtocolMismatch => 47,
+            Code::DnsBroken => 48,
+            Code::CaaForbids => 49,
+            Code::SolverRemovedEarly => 50,
+            Code::VersionPitfall => 51,
+            Code::WrongDevice => 52,
+            Code::IpIdentifier => 53,
         }
     }
 }
@@ -212,7 +259,17 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to do: a command or a YAML patch for this cluster's objects.
     pub fix: String,
+    /// When another finding in the same report explains this one: its code. Set by [`rank`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consequence_of: Option<Code>,
+    /// The finding's page (`docs/findings/<CODE>.md` in the repository).
+    #[serde(default)]
+    pub docs: String,
 }
+
+/// Where the finding pages are published.
+pub const DOCS_BASE: &str =
+    "https://github.com/kubectl-acmecheck/kubectl-acmecheck/blob/main/docs/findings";
 
 impl Finding {
     pub fn new(code: Code, severity: Severity, proof: Proof, summary: impl Into<String>) -> Self {
@@ -224,6 +281,8 @@ impl Finding {
             summary: summary.into(),
             evidence: Vec::new(),
             fix: String::new(),
+            consequence_of: None,
+            docs: format!("{DOCS_BASE}/{code}.md"),
         }
     }
     pub fn challenge(mut self, name: &str) -> Self {
@@ -252,15 +311,197 @@ impl Code {
     }
 }
 
+/// `(cause, effect)`: when both are present, the effect is a consequence of the cause.
+/// Symptoms ([`Code::is_symptom`]) are consequences of whichever cause ranks first.
+const CONSEQUENCES: &[(Code, Code)] = &[
+    (Code::SolverPodNotRunning, Code::SolverUnreachable),
+    (Code::PathCaptured, Code::BodyMismatch),
+    (Code::PathCaptured, Code::AuthRequired),
+    (Code::PathCaptured, Code::HttpsRedirectUnserved),
+    (Code::WrongDevice, Code::BodyMismatch),
+    (Code::WrongDevice, Code::HttpsRedirectUnserved),
+    (Code::WrongDevice, Code::AuthRequired),
+    (Code::EdgeProtocolMismatch, Code::BodyMismatch),
+    (Code::EtpLocalPartial, Code::StaleAddress),
+    (Code::EtpLocalPartial, Code::InboundBlocked),
+    (Code::EtpLocalPartial, Code::MixedBackends),
+    (Code::SolverOnOtherLb, Code::StaleAddress),
+    (Code::CaaForbids, Code::CaRejected),
+    (Code::DnsBroken, Code::CaRejected),
+    (Code::DnsBroken, Code::DnsNotReady),
+    (Code::SolverRemovedEarly, Code::CaRejected),
+    (Code::IpIdentifier, Code::HttprouteNotAttached),
+    (Code::IpIdentifier, Code::PresentFailed),
+];
+
+fn same_scope(a: &Finding, b: &Finding) -> bool {
+    a.challenge.is_none() || b.challenge.is_none() || a.challenge == b.challenge
+}
+
+/// The cause in [`CONSEQUENCES`] that explains `f`, if present in `all`.
+fn table_cause(f: &Finding, all: &[Finding]) -> Option<Code> {
+    CONSEQUENCES
+        .iter()
+        .find(|(c, e)| *e == f.code && all.iter().any(|o| o.code == *c && same_scope(o, f)))
+        .map(|(c, _)| *c)
+}
+
+/// What explains each finding: the table, and for symptoms the first error cause in scope.
+fn causes(all: &[Finding]) -> Vec<Option<Code>> {
+    let table: Vec<Option<Code>> = all.iter().map(|f| table_cause(f, all)).collect();
+    all.iter()
+        .zip(&table)
+        .map(|(f, t)| {
+            if t.is_some() || !f.code.is_symptom() {
+                return *t;
+            }
+            all.iter()
+                .zip(&table)
+                .filter(|(o, ot)| {
+                    ot.is_none()
+                        && !o.code.is_symptom()
+                        && o.severity == Severity::Error
+                        && same_scope(o, f)
+                })
+                .min_by_key(|(o, _)| o.proof)
+                .map(|(o, _)| o.code)
+        })
+        .collect()
+}
+
 /// Order findings so that the root cause comes first: errors before warnings before info,
-/// proof before support, causes before symptoms; stable otherwise (rule order is meaningful).
+/// proof before support, causes before their consequences and symptoms; stable otherwise
+/// (rule order is meaningful). Marks each consequence with the code that explains it.
 pub fn rank(findings: &mut [Finding]) {
-    findings.sort_by_key(|f| (f.severity, f.proof, f.code.is_symptom()));
+    let found = causes(findings);
+    for (f, c) in findings.iter_mut().zip(found) {
+        f.consequence_of = c;
+    }
+    findings.sort_by_key(|f| {
+        (
+            f.severity,
+            f.consequence_of.is_some(),
+            f.proof,
+            f.code.is_symptom(),
+        )
+    });
+}
+
+/// Test helper: every finding a rule fixture produces is complete — a summary, at least one
+/// non-empty evidence line, a fix, and a docs link for its code. Rule tests call it on every
+/// finding they look at.
+#[cfg(test)]
+pub(crate) fn assert_complete(findings: &[Finding]) {
+    for f in findings {
+        assert!(!f.summary.trim().is_empty(), "{}: empty summary", f.code);
+        assert!(
+            !f.evidence.is_empty() && f.evidence.iter().all(|e| !e.trim().is_empty()),
+            "{}: no evidence: {f:?}",
+            f.code
+        );
+        assert!(!f.fix.trim().is_empty(), "{}: no fix: {f:?}", f.code);
+        assert!(f.docs.ends_with(&format!("/{}.md", f.code)), "{}", f.docs);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn f(code: Code, severity: Severity, proof: Proof, challenge: Option<&str>) -> Finding {
+        let mut f = Finding::new(code, severity, proof, "x");
+        f.challenge = challenge.map(str::to_owned);
+        f
+    }
+
+    #[test]
+    fn rank_puts_causes_first_and_names_them() {
+        let mut v = vec![
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SolverUnreachable,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::BodyMismatch,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+            f(
+                Code::PathCaptured,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SolverPodNotRunning,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+            f(
+                Code::VersionPitfall,
+                Severity::Warning,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        let order: Vec<(Code, Option<Code>)> =
+            v.iter().map(|f| (f.code, f.consequence_of)).collect();
+        assert_eq!(
+            order,
+            [
+                (Code::SolverPodNotRunning, None),
+                (Code::PathCaptured, None),
+                (Code::BodyMismatch, Some(Code::PathCaptured)),
+                (Code::SolverUnreachable, Some(Code::SolverPodNotRunning)),
+                (Code::SelfCheckFailing, Some(Code::SolverPodNotRunning)),
+                (Code::VersionPitfall, None),
+            ]
+        );
+        // Without a cause in scope nothing is called a consequence.
+        let mut v = vec![
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::MixedBackends,
+                Severity::Error,
+                Proof::Proves,
+                Some("b"),
+            ),
+            f(
+                Code::BodyMismatch,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        assert_eq!(v[0].code, Code::MixedBackends);
+        assert_eq!(v[2].consequence_of, Some(Code::BodyMismatch));
+        assert_eq!(v[1].consequence_of, None);
+        let json = serde_json::to_value(&v[2]).unwrap();
+        assert_eq!(json["consequenceOf"], "BODY_MISMATCH");
+        assert!(
+            json["docs"]
+                .as_str()
+                .unwrap()
+                .ends_with("docs/findings/SELF_CHECK_FAILING.md")
+        );
+    }
 
     #[test]
     fn all_lists_every_code_once_in_order() {

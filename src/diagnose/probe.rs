@@ -17,8 +17,10 @@ pub struct Ctx<'a> {
     pub ca: CaProfile,
 }
 
-const RULES: &[Rule] = &[
+pub(super) const RULES: &[Rule] = &[
     dns_not_ready,
+    super::responder::dns_broken,
+    super::responder::wrong_device,
     non_public_name,
     mixed_backends,
     stale_address,
@@ -94,7 +96,7 @@ fn pct(n: u32, d: u32) -> u32 {
     }
 }
 
-fn primary_answer(r: &TargetReport) -> Option<&crate::probe::plan::ResolverAnswer> {
+pub(super) fn primary_answer(r: &TargetReport) -> Option<&crate::probe::plan::ResolverAnswer> {
     r.dns.resolvers.iter().find(|a| a.role == "primary")
 }
 
@@ -104,20 +106,20 @@ fn dns_not_ready(c: &Ctx) -> Vec<Finding> {
     let Some(ans) = primary_answer(c.report) else {
         return vec![];
     };
-    let Some(err) = ans.error.filter(|e| e.is_dns()) else {
-        return vec![];
-    };
-    let what = match err {
-        ErrorClass::DnsNxdomain => "does not exist (NXDOMAIN)",
-        ErrorClass::DnsNoRecords => "has no A or AAAA record",
-        ErrorClass::DnsServfail => "cannot be resolved (SERVFAIL)",
-        ErrorClass::DnsTimeout => "cannot be resolved (timeout)",
-        _ => "cannot be resolved",
+    // SERVFAIL, timeouts and other resolver errors are DNS_BROKEN (responder.rs).
+    let what = match ans.error {
+        Some(ErrorClass::DnsNxdomain) => "does not exist (NXDOMAIN)",
+        Some(ErrorClass::DnsNoRecords) => "has no A or AAAA record",
+        _ => return vec![],
     };
     vec![
         Finding::new(Code::DnsNotReady, Severity::Error, Proof::Proves, format!("{} {what} for resolver {}", c.ch.dns_name, ans.resolver))
             .challenge(&c.ch.name)
-            .evidence(ans.detail.join("; "))
+            .evidence(if ans.detail.is_empty() {
+                format!("resolver {}: {}", ans.resolver, ans.error.map_or("", |e| e.as_str()))
+            } else {
+                ans.detail.join("; ")
+            })
             .fix(format!(
                 "create an A (and/or AAAA) record for {} pointing at your ingress load balancer; after a new record, negative caching can delay it by the zone's SOA minimum TTL: dig +short {} A",
                 c.ch.dns_name, c.ch.dns_name
@@ -252,11 +254,15 @@ fn mixed_backends(c: &Ctx) -> Vec<Finding> {
             )
             .challenge(&c.ch.name)
             .evidence(format!("{}  {}", a.address, outcome_summary(a)))
-            .evidence(format!(
-                "cert-manager needs 5 passes in a row: ≈{:.1} % of rounds pass ({}% of requests)",
-                sc.pass_probability * 100.0,
-                pct(good, a.attempts)
-            ))
+            .evidence(match &sc.rotation {
+                // Strict round-robin: the rounds are not independent draws (probe::verdict).
+                Some(note) => note.clone(),
+                None => format!(
+                    "cert-manager needs 5 passes in a row: ≈{:.1} % of rounds pass ({}% of requests)",
+                    sc.pass_probability * 100.0,
+                    pct(good, a.attempts)
+                ),
+            })
             .evidence("a browser with keep-alive sticks to one backend, so the URL can look fine by hand")
             .fix(format!(
                 "every backend behind {} must serve /.well-known/acme-challenge/ for {}, or the load balancer in front must send that path to {good_who} only (HAProxy: `acl acme path_beg /.well-known/acme-challenge/` + `use_backend <{good_who} backend> if acme`); remove backends that do not belong",
@@ -531,7 +537,8 @@ fn auth_required(c: &Ctx) -> Vec<Finding> {
                 a.address, a.attempts
             ),
         )
-        .challenge(&c.ch.name);
+        .challenge(&c.ch.name)
+        .evidence(format!("{}  {}", a.address, outcome_summary(a)));
         if let Some(ch) = challenge {
             f = f.evidence(format!("WWW-Authenticate: {ch}"));
         }
@@ -571,7 +578,8 @@ fn body_mismatch(c: &Ctx) -> Vec<Finding> {
             )
         };
         let mut f = Finding::new(Code::BodyMismatch, Severity::Error, Proof::Proves, summary)
-            .challenge(&c.ch.name);
+            .challenge(&c.ch.name)
+            .evidence(format!("{}  {}", a.address, outcome_summary(a)));
         if let Some(s) = sample {
             f = f.evidence(format!(
                 "got {} bytes starting {:?}; expected {:?}",
@@ -612,46 +620,7 @@ mod tests {
     use super::*;
     use crate::probe::plan::{Attempt, Hop, ResolverAnswer};
 
-    fn oc(
-        status: Option<u16>,
-        err: Option<ErrorClass>,
-        who: &str,
-        km: KeyMatch,
-        count: u32,
-    ) -> OutcomeCount {
-        let pass = km == KeyMatch::Exact;
-        OutcomeCount {
-            status,
-            error_class: err,
-            responder: who.into(),
-            key_match: km,
-            cert_manager_pass: pass,
-            acme_pass: pass || km == KeyMatch::Trimmed,
-            count,
-            ..Default::default()
-        }
-    }
-
-    fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
-        let attempts = outcomes.iter().map(|o| o.count).sum();
-        AddressReport {
-            address: ip.into(),
-            family: if ip.contains(':') { "ipv6" } else { "ipv4" }.into(),
-            attempts,
-            cert_manager_passes: outcomes
-                .iter()
-                .filter(|o| o.cert_manager_pass)
-                .map(|o| o.count)
-                .sum(),
-            acme_passes: outcomes
-                .iter()
-                .filter(|o| o.acme_pass)
-                .map(|o| o.count)
-                .sum(),
-            outcomes,
-            ..Default::default()
-        }
-    }
+    use crate::diagnose::testdata::{addr, oc};
 
     fn report(addresses: Vec<AddressReport>) -> TargetReport {
         TargetReport {
@@ -665,6 +634,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             addresses,
             ..Default::default()
@@ -677,6 +647,13 @@ mod tests {
             dns_name: "shop.example.com".into(),
             ..Default::default()
         }
+    }
+
+    /// The rules, with every finding checked for evidence, fix and docs link.
+    fn findings(ch: &ChallengeEvidence, r: &TargetReport, ca: CaProfile) -> Vec<Finding> {
+        let found = super::findings(ch, r, ca);
+        crate::diagnose::assert_complete(&found);
+        found
     }
 
     fn codes(r: &TargetReport, ca: CaProfile) -> Vec<Code> {

@@ -1139,6 +1139,11 @@ fn solver_unanswered(c: &Ctx) -> Vec<Finding> {
     {
         return vec![];
     }
+    // A data plane that serves the key reaches the solver: a policy that admits only the
+    // ingress controller keeps the probe pod out, which is fine (the attribution says so).
+    if plane_results(inside).any(|d| d.cert_manager_passes > 0) {
+        return vec![];
+    }
     let pod = pod_where(c.in_cluster);
     let mut f = Finding::new(
         Code::SolverUnreachable,
@@ -1372,6 +1377,7 @@ pub fn not_checked(
                 Proof::Supports,
                 "the challenge URL was not probed (--no-probe)",
             )
+            .evidence("checked: the cert-manager objects, the solver resources, classes, data planes and the controller's settings; not checked: DNS, the HTTP path, both vantages")
             .fix("run without --no-probe to see what the self check and the CA see"),
         );
     }
@@ -1515,6 +1521,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ip_literal: false,
+                ..Default::default()
             },
             addresses,
             ..Default::default()
@@ -2000,8 +2007,12 @@ mod tests {
                 vec![err(ErrorClass::ConnectTimeout, 20)],
             )],
         );
-        let f = run(Some(&l), &ran(i), &cluster());
+        let f = run(Some(&l), &ran(i.clone()), &cluster());
         assert_eq!(codes(&f), [Code::SolverUnreachable]);
+        // A data plane serves the key, so it reaches the solver: only the probe pod is kept out.
+        let mut i = i;
+        i.direct.push(nginx_serves());
+        assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
         assert!(
             f[0].summary
                 .contains("1 direct probe(s), 20 attempts, no response"),

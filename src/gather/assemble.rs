@@ -39,6 +39,8 @@ const RELEVANT_ANNOTATION_SUFFIXES: &[&str] = &[
     "/configuration-snippet",
     "/router.middlewares",
     "/router.entrypoints",
+    "/upstream-vhost",
+    "/preserve-host",
 ];
 
 /// zlib Adler-32 (Go `hash/adler32`), the checksum in the solver identity labels.
@@ -107,6 +109,8 @@ struct Index<'a> {
     cluster_issuers: HashMap<&'a str, &'a Issuer>,
     /// HTTPRoutes by (namespace, domain label, token label).
     routes: HashMap<(&'a str, &'a str, &'a str), Vec<&'a HttpRoute>>,
+    /// Ingresses that are not solver Ingresses, by rule host (`*.example.com` as written).
+    ingresses_by_host: HashMap<&'a str, Vec<&'a Ingress>>,
 }
 
 impl<'a> Index<'a> {
@@ -128,7 +132,26 @@ impl<'a> Index<'a> {
                 routes.entry((r.namespace(), d, t)).or_default().push(r);
             }
         }
+        let mut ingresses_by_host: HashMap<&str, Vec<&Ingress>> = HashMap::new();
+        for i in s
+            .ingresses
+            .iter()
+            .filter(|i| label(&i.metadata, SOLVER_LABEL) != Some("true"))
+        {
+            let mut hosts: Vec<&str> = i
+                .spec
+                .iter()
+                .flat_map(|sp| sp.rules.iter().flatten())
+                .filter_map(|r| r.host.as_deref())
+                .collect();
+            hosts.sort_unstable();
+            hosts.dedup();
+            for h in hosts {
+                ingresses_by_host.entry(h).or_default().push(i);
+            }
+        }
         Index {
+            ingresses_by_host,
             requests: by_controller(&s.requests, |o| &o.metadata),
             orders: by_controller(&s.orders, |o| &o.metadata),
             challenges: by_controller(&s.challenges, |o| &o.metadata),
@@ -365,12 +388,42 @@ fn challenge(ch: &Challenge, snap: &Snapshot, idx: &Index) -> ChallengeEvidence 
     {
         ev.solver_ingresses.push(ingress_evidence(ing, true));
     }
+    ev.host_ingresses = host_ingresses(&ev, idx);
     ev.solver_routes = idx
         .routes
         .get(&(ch.namespace(), domain.as_str(), token.as_str()))
         .map(|rs| rs.iter().map(|r| route_evidence(r)).collect())
         .unwrap_or_default();
     ev
+}
+
+/// Non-solver Ingresses with a rule for the challenge's name (exact or `*.` wildcard host),
+/// except the edit-in-place one, which is already a solver Ingress.
+fn host_ingresses(ev: &ChallengeEvidence, idx: &Index) -> Vec<IngressEvidence> {
+    let wildcard = ev
+        .dns_name
+        .split_once('.')
+        .map(|(_, parent)| format!("*.{parent}"));
+    let mut found: Vec<&Ingress> = [Some(ev.dns_name.as_str()), wildcard.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|h| idx.ingresses_by_host.get(h))
+        .flatten()
+        .copied()
+        .filter(|i| {
+            !ev.solver_ingresses.iter().any(|s| {
+                s.edit_in_place
+                    && Some(s.name.as_str()) == i.metadata.name.as_deref()
+                    && Some(s.namespace.as_str()) == i.metadata.namespace.as_deref()
+            })
+        })
+        .collect();
+    found.sort_by_key(|i| (i.metadata.namespace.clone(), i.metadata.name.clone()));
+    found.dedup_by_key(|i| (i.metadata.namespace.clone(), i.metadata.name.clone()));
+    found
+        .into_iter()
+        .map(|i| ingress_evidence(i, false))
+        .collect()
 }
 
 fn owned<'a, T>(map: &HashMap<&str, Vec<&'a T>>, uid: &str) -> Vec<&'a T> {

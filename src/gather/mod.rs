@@ -27,6 +27,7 @@ pub mod assemble;
 pub mod client;
 pub mod dataplane;
 pub mod fetch;
+pub mod logs;
 pub mod snapshot;
 pub mod types;
 

@@ -122,6 +122,28 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             }
             report.dns.resolvers.push(answer);
         }
+        // Which address comes first can change between lookups, and the CA dials only that one.
+        let several = |r: &ResolverAnswer| r.a.len() > 1 || r.aaaa.len() > 1;
+        if let Some((source, role)) = sources.first()
+            && *role == "primary"
+            && report
+                .dns
+                .resolvers
+                .iter()
+                .any(|r| r.role == "primary" && several(r))
+        {
+            let started = Instant::now();
+            for _ in 0..DNS_ORDER_LOOKUPS {
+                // A slow resolver shortens the record (then no rotation is concluded).
+                if started.elapsed() > ARRIVAL_ORDER_BUDGET {
+                    break;
+                }
+                let again = dns::resolve(&url.host, source, role).await;
+                let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+                report.dns.first_a.push(first(&again.a));
+                report.dns.first_aaaa.push(first(&again.aaaa));
+            }
+        }
     }
 
     let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
@@ -140,9 +162,17 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             if fixed.is_none() && agg.outcomes.len() > 1 {
                 batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
             }
+            // Only a mix of passes and failures makes the order matter to a verdict.
+            let mixed = |passes: u32| passes > 0 && passes < agg.attempts;
+            let arrival_order = if mixed(agg.cm_passes) || mixed(agg.acme_passes) {
+                Some(batch.arrival_order().await)
+            } else {
+                None
+            };
             let followup = proxy_protocol_followup(&batch, &agg).await;
             let mut report = agg.into_address(ip, by.clone());
             report.with_proxy_protocol = followup;
+            report.arrival_order = arrival_order;
             report
         }
     }))
@@ -157,7 +187,7 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
     }
     report.verdicts = Verdicts {
         self_check: verdict::self_check(&report.addresses),
-        acme: verdict::acme(&report.addresses, ca),
+        acme: verdict::acme_with_dns(&report.addresses, &report.dns, ca),
     };
     report
 }
@@ -363,6 +393,7 @@ impl Aggregate {
             median_ms: self.times.get(self.times.len() / 2).copied().unwrap_or(0),
             max_ms: self.times.last().copied().unwrap_or(0),
             samples: self.samples,
+            arrival_order: None,
             with_proxy_protocol: None,
         }
     }
@@ -389,6 +420,41 @@ impl Batch<'_> {
         .await;
         for (i, ex) in results {
             agg.add(i, ex, &url_text, &self.settings.expected_key, self.ca);
+        }
+    }
+}
+
+/// Stop sending attempts one at a time after this long (a slow backend in the mix).
+const ARRIVAL_ORDER_BUDGET: Duration = Duration::from_secs(5);
+
+impl Batch<'_> {
+    /// Up to [`ARRIVAL_ORDER_ATTEMPTS`] attempts, each after the previous one finished: the order
+    /// in which a balancer hands out its backends (see [`ArrivalOrder`]).
+    async fn arrival_order(&self) -> ArrivalOrder {
+        let url_text = self.url.to_string();
+        let started = Instant::now();
+        let mut sequence = Vec::new();
+        while sequence.len() < ARRIVAL_ORDER_ATTEMPTS as usize
+            && started.elapsed() < ARRIVAL_ORDER_BUDGET
+        {
+            let _permit = self.permits.clone().acquire_owned().await.ok();
+            let ex = http::attempt(self.url, self.addr, self.settings).await;
+            let j = http::judge(&ex, &url_text, &self.settings.expected_key, self.ca);
+            sequence.push(Slot {
+                status: ex.status,
+                error_class: ex.error_class,
+                responder: if ex.responder.is_empty() {
+                    "-".to_owned()
+                } else {
+                    ex.responder
+                },
+                cert_manager_pass: j.cert_manager_pass,
+                acme_pass: j.acme_pass,
+            });
+        }
+        ArrivalOrder {
+            period: verdict::rotation_period(&sequence).map(|p| p as u32),
+            sequence,
         }
     }
 }

@@ -147,6 +147,8 @@ pub struct DirectTarget {
 #[serde(rename_all = "camelCase", default)]
 pub struct ProbeOptions {
     /// Fresh connections per resolved address; `None` = adaptive (66, up to 200 when mixed).
+    /// An address that mixes passes and failures then gets up to [`ARRIVAL_ORDER_ATTEMPTS`]
+    /// more, one at a time (see [`ArrivalOrder`]); they are not counted here.
     pub attempts_per_address: Option<u32>,
     /// Attempts in flight at once, over the whole plan.
     pub concurrency: u32,
@@ -338,7 +340,20 @@ pub struct DnsReport {
     pub resolvers: Vec<ResolverAnswer>,
     /// The URL host is an IP literal: nothing was resolved.
     pub ip_literal: bool,
+    /// Only when the primary resolver returned several A (or AAAA) records: the first A and
+    /// the first AAAA of [`DNS_ORDER_LOOKUPS`] further lookups one after the other (fewer when
+    /// the resolver is slow; empty
+    /// string: none). Pebble and Let's Encrypt dial only the first address of their own
+    /// lookup, and servers rotate or shuffle the order of a record set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_a: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_aaaa: Vec<String>,
 }
+
+/// Lookups one after the other to record which address comes first (see [`DnsReport::first_a`]):
+/// enough for a strict rotation of up to 3 records to repeat [`ROTATION_MIN_REPEATS`] times.
+pub const DNS_ORDER_LOOKUPS: usize = 9;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -378,10 +393,44 @@ pub struct AddressReport {
     /// Median and maximum whole-attempt time in ms.
     pub median_ms: u64,
     pub max_ms: u64,
+    /// Only when some attempts passed and some failed (either rule set): further attempts sent
+    /// one at a time, in arrival order, and the strict rotation they reveal, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_order: Option<ArrivalOrder>,
     /// When every plain attempt failed the way a PROXY-protocol listener fails plain requests:
     /// a few more attempts with a PROXY v1 preamble (not counted in the verdicts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub with_proxy_protocol: Option<ProxyProtocolProbe>,
+}
+
+/// At most this many attempts are sent one at a time to record the arrival order.
+pub const ARRIVAL_ORDER_ATTEMPTS: u32 = 30;
+/// A sequence is a strict rotation when it repeats with its period at least this many times.
+pub const ROTATION_MIN_REPEATS: usize = 3;
+
+/// Attempts sent one at a time (each after the previous one finished). A balancer that rotates
+/// strictly over its backends (round-robin, no other traffic) shows a periodic sequence; then
+/// requests sent close together land on *consecutive* backends and are not independent draws
+/// from the mix, which the verdicts take into account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ArrivalOrder {
+    /// One entry per attempt, in order (at most [`ARRIVAL_ORDER_ATTEMPTS`]; fewer when slow).
+    pub sequence: Vec<Slot>,
+    /// The smallest period with which the (not constant) sequence repeats at least
+    /// [`ROTATION_MIN_REPEATS`] times: a strict rotation over that many slots.
+    pub period: Option<u32>,
+}
+
+/// One attempt of an [`ArrivalOrder`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Slot {
+    pub status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    pub responder: String,
+    pub cert_manager_pass: bool,
+    pub acme_pass: bool,
 }
 
 /// Attempts sent with a PROXY protocol v1 preamble, to tell a PROXY-protocol listener from a
@@ -508,6 +557,10 @@ pub struct Verdict {
     pub reason: String,
     /// How the estimate was made (addresses used, formula).
     pub basis: String,
+    /// Set when the estimate is over consecutive slots of a strict rotation (see
+    /// [`ArrivalOrder`]) instead of independent draws: what was seen and what it means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<String>,
 }
 
 /// Result of one [`DirectTarget`].

@@ -128,7 +128,7 @@ fn certificate(
         }
     }
     out.push('\n');
-    if c.findings.is_empty() {
+    if c.findings.iter().all(|f| f.severity == Severity::Info) {
         let what = if c.ready {
             "certificate is Ready"
         } else if c.challenges.is_empty() {
@@ -141,10 +141,41 @@ fn certificate(
             "{} ({what})",
             paint("No problem found", style.color, |s| s.green().to_string())
         );
-        return;
+        field(out, "checked", &checked(c), usize::from(style.width));
+        if c.findings.is_empty() {
+            return;
+        }
+        out.push('\n');
     }
     out.push_str(&findings_table(&c.findings, style));
     out.push('\n');
+}
+
+/// What a run with no problem looked at: rules, and per vantage the addresses and attempts.
+fn checked(c: &CertificateReport) -> String {
+    let mut parts = vec![format!(
+        "{} rules over the certificate, issuer, order, challenges and solver resources",
+        crate::diagnose::rule_count()
+    )];
+    for ch in &c.challenges {
+        for (label, t) in [
+            ("from this machine", &ch.vantages.local),
+            ("in the cluster", &ch.vantages.in_cluster),
+        ] {
+            if let Some(t) = t {
+                let attempts: u32 = t.addresses.iter().map(|a| a.attempts).sum();
+                parts.push(format!(
+                    "{} probed {label}: {} address(es), {attempts} fresh connection(s)",
+                    ch.dns_name,
+                    t.addresses.len()
+                ));
+            }
+        }
+    }
+    if parts.len() == 1 && !c.challenges.is_empty() {
+        parts.push("no probe of the challenge URL".into());
+    }
+    parts.join("; ")
 }
 
 fn verdict_line(v: &Verdict) -> String {
@@ -154,6 +185,16 @@ fn verdict_line(v: &Verdict) -> String {
         VerdictOutcome::Flaky => "flaky",
         VerdictOutcome::Unknown => "unknown",
     };
+    // Over consecutive slots of a strict rotation (the findings explain it); short for 80 columns.
+    if v.rotation.is_some() && v.outcome != VerdictOutcome::Pass {
+        return match v.outcome {
+            VerdictOutcome::Flaky => format!(
+                "{what} (≈{:.1} %, strict round-robin)",
+                v.pass_probability * 100.0
+            ),
+            _ => format!("{what} (strict round-robin)"),
+        };
+    }
     if v.outcome == VerdictOutcome::Flaky {
         format!(
             "{what} (≈{:.1} % of rounds pass)",
@@ -489,10 +530,11 @@ fn findings_table(findings: &[Finding], style: Style) -> String {
         .or_else(|| findings.iter().position(|f| f.severity == Severity::Error));
     for (i, f) in findings.iter().enumerate() {
         let mut text = String::new();
-        let role = match root {
-            Some(r) if r == i => " (root cause)",
-            Some(r) if i > r && f.severity == Severity::Error => " (consequence or secondary)",
-            _ => "",
+        let role = match (root, f.consequence_of) {
+            (Some(r), _) if r == i => " (root cause)".to_owned(),
+            (_, Some(cause)) => format!(" (consequence of {cause})"),
+            (Some(r), None) if i > r && f.severity != Severity::Info => " (secondary)".to_owned(),
+            _ => String::new(),
         };
         let code = format!("{}{role}", f.code);
         // Plain text inside cells: comfy-table measures width without escape codes.

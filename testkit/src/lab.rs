@@ -62,6 +62,10 @@ pub struct Lab {
     pub client: String,
     /// Human-readable notes of what was built (for the demo and failure messages).
     pub notes: Vec<String>,
+    /// See [`Options::key_thumbprint`].
+    key_thumbprint: Option<String>,
+    /// See [`Options::balance_random`].
+    balance_random: bool,
 }
 
 impl Drop for Lab {
@@ -96,6 +100,8 @@ impl Lab {
             cluster: String::new(),
             client: String::new(),
             notes: Vec::new(),
+            key_thumbprint: None,
+            balance_random: false,
         })
     }
 
@@ -161,11 +167,11 @@ impl Lab {
         Ok(ns)
     }
 
-    fn path(&self, file: &str) -> PathBuf {
+    pub(crate) fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }
 
-    fn start(
+    pub(crate) fn start(
         &mut self,
         name: &str,
         ns: &str,
@@ -246,6 +252,10 @@ impl Lab {
                uwsgi_temp_path {d}/ut-{n};\n  scgi_temp_path {d}/st-{n};\n"
         );
         for (listen, body) in servers {
+            let body = match &self.key_thumbprint {
+                Some(t) => stateless_key(body, t),
+                None => body.clone(),
+            };
             conf.push_str(&format!(
                 "  server {{\n    listen {listen};\n    server_name _;\n{body}\n  }}\n"
             ));
@@ -275,14 +285,25 @@ impl Lab {
         Ok(())
     }
 
-    /// HAProxy in `ns` balancing `bind` round-robin over weighted `servers` (name, addr, weight).
+    /// HAProxy in `ns` balancing `bind` over weighted `servers` (name, addr, weight):
+    /// round-robin, or random (one draw per request) with [`Options::balance_random`].
     pub fn haproxy(&mut self, ns: &str, bind: &str, servers: &[(&str, &str, u32)]) -> Result<()> {
         let n = self.daemons.len();
+        let (balance, how) = if self.balance_random {
+            ("random(1)", "random")
+        } else {
+            ("roundrobin", "round-robin")
+        };
         let mut conf = String::from(
             "global\n  maxconn 2000\ndefaults\n  mode http\n  timeout connect 3s\n  timeout client 15s\n  timeout server 15s\n",
         );
-        conf.push_str(&format!("frontend edge\n  bind {bind}\n  default_backend planes\nbackend planes\n  balance roundrobin\n"));
+        conf.push_str(&format!("frontend edge\n  bind {bind}\n  default_backend planes\nbackend planes\n  balance {balance}\n"));
+        // `random` is a consistent hash on a random key: with weights 1/1 the ring's few points
+        // split far from 50/50, so scale the weights up to HAProxy's maximum (256).
+        let max = servers.iter().map(|s| s.2).max().unwrap_or(1).max(1);
+        let scale = if self.balance_random { 256 / max } else { 1 };
         for (name, addr, weight) in servers {
+            let weight = weight * scale;
             conf.push_str(&format!("  server {name} {addr} weight {weight}\n"));
         }
         let file = self.path(&format!("haproxy-{n}.cfg"));
@@ -290,7 +311,7 @@ impl Lab {
         let file = file.display().to_string();
         self.start("haproxy", ns, "haproxy", &["-db", "-f", &file], Some(bind))?;
         self.notes.push(format!(
-            "HAProxy {bind}: round-robin over {}",
+            "HAProxy {bind}: {how} over {}",
             servers
                 .iter()
                 .map(|(n, a, w)| format!("{n} {a} (weight {w})"))
@@ -397,6 +418,18 @@ fn check_lab_address(a: &str) -> Result<()> {
 /// phase, after them (and can sleep): `content_phase` (or a delay) selects the echo variant.
 pub fn nginx_serving_key(delay_ms: u32) -> String {
     nginx_key(delay_ms, false)
+}
+
+/// Stateless key serving: the key-serving location answers every token under
+/// `/.well-known/acme-challenge/` with `<token>.<thumbprint>`, as an ACME client's solver does for
+/// each of its authorizations (the Pebble tests need a fresh authorization, so a fresh token, per
+/// validation). `body` is a server body from [`nginx_serving_key`] or `nginx_key`.
+pub fn stateless_key(body: &str, thumbprint: &str) -> String {
+    body.replace(
+        &format!("location = /.well-known/acme-challenge/{TOKEN} "),
+        "location ~ \"^/\\.well-known/acme-challenge/(?<acme_token>[-_A-Za-z0-9]+)$\" ",
+    )
+    .replace(KEY, &format!("$acme_token.{thumbprint}"))
 }
 
 fn nginx_key(delay_ms: u32, content_phase: bool) -> String {
@@ -506,16 +539,23 @@ pub const SCENARIOS: &[(&str, &str)] = &[
 ];
 
 /// Options for building a scenario.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Added to every backend response (benchmark: 20 ms).
     pub delay_ms: u32,
+    /// Serve every token statelessly as `<token>.<thumbprint>` instead of the fixed
+    /// [`TOKEN`]/[`KEY`] (see [`stateless_key`]).
+    pub key_thumbprint: Option<String>,
+    /// HAProxy balances at random (each request an independent draw) instead of round-robin.
+    pub balance_random: bool,
 }
 
 /// Build a named scenario: client, DNS, the servers and the cluster namespace. The probe runs
 /// in `lab.client` (outside) and `lab.cluster` (the probe pod's vantage).
 pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     let mut lab = Lab::new()?;
+    lab.key_thumbprint = opts.key_thumbprint.clone();
+    lab.balance_random = opts.balance_random;
     lab.client()?;
     let d = opts.delay_ms;
     match name {

@@ -64,25 +64,19 @@ fn cluster(exe: &Path, start_delay_ms: u64, labels: Value) -> FakeApi {
     api
 }
 
-/// A test's cluster: the fake API with the kubelet, a pods client for the
-/// probe namespace, and the scripts directory (kept until the test ends).
-struct Env {
-    api: FakeApi,
-    pods: Api<Pod>,
-    _scripts: Scripts,
-}
-
-/// [`cluster`] with IMAGE running a shell script with `body`.
-async fn env(tag: &str, body: &str, start_delay_ms: u64, labels: Value) -> Env {
+/// [`cluster`] with IMAGE running a shell script with `body`, a pods client
+/// for the probe namespace, and the scripts (keep them until the test ends).
+async fn env(
+    tag: &str,
+    body: &str,
+    start_delay_ms: u64,
+    labels: Value,
+) -> (FakeApi, Api<Pod>, Scripts) {
     let scripts = Scripts::new(tag);
     let exe = scripts.write("probe", body);
     let api = cluster(&exe, start_delay_ms, labels);
     let pods = client(&api).await;
-    Env {
-        api,
-        pods,
-        _scripts: scripts,
-    }
+    (api, pods, scripts)
 }
 
 async fn client(api: &FakeApi) -> Api<Pod> {
@@ -142,6 +136,23 @@ fn wait_for(api: &FakeApi, name: &str, what: &str, pred: impl Fn(&Value) -> bool
         }
         assert!(Instant::now() < until, "pod {name} never {what}: {p:#?}");
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Polls until the pod object is gone (test-side).
+fn wait_removed(api: &FakeApi, name: &str) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while api.get("v1", "Pod", NS, name).is_some() {
+        assert!(Instant::now() < until, "pod {name} not removed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// DELETE with `gracePeriodSeconds`.
+fn grace(seconds: u32) -> DeleteParams {
+    DeleteParams {
+        grace_period_seconds: Some(seconds),
+        ..DeleteParams::default()
     }
 }
 
@@ -226,11 +237,7 @@ async fn watch_until(
 
 #[tokio::test]
 async fn lifecycle_events_status_and_logs() {
-    let Env {
-        api,
-        pods,
-        _scripts,
-    } = env(
+    let (api, pods, _scripts) = env(
         "ok",
         "echo \"args: $*\"\necho \"env: $GREETING $POD $HOSTNAME\"\necho oops >&2\nexit 0",
         50,
@@ -342,7 +349,7 @@ async fn lifecycle_events_status_and_logs() {
 
 #[tokio::test]
 async fn running_status_and_exit_codes() {
-    let Env { api, pods, _scripts } = env("codes", "case \"$1\" in\n  fail) echo bad >&2; exit 3;;\n  term) kill -TERM $$;;\n  *) exec sleep 30;;\nesac", 0, json!({})).await;
+    let (api, pods, _scripts) = env("codes", "case \"$1\" in\n  fail) echo bad >&2; exit 3;;\n  term) kill -TERM $$;;\n  *) exec sleep 30;;\nesac", 0, json!({})).await;
     let pp = PostParams::default();
     pods.create(&pp, &pod("fail", IMAGE, &["fail"]))
         .await
@@ -402,11 +409,7 @@ async fn running_status_and_exit_codes() {
 
 #[tokio::test]
 async fn follow_logs_until_the_container_ends() {
-    let Env {
-        api,
-        pods,
-        _scripts,
-    } = env(
+    let (api, pods, _scripts) = env(
         "follow",
         "echo one\nsleep 0.3\nprintf 'two\\nthr'\nsleep 0.3\necho ee",
         300,
@@ -471,11 +474,7 @@ async fn follow_logs_until_the_container_ends() {
 
 #[tokio::test]
 async fn active_deadline_kills_the_process() {
-    let Env {
-        api,
-        pods,
-        _scripts,
-    } = env("deadline", "echo started\nexec sleep 60", 0, json!({})).await;
+    let (api, pods, _scripts) = env("deadline", "echo started\nexec sleep 60", 0, json!({})).await;
     let p = with(pod_json("d", IMAGE, &[]), |p| {
         p["spec"]["activeDeadlineSeconds"] = json!(1);
         p["spec"]["terminationGracePeriodSeconds"] = json!(2);
@@ -500,11 +499,7 @@ async fn active_deadline_kills_the_process() {
 
 #[tokio::test]
 async fn delete_terminates_gracefully_then_removes() {
-    let Env {
-        api,
-        pods,
-        _scripts,
-    } = env(
+    let (api, pods, _scripts) = env(
         "delete",
         "if [ \"$1\" = stubborn ]; then trap '' TERM; fi\necho up\nsleep 60 & wait",
         0,
@@ -542,9 +537,7 @@ async fn delete_terminates_gracefully_then_removes() {
     pods.create(&pp, &pod("stubborn", IMAGE, &["stubborn"]))
         .await
         .unwrap();
-    wait_for(&api, "stubborn", "logged", |_| {
-        api.pod_pid(NS, "stubborn").is_some()
-    });
+    wait_for(&api, "stubborn", "ran", |p| phase(p) == "Running");
     let until = Instant::now() + Duration::from_secs(10);
     while !pods
         .logs("stubborn", &LogParams::default())
@@ -557,50 +550,26 @@ async fn delete_terminates_gracefully_then_removes() {
     }
     let pid = api.pod_pid(NS, "stubborn").unwrap();
     let t0 = Instant::now();
-    pods.delete(
-        "stubborn",
-        &DeleteParams {
-            grace_period_seconds: Some(1),
-            ..DeleteParams::default()
-        },
-    )
-    .await
-    .unwrap();
+    pods.delete("stubborn", &grace(1)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!gone(pid), "SIGTERM is ignored during the grace period");
     wait_gone(pid);
     let waited = t0.elapsed();
     assert!(waited >= Duration::from_millis(900), "{waited:?}");
-    let until = Instant::now() + Duration::from_secs(5);
-    while api.get("v1", "Pod", NS, "stubborn").is_some() {
-        assert!(Instant::now() < until, "pod not removed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_removed(&api, "stubborn");
 
     // gracePeriodSeconds=0 removes the object at once and kills the process.
     pods.create(&pp, &pod("forced", IMAGE, &[])).await.unwrap();
     wait_for(&api, "forced", "ran", |p| phase(p) == "Running");
     let pid = api.pod_pid(NS, "forced").unwrap();
-    pods.delete(
-        "forced",
-        &DeleteParams {
-            grace_period_seconds: Some(0),
-            ..DeleteParams::default()
-        },
-    )
-    .await
-    .unwrap();
+    pods.delete("forced", &grace(0)).await.unwrap();
     assert!(api.get("v1", "Pod", NS, "forced").is_none());
     wait_gone(pid);
 }
 
 #[tokio::test]
 async fn unknown_image_pulls_then_backs_off_for_ever() {
-    let Env {
-        api,
-        pods,
-        _scripts,
-    } = env("pull", "exit 0", 20, json!({})).await;
+    let (api, pods, _scripts) = env("pull", "exit 0", 20, json!({})).await;
     let image = "registry.example/acmecheck:v9";
     let create = async {
         pods.create(&PostParams::default(), &pod("nopull", image, &[]))
@@ -639,11 +608,7 @@ async fn unknown_image_pulls_then_backs_off_for_ever() {
     pods.delete("nopull", &DeleteParams::default())
         .await
         .unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    while api.get("v1", "Pod", NS, "nopull").is_some() {
-        assert!(Instant::now() < until, "not removed");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_removed(&api, "nopull");
     assert!(t0.elapsed() < Duration::from_secs(2));
 }
 
@@ -930,15 +895,33 @@ fn real_kubectl_watch_logs_and_delete() {
         ["Pending", "ContainerCreating", "Running", "Completed"]
     );
 
-    // A pending pod's logs: the API's 400, as kubectl prints it.
-    api.insert(pod_json("slow", IMAGE, &["wait"]).tap_ns())
+    // A pending pod's logs: the API's 400, as kubectl prints it. (A long
+    // ContainerCreating for pods created from now on.)
+    let cfg = |delay| KubeletConfig {
+        start_delay: Duration::from_millis(delay),
+        ..KubeletConfig::default().image(IMAGE, &exe)
+    };
+    api.enable_kubelet(cfg(60_000));
+    api.insert(pod_json("creating", IMAGE, &[]).tap_ns())
         .unwrap();
-    let out = kubectl(&api, &bin, &["logs", "slow"]).output().unwrap();
+    let out = kubectl(&api, &bin, &["logs", "creating"]).output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "Error from server (BadRequest): container \"probe\" in pod \"slow\" is waiting to start: ContainerCreating\n"
+        "Error from server (BadRequest): container \"probe\" in pod \"creating\" is waiting to start: ContainerCreating\n"
     );
-    // `kubectl delete pod` waits for the kubelet to finish the deletion.
+    // `kubectl delete pod` waits for the kubelet to finish the deletion:
+    // at once for a pod that never ran, after SIGTERM for a running one.
+    let out = kubectl(&api, &bin, &["delete", "pod", "creating"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    api.enable_kubelet(cfg(0));
+    api.insert(pod_json("slow", IMAGE, &["wait"]).tap_ns())
+        .unwrap();
     wait_for(&api, "slow", "ran", |p| phase(p) == "Running");
     let pid = api.pod_pid(NS, "slow").unwrap();
     let out = kubectl(&api, &bin, &["delete", "pod", "slow"])
@@ -1144,11 +1127,7 @@ fn children_of(ppid: u32) -> Vec<u32> {
 
 #[tokio::test]
 async fn delete_collection_is_graceful_for_each_pod() {
-    let Env {
-        api,
-        pods,
-        _scripts,
-    } = env("collection", "exec sleep 60", 0, json!({})).await;
+    let (api, pods, _scripts) = env("collection", "exec sleep 60", 0, json!({})).await;
     let pp = PostParams::default();
     let mut pids = Vec::new();
     for name in ["c1", "c2"] {

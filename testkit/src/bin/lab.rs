@@ -62,7 +62,13 @@ fn main() {
                 .and_then(|i| args.get(i + 1))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            let lab = match lab::scenario(name, lab::Options { delay_ms }) {
+            let lab = match lab::scenario(
+                name,
+                lab::Options {
+                    delay_ms,
+                    ..Default::default()
+                },
+            ) {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("error: {e:#}");

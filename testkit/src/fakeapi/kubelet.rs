@@ -100,7 +100,9 @@ struct Proc {
 
 /// The kubelet's state shared with the [`FakeApi`](super::FakeApi) handle.
 pub struct Kubelet {
-    cfg: KubeletConfig,
+    /// The current configuration; each pod's worker keeps the one it
+    /// started with.
+    cfg: Mutex<Arc<KubeletConfig>>,
     procs: Mutex<HashMap<String, Proc>>,
     /// Set (under the `procs` lock) when the server stops: no new process.
     stopping: AtomicBool,
@@ -118,29 +120,46 @@ fn signal(pid: i32, sig: i32) {
     }
 }
 
-impl Kubelet {
-    pub fn new(mut cfg: KubeletConfig) -> Kubelet {
-        for exe in cfg.images.values_mut() {
+impl KubeletConfig {
+    /// Absolute executable paths, at least one node.
+    fn normalized(mut self) -> KubeletConfig {
+        for exe in self.images.values_mut() {
             if let Ok(abs) = std::path::absolute(&*exe) {
                 *exe = abs;
             }
         }
-        if cfg.nodes.is_empty() {
-            cfg.nodes.push("node-a".into());
+        if self.nodes.is_empty() {
+            self.nodes.push("node-a".into());
         }
+        self
+    }
+
+    fn pod_ip_or_default(&self) -> &str {
+        self.pod_ip.as_deref().unwrap_or(DEFAULT_POD_IP)
+    }
+}
+
+impl Kubelet {
+    pub fn new(cfg: KubeletConfig) -> Kubelet {
         Kubelet {
-            cfg,
+            cfg: Mutex::new(Arc::new(cfg.normalized())),
             procs: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         }
     }
 
-    pub fn nodes(&self) -> &[String] {
-        &self.cfg.nodes
+    /// Replaces the configuration for pods created from now on (running
+    /// containers stay managed by this kubelet).
+    pub fn configure(&self, cfg: KubeletConfig) {
+        *lock(&self.cfg) = Arc::new(cfg.normalized());
     }
 
-    fn pod_ip(&self) -> &str {
-        self.cfg.pod_ip.as_deref().unwrap_or(DEFAULT_POD_IP)
+    fn config(&self) -> Arc<KubeletConfig> {
+        lock(&self.cfg).clone()
+    }
+
+    pub fn nodes(&self) -> Vec<String> {
+        self.config().nodes.clone()
     }
 
     /// The PID of a pod's running container process.
@@ -228,6 +247,7 @@ pub async fn run(shared: Arc<Shared>) {
             for (ns, name, uid) in queued {
                 let w = Worker {
                     shared: shared.clone(),
+                    cfg: k.config(),
                     k: k.clone(),
                     rx: shared.tick.subscribe(),
                     ns,
@@ -365,6 +385,7 @@ pub fn pull_error(image: &str) -> String {
 struct Worker {
     shared: Arc<Shared>,
     k: Arc<Kubelet>,
+    cfg: Arc<KubeletConfig>,
     rx: watch::Receiver<u64>,
     ns: String,
     name: String,
@@ -462,7 +483,7 @@ impl Worker {
 
     async fn run(mut self) {
         let Some(node) = self.schedule() else { return };
-        if !self.k.cfg.nodes.contains(&node) {
+        if !self.cfg.nodes.contains(&node) {
             return; // bound to a node this kubelet does not run
         }
         let Some(pod) = self.current(&lock(&self.shared.store)) else {
@@ -529,11 +550,11 @@ impl Worker {
             });
             return;
         }
-        match self.pause(Some(self.k.cfg.start_delay)).await {
+        match self.pause(Some(self.cfg.start_delay)).await {
             Wake::Elapsed => {}
             other => return self.never_started(&facts, other),
         }
-        let Some(exe) = self.k.cfg.images.get(image).cloned() else {
+        let Some(exe) = self.cfg.images.get(image).cloned() else {
             return self.pull_forever(&facts).await;
         };
         facts.image_id = image_id(image);
@@ -556,7 +577,13 @@ impl Worker {
                     .collect()
             })
             .unwrap_or_default();
-        let env = container_env(&pod, &c, &node, self.k.pod_ip(), &facts.host_ip);
+        let env = container_env(
+            &pod,
+            &c,
+            &node,
+            self.cfg.pod_ip_or_default(),
+            &facts.host_ip,
+        );
         self.run_container(facts, &exe, &args, env, &pod).await;
     }
 
@@ -580,7 +607,7 @@ impl Worker {
         let now = util::now_rfc3339();
         let mut new = (*pod).clone();
         let old_status = new.get("status").cloned().unwrap_or_default();
-        let (chosen, cond) = match choose_node(&pod, &nodes, &self.k.cfg.nodes) {
+        let (chosen, cond) = match choose_node(&pod, &nodes, &self.cfg.nodes) {
             Ok(n) => {
                 new["spec"]["nodeName"] = json!(n);
                 let c = condition(&old_status, "PodScheduled", true, "", "", &now);
@@ -607,7 +634,7 @@ impl Worker {
 
     /// Writes the kubelet status for a stage with this container state.
     fn status(&self, f: &Facts, stage: Stage, state: Value, extra: Option<(&str, &str)>) -> bool {
-        let pod_ip = self.k.pod_ip().to_string();
+        let pod_ip = self.cfg.pod_ip_or_default().to_string();
         self.write(matches!(stage, Stage::Succeeded | Stage::Failed), |p| {
             let old = p.get("status").cloned().unwrap_or_default();
             let now = util::now_rfc3339();
@@ -698,7 +725,7 @@ impl Worker {
                 waiting("ErrImagePull", &pull_error(&f.image)),
                 None,
             );
-            let step = self.k.cfg.start_delay.max(Duration::from_millis(50));
+            let step = self.cfg.start_delay.max(Duration::from_millis(50));
             match self.pause(Some(step)).await {
                 Wake::Elapsed => {}
                 other => return self.never_started(f, other),
@@ -729,7 +756,7 @@ impl Worker {
         env: Vec<(String, String)>,
         pod: &Value,
     ) {
-        let mut cmd = match &self.k.cfg.netns {
+        let mut cmd = match &self.cfg.netns {
             Some(ns) => {
                 let mut c = tokio::process::Command::new("ip");
                 c.args(["netns", "exec", ns]).arg(exe);

@@ -534,23 +534,38 @@ impl FakeApi {
 
     /// Turns on the fake scheduler + kubelet (see the module docs): creates
     /// the Node objects that do not exist yet, and runs every pod created
-    /// from now on. Calling it again replaces the configuration for pods
-    /// created afterwards.
+    /// from now on. Calling it again changes the configuration for pods
+    /// created afterwards (running ones keep theirs; nodes accumulate).
     pub fn enable_kubelet(&self, cfg: KubeletConfig) {
-        let k = Arc::new(kubelet::Kubelet::new(cfg));
-        let first = lock(&self.shared.kubelet).replace(k.clone()).is_none();
+        let existing = lock(&self.shared.kubelet).clone();
+        let k = match existing {
+            Some(k) => {
+                k.configure(cfg);
+                k
+            }
+            None => {
+                let k = Arc::new(kubelet::Kubelet::new(cfg));
+                *lock(&self.shared.kubelet) = Some(k.clone());
+                self.rt.spawn(kubelet::run(self.shared.clone()));
+                k
+            }
+        };
+        let nodes = k.nodes();
         self.with_store(|s| {
-            s.kubelet_nodes = Some(k.nodes().to_vec());
-            let nodes = s.find_kind("v1", "Node");
-            for (i, n) in k.nodes().iter().enumerate() {
-                if nodes.is_some_and(|r| s.get(r, "", n).is_none()) {
+            let mut all = s.kubelet_nodes.take().unwrap_or_default();
+            for n in &nodes {
+                if !all.contains(n) {
+                    all.push(n.clone());
+                }
+            }
+            s.kubelet_nodes = Some(all);
+            let node_res = s.find_kind("v1", "Node");
+            for (i, n) in nodes.iter().enumerate() {
+                if node_res.is_some_and(|r| s.get(r, "", n).is_none()) {
                     let _ = s.upsert(kubelet::node_object(n, i));
                 }
             }
         });
-        if first {
-            self.rt.spawn(kubelet::run(self.shared.clone()));
-        }
     }
 
     fn kubelet(&self) -> anyhow::Result<Arc<kubelet::Kubelet>> {
