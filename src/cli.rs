@@ -90,7 +90,7 @@ pub struct PodFlags {
     /// Namespace for the probe pod (default: cert-manager's, else the Certificate's)
     #[arg(long, value_name = "NAMESPACE")]
     pub probe_namespace: Option<String>,
-    /// Node for the probe pod (default: the cert-manager controller's node, when known)
+    /// Node for the probe pod (default: preferably the cert-manager controller's node)
     #[arg(long, value_name = "NODE")]
     pub probe_node: Option<String>,
     /// Image of the probe pod (a mirror for air-gapped or private-registry clusters)

@@ -497,4 +497,8 @@ pub struct CertManagerEvidence {
     pub host_aliases: Option<serde_json::Value>,
     pub node_name: Option<String>,
     pub ready_replicas: Option<i32>,
+    /// The Deployment's `spec.selector.matchLabels`: the labels of the controller's pods (the
+    /// probe pod asks the scheduler to sit next to them).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pod_labels: std::collections::BTreeMap<String, String>,
 }

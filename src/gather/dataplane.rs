@@ -513,6 +513,11 @@ fn cert_manager(d: &Deployment) -> Option<CertManagerEvidence> {
         node_name: None,
         ready_replicas: ready_replicas(d),
         args,
+        pod_labels: d
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.match_labels.clone())
+            .unwrap_or_default(),
     })
 }
 

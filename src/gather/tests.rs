@@ -67,6 +67,13 @@ fn healthy_has_no_request_in_flight() {
     assert_eq!(cm.version.as_deref(), Some("v1.19.1"));
     assert_eq!(cm.dns_policy.as_deref(), Some("ClusterFirst"));
     assert!(!cm.gateway_api_enabled);
+    // The Deployment's selector: the probe pod prefers the node of a pod with these labels.
+    assert_eq!(
+        cm.pod_labels
+            .get("app.kubernetes.io/component")
+            .map(String::as_str),
+        Some("controller")
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Where the probe pod goes and what it looks like (pure: evidence and options in, a Pod out).
 //!
 //! Placement copies the self check's vantage: cert-manager's namespace, the controller's node
-//! when it is known, and the controller pod's `dnsPolicy`/`dnsConfig`/`hostAliases` (its proxy
+//! (exact when known, else a preferred pod affinity to the controller's pods), and the controller pod's `dnsPolicy`/`dnsConfig`/`hostAliases` (its proxy
 //! environment and `--acme-http01-solver-nameservers` travel in the plan instead). The pod itself
 //! passes the Pod Security `restricted` profile, so every namespace admits it.
 
@@ -10,10 +10,12 @@ use crate::evidence::{CertManagerEvidence, CertificateEvidence, ClusterEvidence}
 use crate::probe::incluster::Placement;
 use crate::probe::targets::probe_candidates;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, HostAlias, LocalObjectReference, Pod, PodDNSConfig,
-    PodSecurityContext, PodSpec, ResourceRequirements, SeccompProfile, SecurityContext,
+    Affinity, Capabilities, Container, HostAlias, LocalObjectReference, Pod, PodAffinity,
+    PodAffinityTerm, PodDNSConfig, PodSecurityContext, PodSpec, ResourceRequirements,
+    SeccompProfile, SecurityContext, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::ObjectMeta;
 use std::collections::BTreeMap;
 
@@ -50,6 +52,10 @@ pub fn placement(
     let (node, node_why) = match (&opts.node, cm.and_then(|c| c.node_name.as_ref())) {
         (Some(n), _) => (Some(n.clone()), format!(", on node {n} (--probe-node)")),
         (None, Some(n)) => (Some(n.clone()), format!(", on the controller's node {n}")),
+        (None, None) if near_controller(cm).is_some() => (
+            None,
+            ", preferably on the controller's node (pod affinity)".to_owned(),
+        ),
         (None, None) => (None, String::new()),
     };
     let cert_ns = certificate_namespace(certs).unwrap_or("default").to_owned();
@@ -94,6 +100,34 @@ pub fn placement(
             fallback: None,
         },
     }
+}
+
+/// Ask the scheduler to prefer the node of a cert-manager controller pod (its Deployment's
+/// selector), so the probe shares the self check's node-level view (hairpin, node-local DNS)
+/// without a request to find the controller's pod. Preferred, not required: a full node must not
+/// keep the probe from running.
+fn near_controller(cm: Option<&CertManagerEvidence>) -> Option<Affinity> {
+    let cm = cm.filter(|c| !c.pod_labels.is_empty() && !c.namespace.is_empty())?;
+    Some(Affinity {
+        pod_affinity: Some(PodAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(cm.pod_labels.clone()),
+                            match_expressions: None,
+                        }),
+                        namespaces: Some(vec![cm.namespace.clone()]),
+                        topology_key: "kubernetes.io/hostname".to_owned(),
+                        ..Default::default()
+                    },
+                },
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }
 
 fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
@@ -219,6 +253,13 @@ pub fn pod(
                 .node
                 .as_ref()
                 .map(|n| BTreeMap::from([("kubernetes.io/hostname".to_owned(), n.clone())])),
+            // A node given (--probe-node, or the controller's when known) is exact; otherwise
+            // prefer the controller's node.
+            affinity: placement
+                .node
+                .is_none()
+                .then(|| near_controller(cm))
+                .flatten(),
             dns_policy: cm.and_then(|c| c.dns_policy.clone()),
             dns_config,
             host_aliases,
@@ -335,6 +376,60 @@ mod tests {
             "abc",
         );
         assert_eq!(p.fallback, None);
+    }
+
+    #[test]
+    fn prefers_the_controllers_node_by_pod_affinity_when_its_node_is_unknown() {
+        let c = CertManagerEvidence {
+            node_name: None,
+            pod_labels: BTreeMap::from([
+                (
+                    "app.kubernetes.io/name".to_owned(),
+                    "cert-manager".to_owned(),
+                ),
+                (
+                    "app.kubernetes.io/component".to_owned(),
+                    "controller".to_owned(),
+                ),
+            ]),
+            ..cm()
+        };
+        let opts = PodOptions::default();
+        let p = placement(&[cert("shop")], &cluster(Some(c.clone())), &opts, "r1");
+        assert_eq!(p.primary.node, None);
+        assert!(
+            p.primary
+                .why
+                .ends_with(", preferably on the controller's node (pod affinity)"),
+            "{}",
+            p.primary.why
+        );
+        let v = spec_json(&opts, Some(&c));
+        assert_eq!(v["spec"].get("nodeSelector"), None);
+        assert_eq!(
+            v["spec"]["affinity"],
+            json!({"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+                "weight": 100,
+                "podAffinityTerm": {
+                    "labelSelector": {"matchLabels": {
+                        "app.kubernetes.io/name": "cert-manager",
+                        "app.kubernetes.io/component": "controller"}},
+                    "namespaces": ["cert-manager"],
+                    "topologyKey": "kubernetes.io/hostname"
+                }
+            }]}})
+        );
+        // An explicit node wins: no affinity next to the nodeSelector.
+        let opts = PodOptions {
+            node: Some("node-z".into()),
+            ..Default::default()
+        };
+        let v = spec_json(&opts, Some(&c));
+        assert_eq!(v["spec"].get("affinity"), None);
+        assert_eq!(
+            v["spec"]["nodeSelector"],
+            json!({"kubernetes.io/hostname": "node-z"})
+        );
     }
 
     fn spec_json(opts: &PodOptions, cm: Option<&CertManagerEvidence>) -> Value {
