@@ -63,14 +63,15 @@ pub fn build_report(
             let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
             for ch in probe_candidates(cert) {
                 candidates += 1;
-                let local = probes.local.get(&probe_id(cert, ch));
-                let inside = vantage::inside_report(&probes.in_cluster, ch);
+                let id = probe_id(cert, ch);
+                let local = probes.local.get(&id);
+                let inside = probes.in_cluster.target(&id);
                 local_n += usize::from(local.is_some());
                 inside_n += usize::from(inside.is_some());
                 let mut seen = vantage::single_vantage(ch, local, inside, profile);
                 vantage::merge_into(
                     &mut seen,
-                    vantage::findings(ch, local, &probes.in_cluster, cluster, profile),
+                    vantage::findings(ch, local, inside, &probes.in_cluster, cluster, profile),
                 );
                 vantage::merge_into(&mut findings, seen);
                 vantage::attach_attribution(

@@ -51,11 +51,13 @@ const INSIDE_CODES: &[Code] = &[
     Code::BodyMismatch,
 ];
 
-/// The cross-vantage findings for one challenge. `local` is this machine's report; the probe
-/// pod's report for the challenge is looked up in `in_cluster`.
+/// The cross-vantage findings for one challenge: `local` is this machine's report, `inside`
+/// the probe pod's report for the same challenge (`InCluster::target`), `in_cluster` the run of
+/// the pod as a whole (placement, or why it did not run).
 pub fn findings(
     ch: &ChallengeEvidence,
     local: Option<&TargetReport>,
+    inside: Option<&TargetReport>,
     in_cluster: &InCluster,
     cluster: &ClusterEvidence,
     profile: CaProfile,
@@ -63,28 +65,12 @@ pub fn findings(
     let ctx = Ctx {
         ch,
         local,
-        inside: inside_report(in_cluster, ch),
+        inside,
         in_cluster,
         cluster,
         ca: profile,
     };
     RULES.iter().flat_map(|r| r(&ctx)).collect()
-}
-
-/// The probe pod's report for a challenge: keyed `<namespace>/<name>`, and for the same URL.
-pub fn inside_report<'a>(
-    in_cluster: &'a InCluster,
-    ch: &ChallengeEvidence,
-) -> Option<&'a TargetReport> {
-    let InCluster::Ran { targets, .. } = in_cluster else {
-        return None;
-    };
-    let suffix = format!("/{}", ch.name);
-    let url = ch.challenge_url();
-    targets
-        .iter()
-        .find(|(id, t)| id.ends_with(&suffix) && t.url == url)
-        .map(|(_, t)| t)
 }
 
 /// The single-vantage probe rules on both views, merged: a finding seen from both vantages is
@@ -1592,7 +1578,12 @@ mod tests {
     }
 
     fn run(local: Option<&TargetReport>, ic: &InCluster, cl: &ClusterEvidence) -> Vec<Finding> {
-        findings(&ch(), local, ic, cl, CaProfile::Pebble)
+        findings(&ch(), local, pod_report(ic), ic, cl, CaProfile::Pebble)
+    }
+
+    /// The pod's report for `ch()`, looked up by its id as `run::build_report` does.
+    fn pod_report(ic: &InCluster) -> Option<&TargetReport> {
+        ic.target("shop/web-1")
     }
 
     fn codes(f: &[Finding]) -> Vec<Code> {
@@ -1790,7 +1781,15 @@ mod tests {
         ));
         let l = outside_ok();
         let i = inside_edge(vec![ok("nginx", 66)], vec![]);
-        let f = findings(&c, Some(&l), &ran(i), &cluster(), CaProfile::Pebble);
+        let ic = ran(i);
+        let f = findings(
+            &c,
+            Some(&l),
+            pod_report(&ic),
+            &ic,
+            &cluster(),
+            CaProfile::Pebble,
+        );
         assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
         assert_eq!(f[0].proof, Proof::Proves);
         assert!(f[0].summary.contains("passes 66 of 66"), "{}", f[0].summary);
@@ -1800,7 +1799,18 @@ mod tests {
                 .into(),
         );
         let i = inside_edge(vec![ok("nginx", 66)], vec![]);
-        assert!(findings(&c, Some(&l), &ran(i), &cluster(), CaProfile::Pebble).is_empty());
+        let ic = ran(i);
+        assert!(
+            findings(
+                &c,
+                Some(&l),
+                pod_report(&ic),
+                &ic,
+                &cluster(),
+                CaProfile::Pebble
+            )
+            .is_empty()
+        );
     }
 
     #[test]
