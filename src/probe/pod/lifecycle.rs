@@ -415,8 +415,17 @@ pub struct Context<'a> {
     pub tracker: &'a Tracker,
 }
 
-/// POST the pod; Err keeps the API error. The POST runs in its own task (see the module docs).
-async fn create(ctx: &Context<'_>, p: &Placement, pod: Pod) -> Result<(), kube::Error> {
+/// POST the pod for this placement, saying so on the progress line; Err keeps the API error.
+/// The POST runs in its own task (see the module docs).
+async fn create(
+    ctx: &Context<'_>,
+    p: &Placement,
+    plan_json: &str,
+    cm: Option<&CertManagerEvidence>,
+    progress: &mut Progress,
+) -> Result<(), kube::Error> {
+    progress.show(&format!("creating probe pod {}/{}", p.namespace, p.pod));
+    let pod = spec::pod(plan_json, p, ctx.opts, ctx.run_id, cm);
     let settled = ctx.tracker.add(ctx.client, p);
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &p.namespace);
     let task = tokio::spawn(async move {
@@ -475,31 +484,13 @@ pub async fn run(
     let mut progress = Progress::new();
     // 1. POST (with the fallback namespace on an RBAC 403).
     let mut placement = places.primary;
-    progress.show(&format!(
-        "creating probe pod {}/{}",
-        placement.namespace, placement.pod
-    ));
-    let mut created = create(
-        ctx,
-        &placement,
-        spec::pod(&plan_json, &placement, ctx.opts, ctx.run_id, cm),
-    )
-    .await;
+    let mut created = create(ctx, &placement, &plan_json, cm, &mut progress).await;
     if let (Err(kube::Error::Api(s)), Some(mut fb)) = (&created, places.fallback)
         && is_rbac_denial(s)
     {
         fb.why = format!("{} ({})", fb.why, s.message);
         placement = fb;
-        progress.show(&format!(
-            "creating probe pod {}/{}",
-            placement.namespace, placement.pod
-        ));
-        created = create(
-            ctx,
-            &placement,
-            spec::pod(&plan_json, &placement, ctx.opts, ctx.run_id, cm),
-        )
-        .await;
+        created = create(ctx, &placement, &plan_json, cm, &mut progress).await;
     }
     if let Err(e) = created {
         progress.clear();
