@@ -47,8 +47,11 @@ pub async fn attach(
     unreadable: &mut Vec<String>,
     wanted: &[(String, String)],
 ) {
-    for (ns, pod) in wanted {
-        let parsed = match fetch(client, ns, pod).await {
+    // One request per pod, all in flight together (like the chain's lists).
+    let fetched =
+        futures::future::join_all(wanted.iter().map(|(ns, pod)| fetch(client, ns, pod))).await;
+    for ((ns, pod), result) in wanted.iter().zip(fetched) {
+        let parsed = match result {
             Ok((text, truncated)) => parse(ns, pod, &text, truncated),
             Err(e) => {
                 unreadable.push(e);
