@@ -4,6 +4,7 @@
 
 pub mod acme;
 pub mod fakeapi;
+pub mod gobuild;
 pub mod lab;
 pub mod pebble;
 pub mod proc;
