@@ -100,7 +100,7 @@ mod tests {
     /// The advice, checked for evidence, fix and docs link.
     fn dns01(cert: &CertificateEvidence, findings: &[Finding]) -> Option<Finding> {
         let a = super::dns01(cert, findings);
-        crate::diagnose::assert_complete(a.as_slice());
+        crate::diagnose::testdata::assert_complete(a.as_slice());
         a
     }
 

@@ -1182,7 +1182,7 @@ mod tests {
     /// The rules, with every finding checked for evidence, fix and docs link.
     fn findings(input: &Input) -> Vec<Finding> {
         let found = super::findings(input);
-        crate::diagnose::assert_complete(&found);
+        crate::diagnose::testdata::assert_complete(&found);
         found
     }
 

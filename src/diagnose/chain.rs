@@ -407,7 +407,7 @@ mod tests {
 
     fn has(cert: &CertificateEvidence, cluster: &ClusterEvidence, code: Code) -> Option<Finding> {
         let found = findings(&Input { cert, cluster });
-        crate::diagnose::assert_complete(&found);
+        crate::diagnose::testdata::assert_complete(&found);
         found.into_iter().find(|f| f.code == code)
     }
 

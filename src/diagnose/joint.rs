@@ -767,7 +767,7 @@ mod tests {
         p: Option<&TargetReport>,
     ) -> Vec<Finding> {
         let found = findings(cert, cluster, |_| p);
-        crate::diagnose::assert_complete(&found);
+        crate::diagnose::testdata::assert_complete(&found);
         found
     }
 

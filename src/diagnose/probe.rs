@@ -652,7 +652,7 @@ mod tests {
     /// The rules, with every finding checked for evidence, fix and docs link.
     fn findings(ch: &ChallengeEvidence, r: &TargetReport, ca: CaProfile) -> Vec<Finding> {
         let found = super::findings(ch, r, ca);
-        crate::diagnose::assert_complete(&found);
+        crate::diagnose::testdata::assert_complete(&found);
         found
     }
 

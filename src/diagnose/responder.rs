@@ -136,7 +136,7 @@ mod tests {
             ..Default::default()
         };
         let found = super::super::probe::findings(&ch, r, CaProfile::Pebble);
-        crate::diagnose::assert_complete(&found);
+        crate::diagnose::testdata::assert_complete(&found);
         found
     }
 

@@ -1,5 +1,6 @@
 //! Test fixtures shared by the rule modules' unit tests.
 
+use crate::diagnose::finding::Finding;
 use crate::evidence::*;
 use crate::probe::plan::{AddressReport, ErrorClass, KeyMatch, OutcomeCount};
 
@@ -150,5 +151,21 @@ pub fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
             .sum(),
         outcomes,
         ..Default::default()
+    }
+}
+
+/// Test helper: every finding a rule fixture produces is complete — a summary, at least one
+/// non-empty evidence line, a fix, and a docs link for its code. Rule tests call it on every
+/// finding they look at.
+pub(crate) fn assert_complete(findings: &[Finding]) {
+    for f in findings {
+        assert!(!f.summary.trim().is_empty(), "{}: empty summary", f.code);
+        assert!(
+            !f.evidence.is_empty() && f.evidence.iter().all(|e| !e.trim().is_empty()),
+            "{}: no evidence: {f:?}",
+            f.code
+        );
+        assert!(!f.fix.trim().is_empty(), "{}: no fix: {f:?}", f.code);
+        assert!(f.docs.ends_with(&format!("/{}.md", f.code)), "{}", f.docs);
     }
 }

@@ -1,0 +1,181 @@
+//! After the walk: order the findings so the root cause comes first, and name what each
+//! consequence follows from.
+
+use super::finding::{Code, Finding, Severity};
+
+/// `(cause, effect)`: when both are present, the effect is a consequence of the cause.
+/// Symptoms ([`Code::is_symptom`]) are consequences of whichever cause ranks first.
+const CONSEQUENCES: &[(Code, Code)] = &[
+    (Code::SolverPodNotRunning, Code::SolverUnreachable),
+    (Code::PathCaptured, Code::BodyMismatch),
+    (Code::PathCaptured, Code::AuthRequired),
+    (Code::PathCaptured, Code::HttpsRedirectUnserved),
+    (Code::WrongDevice, Code::BodyMismatch),
+    (Code::WrongDevice, Code::HttpsRedirectUnserved),
+    (Code::WrongDevice, Code::AuthRequired),
+    (Code::EdgeProtocolMismatch, Code::BodyMismatch),
+    (Code::EtpLocalPartial, Code::StaleAddress),
+    (Code::EtpLocalPartial, Code::InboundBlocked),
+    (Code::EtpLocalPartial, Code::MixedBackends),
+    (Code::SolverOnOtherLb, Code::StaleAddress),
+    (Code::CaaForbids, Code::CaRejected),
+    (Code::DnsBroken, Code::CaRejected),
+    (Code::DnsBroken, Code::DnsNotReady),
+    (Code::SolverRemovedEarly, Code::CaRejected),
+    (Code::IpIdentifier, Code::HttprouteNotAttached),
+    (Code::IpIdentifier, Code::PresentFailed),
+];
+
+fn same_scope(a: &Finding, b: &Finding) -> bool {
+    a.challenge.is_none() || b.challenge.is_none() || a.challenge == b.challenge
+}
+
+/// The cause in [`CONSEQUENCES`] that explains `f`, if present in `all`.
+fn table_cause(f: &Finding, all: &[Finding]) -> Option<Code> {
+    CONSEQUENCES
+        .iter()
+        .find(|(c, e)| *e == f.code && all.iter().any(|o| o.code == *c && same_scope(o, f)))
+        .map(|(c, _)| *c)
+}
+
+/// What explains each finding: the table, and for symptoms the first error cause in scope.
+fn causes(all: &[Finding]) -> Vec<Option<Code>> {
+    let table: Vec<Option<Code>> = all.iter().map(|f| table_cause(f, all)).collect();
+    all.iter()
+        .zip(&table)
+        .map(|(f, t)| {
+            if t.is_some() || !f.code.is_symptom() {
+                return *t;
+            }
+            all.iter()
+                .zip(&table)
+                .filter(|(o, ot)| {
+                    ot.is_none()
+                        && !o.code.is_symptom()
+                        && o.severity == Severity::Error
+                        && same_scope(o, f)
+                })
+                .min_by_key(|(o, _)| o.proof)
+                .map(|(o, _)| o.code)
+        })
+        .collect()
+}
+
+/// Order findings so that the root cause comes first: errors before warnings before info,
+/// proof before support, causes before their consequences and symptoms; stable otherwise
+/// (rule order is meaningful). Marks each consequence with the code that explains it.
+pub fn rank(findings: &mut [Finding]) {
+    let found = causes(findings);
+    for (f, c) in findings.iter_mut().zip(found) {
+        f.consequence_of = c;
+    }
+    findings.sort_by_key(|f| {
+        (
+            f.severity,
+            f.consequence_of.is_some(),
+            f.proof,
+            f.code.is_symptom(),
+        )
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::finding::Proof;
+
+    fn f(code: Code, severity: Severity, proof: Proof, challenge: Option<&str>) -> Finding {
+        let mut f = Finding::new(code, severity, proof, "x");
+        f.challenge = challenge.map(str::to_owned);
+        f
+    }
+
+    #[test]
+    fn rank_puts_causes_first_and_names_them() {
+        let mut v = vec![
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SolverUnreachable,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::BodyMismatch,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+            f(
+                Code::PathCaptured,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SolverPodNotRunning,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+            f(
+                Code::VersionPitfall,
+                Severity::Warning,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        let order: Vec<(Code, Option<Code>)> =
+            v.iter().map(|f| (f.code, f.consequence_of)).collect();
+        assert_eq!(
+            order,
+            [
+                (Code::SolverPodNotRunning, None),
+                (Code::PathCaptured, None),
+                (Code::BodyMismatch, Some(Code::PathCaptured)),
+                (Code::SolverUnreachable, Some(Code::SolverPodNotRunning)),
+                (Code::SelfCheckFailing, Some(Code::SolverPodNotRunning)),
+                (Code::VersionPitfall, None),
+            ]
+        );
+        // Without a cause in scope nothing is called a consequence.
+        let mut v = vec![
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::MixedBackends,
+                Severity::Error,
+                Proof::Proves,
+                Some("b"),
+            ),
+            f(
+                Code::BodyMismatch,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        assert_eq!(v[0].code, Code::MixedBackends);
+        assert_eq!(v[2].consequence_of, Some(Code::BodyMismatch));
+        assert_eq!(v[1].consequence_of, None);
+        let json = serde_json::to_value(&v[2]).unwrap();
+        assert_eq!(json["consequenceOf"], "BODY_MISMATCH");
+        assert!(
+            json["docs"]
+                .as_str()
+                .unwrap()
+                .ends_with("docs/findings/SELF_CHECK_FAILING.md")
+        );
+    }
+}
