@@ -1,5 +1,7 @@
 //! Every finding code has a page in `docs/findings/`, every page has the required sections,
-//! the index lists every code, and links between pages point at pages that exist.
+//! the index lists every code in declaration order with the one-line meaning declared next to
+//! the code (`Code::meaning`), and links between pages point at pages that exist. The codes
+//! come from `Code::ALL`, which is generated from the one declaration of `Code`.
 //!
 //! The checks are plain functions over file contents so the self-tests at the bottom can show
 //! that each check fails on a broken page, not only that the shipped pages pass.
@@ -96,6 +98,69 @@ fn index_problems(index: &str, codes: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The code and its last column (`One line`) of every index row, in table order.
+fn index_rows(index: &str) -> Vec<(String, String)> {
+    index
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("| ["))
+        .filter_map(|l| {
+            let name = l.strip_prefix("| [")?.split(']').next()?.to_owned();
+            let last = l
+                .trim_end_matches('|')
+                .rsplit(" | ")
+                .next()?
+                .trim()
+                .to_owned();
+            Some((name, last))
+        })
+        .collect()
+}
+
+/// Index rows whose one line differs from the code's declared meaning, and an index whose rows
+/// are not in the declaration's order. `codes` is `(code, meaning)` in declaration order.
+fn meaning_problems(index: &str, codes: &[(String, String)]) -> Vec<String> {
+    let rows = index_rows(index);
+    let mut problems: Vec<String> = codes
+        .iter()
+        .filter_map(|(code, meaning)| {
+            let (_, line) = rows.iter().find(|(c, _)| c == code)?;
+            (line != meaning).then(|| {
+                format!("README.md: {code}: the index says `{line}`, the declaration of Code says `{meaning}`")
+            })
+        })
+        .collect();
+    let listed: Vec<&String> = rows
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| codes.iter().any(|(k, _)| k == *c))
+        .collect();
+    let declared: Vec<&String> = codes
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| listed.contains(c))
+        .collect();
+    if let Some((i, (l, d))) = listed
+        .iter()
+        .zip(&declared)
+        .enumerate()
+        .find(|(_, (l, d))| l != d)
+    {
+        problems.push(format!(
+            "README.md: row {} is {l}, but Code::ALL has {d} there (keep the table in declaration order)",
+            i + 1
+        ));
+    }
+    problems
+}
+
+fn all_meanings() -> Vec<(String, String)> {
+    Code::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.meaning().to_owned()))
+        .collect()
+}
+
 fn all_codes() -> Vec<String> {
     Code::ALL.iter().map(|c| c.as_str()).collect()
 }
@@ -127,6 +192,18 @@ fn every_code_has_a_complete_page() {
 fn index_lists_every_code() {
     let index = std::fs::read_to_string(findings_dir().join("README.md")).expect("index");
     let problems = index_problems(&index, &all_codes());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn index_says_what_the_declaration_says_in_its_order() {
+    let index = std::fs::read_to_string(findings_dir().join("README.md")).expect("index");
+    assert_eq!(
+        index_rows(&index).len(),
+        Code::ALL.len(),
+        "one row per code"
+    );
+    let problems = meaning_problems(&index, &all_meanings());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -192,4 +269,22 @@ fn checks_catch_dangling_links_and_index_gaps() {
     let index = "| [MIXED_BACKENDS](MIXED_BACKENDS.md) | error | x |\n";
     let codes = vec!["MIXED_BACKENDS".to_owned(), "STALE_ADDRESS".to_owned()];
     assert_eq!(index_problems(index, &codes).len(), 1);
+}
+
+#[test]
+fn checks_catch_a_wrong_meaning_and_a_wrong_order() {
+    let codes = vec![
+        ("MIXED_BACKENDS".to_owned(), "two backends".to_owned()),
+        ("STALE_ADDRESS".to_owned(), "an old address".to_owned()),
+    ];
+    let good = "| [MIXED_BACKENDS](MIXED_BACKENDS.md) | error | proves | probe | two backends |\n\
+| [STALE_ADDRESS](STALE_ADDRESS.md) | error | proves | probe | an old address |\n";
+    assert_eq!(meaning_problems(good, &codes), Vec::<String>::new());
+    let wrong = good.replace("| an old address |", "| a new address |");
+    assert_eq!(meaning_problems(&wrong, &codes).len(), 1);
+    let lines: Vec<&str> = good.lines().collect();
+    let swapped = format!("{}\n{}\n", lines[1], lines[0]);
+    let p = meaning_problems(&swapped, &codes);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].contains("row 1 is STALE_ADDRESS"), "{p:?}");
 }

@@ -3,192 +3,155 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once released:
-/// scripts match on it and `docs/findings/<CODE>.md` documents it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Code {
-    // Chain / API (issue: the cert-manager chain)
-    CertManagerMissing,
-    IssuerNotFound,
-    IssuerNotReady,
-    IssuerNotAcme,
-    WildcardNeedsDns01,
-    SolverConfig,
-    NoMatchingSolver,
-    PresentFailed,
-    SolverPodNotRunning,
-    SolverPodStale,
-    SolverUnreachable,
-    SolverIngressRejected,
-    IngressClassUnserved,
-    DuplicateController,
-    HttprouteNotAttached,
-    GatewayApiDisabled,
-    ChallengeNotScheduled,
-    SelfCheckFailing,
-    SelfCheckSkipped,
-    CaRejected,
-    RateLimited,
-    IssuanceBackoff,
-    // Probing (issue: probe engine)
-    MixedBackends,
-    StaleAddress,
-    Ipv6Broken,
-    HttpsRedirectUnserved,
-    BadRedirect,
-    AuthRequired,
-    BodyMismatch,
-    InboundBlocked,
-    DnsNotReady,
-    CdnInFront,
-    NonPublicName,
-    // Cross-vantage (issue: probe pod)
-    HairpinUnreachable,
-    SplitHorizon,
-    IpAllowlist,
-    ProxyProtocolMismatch,
-    SelfcheckViaProxy,
-    SelfcheckEgressBlocked,
-    BackendPinnedBySource,
-    // Advice across findings (issue: diagnosis)
-    Dns01Advised,
-    // The tool could not check something
-    NotChecked,
-    // Coverage of failure-modes.md §5 (issue: diagnosis); appended to keep indexes stable
-    PathCaptured,
-    HostNotPreserved,
-    SolverOnOtherLb,
-    DataplaneStale,
-    EtpLocalPartial,
-    EdgeProtocolMismatch,
-    DnsBroken,
-    CaaForbids,
-    SolverRemovedEarly,
-    VersionPitfall,
-    WrongDevice,
-    IpIdentifier,
+/// Declares [`Code`] from one list: each variant with its one-line meaning as its doc comment,
+/// in declaration order. [`Code::ALL`], [`Code::index`] and [`Code::meaning`] are generated
+/// from the same list, so they cannot miss a variant. New codes go at the end: the string form
+/// and the position of a released code never change.
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident,)+) => {
+        /// Stable finding codes. The string form (SCREAMING_SNAKE_CASE) never changes once
+        /// released: scripts match on it and `docs/findings/<CODE>.md` documents it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum Code {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl Code {
+            /// Every code, in declaration order (docs and tests iterate over it).
+            pub const ALL: &[Code] = &[$(Code::$variant,)+];
+
+            /// Position in [`Code::ALL`]: the declaration order.
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
+            /// What the code means, in one line: its doc comment, which the index in
+            /// `docs/findings/README.md` repeats.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$variant => concat!($($doc),+).trim(),)+
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    /// Every code, in declaration order (docs and tests iterate over it).
-    pub const ALL: &[Code] = &[
-        Code::CertManagerMissing,
-        Code::IssuerNotFound,
-        Code::IssuerNotReady,
-        Code::IssuerNotAcme,
-        Code::WildcardNeedsDns01,
-        Code::SolverConfig,
-        Code::NoMatchingSolver,
-        Code::PresentFailed,
-        Code::SolverPodNotRunning,
-        Code::SolverPodStale,
-        Code::SolverUnreachable,
-        Code::SolverIngressRejected,
-        Code::IngressClassUnserved,
-        Code::DuplicateController,
-        Code::HttprouteNotAttached,
-        Code::GatewayApiDisabled,
-        Code::ChallengeNotScheduled,
-        Code::SelfCheckFailing,
-        Code::SelfCheckSkipped,
-        Code::CaRejected,
-        Code::RateLimited,
-        Code::IssuanceBackoff,
-        Code::MixedBackends,
-        Code::StaleAddress,
-        Code::Ipv6Broken,
-        Code::HttpsRedirectUnserved,
-        Code::BadRedirect,
-        Code::AuthRequired,
-        Code::BodyMismatch,
-        Code::InboundBlocked,
-        Code::DnsNotReady,
-        Code::CdnInFront,
-        Code::NonPublicName,
-        Code::HairpinUnreachable,
-        Code::SplitHorizon,
-        Code::IpAllowlist,
-        Code::ProxyProtocolMismatch,
-        Code::SelfcheckViaProxy,
-        Code::SelfcheckEgressBlocked,
-        Code::BackendPinnedBySource,
-        Code::Dns01Advised,
-        Code::NotChecked,
-        Code::PathCaptured,
-        Code::HostNotPreserved,
-        Code::SolverOnOtherLb,
-        Code::DataplaneStale,
-        Code::EtpLocalPartial,
-        Code::EdgeProtocolMismatch,
-        Code::DnsBroken,
-        Code::CaaForbids,
-        Code::SolverRemovedEarly,
-        Code::VersionPitfall,
-        Code::WrongDevice,
-        Code::IpIdentifier,
-    ];
-
-    /// Position in [`Code::ALL`]; the exhaustive match makes a new variant fail to compile
-    /// until it is listed there too.
-    pub fn index(self) -> usize {
-        match self {
-            Code::CertManagerMissing => 0,
-            Code::IssuerNotFound => 1,
-            Code::IssuerNotReady => 2,
-            Code::IssuerNotAcme => 3,
-            Code::WildcardNeedsDns01 => 4,
-            Code::SolverConfig => 5,
-            Code::NoMatchingSolver => 6,
-            Code::PresentFailed => 7,
-            Code::SolverPodNotRunning => 8,
-            Code::SolverPodStale => 9,
-            Code::SolverUnreachable => 10,
-            Code::SolverIngressRejected => 11,
-            Code::IngressClassUnserved => 12,
-            Code::DuplicateController => 13,
-            Code::HttprouteNotAttached => 14,
-            Code::GatewayApiDisabled => 15,
-            Code::ChallengeNotScheduled => 16,
-            Code::SelfCheckFailing => 17,
-            Code::SelfCheckSkipped => 18,
-            Code::CaRejected => 19,
-            Code::RateLimited => 20,
-            Code::IssuanceBackoff => 21,
-            Code::MixedBackends => 22,
-            Code::StaleAddress => 23,
-            Code::Ipv6Broken => 24,
-            Code::HttpsRedirectUnserved => 25,
-            Code::BadRedirect => 26,
-            Code::AuthRequired => 27,
-            Code::BodyMismatch => 28,
-            Code::InboundBlocked => 29,
-            Code::DnsNotReady => 30,
-            Code::CdnInFront => 31,
-            Code::NonPublicName => 32,
-            Code::HairpinUnreachable => 33,
-            Code::SplitHorizon => 34,
-            Code::IpAllowlist => 35,
-            Code::ProxyProtocolMismatch => 36,
-            Code::SelfcheckViaProxy => 37,
-            Code::SelfcheckEgressBlocked => 38,
-            Code::BackendPinnedBySource => 39,
-            Code::Dns01Advised => 40,
-            Code::NotChecked => 41,
-            Code::PathCaptured => 42,
-            Code::HostNotPreserved => 43,
-            Code::SolverOnOtherLb => 44,
-            Code::DataplaneStale => 45,
-            Code::EtpLocalPartial => 46,
-            Code::EdgeProtocolMismatch => 47,
-            Code::DnsBroken => 48,
-            Code::CaaForbids => 49,
-            Code::SolverRemovedEarly => 50,
-            Code::VersionPitfall => 51,
-            Code::WrongDevice => 52,
-            Code::IpIdentifier => 53,
-        }
-    }
+codes! {
+    // Chain / API (issue: the cert-manager chain)
+    /// cert-manager's APIs or controller are not found in the cluster
+    CertManagerMissing,
+    /// `spec.issuerRef` names an Issuer/ClusterIssuer that does not exist
+    IssuerNotFound,
+    /// the issuer's `Ready` condition is not `True` (ACME account problem)
+    IssuerNotReady,
+    /// the issuer has no `spec.acme`; HTTP-01 does not apply
+    IssuerNotAcme,
+    /// a `*.` name needs a DNS-01 solver and the issuer has none for it
+    WildcardNeedsDns01,
+    /// both `class` and `ingressClassName`, or a route solver without `parentRefs`
+    SolverConfig,
+    /// no solver selector matches some of the Order's names
+    NoMatchingSolver,
+    /// cert-manager cannot create the solver resources
+    PresentFailed,
+    /// the solver pod is refused, unschedulable, or cannot pull its image
+    SolverPodNotRunning,
+    /// the solver pod serves another token, domain or key
+    SolverPodStale,
+    /// the solver Service has no ready endpoints (or is missing)
+    SolverUnreachable,
+    /// an admission webhook refused the solver Ingress (e.g. pathType Exact)
+    SolverIngressRejected,
+    /// no running controller serves the solver Ingress's class
+    IngressClassUnserved,
+    /// two default IngressClasses, or two controllers for one class
+    DuplicateController,
+    /// the solver HTTPRoute is not accepted by a port-80 HTTP listener
+    HttprouteNotAttached,
+    /// the solver uses Gateway API but cert-manager's support is off
+    GatewayApiDisabled,
+    /// the scheduler has not started the challenge (same name busy, or the cap)
+    ChallengeNotScheduled,
+    /// cert-manager's self check fails; the symptom, other findings give the cause
+    SelfCheckFailing,
+    /// `waitInsteadOfSelfCheck` replaces the self check with a wait
+    SelfCheckSkipped,
+    /// the CA validated and said no; look at what only the outside sees
+    CaRejected,
+    /// the ACME server rate-limits this account or these names
+    RateLimited,
+    /// the last attempt failed; cert-manager waits 1 h to 32 h before retrying
+    IssuanceBackoff,
+    // Probing (issue: probe engine)
+    /// one address serves the key on some connections and not on others
+    MixedBackends,
+    /// some of the name's addresses do not reach this cluster
+    StaleAddress,
+    /// the AAAA path does not serve the token (the CA prefers IPv6)
+    Ipv6Broken,
+    /// a redirect to https ends somewhere that does not serve the token
+    HttpsRedirectUnserved,
+    /// a redirect Let's Encrypt refuses (port, IP host, missing `/`, >10 hops)
+    BadRedirect,
+    /// authentication (401, login redirect) covers the challenge path
+    AuthRequired,
+    /// 200, but the body is not the key (exact compare)
+    BodyMismatch,
+    /// port 80 is closed to the Internet or geo-blocked; the CA cannot connect
+    InboundBlocked,
+    /// the name does not resolve (missing record or cached NXDOMAIN)
+    DnsNotReady,
+    /// a CDN/WAF answers for the name instead of the cluster
+    CdnInFront,
+    /// a public CA cannot validate the name (non-public suffix, reserved addresses)
+    NonPublicName,
+    // Cross-vantage (issue: probe pod)
+    /// works from outside, the cluster cannot reach its own public address
+    HairpinUnreachable,
+    /// cluster DNS and public DNS give different addresses
+    SplitHorizon,
+    /// source-IP rules admit one vantage (e.g. the cluster) but not the other
+    IpAllowlist,
+    /// plain requests fail, the same with a PROXY protocol header pass
+    ProxyProtocolMismatch,
+    /// the controller's `HTTP_PROXY` catches the self check
+    SelfcheckViaProxy,
+    /// a NetworkPolicy blocks the controller's egress to the challenge
+    SelfcheckEgressBlocked,
+    /// the balancer pins each source to one backend: this machine and the cluster see different ones
+    BackendPinnedBySource,
+    // Advice across findings (issue: diagnosis)
+    /// the network works against HTTP-01 here; add a DNS-01 solver
+    Dns01Advised,
+    // The tool could not check something
+    /// something could not be checked (permission, missing vantage)
+    NotChecked,
+    // Coverage of failure-modes.md §5 (issue: diagnosis); appended to keep indexes stable
+    /// another Ingress for the host captures or rewrites the challenge path
+    PathCaptured,
+    /// a proxy rewrites the Host header; the solver logs `invalid host`
+    HostNotPreserved,
+    /// the solver Ingress got its own load balancer, which DNS does not point at
+    SolverOnOtherLb,
+    /// the controller accepted the route but its replicas do not (all) serve it
+    DataplaneStale,
+    /// `externalTrafficPolicy: Local` and nodes without a controller pod drop connections
+    EtpLocalPartial,
+    /// port 80 is wired to a TLS port ("plain HTTP request was sent to HTTPS port")
+    EdgeProtocolMismatch,
+    /// the name's DNS servers fail (SERVFAIL, timeout, DNSSEC), also for CAA
+    DnsBroken,
+    /// a CAA record excludes this CA, method or account
+    CaaForbids,
+    /// a remote perspective got 404 after the primary passed (solver gone too early?)
+    SolverRemovedEarly,
+    /// the running cert-manager version has a known issue matching this failure
+    VersionPitfall,
+    /// a router, firewall or NAS UI answers instead of the cluster
+    WrongDevice,
+    /// an IP-address certificate; the solver route must carry no host
+    IpIdentifier,
 }
 
 impl Code {
@@ -297,16 +260,97 @@ impl Code {
 mod tests {
     use super::*;
 
+    /// The released codes, in declaration order. A code's string and position never change once
+    /// released (scripts match on the string): a rename, a removal, a reordering or a code
+    /// inserted in the middle fails here. A new code is appended to the declaration and here.
+    const RELEASED: &[&str] = &[
+        "CERT_MANAGER_MISSING",
+        "ISSUER_NOT_FOUND",
+        "ISSUER_NOT_READY",
+        "ISSUER_NOT_ACME",
+        "WILDCARD_NEEDS_DNS01",
+        "SOLVER_CONFIG",
+        "NO_MATCHING_SOLVER",
+        "PRESENT_FAILED",
+        "SOLVER_POD_NOT_RUNNING",
+        "SOLVER_POD_STALE",
+        "SOLVER_UNREACHABLE",
+        "SOLVER_INGRESS_REJECTED",
+        "INGRESS_CLASS_UNSERVED",
+        "DUPLICATE_CONTROLLER",
+        "HTTPROUTE_NOT_ATTACHED",
+        "GATEWAY_API_DISABLED",
+        "CHALLENGE_NOT_SCHEDULED",
+        "SELF_CHECK_FAILING",
+        "SELF_CHECK_SKIPPED",
+        "CA_REJECTED",
+        "RATE_LIMITED",
+        "ISSUANCE_BACKOFF",
+        "MIXED_BACKENDS",
+        "STALE_ADDRESS",
+        "IPV6_BROKEN",
+        "HTTPS_REDIRECT_UNSERVED",
+        "BAD_REDIRECT",
+        "AUTH_REQUIRED",
+        "BODY_MISMATCH",
+        "INBOUND_BLOCKED",
+        "DNS_NOT_READY",
+        "CDN_IN_FRONT",
+        "NON_PUBLIC_NAME",
+        "HAIRPIN_UNREACHABLE",
+        "SPLIT_HORIZON",
+        "IP_ALLOWLIST",
+        "PROXY_PROTOCOL_MISMATCH",
+        "SELFCHECK_VIA_PROXY",
+        "SELFCHECK_EGRESS_BLOCKED",
+        "BACKEND_PINNED_BY_SOURCE",
+        "DNS01_ADVISED",
+        "NOT_CHECKED",
+        "PATH_CAPTURED",
+        "HOST_NOT_PRESERVED",
+        "SOLVER_ON_OTHER_LB",
+        "DATAPLANE_STALE",
+        "ETP_LOCAL_PARTIAL",
+        "EDGE_PROTOCOL_MISMATCH",
+        "DNS_BROKEN",
+        "CAA_FORBIDS",
+        "SOLVER_REMOVED_EARLY",
+        "VERSION_PITFALL",
+        "WRONG_DEVICE",
+        "IP_IDENTIFIER",
+    ];
+
     #[test]
-    fn all_lists_every_code_once_in_order() {
+    fn released_codes_keep_their_names_and_positions() {
+        let names: Vec<String> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        for (i, want) in RELEASED.iter().enumerate() {
+            assert_eq!(
+                names.get(i).map(String::as_str),
+                Some(*want),
+                "position {i}: released codes keep their string and position"
+            );
+        }
+        assert_eq!(
+            &names[RELEASED.len().min(names.len())..],
+            &[] as &[String],
+            "new codes: append them to RELEASED too"
+        );
         for (i, c) in Code::ALL.iter().enumerate() {
             assert_eq!(c.index(), i, "{c}");
+            // The string is serde's: it parses back to the same code, and Display agrees.
+            let back: Code = serde_json::from_value(serde_json::json!(c.as_str())).unwrap();
+            assert_eq!(back, *c);
+            assert_eq!(c.to_string(), names[i]);
+            let meaning = c.meaning();
+            assert!(
+                !meaning.is_empty() && !meaning.contains('\n') && meaning == meaning.trim(),
+                "{c}: one line of meaning, got {meaning:?}"
+            );
         }
-        assert_eq!(Code::MixedBackends.as_str(), "MIXED_BACKENDS");
         assert_eq!(Code::Ipv6Broken.as_str(), "IPV6_BROKEN");
         assert_eq!(
-            Code::HttprouteNotAttached.as_str(),
-            "HTTPROUTE_NOT_ATTACHED"
+            Code::HttprouteNotAttached.meaning(),
+            "the solver HTTPRoute is not accepted by a port-80 HTTP listener"
         );
     }
 }
