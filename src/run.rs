@@ -6,26 +6,16 @@ use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
 use crate::probe::incluster::InCluster;
-use crate::probe::plan::TargetReport;
 use crate::probe::pod::{
     self,
     lifecycle::{Signals, Tracker},
 };
 use crate::probe::targets::{self, cert_profile, probe_candidates, probe_id};
 use crate::report::{CertificateReport, Report, table};
-use std::collections::HashMap;
 use std::io::IsTerminal;
 
-/// What the probe stage produced for one run.
-#[derive(Debug, Default)]
-pub struct Probes {
-    /// Whether probing ran at all (false with `--no-probe`).
-    pub enabled: bool,
-    /// Local-vantage reports keyed by `<namespace>/<challenge>`.
-    pub local: HashMap<String, TargetReport>,
-    /// The probe pod's view (or why there is none).
-    pub in_cluster: crate::probe::incluster::InCluster,
-}
+/// The probe stage's output, named here too for the callers of [`build_report`].
+pub use crate::probe::Probes;
 
 /// Run the local plans.
 pub async fn probe_locally(
@@ -313,6 +303,8 @@ async fn probe_in_cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::plan::TargetReport;
+    use std::collections::HashMap;
 
     #[derive(serde::Deserialize)]
     struct Fixture {

@@ -1,6 +1,6 @@
 //! The in-cluster vantage as data: where the probe pod ran, what it reported, or why it could
-//! not run. The pod lifecycle (`probe::pod`) produces an [`InCluster`]; `run::build_report` and
-//! the cross-vantage rules in `diagnose::vantage` consume it.
+//! not run. The pod lifecycle (`probe::pod`) produces an [`InCluster`]; it travels in
+//! [`super::Probes`] to diagnosis, whose cross-vantage rules read it.
 
 use crate::probe::plan::TargetReport;
 use serde::{Deserialize, Serialize};

@@ -16,3 +16,19 @@ pub mod targets;
 pub mod verdict;
 
 pub use engine::run_plan;
+
+use incluster::InCluster;
+use plan::TargetReport;
+use std::collections::HashMap;
+
+/// What the probe stage produced for one run: the input of diagnosis next to the cluster
+/// evidence.
+#[derive(Debug, Default)]
+pub struct Probes {
+    /// Whether probing ran at all (false with `--no-probe`).
+    pub enabled: bool,
+    /// Local-vantage reports keyed by `<namespace>/<challenge>`.
+    pub local: HashMap<String, TargetReport>,
+    /// The probe pod's view (or why there is none).
+    pub in_cluster: InCluster,
+}
