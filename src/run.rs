@@ -48,7 +48,7 @@ pub fn build_report(
     let reports = certs
         .iter()
         .map(|cert| {
-            let mut findings = api::findings(&api::Input { cert, cluster });
+            let mut findings = api::findings(&diagnose::view::Certificate { cert, cluster });
             let profile = cert_profile(cert);
             let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
             for ch in probe_candidates(cert) {

@@ -1,23 +1,16 @@
 //! Findings available from the Kubernetes API alone (no network probing).
 //!
-//! Each rule is a small pure function over [`Input`]; [`findings`] runs them in order. Rules
+//! Each rule is a small pure function over [`Certificate`]; [`findings`] runs them in order. Rules
 //! return findings for what they can prove, and "supports" findings for what they can only
 //! suggest (the probe stage then proves or disproves them).
 
+use super::util::{ingress_class, issuer_kind_cmd, open_http01, parsed, renew_hint, solver_patch};
+use super::view::Certificate;
 use super::{Code, Finding, Proof, Severity};
-use crate::evidence::{
-    CertificateEvidence, ChallengeEvidence, ClusterEvidence, IngressEvidence, RouteEvidence,
-    Solver, condition,
-};
+use crate::evidence::{ChallengeEvidence, ClusterEvidence, RouteEvidence, Solver, condition};
 use crate::reason::{self, Phase, Reason};
 
-/// What the API rules look at: one certificate and the cluster around it.
-pub struct Input<'a> {
-    pub cert: &'a CertificateEvidence,
-    pub cluster: &'a ClusterEvidence,
-}
-
-type Rule = fn(&Input) -> Vec<Finding>;
+type Rule = fn(&Certificate) -> Vec<Finding>;
 
 /// The rules, in the order their findings are most useful when severities tie.
 pub(super) const RULES: &[Rule] = &[
@@ -47,68 +40,15 @@ pub(super) const RULES: &[Rule] = &[
 ];
 
 /// Run every API rule for one certificate.
-pub fn findings(input: &Input) -> Vec<Finding> {
+pub fn findings(input: &Certificate) -> Vec<Finding> {
     RULES.iter().flat_map(|rule| rule(input)).collect()
-}
-
-/// HTTP-01 challenges that are not finished.
-pub(super) fn open_http01(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
-    cert.challenges
-        .iter()
-        .filter(|c| c.is_http01() && reason::phase(c) != Phase::Done)
-}
-
-pub(super) fn parsed(ch: &ChallengeEvidence) -> Option<Reason> {
-    ch.reason.as_deref().and_then(reason::parse)
-}
-
-pub(super) fn issuer_kind_cmd(cert: &CertificateEvidence) -> String {
-    let r = &cert.issuer_ref;
-    if r.is_cluster_issuer() {
-        format!("clusterissuer {}", r.name)
-    } else {
-        format!("issuer {} -n {}", r.name, cert.namespace)
-    }
-}
-
-/// `kubectl patch` that sets one field of the solver the challenge uses, when the solver's
-/// index in the issuer is known; otherwise the YAML to put in the issuer.
-pub(super) fn solver_patch(
-    cert: &CertificateEvidence,
-    solver: &Solver,
-    field: &str,
-    value: &str,
-) -> String {
-    let index = cert
-        .issuer
-        .as_ref()
-        .and_then(|i| i.acme.as_ref())
-        .and_then(|a| a.solvers.iter().position(|s| s.http01 == solver.http01));
-    match index {
-        Some(i) => format!(
-            "kubectl patch {} --type=json -p '[{{\"op\":\"add\",\"path\":\"/spec/acme/solvers/{i}/http01/{field}\",\"value\":{value}}}]'",
-            issuer_kind_cmd(cert)
-        ),
-        None => format!(
-            "in {}: spec.acme.solvers[].http01.{}: {value}",
-            issuer_kind_cmd(cert),
-            field.replace('/', ".")
-        ),
-    }
-}
-
-pub(super) fn renew_hint(cert: &CertificateEvidence) -> String {
-    format!(
-        "then retry now: cmctl renew {} -n {} (or kubectl cert-manager renew)",
-        cert.name, cert.namespace
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Issuer
 // ---------------------------------------------------------------------------------------------
 
-fn issuer_problems(input: &Input) -> Vec<Finding> {
+fn issuer_problems(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let r = &cert.issuer_ref;
     let who = format!("{} {}", r.kind_or_default(), r.name);
@@ -205,7 +145,7 @@ fn dns01_solver_for(
     })
 }
 
-fn wildcard_needs_dns01(input: &Input) -> Vec<Finding> {
+fn wildcard_needs_dns01(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let Some(acme) = cert.issuer.as_ref().and_then(|i| i.acme.as_ref()) else {
         return vec![];
@@ -244,7 +184,7 @@ fn wildcard_needs_dns01(input: &Input) -> Vec<Finding> {
         .collect()
 }
 
-fn no_matching_solver(input: &Input) -> Vec<Finding> {
+fn no_matching_solver(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let Some(order) = &cert.order else {
         return vec![];
@@ -288,7 +228,7 @@ fn no_matching_solver(input: &Input) -> Vec<Finding> {
     ]
 }
 
-fn solver_config(input: &Input) -> Vec<Finding> {
+fn solver_config(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let mut out = Vec::new();
     for ch in open_http01(cert) {
@@ -344,7 +284,7 @@ fn solver_config(input: &Input) -> Vec<Finding> {
     out
 }
 
-fn gateway_api_disabled(input: &Input) -> Vec<Finding> {
+fn gateway_api_disabled(input: &Certificate) -> Vec<Finding> {
     let (cert, cluster) = (input.cert, input.cluster);
     let mut out = Vec::new();
     for ch in open_http01(cert) {
@@ -428,7 +368,7 @@ fn is_pod_rejection(detail: &str) -> bool {
         || (d.contains("pods \"cm-acme-http-solver") && d.contains("forbidden"))
 }
 
-fn present_failed(input: &Input) -> Vec<Finding> {
+fn present_failed(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let mut out = Vec::new();
     for ch in open_http01(cert) {
@@ -501,7 +441,7 @@ const POD_BLOCKING_WAIT_REASONS: &[&str] = &[
     "CrashLoopBackOff",
 ];
 
-fn solver_pod_not_running(input: &Input) -> Vec<Finding> {
+fn solver_pod_not_running(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let mut out = Vec::new();
     for ch in open_http01(cert).filter(|c| c.presented && reason::phase(c) == Phase::SelfCheck) {
@@ -574,7 +514,7 @@ fn solver_pod_not_running(input: &Input) -> Vec<Finding> {
     out
 }
 
-fn solver_pod_stale(input: &Input) -> Vec<Finding> {
+fn solver_pod_stale(input: &Certificate) -> Vec<Finding> {
     open_http01(input.cert)
         .flat_map(|ch| {
             ch.solver_pods.iter().filter(|p| !p.args_match).map(|p| {
@@ -601,7 +541,7 @@ fn solver_pod_stale(input: &Input) -> Vec<Finding> {
         .collect()
 }
 
-fn solver_unreachable(input: &Input) -> Vec<Finding> {
+fn solver_unreachable(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let mut out = Vec::new();
     for ch in open_http01(cert).filter(|c| c.presented && reason::phase(c) == Phase::SelfCheck) {
@@ -660,13 +600,6 @@ fn solver_unreachable(input: &Input) -> Vec<Finding> {
     out
 }
 
-/// The class an Ingress asks for: `spec.ingressClassName`, else the legacy annotation.
-pub(super) fn ingress_class(ing: &IngressEvidence) -> Option<&str> {
-    ing.class_name
-        .as_deref()
-        .or(ing.class_annotation.as_deref())
-}
-
 /// IngressClass names some running data plane serves.
 pub(super) fn served_classes(cluster: &ClusterEvidence) -> Vec<String> {
     let mut served: Vec<String> = cluster
@@ -706,7 +639,7 @@ fn class_list(cluster: &ClusterEvidence) -> String {
         .join(", ")
 }
 
-fn ingress_class_unserved(input: &Input) -> Vec<Finding> {
+fn ingress_class_unserved(input: &Certificate) -> Vec<Finding> {
     let (cert, cluster) = (input.cert, input.cluster);
     let classes_readable = !cluster
         .unreadable
@@ -790,7 +723,7 @@ fn ingress_class_unserved(input: &Input) -> Vec<Finding> {
     out
 }
 
-fn duplicate_controller(input: &Input) -> Vec<Finding> {
+fn duplicate_controller(input: &Certificate) -> Vec<Finding> {
     let (cert, cluster) = (input.cert, input.cluster);
     if open_http01(cert).next().is_none() {
         return vec![];
@@ -952,7 +885,7 @@ fn route_problem(
     None
 }
 
-fn httproute_not_attached(input: &Input) -> Vec<Finding> {
+fn httproute_not_attached(input: &Certificate) -> Vec<Finding> {
     let (cert, cluster) = (input.cert, input.cluster);
     let mut out = Vec::new();
     for ch in open_http01(cert) {
@@ -994,7 +927,7 @@ fn httproute_not_attached(input: &Input) -> Vec<Finding> {
 // Self check, CA, scheduling, backoff
 // ---------------------------------------------------------------------------------------------
 
-fn challenge_not_scheduled(input: &Input) -> Vec<Finding> {
+fn challenge_not_scheduled(input: &Certificate) -> Vec<Finding> {
     open_http01(input.cert)
         .filter(|c| reason::phase(c) == Phase::Scheduling)
         .map(|ch| {
@@ -1014,7 +947,7 @@ fn challenge_not_scheduled(input: &Input) -> Vec<Finding> {
         .collect()
 }
 
-fn self_check_failing(input: &Input) -> Vec<Finding> {
+fn self_check_failing(input: &Certificate) -> Vec<Finding> {
     open_http01(input.cert)
         .filter(|c| reason::phase(c) == Phase::SelfCheck)
         .filter_map(|ch| {
@@ -1031,7 +964,7 @@ fn self_check_failing(input: &Input) -> Vec<Finding> {
             .challenge(&ch.name)
             .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
             if let Some(log) = &ch.solver_log {
-                f = f.evidence(super::joint::log_summary(log));
+                f = f.evidence(super::util::log_summary(log));
                 if log.requests == 0 && log.lines > 0 {
                     f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
                 }
@@ -1046,7 +979,7 @@ fn self_check_failing(input: &Input) -> Vec<Finding> {
         .collect()
 }
 
-fn self_check_skipped(input: &Input) -> Vec<Finding> {
+fn self_check_skipped(input: &Certificate) -> Vec<Finding> {
     open_http01(input.cert)
         .filter_map(|ch| {
             let wait = ch.solver.wait_instead_of_self_check.as_ref()?;
@@ -1065,7 +998,7 @@ fn self_check_skipped(input: &Input) -> Vec<Finding> {
         .collect()
 }
 
-fn ca_rejected(input: &Input) -> Vec<Finding> {
+fn ca_rejected(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     cert.challenges
         .iter()
@@ -1100,7 +1033,7 @@ fn ca_rejected(input: &Input) -> Vec<Finding> {
         .collect()
 }
 
-fn rate_limited(input: &Input) -> Vec<Finding> {
+fn rate_limited(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let mut texts: Vec<(String, &str)> = Vec::new();
     if let Some(o) = &cert.order
@@ -1151,7 +1084,7 @@ fn rate_limited(input: &Input) -> Vec<Finding> {
     ]
 }
 
-fn issuance_backoff(input: &Input) -> Vec<Finding> {
+fn issuance_backoff(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let ready = condition(&cert.conditions, "Ready").is_some_and(|c| c.status == "True");
     if ready || cert.request.is_some() {
@@ -1180,7 +1113,7 @@ mod tests {
     use crate::evidence::*;
 
     /// The rules, with every finding checked for evidence, fix and docs link.
-    fn findings(input: &Input) -> Vec<Finding> {
+    fn findings(input: &Certificate) -> Vec<Finding> {
         let found = super::findings(input);
         crate::diagnose::testdata::assert_complete(&found);
         found
@@ -1189,7 +1122,7 @@ mod tests {
     use crate::diagnose::testdata::stuck;
 
     fn codes(cert: &CertificateEvidence, cluster: &ClusterEvidence) -> Vec<(Code, Proof)> {
-        findings(&Input { cert, cluster })
+        findings(&Certificate { cert, cluster })
             .iter()
             .map(|f| (f.code, f.proof))
             .collect()
@@ -1255,7 +1188,7 @@ mod tests {
         let (mut cert, cluster) = stuck();
         ch(&mut cert).solver_ingresses[0].class_name = Some("nginx-002".into());
         ch(&mut cert).solver_ingresses[0].lb_addresses.clear();
-        let found = findings(&Input {
+        let found = findings(&Certificate {
             cert: &cert,
             cluster: &cluster,
         });
@@ -1386,7 +1319,7 @@ mod tests {
         cert.request = None;
         cert.last_failure_time = Some("2026-11-28T05:00:00Z".into());
         cert.failed_issuance_attempts = Some(3);
-        let found = findings(&Input {
+        let found = findings(&Certificate {
             cert: &cert,
             cluster: &cluster,
         });

@@ -2,7 +2,8 @@
 //! a failing remote perspective), known regressions of the running cert-manager version, and
 //! IP identifiers. Registered in [`super::api`]'s rule list; each rule is small and pure.
 
-use super::api::{Input, issuer_kind_cmd, open_http01, parsed, renew_hint, solver_patch};
+use super::util::{issuer_kind_cmd, open_http01, parsed, renew_hint, solver_patch};
+use super::view::Certificate;
 use super::{Code, Finding, Proof, Severity};
 use crate::evidence::{CertificateEvidence, ChallengeEvidence};
 use crate::reason::{self, Reason};
@@ -76,7 +77,7 @@ fn ca_rule(
 }
 
 /// RC32: `urn:…:caa` / `CAA record for <name> prevents issuance`.
-pub(super) fn caa_forbids(input: &Input) -> Vec<Finding> {
+pub(super) fn caa_forbids(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     ca_rule(
         cert,
@@ -97,7 +98,7 @@ pub(super) fn caa_forbids(input: &Input) -> Vec<Finding> {
 }
 
 /// RC25 from the CA's words: `DNS problem: SERVFAIL looking up A|AAAA|CAA for …`.
-pub(super) fn dns_broken(input: &Input) -> Vec<Finding> {
+pub(super) fn dns_broken(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     ca_rule(
         cert,
@@ -125,7 +126,7 @@ pub(super) fn dns_broken(input: &Input) -> Vec<Finding> {
 
 /// RC34 (rare, unconfirmed by maintainers): the primary perspective passed, a remote one got
 /// 404. Only supported: event timestamps are not read, and mixed backends look the same.
-pub(super) fn solver_removed_early(input: &Input) -> Vec<Finding> {
+pub(super) fn solver_removed_early(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     ca_rule(
         cert,
@@ -251,7 +252,7 @@ fn pitfall_fix(
 }
 
 /// RC36: the running version is in a known-issue range **and** the matching symptom shows.
-pub(super) fn version_pitfall(input: &Input) -> Vec<Finding> {
+pub(super) fn version_pitfall(input: &Certificate) -> Vec<Finding> {
     let Some(cm) = &input.cluster.cert_manager else {
         return vec![];
     };
@@ -315,7 +316,7 @@ pub(super) fn version_pitfall(input: &Input) -> Vec<Finding> {
 
 /// RC39: a certificate for an IP address. The solver route must have no hostnames and the
 /// Ingress rule no host; older cert-manager versions put the IP there and the API refuses.
-pub(super) fn ip_identifier(input: &Input) -> Vec<Finding> {
+pub(super) fn ip_identifier(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
     let mut out = Vec::new();
     for ch in open_http01(cert).filter(|c| c.dns_name.parse::<std::net::IpAddr>().is_ok()) {
@@ -406,7 +407,7 @@ mod tests {
     }
 
     fn has(cert: &CertificateEvidence, cluster: &ClusterEvidence, code: Code) -> Option<Finding> {
-        let found = findings(&Input { cert, cluster });
+        let found = findings(&Certificate { cert, cluster });
         crate::diagnose::testdata::assert_complete(&found);
         found.into_iter().find(|f| f.code == code)
     }

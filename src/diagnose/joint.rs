@@ -3,26 +3,17 @@
 //! balancer the solver sits on, which data plane is stale, `externalTrafficPolicy: Local` with
 //! too few nodes, and protocol mix-ups at the edge. Pure; each rule is small.
 
-use super::api::{ingress_class, renew_hint, solver_patch};
-use super::probe::outcome_summary;
+use super::util::{ingress_class, log_summary, outcome_summary, renew_hint, solver_patch};
+use super::view::Joint;
 use super::{Code, Finding, Proof, Severity};
 use crate::evidence::{
     CertificateEvidence, ChallengeEvidence, ClusterEvidence, DataPlaneEvidence, IngressEvidence,
-    ServiceEvidence, SolverLogEvidence,
+    ServiceEvidence,
 };
 use crate::probe::plan::{AddressReport, TargetReport};
 use crate::reason::{self, Phase, Reason};
 
-/// What a joint rule sees: one challenge, its certificate, the cluster and (when probed) the
-/// local vantage's report.
-pub struct Ctx<'a> {
-    pub cert: &'a CertificateEvidence,
-    pub ch: &'a ChallengeEvidence,
-    pub cluster: &'a ClusterEvidence,
-    pub probe: Option<&'a TargetReport>,
-}
-
-type Rule = fn(&Ctx) -> Vec<Finding>;
+type Rule = fn(&Joint) -> Vec<Finding>;
 
 pub(super) const RULES: &[Rule] = &[
     host_not_preserved,
@@ -44,7 +35,7 @@ pub fn findings<'a>(
         .iter()
         .filter(|c| c.is_http01() && !matches!(reason::phase(c), Phase::Done))
         .flat_map(|ch| {
-            let ctx = Ctx {
+            let ctx = Joint {
                 cert,
                 ch,
                 cluster,
@@ -87,49 +78,10 @@ fn challenge_path(ch: &ChallengeEvidence) -> String {
     format!("/.well-known/acme-challenge/{}", ch.token)
 }
 
-/// `12 requests: 3 OK, 9 invalid host …` — what the solver log shows, for evidence lines.
-pub fn log_summary(l: &SolverLogEvidence) -> String {
-    if l.lines == 0 {
-        return format!(
-            "solver pod {}/{} has an empty log (restarted, or logs not kept): nothing to count",
-            l.namespace, l.pod
-        );
-    }
-    let sum = |v: &[(String, u32)]| v.iter().map(|(_, n)| n).sum::<u32>();
-    let agents = l
-        .user_agents
-        .iter()
-        .map(|(ua, n)| format!("{n}× {ua:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "solver pod {}/{} logged {} request(s) in its last {} line(s){}: {} served the key, {} health check(s) on /, {} wrong Host, {} wrong path, {} wrong token{}",
-        l.namespace,
-        l.pod,
-        l.requests,
-        l.lines,
-        if l.truncated {
-            " (cut at the size limit)"
-        } else {
-            ""
-        },
-        l.served,
-        l.health_checks,
-        sum(&l.invalid_hosts),
-        sum(&l.invalid_paths),
-        sum(&l.invalid_tokens),
-        if agents.is_empty() {
-            String::new()
-        } else {
-            format!("; User-Agents: {agents}")
-        }
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /// RC06: the solver logged requests whose Host is not the challenge's name.
-fn host_not_preserved(c: &Ctx) -> Vec<Finding> {
+fn host_not_preserved(c: &Joint) -> Vec<Finding> {
     let Some(log) = &c.ch.solver_log else {
         return vec![];
     };
@@ -249,7 +201,7 @@ fn app_answers(probe: Option<&TargetReport>) -> Vec<String> {
 }
 
 /// RC05: another Ingress for the same host captures `/.well-known/acme-challenge/<token>`.
-fn path_captured(c: &Ctx) -> Vec<Finding> {
+fn path_captured(c: &Joint) -> Vec<Finding> {
     let path = challenge_path(c.ch);
     let solver_class =
         c.ch.solver_ingresses
@@ -317,7 +269,7 @@ fn path_captured(c: &Ctx) -> Vec<Finding> {
             "stop editing Ingress {}/{} in place (its annotations apply to the challenge path): remove `name` from the solver in the {} so cert-manager creates its own Ingress",
             i.namespace,
             i.name,
-            super::api::issuer_kind_cmd(c.cert)
+            super::util::issuer_kind_cmd(c.cert)
         ),
         Some((i, _)) => format!(
             "kubectl -n {} edit ingress {} — take the capturing annotation or the conflicting path away from {} for host {} (move the rewrite/regex/redirect/auth to an Ingress for the application's own paths, so /.well-known/acme-challenge/ is matched by the solver's Exact path only)",
@@ -343,7 +295,7 @@ fn per_ingress_lb(class: &str, cluster: &ClusterEvidence) -> bool {
 }
 
 /// RC07: the solver Ingress got its own load-balancer address, which DNS does not point at.
-fn solver_on_other_lb(c: &Ctx) -> Vec<Finding> {
+fn solver_on_other_lb(c: &Joint) -> Vec<Finding> {
     let Some(ans) = c
         .probe
         .and_then(|p| p.dns.resolvers.iter().find(|a| a.role == "primary"))
@@ -446,7 +398,7 @@ fn solver_on_other_lb(c: &Ctx) -> Vec<Finding> {
 
 /// Data planes that carry the solver's route: ingress controllers for its class, Gateways in
 /// its HTTPRoute's parentRefs.
-fn solver_planes<'a>(c: &Ctx<'a>) -> Vec<&'a DataPlaneEvidence> {
+fn solver_planes<'a>(c: &Joint<'a>) -> Vec<&'a DataPlaneEvidence> {
     let classes: Vec<&str> =
         c.ch.solver_ingresses
             .iter()
@@ -517,7 +469,7 @@ fn same_responder_mix(a: &AddressReport) -> Option<(String, u32, u32)> {
 }
 
 /// RC10: the controller took the solver route but its proxies do not (all) serve it.
-fn dataplane_stale(c: &Ctx) -> Vec<Finding> {
+fn dataplane_stale(c: &Joint) -> Vec<Finding> {
     let planes = solver_planes(c);
     let accepted =
         c.ch.solver_ingresses
@@ -592,7 +544,7 @@ fn dial_failures(a: &AddressReport) -> u32 {
 
 /// RC14: `externalTrafficPolicy: Local`, and some addresses (or connections) get through while
 /// others are dropped or refused — nodes without a ready controller pod.
-fn etp_local_partial(c: &Ctx) -> Vec<Finding> {
+fn etp_local_partial(c: &Joint) -> Vec<Finding> {
     let planes = solver_planes(c);
     let Some(svc) = local_services(&planes).into_iter().next() else {
         return vec![];
@@ -654,7 +606,7 @@ fn tls_target(svc: &ServiceEvidence) -> Option<(usize, String)> {
 }
 
 /// RC19: port 80 reaches a TLS listener (or the reverse): 400 "plain HTTP … HTTPS port".
-fn edge_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
+fn edge_protocol_mismatch(c: &Joint) -> Vec<Finding> {
     let seen = c
         .probe
         .into_iter()

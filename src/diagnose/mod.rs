@@ -14,7 +14,9 @@ pub mod rank;
 pub mod responder;
 #[cfg(test)]
 pub(crate) mod testdata;
+pub mod util;
 pub mod vantage;
+pub mod view;
 
 pub use finding::{Code, DOCS_BASE, Finding, Proof, Severity};
 pub use rank::rank;

@@ -1,6 +1,8 @@
 //! Findings from probing the challenge URL (one vantage). Pure functions over a
 //! [`TargetReport`]; each rule is small and names the numbers it saw.
 
+use super::util::outcome_summary;
+use super::view::Vantage;
 use super::{Code, Finding, Proof, Severity};
 use crate::evidence::ChallengeEvidence;
 use crate::probe::plan::{
@@ -8,14 +10,7 @@ use crate::probe::plan::{
 };
 use std::net::IpAddr;
 
-type Rule = fn(&Ctx) -> Vec<Finding>;
-
-/// What a rule sees.
-pub struct Ctx<'a> {
-    pub ch: &'a ChallengeEvidence,
-    pub report: &'a TargetReport,
-    pub ca: CaProfile,
-}
+type Rule = fn(&Vantage) -> Vec<Finding>;
 
 pub(super) const RULES: &[Rule] = &[
     dns_not_ready,
@@ -35,45 +30,8 @@ pub(super) const RULES: &[Rule] = &[
 
 /// Run every probe rule for one challenge.
 pub fn findings(ch: &ChallengeEvidence, report: &TargetReport, ca: CaProfile) -> Vec<Finding> {
-    let ctx = Ctx { ch, report, ca };
+    let ctx = Vantage { ch, report, ca };
     RULES.iter().flat_map(|r| r(&ctx)).collect()
-}
-
-/// `13×200 key (nginx)  11×404 (envoy)` — the outcomes on one address.
-pub fn outcome_summary(addr: &AddressReport) -> String {
-    addr.outcomes
-        .iter()
-        .map(outcome_text)
-        .collect::<Vec<_>>()
-        .join("  ")
-}
-
-/// `13×200 key (nginx)` — one outcome and its count.
-pub fn outcome_text(o: &OutcomeCount) -> String {
-    let what = match (o.status, o.error_class) {
-        (Some(s), _) => {
-            let body = match (s, o.key_match) {
-                (_, KeyMatch::Exact) => " key",
-                (_, KeyMatch::Trimmed) => " key+whitespace",
-                (200, KeyMatch::No) => " wrong body",
-                _ => "",
-            };
-            let via = if o.redirect_chain.is_empty() {
-                String::new()
-            } else {
-                format!(" after {} redirect(s)", o.redirect_chain.len())
-            };
-            format!("{s}{body}{via}")
-        }
-        (None, Some(c)) => c.as_str().to_owned(),
-        (None, None) => "no response".to_owned(),
-    };
-    let who = if o.responder == "-" {
-        String::new()
-    } else {
-        format!(" ({})", o.responder)
-    };
-    format!("{}×{what}{who}", o.count)
 }
 
 fn address_lines(addrs: &[&AddressReport]) -> Vec<String> {
@@ -102,7 +60,7 @@ pub(super) fn primary_answer(r: &TargetReport) -> Option<&crate::probe::plan::Re
 
 // ---------------------------------------------------------------------------------------------
 
-fn dns_not_ready(c: &Ctx) -> Vec<Finding> {
+fn dns_not_ready(c: &Vantage) -> Vec<Finding> {
     let Some(ans) = primary_answer(c.report) else {
         return vec![];
     };
@@ -172,7 +130,7 @@ fn is_reserved(ip: IpAddr) -> bool {
     }
 }
 
-fn non_public_name(c: &Ctx) -> Vec<Finding> {
+fn non_public_name(c: &Vantage) -> Vec<Finding> {
     // Private ACME servers (Pebble, step-ca) validate reserved addresses and private names.
     if !c.ca.is_public() {
         return vec![];
@@ -219,7 +177,7 @@ fn non_public_name(c: &Ctx) -> Vec<Finding> {
     vec![f.fix("use a public name whose DNS points at a public address, or validate with DNS-01 (no inbound traffic needed); for internal names use a private ACME server or a CA issuer")]
 }
 
-fn mixed_backends(c: &Ctx) -> Vec<Finding> {
+fn mixed_backends(c: &Vantage) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &c.report.addresses {
         let responders = a.responders();
@@ -281,7 +239,7 @@ fn fails(a: &AddressReport) -> bool {
     a.attempts > 0 && a.cert_manager_passes == 0
 }
 
-fn stale_address(c: &Ctx) -> Vec<Finding> {
+fn stale_address(c: &Vantage) -> Vec<Finding> {
     let mut out = Vec::new();
     for v6 in [false, true] {
         let family: Vec<&AddressReport> = c
@@ -334,7 +292,7 @@ fn stale_address(c: &Ctx) -> Vec<Finding> {
     out
 }
 
-fn ipv6_broken(c: &Ctx) -> Vec<Finding> {
+fn ipv6_broken(c: &Vantage) -> Vec<Finding> {
     let v6: Vec<&AddressReport> = c.report.addresses.iter().filter(|a| a.is_ipv6()).collect();
     if v6.is_empty() {
         return vec![];
@@ -391,7 +349,7 @@ fn ipv6_broken(c: &Ctx) -> Vec<Finding> {
     ))]
 }
 
-fn inbound_blocked(c: &Ctx) -> Vec<Finding> {
+fn inbound_blocked(c: &Vantage) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &c.report.addresses {
         let timeouts: u32 = a
@@ -443,7 +401,7 @@ fn sample_final_url(a: &AddressReport, o: &OutcomeCount) -> Option<String> {
         .map(|h| h.url.clone())
 }
 
-fn https_redirect_unserved(c: &Ctx) -> Vec<Finding> {
+fn https_redirect_unserved(c: &Vantage) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &c.report.addresses {
         for o in a
@@ -481,7 +439,7 @@ fn https_redirect_unserved(c: &Ctx) -> Vec<Finding> {
     out
 }
 
-fn bad_redirect(c: &Ctx) -> Vec<Finding> {
+fn bad_redirect(c: &Vantage) -> Vec<Finding> {
     if c.ca != CaProfile::Letsencrypt {
         return vec![];
     }
@@ -510,7 +468,7 @@ fn bad_redirect(c: &Ctx) -> Vec<Finding> {
     out
 }
 
-fn auth_required(c: &Ctx) -> Vec<Finding> {
+fn auth_required(c: &Vantage) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &c.report.addresses {
         let n: u32 = a
@@ -548,7 +506,7 @@ fn auth_required(c: &Ctx) -> Vec<Finding> {
     out
 }
 
-fn body_mismatch(c: &Ctx) -> Vec<Finding> {
+fn body_mismatch(c: &Vantage) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &c.report.addresses {
         let Some(o) = a.outcomes.iter().find(|o| {
@@ -593,7 +551,7 @@ fn body_mismatch(c: &Ctx) -> Vec<Finding> {
 
 const CDNS: &[&str] = &["cloudflare", "gclb", "aws-alb", "azure-appgw"];
 
-fn cdn_in_front(c: &Ctx) -> Vec<Finding> {
+fn cdn_in_front(c: &Vantage) -> Vec<Finding> {
     let Some((a, who)) = c.report.addresses.iter().find_map(|a| {
         a.outcomes
             .iter()

@@ -2,14 +2,16 @@
 //! (SERVFAIL/timeout, not a missing record) and a home router or NAS answering instead of the
 //! cluster. Registered in [`super::probe`]'s rule list.
 
-use super::probe::{Ctx, outcome_summary, primary_answer};
+use super::probe::primary_answer;
+use super::util::outcome_summary;
+use super::view::Vantage;
 use super::{Code, Finding, Proof, Severity};
 use crate::probe::plan::{AddressReport, Attempt, ErrorClass};
 
 /// RC25 seen by the probe: the self check's resolver fails for the name (SERVFAIL, REFUSED,
 /// timeout, other error) rather than saying it does not exist. One failing record type while
 /// the other resolves is not reported: validators use the family that resolved.
-pub(super) fn dns_broken(c: &Ctx) -> Vec<Finding> {
+pub(super) fn dns_broken(c: &Vantage) -> Vec<Finding> {
     let Some(ans) = primary_answer(c.report) else {
         return vec![];
     };
@@ -93,7 +95,7 @@ fn device_on(a: &AddressReport) -> Option<(String, u32)> {
 
 /// RC37: the request lands on a router/firewall/NAS UI (port forwarding to the wrong host,
 /// NAT reflection hitting the router itself, a corporate firewall block page).
-pub(super) fn wrong_device(c: &Ctx) -> Vec<Finding> {
+pub(super) fn wrong_device(c: &Vantage) -> Vec<Finding> {
     let Some((a, (what, n))) = c
         .report
         .addresses

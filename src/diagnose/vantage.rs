@@ -5,10 +5,11 @@
 //! The local view stands in for the CA's (outside) view; the in-cluster view for the self
 //! check's. Each rule names the numbers it saw per vantage and the objects to change.
 
-use super::probe::{outcome_summary, outcome_text};
+use super::util::{outcome_summary, outcome_text, placement_text, problem_kind};
+use super::view::Vantages;
 use super::{Code, Finding, Proof, Severity};
 use crate::evidence::{ChallengeEvidence, ClusterEvidence};
-use crate::probe::incluster::{InCluster, Placement, ProblemKind};
+use crate::probe::incluster::InCluster;
 use crate::probe::plan::{
     AddressReport, CaProfile, DirectResult, ErrorClass, OutcomeCount, ProxyProtocolProbe,
     ProxySettings, ResolverAnswer, TargetReport,
@@ -16,17 +17,7 @@ use crate::probe::plan::{
 use crate::probe::targets::{SOLVER_LABEL, plane_name};
 use crate::reason::{self, ConnectionClass, Reason};
 
-/// What a cross-vantage rule sees.
-pub struct Ctx<'a> {
-    pub ch: &'a ChallengeEvidence,
-    pub local: Option<&'a TargetReport>,
-    pub inside: Option<&'a TargetReport>,
-    pub in_cluster: &'a InCluster,
-    pub cluster: &'a ClusterEvidence,
-    pub ca: CaProfile,
-}
-
-type Rule = fn(&Ctx) -> Vec<Finding>;
+type Rule = fn(&Vantages) -> Vec<Finding>;
 
 const RULES: &[Rule] = &[
     split_horizon,
@@ -62,7 +53,7 @@ pub fn findings(
     cluster: &ClusterEvidence,
     profile: CaProfile,
 ) -> Vec<Finding> {
-    let ctx = Ctx {
+    let ctx = Vantages {
         ch,
         local,
         inside,
@@ -352,7 +343,7 @@ fn joined(v: &[String]) -> String {
 // SPLIT_HORIZON
 // ---------------------------------------------------------------------------------------------
 
-fn split_horizon(c: &Ctx) -> Vec<Finding> {
+fn split_horizon(c: &Vantages) -> Vec<Finding> {
     let (Some(local), Some(inside)) = (c.local, c.inside) else {
         return vec![];
     };
@@ -477,7 +468,7 @@ fn router_only(a: &AddressReport) -> bool {
 }
 
 /// Some address that is not the cluster's own is reachable from the pod (any challenge).
-fn other_public_reachable(c: &Ctx, except: &[&str]) -> Option<String> {
+fn other_public_reachable(c: &Vantages, except: &[&str]) -> Option<String> {
     let InCluster::Ran { targets, .. } = c.in_cluster else {
         return None;
     };
@@ -493,7 +484,7 @@ fn other_public_reachable(c: &Ctx, except: &[&str]) -> Option<String> {
         .map(|a| a.address.clone())
 }
 
-fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
+fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
     let (Some(local), Some(inside)) = (c.local, c.inside) else {
         return vec![];
     };
@@ -654,7 +645,7 @@ fn hairpin_or_egress(c: &Ctx) -> Vec<Finding> {
 
 /// The probe pod passes with the controller's resolvers and proxy, but cert-manager's own
 /// self check reports a connection timeout: only the controller's pods are cut off.
-fn egress_blocked_for_the_controller_only(c: &Ctx) -> Vec<Finding> {
+fn egress_blocked_for_the_controller_only(c: &Vantages) -> Vec<Finding> {
     let Some(inside) = c.inside else {
         return vec![];
     };
@@ -707,7 +698,7 @@ fn forbidden(a: &AddressReport) -> bool {
         && count(&a.outcomes, |o| o.status == Some(403)) * 2 >= a.attempts
 }
 
-fn ip_allowlist(c: &Ctx) -> Vec<Finding> {
+fn ip_allowlist(c: &Vantages) -> Vec<Finding> {
     let (Some(local), Some(inside)) = (c.local, c.inside) else {
         return vec![];
     };
@@ -828,7 +819,7 @@ fn preamble_helps(plain: &[OutcomeCount], p: &ProxyProtocolProbe) -> bool {
                 .any(|o| o.status.is_some_and(|s| s != 400)))
 }
 
-fn proxy_protocol_mismatch(c: &Ctx) -> Vec<Finding> {
+fn proxy_protocol_mismatch(c: &Vantages) -> Vec<Finding> {
     // (vantage, what, ip, plain outcomes, follow-up, plain got responses)
     let mut seen: Vec<(&str, String, String, String, &ProxyProtocolProbe, bool)> = Vec::new();
     for (vantage, t) in [("this machine", c.local), ("inside the cluster", c.inside)] {
@@ -925,7 +916,7 @@ fn proxy_style(o: &OutcomeCount) -> bool {
 }
 
 /// The proxy the controller's `HTTP_PROXY`/`NO_PROXY` send the challenge URL to, if any.
-fn controller_proxy(c: &Ctx) -> Option<String> {
+fn controller_proxy(c: &Vantages) -> Option<String> {
     let cm = c.cluster.cert_manager.as_ref()?;
     let settings = ProxySettings {
         http: cm.http_proxy.clone(),
@@ -936,7 +927,7 @@ fn controller_proxy(c: &Ctx) -> Option<String> {
     crate::probe::http::proxy_for(&settings, &url)
 }
 
-fn selfcheck_via_proxy(c: &Ctx) -> Vec<Finding> {
+fn selfcheck_via_proxy(c: &Vantages) -> Vec<Finding> {
     let (Some(cm), Some(proxy)) = (c.cluster.cert_manager.as_ref(), controller_proxy(c)) else {
         return vec![];
     };
@@ -1053,7 +1044,7 @@ fn consistent(a: &AddressReport) -> Option<(&str, bool)> {
         .then(|| (r[0], a.cert_manager_passes > 0))
 }
 
-fn backend_pinned_by_source(c: &Ctx) -> Vec<Finding> {
+fn backend_pinned_by_source(c: &Vantages) -> Vec<Finding> {
     let (Some(local), Some(inside)) = (c.local, c.inside) else {
         return vec![];
     };
@@ -1113,7 +1104,7 @@ fn backend_pinned_by_source(c: &Ctx) -> Vec<Finding> {
 // The solver asked directly (P4)
 // ---------------------------------------------------------------------------------------------
 
-fn solver_unanswered(c: &Ctx) -> Vec<Finding> {
+fn solver_unanswered(c: &Vantages) -> Vec<Finding> {
     let Some(inside) = c.inside else {
         return vec![];
     };
@@ -1315,34 +1306,6 @@ pub fn attach_attribution(findings: &mut [Finding], ch: &ChallengeEvidence, line
 /// What the cross-vantage rules could not check, when the in-cluster view is missing.
 const UNCHECKED: &str = "not checked from inside the cluster: hairpin NAT, split-horizon DNS, PROXY protocol on in-cluster paths, the controller's proxy and egress, and which data plane serves the token";
 
-pub fn problem_kind(kind: ProblemKind) -> &'static str {
-    match kind {
-        ProblemKind::Forbidden => "forbidden",
-        ProblemKind::ImagePull => "image pull failed",
-        ProblemKind::Unschedulable => "unschedulable",
-        ProblemKind::Rejected => "rejected by admission",
-        ProblemKind::DeadlineExceeded => "deadline exceeded",
-        ProblemKind::Killed => "killed",
-        ProblemKind::MalformedReport => "malformed report",
-        ProblemKind::Interrupted => "interrupted",
-        ProblemKind::Api => "API error",
-    }
-}
-
-/// `cert-manager/acmecheck-probe-x on node node-a (why)`.
-pub fn placement_text(p: &Placement) -> String {
-    let node = p
-        .node
-        .as_deref()
-        .map_or(String::new(), |n| format!(" on node {n}"));
-    let why = if p.why.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", p.why)
-    };
-    format!("{}/{}{node}{why}", p.namespace, p.pod)
-}
-
 /// Say what the run could not see for a certificate: `candidates` challenges to probe, of
 /// which `local` were probed from this machine and `inside` from the probe pod.
 pub fn not_checked(
@@ -1430,6 +1393,7 @@ mod tests {
     use super::*;
     use crate::evidence::PodEvidence;
     use crate::probe::incluster::Problem;
+    use crate::probe::incluster::{Placement, ProblemKind};
     use crate::probe::plan::{DnsReport, KeyMatch};
     use std::collections::HashMap;
 

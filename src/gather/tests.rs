@@ -29,7 +29,7 @@ fn scenario(name: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
 }
 
 fn codes(cert: &CertificateEvidence, cluster: &ClusterEvidence) -> Vec<Code> {
-    api::findings(&api::Input { cert, cluster })
+    api::findings(&crate::diagnose::view::Certificate { cert, cluster })
         .into_iter()
         .map(|f| f.code)
         .collect()

@@ -2,8 +2,7 @@
 //! findings with the root cause first. Readable at 80 columns.
 
 use super::{CertificateReport, InClusterSummary, Report, Vantages};
-use crate::diagnose::probe::outcome_text;
-use crate::diagnose::vantage::{placement_text, problem_kind};
+use crate::diagnose::util::{outcome_text, placement_text, problem_kind};
 use crate::diagnose::{Finding, Proof, Severity};
 use crate::probe::plan::{
     AddressReport, CaProfile, DirectResult, OutcomeCount, ProxyProtocolProbe, TargetReport,
