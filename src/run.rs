@@ -1,7 +1,7 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
-use crate::diagnose::{self, api, vantage};
+use crate::diagnose::{self, vantage};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
@@ -48,7 +48,8 @@ pub fn build_report(
     let reports = certs
         .iter()
         .map(|cert| {
-            let mut findings = api::findings(&diagnose::view::Certificate { cert, cluster });
+            let mut findings =
+                diagnose::certificate::findings(&diagnose::view::Certificate { cert, cluster });
             let profile = cert_profile(cert);
             let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
             for ch in probe_candidates(cert) {

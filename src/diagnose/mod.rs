@@ -5,8 +5,8 @@
 //! first (proof before support, errors before warnings).
 
 pub mod advice;
-pub mod api;
-pub mod chain;
+pub mod certificate;
+pub mod cluster;
 pub mod finding;
 pub mod joint;
 pub mod probe;
@@ -14,6 +14,7 @@ pub mod rank;
 pub mod responder;
 #[cfg(test)]
 pub(crate) mod testdata;
+pub mod texts;
 pub mod util;
 pub mod vantage;
 pub mod view;
@@ -21,7 +22,7 @@ pub mod view;
 pub use finding::{Code, DOCS_BASE, Finding, Proof, Severity};
 pub use rank::rank;
 
-/// How many rules a full run applies to each certificate (API, probe, joint, DNS-01 advice).
+/// How many rules a full run applies to each certificate (cluster objects and texts, probe, joint, DNS-01 advice).
 pub fn rule_count() -> usize {
-    api::RULES.len() + probe::RULES.len() + joint::RULES.len() + 1
+    certificate::RULES.len() + probe::RULES.len() + joint::RULES.len() + 1
 }

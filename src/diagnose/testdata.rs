@@ -111,6 +111,24 @@ pub fn stuck() -> (CertificateEvidence, ClusterEvidence) {
     (cert, cluster)
 }
 
+/// The first challenge of a fixture certificate.
+pub fn ch(cert: &mut CertificateEvidence) -> &mut ChallengeEvidence {
+    &mut cert.challenges[0]
+}
+
+/// [`stuck`], with the cert-manager controller (v1.19.1) known.
+pub fn stuck_with_controller() -> (CertificateEvidence, ClusterEvidence) {
+    let (cert, mut cluster) = crate::diagnose::testdata::stuck();
+    cluster.cert_manager = Some(CertManagerEvidence {
+        namespace: "cert-manager".into(),
+        deployment: "cert-manager".into(),
+        image: Some("quay.io/jetstack/cert-manager-controller:v1.19.1".into()),
+        version: Some("v1.19.1".into()),
+        ..Default::default()
+    });
+    (cert, cluster)
+}
+
 /// One outcome: `km == Exact` passes both rule sets, `Trimmed` passes the CA only.
 pub fn oc(
     status: Option<u16>,

@@ -2,7 +2,7 @@
 
 use super::assemble::{DOMAIN_LABEL, REVISION_ANNOTATION, adler32, assemble};
 use super::snapshot::Snapshot;
-use crate::diagnose::{Code, api};
+use crate::diagnose::{Code, certificate};
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 
 fn load(scenario: &str) -> Result<Snapshot, crate::error::UserError> {
@@ -29,7 +29,7 @@ fn scenario(name: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
 }
 
 fn codes(cert: &CertificateEvidence, cluster: &ClusterEvidence) -> Vec<Code> {
-    api::findings(&crate::diagnose::view::Certificate { cert, cluster })
+    certificate::findings(&crate::diagnose::view::Certificate { cert, cluster })
         .into_iter()
         .map(|f| f.code)
         .collect()

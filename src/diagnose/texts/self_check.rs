@@ -1,0 +1,58 @@
+//! SELF_CHECK_FAILING (cert-manager's own reason says the self check fails: the symptom) and
+//! SELF_CHECK_SKIPPED (`waitInsteadOfSelfCheck` replaces it).
+
+use crate::diagnose::finding::{Code, Finding, Proof, Severity};
+use crate::diagnose::util::{log_summary, open_http01, parsed};
+use crate::diagnose::view::Certificate;
+use crate::reason::{self, Phase, Reason};
+
+pub(crate) fn self_check_failing(input: &Certificate) -> Vec<Finding> {
+    open_http01(input.cert)
+        .filter(|c| reason::phase(c) == Phase::SelfCheck)
+        .filter_map(|ch| {
+            let r = parsed(ch)?;
+            if matches!(r, Reason::WaitingWithoutSelfCheck { .. } | Reason::Other { .. }) {
+                return None;
+            }
+            let mut f = Finding::new(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                format!("cert-manager's self check for {} fails: {}", ch.dns_name, r.short()),
+            )
+            .challenge(&ch.name)
+            .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
+            if let Some(log) = &ch.solver_log {
+                f = f.evidence(log_summary(log));
+                if log.requests == 0 && log.lines > 0 {
+                    f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
+                }
+            }
+            Some(
+                f.fix(format!(
+                    "the probe findings show why; to see it by hand, from a pod in the cluster: curl -sv {}",
+                    ch.challenge_url()
+                )),
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn self_check_skipped(input: &Certificate) -> Vec<Finding> {
+    open_http01(input.cert)
+        .filter_map(|ch| {
+            let wait = ch.solver.wait_instead_of_self_check.as_ref()?;
+            Some(
+                Finding::new(
+                    Code::SelfCheckSkipped,
+                    Severity::Info,
+                    Proof::Proves,
+                    format!("the self check is replaced by a {wait} wait (waitInsteadOfSelfCheck)"),
+                )
+                .challenge(&ch.name)
+                .evidence(format!("Challenge {} spec.solver.waitInsteadOfSelfCheck: {wait}", ch.name))
+                .fix("nothing to fix; a wrong guess costs a failed authorization at the CA, so check the probe results before it fires"),
+            )
+        })
+        .collect()
+}
