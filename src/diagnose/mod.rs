@@ -11,7 +11,6 @@ pub mod finding;
 pub mod joint;
 pub mod probe;
 pub mod rank;
-pub mod responder;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod texts;

@@ -1,47 +1,10 @@
-//! Probe rules about *who* or *what* answered, and DNS health (one vantage, pure): broken DNS
-//! (SERVFAIL/timeout, not a missing record) and a home router or NAS answering instead of the
-//! cluster. Registered in [`super::probe`]'s rule list.
+//! WRONG_DEVICE (RC37): a router, firewall or NAS answers instead of the cluster (port
+//! forwarding to the wrong host, NAT reflection hitting the router itself, a block page).
 
-use super::probe::primary_answer;
-use super::util::outcome_summary;
-use super::view::Vantage;
-use super::{Code, Finding, Proof, Severity};
-use crate::probe::plan::{AddressReport, Attempt, ErrorClass};
-
-/// RC25 seen by the probe: the self check's resolver fails for the name (SERVFAIL, REFUSED,
-/// timeout, other error) rather than saying it does not exist. One failing record type while
-/// the other resolves is not reported: validators use the family that resolved.
-pub(super) fn dns_broken(c: &Vantage) -> Vec<Finding> {
-    let Some(ans) = primary_answer(c.report) else {
-        return vec![];
-    };
-    let Some(e) = ans.error.filter(|e| {
-        matches!(
-            e,
-            ErrorClass::DnsServfail | ErrorClass::DnsTimeout | ErrorClass::DnsError
-        )
-    }) else {
-        return vec![];
-    };
-    let mut f = Finding::new(
-        Code::DnsBroken,
-        Severity::Error,
-        Proof::Proves,
-        format!(
-            "{} cannot be resolved: resolver {} answers {e} (the name's DNS servers fail; this is not a missing record)",
-            c.ch.dns_name, ans.resolver
-        ),
-    )
-    .challenge(&c.ch.name)
-    .evidence(format!("resolver {}: {e}", ans.resolver));
-    for d in &ans.detail {
-        f = f.evidence(d.clone());
-    }
-    vec![f.fix(format!(
-        "query each authoritative server and check DNSSEC: dig +trace {n} A; dig +dnssec {n} AAAA; dig {n} CAA — fix or remove the failing nameserver (NS/glue) or the broken DS record",
-        n = c.ch.dns_name
-    ))]
-}
+use crate::diagnose::finding::{Code, Finding, Proof, Severity};
+use crate::diagnose::util::outcome_summary;
+use crate::diagnose::view::Vantage;
+use crate::probe::plan::{AddressReport, Attempt};
 
 /// Words in a `Server` header or page that name a home router, firewall or NAS UI.
 const DEVICES: &[&str] = &[
@@ -95,7 +58,7 @@ fn device_on(a: &AddressReport) -> Option<(String, u32)> {
 
 /// RC37: the request lands on a router/firewall/NAS UI (port forwarding to the wrong host,
 /// NAT reflection hitting the router itself, a corporate firewall block page).
-pub(super) fn wrong_device(c: &Vantage) -> Vec<Finding> {
+pub(crate) fn wrong_device(c: &Vantage) -> Vec<Finding> {
     let Some((a, (what, n))) = c
         .report
         .addresses
@@ -126,67 +89,8 @@ pub(super) fn wrong_device(c: &Vantage) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::ChallengeEvidence;
-    use crate::probe::plan::{
-        CaProfile, DnsReport, Hop, KeyMatch, OutcomeCount, ResolverAnswer, TargetReport,
-    };
-
-    fn ctx_codes(r: &TargetReport) -> Vec<Finding> {
-        let ch = ChallengeEvidence {
-            name: "c".into(),
-            dns_name: "shop.example.com".into(),
-            ..Default::default()
-        };
-        let found = super::super::probe::findings(&ch, r, CaProfile::Pebble);
-        crate::diagnose::testdata::assert_complete(&found);
-        found
-    }
-
-    fn dns(error: Option<ErrorClass>, detail: &[&str], a: &[&str]) -> TargetReport {
-        TargetReport {
-            dns: DnsReport {
-                resolvers: vec![ResolverAnswer {
-                    resolver: "system".into(),
-                    role: "primary".into(),
-                    error,
-                    a: a.iter().map(|s| s.to_string()).collect(),
-                    detail: detail.iter().map(|s| s.to_string()).collect(),
-                    ..Default::default()
-                }],
-                ip_literal: false,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn servfail_is_broken_dns_not_a_missing_record() {
-        let r = dns(
-            Some(ErrorClass::DnsServfail),
-            &["A: dns_servfail: SERVFAIL"],
-            &[],
-        );
-        let f = ctx_codes(&r);
-        assert_eq!(
-            f.iter().map(|f| f.code).collect::<Vec<_>>(),
-            [Code::DnsBroken]
-        );
-        assert_eq!(f[0].severity, Severity::Error);
-        // AAAA fails while A works: validators use A; not reported.
-        let r = dns(None, &["AAAA: dns_timeout: timed out"], &["192.0.2.1"]);
-        assert!(ctx_codes(&r).is_empty());
-        // NXDOMAIN stays DNS_NOT_READY.
-        let r = dns(
-            Some(ErrorClass::DnsNxdomain),
-            &["A: dns_nxdomain: no record"],
-            &[],
-        );
-        assert_eq!(
-            ctx_codes(&r).iter().map(|f| f.code).collect::<Vec<_>>(),
-            [Code::DnsNotReady]
-        );
-    }
+    use crate::diagnose::probe::tests::ctx_codes;
+    use crate::probe::plan::{Hop, KeyMatch, OutcomeCount, TargetReport};
 
     fn answered(server: &str, body: &str, responder: &str) -> TargetReport {
         let mut headers = std::collections::BTreeMap::new();
