@@ -1,7 +1,7 @@
 //! Wires gather -> probe -> diagnose -> report for the CLI.
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
-use crate::diagnose::{self, vantage};
+use crate::diagnose::{self, merge, vantages};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
@@ -59,22 +59,22 @@ pub fn build_report(
                 let inside = probes.in_cluster.target(&id);
                 local_n += usize::from(local.is_some());
                 inside_n += usize::from(inside.is_some());
-                let mut seen = vantage::single_vantage(ch, local, inside, profile);
-                vantage::merge_into(
+                let mut seen = merge::single_vantage(ch, local, inside, profile);
+                merge::merge_into(
                     &mut seen,
-                    vantage::findings(ch, local, inside, &probes.in_cluster, cluster, profile),
+                    vantages::findings(ch, local, inside, &probes.in_cluster, cluster, profile),
                 );
-                vantage::merge_into(&mut findings, seen);
-                vantage::attach_attribution(
+                merge::merge_into(&mut findings, seen);
+                merge::attach_attribution(
                     &mut findings,
                     ch,
-                    vantage::attribution(ch, local, inside),
+                    vantages::attribution::attribution(ch, local, inside),
                 );
             }
             findings.extend(diagnose::joint::findings(cert, cluster, |ch| {
                 probes.local.get(&probe_id(cert, ch))
             }));
-            findings.extend(vantage::not_checked(
+            findings.extend(vantages::not_checked::not_checked(
                 probes.enabled,
                 &probes.in_cluster,
                 candidates,

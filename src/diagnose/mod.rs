@@ -9,13 +9,14 @@ pub mod certificate;
 pub mod cluster;
 pub mod finding;
 pub mod joint;
+pub mod merge;
 pub mod probe;
 pub mod rank;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod texts;
 pub mod util;
-pub mod vantage;
+pub mod vantages;
 pub mod view;
 
 pub use finding::{Code, DOCS_BASE, Finding, Proof, Severity};

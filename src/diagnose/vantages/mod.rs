@@ -1,0 +1,104 @@
+//! Findings from comparing vantage points: this machine (local) and the probe pod inside the
+//! cluster (where cert-manager's self check runs), plus the pod's direct probes of every data
+//! plane and of the solver. Pure functions over [`TargetReport`]s and the cluster evidence.
+//!
+//! The local view stands in for the CA's (outside) view; the in-cluster view for the self
+//! check's. Each rule names the numbers it saw per vantage and the objects to change.
+//! One file per finding code (or a few closely related ones); [`findings`] runs them in order.
+//! The attribution lines ([`attribution`]) and what could not be checked ([`not_checked`]) are
+//! called by the walk in `diagnose/mod.rs`.
+
+use super::finding::Finding;
+use super::view::Vantages;
+use crate::evidence::{ChallengeEvidence, ClusterEvidence};
+use crate::probe::incluster::InCluster;
+use crate::probe::plan::{CaProfile, TargetReport};
+
+pub mod attribution;
+pub mod backend_pinned;
+pub mod controller_egress;
+pub mod hairpin_or_egress;
+pub mod ip_allowlist;
+pub mod not_checked;
+pub mod proxy_protocol;
+pub mod selfcheck_via_proxy;
+pub mod solver_unanswered;
+pub mod split_horizon;
+#[cfg(test)]
+pub(crate) mod testdata;
+pub mod util;
+
+type Rule = fn(&Vantages) -> Vec<Finding>;
+
+/// The rules, in the order their findings are most useful when severities tie.
+pub(crate) const RULES: &[Rule] = &[
+    split_horizon::split_horizon,
+    hairpin_or_egress::hairpin_or_egress,
+    controller_egress::egress_blocked_for_the_controller_only,
+    ip_allowlist::ip_allowlist,
+    proxy_protocol::proxy_protocol_mismatch,
+    selfcheck_via_proxy::selfcheck_via_proxy,
+    backend_pinned::backend_pinned_by_source,
+    solver_unanswered::solver_unanswered,
+];
+
+/// The cross-vantage findings for one challenge: `local` is this machine's report, `inside`
+/// the probe pod's report for the same challenge (`InCluster::target`), `in_cluster` the run of
+/// the pod as a whole (placement, or why it did not run).
+pub fn findings(
+    ch: &ChallengeEvidence,
+    local: Option<&TargetReport>,
+    inside: Option<&TargetReport>,
+    in_cluster: &InCluster,
+    cluster: &ClusterEvidence,
+    profile: CaProfile,
+) -> Vec<Finding> {
+    let ctx = Vantages {
+        ch,
+        local,
+        inside,
+        in_cluster,
+        cluster,
+        ca: profile,
+    };
+    RULES.iter().flat_map(|r| r(&ctx)).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::testdata::*;
+    use super::*;
+    use crate::diagnose::finding::Code;
+
+    pub(crate) fn run(
+        local: Option<&TargetReport>,
+        ic: &InCluster,
+        cl: &ClusterEvidence,
+    ) -> Vec<Finding> {
+        findings(&ch(), local, pod_report(ic), ic, cl, CaProfile::Pebble)
+    }
+
+    /// The pod's report for `ch()`, looked up by its id as `run::build_report` does.
+    pub(crate) fn pod_report(ic: &InCluster) -> Option<&TargetReport> {
+        ic.target("shop/web-1")
+    }
+
+    pub(crate) fn codes(f: &[Finding]) -> Vec<Code> {
+        f.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn healthy_from_both_sides_has_no_cross_vantage_finding() {
+        let l = outside_ok();
+        let i = inside_edge(
+            vec![ok("nginx", 66)],
+            vec![
+                nginx_serves(),
+                direct(SOLVER_SVC, "198.51.100.30:8089", vec![ok("acmesolver", 20)]),
+            ],
+        );
+        assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
+        // No in-cluster view: nothing to compare.
+        assert!(run(Some(&l), &InCluster::NotRequested, &cluster()).is_empty());
+    }
+}

@@ -1,0 +1,150 @@
+//! NOT_CHECKED for the run: what could not be checked because probing was off, the probe pod
+//! did not run, or some challenge URLs were probed from one vantage only.
+
+use crate::diagnose::finding::{Code, Finding, Proof, Severity};
+use crate::diagnose::util::{placement_text, problem_kind};
+use crate::probe::incluster::InCluster;
+
+/// What the cross-vantage rules could not check, when the in-cluster view is missing.
+const UNCHECKED: &str = "not checked from inside the cluster: hairpin NAT, split-horizon DNS, PROXY protocol on in-cluster paths, the controller's proxy and egress, and which data plane serves the token";
+
+/// Say what the run could not see for a certificate: `candidates` challenges to probe, of
+/// which `local` were probed from this machine and `inside` from the probe pod.
+pub(crate) fn not_checked(
+    enabled: bool,
+    in_cluster: &InCluster,
+    candidates: usize,
+    local: usize,
+    inside: usize,
+) -> Option<Finding> {
+    if candidates == 0 {
+        return None;
+    }
+    if !enabled {
+        return Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                "the challenge URL was not probed (--no-probe)",
+            )
+            .evidence("checked: the cert-manager objects, the solver resources, classes, data planes and the controller's settings; not checked: DNS, the HTTP path, both vantages")
+            .fix("run without --no-probe to see what the self check and the CA see"),
+        );
+    }
+    let by_hand = "to compare by hand, from a pod in the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>";
+    match in_cluster {
+        InCluster::NotRequested => Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!("probed {local} of {candidates} challenge URL(s) from this machine only (--local-only); cert-manager's self check runs inside the cluster"),
+            )
+            .evidence(UNCHECKED)
+            .fix(format!("run without --local-only to start the short-lived probe pod; {by_hand}")),
+        ),
+        InCluster::Failed { placement, problem } => {
+            let mut f = Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!(
+                    "the in-cluster probe pod did not run ({}): {}; the local vantage was still used ({local} of {candidates} challenge URL(s) probed from this machine)",
+                    problem_kind(problem.kind),
+                    problem.message
+                ),
+            )
+            .evidence(UNCHECKED);
+            if let Some(p) = placement {
+                f = f.evidence(format!("probe pod: {}", placement_text(p)));
+            }
+            let fix = if problem.hint.is_empty() {
+                by_hand.to_owned()
+            } else {
+                format!("{}; {by_hand}", problem.hint)
+            };
+            Some(f.fix(fix))
+        }
+        InCluster::Ran { placement, .. } if inside < candidates => Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!("the probe pod reported on {inside} of {candidates} challenge URL(s); the others were probed from this machine only"),
+            )
+            .evidence(format!("probe pod: {}", placement_text(placement)))
+            .evidence(UNCHECKED)
+            .fix(by_hand),
+        ),
+        InCluster::Ran { .. } if local < candidates => Some(
+            Finding::new(
+                Code::NotChecked,
+                Severity::Info,
+                Proof::Supports,
+                format!("probed {local} of {candidates} challenge URL(s) from this machine; the CA's view (from outside) is estimated from it"),
+            )
+            .fix("from a machine outside the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>"),
+        ),
+        InCluster::Ran { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdata::*;
+    use super::*;
+    use crate::probe::incluster::{Placement, Problem, ProblemKind};
+
+    #[test]
+    fn what_could_not_be_checked() {
+        assert!(not_checked(true, &InCluster::NotRequested, 0, 0, 0).is_none());
+        let f = not_checked(false, &InCluster::NotRequested, 1, 0, 0).unwrap();
+        assert!(f.summary.contains("--no-probe"));
+        let f = not_checked(true, &InCluster::NotRequested, 2, 2, 0).unwrap();
+        assert!(
+            f.summary
+                .contains("probed 2 of 2 challenge URL(s) from this machine only (--local-only)"),
+            "{}",
+            f.summary
+        );
+        assert!(f.evidence[0].contains("hairpin NAT, split-horizon DNS"));
+        let failed = InCluster::Failed {
+            placement: Some(Placement {
+                namespace: "cert-manager".into(),
+                pod: "acmecheck-probe-1".into(),
+                node: None,
+                why: "cert-manager's namespace".into(),
+            }),
+            problem: Problem {
+                kind: ProblemKind::ImagePull,
+                message:
+                    "image \"registry.example/acmecheck:v0.2.0\" could not be pulled: ErrImagePull"
+                        .into(),
+                hint: "use --probe-image to point at a mirror".into(),
+            },
+        };
+        let f = not_checked(true, &failed, 1, 1, 0).unwrap();
+        assert!(f.summary.starts_with("the in-cluster probe pod did not run (image pull failed): image \"registry.example/acmecheck:v0.2.0\" could not be pulled: ErrImagePull; the local vantage was still used"), "{}", f.summary);
+        assert!(
+            f.fix.starts_with("use --probe-image to point at a mirror"),
+            "{}",
+            f.fix
+        );
+        assert!(
+            f.evidence.contains(
+                &"probe pod: cert-manager/acmecheck-probe-1 (cert-manager's namespace)".to_owned()
+            ),
+            "{:?}",
+            f.evidence
+        );
+        let both = ran(local(vec![]));
+        assert!(not_checked(true, &both, 1, 1, 1).is_none());
+        assert!(
+            not_checked(true, &both, 2, 2, 1)
+                .unwrap()
+                .summary
+                .contains("reported on 1 of 2")
+        );
+    }
+}
