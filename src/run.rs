@@ -108,7 +108,7 @@ pub async fn with_solver_logs(
     let wanted: Vec<(String, String)> = certs
         .iter()
         .zip(&report.certificates)
-        .flat_map(|(c, r)| diagnose::joint::solver_logs_wanted(c, &r.findings))
+        .flat_map(|(c, r)| diagnose::wanted::solver_logs_wanted(c, &r.findings))
         .collect();
     if wanted.is_empty() {
         return report;

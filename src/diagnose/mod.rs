@@ -18,6 +18,7 @@ pub mod texts;
 pub mod util;
 pub mod vantages;
 pub mod view;
+pub mod wanted;
 
 pub use finding::{Code, DOCS_BASE, Finding, Proof, Severity};
 pub use rank::rank;
