@@ -1,7 +1,9 @@
-//! Wires gather -> probe -> diagnose -> report for the CLI.
+//! Wires the stages for the CLI: gather -> probe (local and in the cluster) -> diagnose, once
+//! per certificate (again when the diagnosis asked for solver logs and they were read) ->
+//! report. No rule and no ranking happens here.
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
-use crate::diagnose::{self, merge, vantages};
+use crate::diagnose::{self, Diagnosis, Evidence};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather;
@@ -10,7 +12,7 @@ use crate::probe::pod::{
     self,
     lifecycle::{Signals, Tracker},
 };
-use crate::probe::targets::{self, cert_profile, probe_candidates, probe_id};
+use crate::probe::targets;
 use crate::report::{CertificateReport, Report, table};
 use std::io::IsTerminal;
 
@@ -35,55 +37,36 @@ pub async fn probe_locally(
     probes
 }
 
-/// Diagnose every certificate and build the report (pure: no I/O).
-///
-/// Per challenge to probe: the single-vantage probe rules on this machine's report and on the
-/// probe pod's (merged when both see the same thing), the cross-vantage rules, and the direct
-/// probes' attribution attached to the finding it explains; then what could not be checked.
-pub fn build_report(
+/// Diagnose every certificate: one call into diagnosis each (pure: no I/O).
+fn diagnose_all(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
     probes: &Probes,
+) -> Vec<Diagnosis> {
+    certs
+        .iter()
+        .map(|cert| {
+            diagnose::diagnose(&Evidence {
+                cert,
+                cluster,
+                probes,
+            })
+        })
+        .collect()
+}
+
+/// The report: each certificate's diagnosis, with both vantages' reports per challenge.
+fn report(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    probes: &Probes,
+    diagnoses: Vec<Diagnosis>,
 ) -> Report {
     let reports = certs
         .iter()
-        .map(|cert| {
-            let mut findings =
-                diagnose::certificate::findings(&diagnose::view::Certificate { cert, cluster });
-            let profile = cert_profile(cert);
-            let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
-            for ch in probe_candidates(cert) {
-                candidates += 1;
-                let id = probe_id(cert, ch);
-                let local = probes.local.get(&id);
-                let inside = probes.in_cluster.target(&id);
-                local_n += usize::from(local.is_some());
-                inside_n += usize::from(inside.is_some());
-                let mut seen = merge::single_vantage(ch, local, inside, profile);
-                merge::merge_into(
-                    &mut seen,
-                    vantages::findings(ch, local, inside, &probes.in_cluster, cluster, profile),
-                );
-                merge::merge_into(&mut findings, seen);
-                merge::attach_attribution(
-                    &mut findings,
-                    ch,
-                    vantages::attribution::attribution(ch, local, inside),
-                );
-            }
-            findings.extend(diagnose::joint::findings(cert, cluster, |ch| {
-                probes.local.get(&probe_id(cert, ch))
-            }));
-            findings.extend(vantages::not_checked::not_checked(
-                probes.enabled,
-                &probes.in_cluster,
-                candidates,
-                local_n,
-                inside_n,
-            ));
-            findings.extend(diagnose::advice::dns01(cert, &findings));
-            diagnose::rank(&mut findings);
-            let mut report = CertificateReport::new(cert, findings);
+        .zip(diagnoses)
+        .map(|(cert, diagnosis)| {
+            let mut report = CertificateReport::new(cert, diagnosis.findings);
             for ch in &mut report.challenges {
                 let id = format!("{}/{}", cert.namespace, ch.name);
                 ch.vantages.local = probes.local.get(&id).cloned();
@@ -95,23 +78,31 @@ pub fn build_report(
     Report::new(reports, cluster).with_in_cluster(&probes.in_cluster)
 }
 
-/// Read solver pod logs only when they can decide something (a self check failing at the HTTP
-/// level that no proving finding explains; one request per pod, off the common path), and
-/// diagnose again with them. Returns `report` unchanged when no log is wanted.
+/// Diagnose every certificate and build the report (pure: no I/O).
+pub fn build_report(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    probes: &Probes,
+) -> Report {
+    report(certs, cluster, probes, diagnose_all(certs, cluster, probes))
+}
+
+/// Diagnose every certificate and build the report; when a diagnosis wants solver pod logs (a
+/// self check failing at the HTTP level that no proving finding explains), read them first (one
+/// request per pod, off the common path) and diagnose again with them.
 pub async fn with_solver_logs(
     client: &kube::Client,
     certs: &mut [CertificateEvidence],
     cluster: &mut ClusterEvidence,
     probes: &Probes,
-    report: Report,
 ) -> Report {
-    let wanted: Vec<(String, String)> = certs
+    let diagnoses = diagnose_all(certs, cluster, probes);
+    let wanted: Vec<(String, String)> = diagnoses
         .iter()
-        .zip(&report.certificates)
-        .flat_map(|(c, r)| diagnose::wanted::solver_logs_wanted(c, &r.findings))
+        .flat_map(|d| d.wanted.solver_logs.iter().cloned())
         .collect();
     if wanted.is_empty() {
-        return report;
+        return report(certs, cluster, probes, diagnoses);
     }
     gather::logs::attach(client, certs, &mut cluster.unreadable, &wanted).await;
     build_report(certs, cluster, probes)
@@ -258,8 +249,7 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         probes.in_cluster = in_cluster;
         probes
     };
-    let report = build_report(&certs, &cluster, &probes);
-    let report = with_solver_logs(&client, &mut certs, &mut cluster, &probes, report).await;
+    let report = with_solver_logs(&client, &mut certs, &mut cluster, &probes).await;
     print_stdout(&render(
         &report,
         cli.output.output,
@@ -305,6 +295,7 @@ async fn probe_in_cluster(
 mod tests {
     use super::*;
     use crate::probe::plan::TargetReport;
+    use crate::probe::targets::probe_id;
     use std::collections::HashMap;
 
     #[derive(serde::Deserialize)]

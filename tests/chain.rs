@@ -504,7 +504,7 @@ async fn solver_logs_decide_a_404_that_nothing_else_explains() {
         Code::SelfCheckFailing
     );
     api.clear_requests();
-    let report = run::with_solver_logs(&client, &mut certs, &mut cluster, &probes, before).await;
+    let report = run::with_solver_logs(&client, &mut certs, &mut cluster, &probes).await;
     let reqs = api.requests();
     assert_eq!(
         reqs.len(),
@@ -573,8 +573,7 @@ async fn a_proven_cause_keeps_the_common_path_at_twelve_requests() {
             },
         );
     }
-    let report = run::build_report(&certs, &cluster, &probes);
-    let report = run::with_solver_logs(&client, &mut certs, &mut cluster, &probes, report).await;
+    let report = run::with_solver_logs(&client, &mut certs, &mut cluster, &probes).await;
     assert_eq!(api.requests().len(), 12, "{:#?}", api.requests());
     let f = &report.certificates[0].findings;
     // (The fixture's documentation addresses also make NON_PUBLIC_NAME fire for Let's Encrypt.)

@@ -61,6 +61,14 @@ fn causes(all: &[Finding]) -> Vec<Option<Code>> {
         .collect()
 }
 
+/// The final step of every diagnosis, after the walk. Checks that must hold for every
+/// diagnosis (whatever the rules said) belong here, before the ranking, so that what they add
+/// is ranked with the rest.
+pub(super) fn finish(mut findings: Vec<Finding>) -> Vec<Finding> {
+    rank(&mut findings);
+    findings
+}
+
 /// Order findings so that the root cause comes first: errors before warnings before info,
 /// proof before support, causes before their consequences and symptoms; stable otherwise
 /// (rule order is meaningful). Marks each consequence with the code that explains it.

@@ -5,6 +5,23 @@ use super::finding::{Finding, Proof, Severity};
 use crate::evidence::CertificateEvidence;
 use crate::reason::{self, Phase, Reason};
 
+/// Evidence the walk could use but did not have: the gather stage fetches it and diagnosis runs
+/// again with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Wanted {
+    /// `(namespace, pod)` of the solver pods whose logs can decide ([`solver_logs_wanted`]).
+    pub solver_logs: Vec<(String, String)>,
+}
+
+impl Wanted {
+    /// What is wanted for `cert`, given the ranked findings of its diagnosis.
+    pub(super) fn after(cert: &CertificateEvidence, findings: &[Finding]) -> Wanted {
+        Wanted {
+            solver_logs: solver_logs_wanted(cert, findings),
+        }
+    }
+}
+
 /// Solver pods whose logs can decide something: the self check fails at the HTTP level
 /// (a status or a wrong body, so a request may have reached the solver) and no error finding
 /// proves a cause for that challenge. `(namespace, pod)` of the first ready pod each.

@@ -1,5 +1,5 @@
 //! Solver pod logs (failure-modes.md §4 K6): read only when they can decide something (see
-//! [`crate::diagnose::joint::solver_logs_wanted`]), one `GET pods/<pod>/log` per pod with a
+//! [`crate::diagnose::Wanted`]), one `GET pods/<pod>/log` per pod with a
 //! line and byte limit, and counted into [`SolverLogEvidence`]. The log text is untrusted: it
 //! is parsed by fixed patterns, every value is cut short, and lists are capped.
 
