@@ -9,10 +9,13 @@
 //! ```
 //!
 //! * [`gather`] reads cert-manager objects and the cluster around them into [`evidence`].
-//! * [`probe`] is the network probe engine, the same on the user's machine and in the probe pod.
-//! * [`diagnose`] turns evidence into findings with stable codes; it does no I/O.
+//! * [`probe`] is the network probe engine, the same on the user's machine and in the probe pod;
+//!   its output for a run is [`probe::Probes`].
+//! * [`diagnose`] turns all the evidence for one certificate into ranked findings with stable
+//!   codes through one entry point, [`diagnose::diagnose`]; it does no I/O.
 //! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
-//! * [`run`] wires the stages together for the CLI in `main.rs`.
+//! * [`run`] wires the stages together for the CLI in `main.rs`: one call into diagnosis per
+//!   certificate.
 
 pub mod cli;
 pub mod completion;

@@ -28,7 +28,7 @@ const REASONS: &[(Code, &str)] = &[
     ),
 ];
 
-/// Recommend DNS-01 when any finding in [`REASONS`] is present and the issuer has no DNS-01
+/// Recommend DNS-01 when any finding in `REASONS` is present and the issuer has no DNS-01
 /// solver yet. Wildcards already say so in `WILDCARD_NEEDS_DNS01`.
 pub fn dns01(cert: &CertificateEvidence, findings: &[Finding]) -> Option<Finding> {
     let acme = cert.issuer.as_ref()?.acme.as_ref()?;

@@ -204,7 +204,7 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to do: a command or a YAML patch for this cluster's objects.
     pub fix: String,
-    /// When another finding in the same report explains this one: its code. Set by [`rank`].
+    /// When another finding in the same report explains this one: its code. Set by [`crate::diagnose::rank::rank`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consequence_of: Option<Code>,
     /// The finding's page (`docs/findings/<CODE>.md` in the repository).

@@ -14,7 +14,7 @@ pub(crate) fn dns_not_ready(c: &Vantage) -> Vec<Finding> {
     let Some(ans) = primary_answer(c.report) else {
         return vec![];
     };
-    // SERVFAIL, timeouts and other resolver errors are DNS_BROKEN (responder.rs).
+    // SERVFAIL, timeouts and other resolver errors are DNS_BROKEN (dns_broken below).
     let what = match ans.error {
         Some(ErrorClass::DnsNxdomain) => "does not exist (NXDOMAIN)",
         Some(ErrorClass::DnsNoRecords) => "has no A or AAAA record",
