@@ -6,6 +6,7 @@
 
 pub mod cmd;
 pub mod dns;
+pub mod egress;
 pub mod engine;
 pub mod fingerprint;
 pub mod http;

@@ -64,6 +64,7 @@ pub fn targets(certs: &[CertificateEvidence]) -> Vec<Target> {
                 token: ch.token.clone(),
                 expected_key: ch.key.clone(),
                 ca_profile: Some(profile),
+                acme_directory: None,
             })
         })
         .collect()
@@ -106,10 +107,11 @@ pub fn in_cluster_plan(
     cluster: &ClusterEvidence,
     attempts: Option<u32>,
 ) -> Option<ProbePlan> {
-    let targets = targets(certs);
+    let mut targets = targets(certs);
     if targets.is_empty() {
         return None;
     }
+    with_acme_directories(&mut targets, certs);
     let cm = cluster.cert_manager.as_ref();
     let proxy = cm
         .filter(|c| c.http_proxy.is_some() || c.https_proxy.is_some())
@@ -135,6 +137,28 @@ pub fn in_cluster_plan(
             ..Default::default()
         },
     ))
+}
+
+/// The egress witness of the probe pod's plan: each target asks its issuer's ACME directory
+/// (`spec.acme.server`), which the controller must reach to issue at all.
+fn with_acme_directories(targets: &mut [Target], certs: &[CertificateEvidence]) {
+    for cert in certs {
+        let Some(server) = cert
+            .issuer
+            .as_ref()
+            .and_then(|i| i.acme.as_ref())
+            .map(|a| a.server.as_str())
+            .filter(|s| !s.is_empty())
+        else {
+            continue;
+        };
+        for ch in probe_candidates(cert) {
+            let id = probe_id(cert, ch);
+            for t in targets.iter_mut().filter(|t| t.id == id) {
+                t.acme_directory = Some(server.to_owned());
+            }
+        }
+    }
 }
 
 /// Ready endpoints (pods) asked directly per data-plane Service, besides its ClusterIP.
