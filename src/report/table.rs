@@ -523,10 +523,12 @@ fn severity_cell(f: &Finding, style: Style) -> Cell {
 fn findings_table(findings: &[Finding], style: Style) -> String {
     let mut t = base_table(style, presets::UTF8_HORIZONTAL_ONLY);
     t.set_header(header(&["#", "SEVERITY", "FINDING"], style));
+    // The ranking's root cause: the first error that is not a consequence of another finding.
+    let cause = |f: &&Finding| f.severity == Severity::Error && f.consequence_of.is_none();
     let root = findings
         .iter()
-        .position(|f| f.severity == Severity::Error && f.proof == Proof::Proves)
-        .or_else(|| findings.iter().position(|f| f.severity == Severity::Error));
+        .position(|f| cause(&f) && f.proof == Proof::Proves)
+        .or_else(|| findings.iter().position(|f| cause(&f)));
     for (i, f) in findings.iter().enumerate() {
         let mut text = String::new();
         let role = match (root, f.consequence_of) {
