@@ -14,12 +14,19 @@ pub fn probe_id(cert: &CertificateEvidence, ch: &ChallengeEvidence) -> String {
     format!("{}/{}", cert.namespace, ch.name)
 }
 
-/// Challenges worth probing: HTTP-01 in the self-check phase. Finished or failed challenges
-/// have had their solver removed, so a probe would see 404 by design.
+/// Challenges worth probing: HTTP-01 in the self-check phase, and those the CA rejected
+/// (`invalid`). A rejected challenge's solver is gone, so its URL answers 404 by design, but who
+/// answers it, from where and over which address family, and whether port 80 is reachable at
+/// all, still tell where the CA's request went. Valid challenges are not probed.
 pub fn probe_candidates(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
     cert.challenges
         .iter()
-        .filter(|c| c.is_http01() && reason::phase(c) == Phase::SelfCheck)
+        .filter(|c| c.is_http01() && (reason::phase(c) == Phase::SelfCheck || is_rejected(c)))
+}
+
+/// The CA validated the challenge and said no (`status.state: invalid`).
+pub fn is_rejected(ch: &ChallengeEvidence) -> bool {
+    ch.state == "invalid"
 }
 
 /// Which validation rules the issuer's ACME server applies.
