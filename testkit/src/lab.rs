@@ -16,8 +16,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 mod cluster;
+mod never_silent;
 mod objects;
 pub use cluster::*;
+pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -187,10 +189,13 @@ impl Lab {
         Ok(())
     }
 
-    /// dnsmasq on 192.0.2.53 answering `records` (name, address) and nothing else.
+    /// dnsmasq on 192.0.2.53 answering `records` (name, address), the Issuer's ACME server
+    /// ([`ACME_HOST`] → [`ACME_V4`]), and nothing else.
     pub fn dns(&mut self, records: &[(&str, &str)]) -> Result<()> {
         let ns = self.host("dns", &[DNS_V4])?;
-        self.dnsmasq(&ns, DNS_V4, records, None)
+        let mut all = records.to_vec();
+        all.push((ACME_HOST, ACME_V4));
+        self.dnsmasq(&ns, DNS_V4, &all, None)
     }
 
     /// dnsmasq in `ns` on `addr`:53 answering `records` (name, address) itself and forwarding
@@ -371,7 +376,16 @@ impl Lab {
 
     /// A self-signed certificate and key for https servers.
     pub fn self_signed(&self) -> Result<(String, String)> {
-        let (cert, key) = (self.path("tls.crt"), self.path("tls.key"));
+        self.self_signed_for("tls", DNS_NAME)
+    }
+
+    /// A self-signed certificate for `cn`, in `<name>.crt` and `<name>.key` of the lab's
+    /// directory.
+    pub fn self_signed_for(&self, name: &str, cn: &str) -> Result<(String, String)> {
+        let (cert, key) = (
+            self.path(&format!("{name}.crt")),
+            self.path(&format!("{name}.key")),
+        );
         run(
             "openssl",
             &[
@@ -385,7 +399,7 @@ impl Lab {
                 "-days",
                 "2",
                 "-subj",
-                &format!("/CN={DNS_NAME}"),
+                &format!("/CN={cn}"),
                 "-keyout",
                 &key.display().to_string(),
                 "-out",
@@ -536,6 +550,22 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "source-pinned",
         "the edge sends outside sources to nginx (serves the key), the cluster's to the gateway (404)",
     ),
+    (
+        "gateway-takes-all",
+        "the edge sends all of port 80 to the gateway (404); ingress-nginx, the solver's data plane, serves the key when asked directly",
+    ),
+    (
+        "hairpin-external-lb",
+        "an external LB in front of NodePorts that the cluster cannot reach back (no hairpin); the ACME server is reachable from the cluster",
+    ),
+    (
+        "endpoints-not-ready",
+        "the API says the solver pod is not Ready (no endpoints), yet it answers; cert-manager's last self check got 503",
+    ),
+    (
+        "failed-validation",
+        "the CA rejected the challenge (404), the solver is gone, the Certificate backs off; the edge sends port 80 to the gateway",
+    ),
 ];
 
 /// Options for building a scenario.
@@ -661,6 +691,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             lab.drop_port(&edge, 80)?;
         }
         other if cluster::build(&mut lab, other, d)? => {}
+        other if never_silent::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
@@ -673,5 +704,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     if lab.cluster.is_empty() {
         lab.cluster(&[])?;
     }
+    // The Issuer's ACME server, which a cluster reaches (the probe pod's egress witness).
+    lab.acme_directory()?;
     Ok(lab)
 }
