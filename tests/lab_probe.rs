@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Build the scenario, or None (test skipped loudly) when not root and skipping is requested.
+/// Build the scenario (panics without root: see `lab::skip_without_root`).
 fn lab(name: &str) -> Option<Lab> {
     if lab::skip_without_root(name) {
         return None;
@@ -114,6 +114,7 @@ fn count(a: &AddressReport, responder: &str, status: u16) -> u32 {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn healthy() {
     let Some(lab) = lab("healthy") else { return };
     let run = probe(&lab, None, CaProfile::Pebble, 10_000);
@@ -131,6 +132,7 @@ fn healthy() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn founding_incident_round_robin() {
     let Some(lab) = lab("founding-incident") else {
         return;
@@ -171,6 +173,7 @@ fn founding_incident_round_robin() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn founding_incident_ninety_ten() {
     let Some(lab) = lab("founding-incident-90-10") else {
         return;
@@ -192,6 +195,7 @@ fn founding_incident_ninety_ten() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn wrong_backend_only() {
     let Some(lab) = lab("wrong-backend") else {
         return;
@@ -211,6 +215,7 @@ fn wrong_backend_only() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn stale_a_record() {
     let Some(lab) = lab("stale-a") else { return };
     let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
@@ -226,6 +231,7 @@ fn stale_a_record() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn aaaa_to_a_wrong_server() {
     let Some(lab) = lab("aaaa-wrong") else { return };
     let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
@@ -242,6 +248,7 @@ fn aaaa_to_a_wrong_server() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn https_redirect_unserved() {
     let Some(lab) = lab("https-redirect-unserved") else {
         return;
@@ -256,6 +263,7 @@ fn https_redirect_unserved() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn redirect_to_port_8443() {
     let Some(lab) = lab("redirect-8443") else {
         return;
@@ -276,6 +284,7 @@ fn redirect_to_port_8443() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn basic_auth_everywhere() {
     let Some(lab) = lab("basic-auth") else { return };
     let t = probe(&lab, Some(10), CaProfile::Pebble, 10_000).target;
@@ -290,6 +299,7 @@ fn basic_auth_everywhere() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn connection_refused() {
     let Some(lab) = lab("refused") else { return };
     let t = probe(&lab, Some(10), CaProfile::Pebble, 5_000).target;
@@ -301,6 +311,7 @@ fn connection_refused() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn dropped_packets_time_out_within_the_limit() {
     let Some(lab) = lab("dropped") else { return };
     let run = probe(&lab, Some(10), CaProfile::Pebble, 2_000);
@@ -320,6 +331,7 @@ fn dropped_packets_time_out_within_the_limit() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn the_lab_has_no_route_out() {
     let Some(lab) = lab("healthy") else { return };
     // `ip route get` asks the kernel's routing table; it sends nothing.
