@@ -664,16 +664,17 @@ fn kill_9_leftover_is_warned_about_and_cleaned_up() {
     let leftover = probe_pods(&c.api);
     assert_eq!(leftover.len(), 1);
     let name = leftover[0]["metadata"]["name"].as_str().unwrap().to_owned();
-    // The next run warns about pods older than its deadline. The leftover ages by waiting (a
-    // lower bound: a busy machine only makes it older); the deadline is 5 s, not 1 s, because
-    // the next run's own probe pod must also finish within it.
+    // The next run warns about pods older than its deadline, in whole seconds from the
+    // creationTimestamp (both truncated: waiting 5.1 s makes an age of at least 5 s, > 4 s).
+    // The leftover ages by waiting (a lower bound: a busy machine only makes it older); the
+    // deadline is 4 s, not 1 s, because the next run's own probe pod must finish within it.
     std::thread::sleep(Duration::from_millis(5100));
-    let out = run(&c, &["--probe-timeout", "5s"]);
+    let out = run(&c, &["--probe-timeout", "4s"]);
     says(
         &out.stderr,
         &[
             &format!(
-                "warning: 1 probe pod(s) of earlier runs are still in namespace \"cert-manager\", older than the 5s deadline: {name} ("
+                "warning: 1 probe pod(s) of earlier runs are still in namespace \"cert-manager\", older than the 4s deadline: {name} ("
             ),
             "kubectl acmecheck cleanup -n cert-manager",
         ],
