@@ -474,7 +474,7 @@ mod tests {
             assert_eq!(yaml, report, "{name}: YAML round trip");
             let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
             let mut errors = Vec::new();
-            crate::report::tests::validate(&schema, &schema, &json, "$", &mut errors);
+            errors.extend(crate::report::schema_errors_with(&schema, &json));
             assert!(errors.is_empty(), "{name}: {errors:#?}");
             for columns in [100u16, 80] {
                 let text = table::render(
