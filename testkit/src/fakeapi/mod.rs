@@ -128,7 +128,8 @@
 //!   applied; the process runs as the test's user), every pod gets the same
 //!   pod IP. The scheduler ignores taints, tolerations, affinity and
 //!   resources, and does not retry an unschedulable pod when nodes change.
-//!   Image references must match the configured ones exactly.
+//!   Image references must match the configured ones exactly;
+//!   [`KubeletConfig::acmesolver`] maps an image to the Go acmesolver stand-in.
 //! - `resourceVersion` on LIST/GET is ignored (always the latest state);
 //!   `continue` tokens are not tied to a snapshot. `dryRun` is refused.
 //! - Protobuf request bodies are refused with 415, except a
