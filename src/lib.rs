@@ -11,6 +11,8 @@
 //! * [`gather`] reads cert-manager objects and the cluster around them into [`evidence`].
 //! * [`probe`] is the network probe engine, the same on the user's machine and in the probe pod.
 //! * [`diagnose`] turns evidence into findings with stable codes; it does no I/O.
+//! * [`replay`] creates a stand-in for cert-manager's solver when its own is gone or not there
+//!   yet (plan, dry run, apply, teardown); not wired into the run yet.
 //! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
 //! * [`run`] wires the stages together for the CLI in `main.rs`.
 
@@ -23,5 +25,6 @@ pub mod gather;
 pub mod image;
 pub mod probe;
 pub mod reason;
+pub mod replay;
 pub mod report;
 pub mod run;
