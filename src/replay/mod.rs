@@ -33,10 +33,12 @@
 //! * a deadline annotation on every object and `activeDeadlineSeconds` on the pod;
 //! * a random token and key (the CA is not involved: its own validation is not replayed).
 
+pub mod apply;
 pub mod creds;
 pub mod error;
 pub mod guard;
 mod input;
+mod live;
 pub mod manifest;
 mod plan;
 pub mod podstate;
