@@ -1,7 +1,8 @@
 //! Replay against the fake API server and its kubelet, which runs the Go acmesolver stand-in
 //! (`testkit/go/acmesolver`) for the solver image: plan → apply → the stand-in answers the key
 //! for its host and token → teardown leaves nothing of any kind. Also: RBAC denials, a live
-//! challenge, images that cannot be pulled, and interruptions at many moments of an apply.
+//! challenge, images that cannot be pulled, leftovers of earlier runs, `cleanup`, and
+//! interruptions at many moments of an apply.
 //!
 //! The acmesolver listens on cert-manager's port 8089. Without a network namespace every pod
 //! shares this machine's, so the tests that start one take [`SERIAL`]; the root-only test runs
@@ -21,8 +22,10 @@ use kubectl_acmecheck::replay::{self as replay, ReplayInput, ReplayOptions, Skip
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 const IMAGE: &str = "quay.io/jetstack/cert-manager-acmesolver:v1.19.1";
 const NS: &str = "shop";
 const HOST: &str = "shop.example.test";
@@ -458,6 +461,91 @@ async fn an_image_that_cannot_be_pulled_is_cert_managers_problem_too() {
         "{}",
         err.message
     );
+    let until = Instant::now() + Duration::from_secs(10);
+    while !everything(&api).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "left behind: {:?}",
+            everything(&api)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Stand-in objects as a `kill -9` leaves them: three kinds, one of them past its deadline.
+fn leftovers(api: &FakeApi, run_id: &str, deadline: &str) {
+    let meta = |name: &str| {
+        json!({"name": name, "namespace": NS,
+        "labels": {"app.kubernetes.io/managed-by": "kubectl-acmecheck", "app.kubernetes.io/component": "replay-solver", "acmecheck.io/run-id": run_id},
+        "annotations": {"acmecheck.io/deadline": deadline}})
+    };
+    let name = format!("acmecheck-solver-{run_id}-0");
+    api.insert(json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta(&name),
+        "spec": {"nodeName": "elsewhere", "containers": [{"name": "acmesolver", "image": IMAGE}]}, "status": {"phase": "Running"}})).unwrap();
+    api.insert(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&name), "spec": {"ports": [{"port": 8089}]}})).unwrap();
+    api.insert(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta(&name), "spec": {}})).unwrap();
+    api.insert(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta(&name), "spec": {}})).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_leftovers_are_reported_and_cleanup_removes_every_kind() {
+    let _g = SERIAL.lock().await;
+    let api = server(kubelet());
+    leftovers(&api, "old", "2020-01-01T00:00:00Z");
+    let client = client(&api).await;
+    let live = apply::apply(
+        &client,
+        &plan_for(&[HOST], "t6"),
+        &Tracker::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live.leftovers.len(), 1, "{:?}", live.leftovers);
+    assert_eq!(live.leftovers[0].name, "acmecheck-solver-old-0");
+    assert!(live.leftovers[0].overdue_seconds > 86_400);
+    let warning = apply::leftover_warning(&live.leftovers).unwrap();
+    assert!(
+        warning.contains("kubectl acmecheck cleanup -n shop"),
+        "{warning}"
+    );
+    // A kill -9 now: nothing deletes this run's stand-ins.
+    std::mem::forget(live);
+    assert_eq!(everything(&api).len(), 4 + 3);
+    let out = Command::new(BIN)
+        .args(["cleanup", "-n", NS, "--kubeconfig"])
+        .arg(api.kubeconfig())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 7, "{stdout}");
+    for (line, prefix) in lines.iter().zip([
+        "deleted httproute shop/acmecheck-solver-old-0 (",
+        "deleted ingress shop/acmecheck-solver",
+        "deleted ingress shop/acmecheck-solver",
+        "deleted service shop/acmecheck-solver",
+        "deleted service shop/acmecheck-solver",
+        "deleted pod shop/acmecheck-solver",
+        "deleted pod shop/acmecheck-solver",
+    ]) {
+        assert!(line.starts_with(prefix), "{line} / {prefix}");
+    }
+    assert!(
+        stdout.contains("deleted ingress shop/acmecheck-solver-t6-0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("deleted pod shop/acmecheck-solver-old-0 (Running, "),
+        "{stdout}"
+    );
+    assert!(lines[0].ends_with("s past its deadline)"), "{stdout}");
     let until = Instant::now() + Duration::from_secs(10);
     while !everything(&api).is_empty() {
         assert!(
