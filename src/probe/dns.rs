@@ -170,6 +170,55 @@ pub async fn resolve(name: &str, source: &Source, role: &str) -> ResolverAnswer 
     answer
 }
 
+/// The first `nameserver` of `/etc/resolv.conf` as `ip:53`: the server Go's resolver names in
+/// its errors (`lookup <host> on <server>: no such host`), also when cert-manager's own
+/// `Resolver.Dial` sends the query elsewhere.
+pub fn system_server() -> String {
+    std::fs::read_to_string("/etc/resolv.conf")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some("nameserver"))
+                    .then(|| w.next())
+                    .flatten()
+                    .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                    .map(|ip| SocketAddr::new(ip, 53).to_string())
+            })
+        })
+        .unwrap_or_else(|| "127.0.0.1:53".to_owned())
+}
+
+/// Go's words for a failed lookup of `host` (`net.DNSError`), as a dial reports it.
+pub fn go_lookup_error(host: &str, class: ErrorClass) -> String {
+    let what = match class {
+        ErrorClass::DnsNxdomain | ErrorClass::DnsNoRecords => "no such host",
+        ErrorClass::DnsServfail => "server misbehaving",
+        ErrorClass::DnsTimeout => "i/o timeout",
+        _ => "no such host",
+    };
+    format!("dial tcp: lookup {host} on {}: {what}", system_server())
+}
+
+/// A and AAAA of `host` for a dial (A first), or the class and Go's text of the failure.
+pub async fn lookup_ips(
+    host: &str,
+    source: &Source,
+) -> Result<Vec<std::net::IpAddr>, (ErrorClass, String)> {
+    let answer = resolve(host, source, "dial").await;
+    let ips: Vec<std::net::IpAddr> = answer
+        .a
+        .iter()
+        .chain(&answer.aaaa)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    if ips.is_empty() {
+        let class = answer.error.unwrap_or(ErrorClass::DnsNoRecords);
+        return Err((class, go_lookup_error(host, class)));
+    }
+    Ok(ips)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
