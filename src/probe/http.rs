@@ -288,8 +288,10 @@ async fn dial_hop(
     s: &Settings,
     p: &mut Progress,
 ) -> Result<(TcpStream, SocketAddr), (ErrorClass, String)> {
+    // Without nameservers nothing but the client's deadline bounds a dial: the attempt's own
+    // timer (which words it as Go does) must fire first, so the dial gets the CA's longer one.
     let budget = if s.nameservers.is_empty() {
-        s.timeout
+        s.ca_timeout.max(s.timeout)
     } else {
         NAMESERVER_DIAL_BUDGET.min(s.timeout)
     };

@@ -2,8 +2,8 @@
 
 use super::selfcheck::{Lookup, describe_order, go_order, go_pass, lookups, primary_addresses};
 use super::{
-    Burst, apply_rotation, dial_failures, frac, likeliest_failure, no_ipv6_here, outcome,
-    over_dns_rotation, pebble_probability, quorum_probability, rotation_period,
+    Burst, apply_rotation, dial_failures, frac, joint_rotation, likeliest_failure, no_ipv6_here,
+    outcome, over_dns_rotation, pebble_probability, quorum_probability, rotation_period,
 };
 use crate::probe::iana;
 use crate::probe::perspectives::{self, Day};
@@ -314,10 +314,15 @@ fn pebble(t: &TargetReport, settings: &PebbleSettings) -> Verdict {
         ..Default::default()
     };
     let burst = Burst::pebble();
-    if let Some(k) = rotation_period(&keys)
-        && slots[..k].windows(2).any(|w| w[0] != w[1])
-    {
-        v.pass_probability = over_dns_rotation(&slots[..k], &burst);
+    let single: Vec<Option<Vec<&AddressReport>>> =
+        chosen.iter().map(|c| c.map(|a| vec![a])).collect();
+    let joint = rotation_period(&keys)
+        .and_then(|k| joint_rotation(&single[..k], &burst, false, false).map(|p| (k, p)));
+    let dns = rotation_period(&keys)
+        .filter(|&k| slots[..k].windows(2).any(|w| w[0] != w[1]))
+        .map(|k| (k, over_dns_rotation(&slots[..k], &burst)));
+    if let Some((_, p_round)) = joint.or(dns) {
+        v.pass_probability = p_round;
         v.rotation = Some(format!(
             "the DNS server rotates its answers strictly (first address of {} lookups one after the other: {}): {} each look the name up, so their first addresses are consecutive in that rotation; other queries reaching the server in between would make them independent draws instead (≈{:.1} % of rounds)",
             keys.len(),

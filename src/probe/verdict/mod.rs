@@ -288,6 +288,136 @@ fn over_dns_rotation(slots: &[f64], burst: &Burst) -> f64 {
         / k as f64
 }
 
+/// How one address behaves in every attempt, when that is fixed.
+#[derive(Debug, Clone, PartialEq)]
+enum Behaviour {
+    Pass,
+    /// Connects and fails.
+    Fail,
+    /// Never connects (a validator moves on, or fails when it does not).
+    NoDial,
+    /// Rotates strictly over backends: the pass flags of one period.
+    Rotate(Vec<bool>),
+}
+
+fn behaviour(a: &AddressReport, cert_manager: bool) -> Option<Behaviour> {
+    if a.attempts == 0 {
+        return None;
+    }
+    let dials = dial_failures(a);
+    let passes = if cert_manager {
+        a.cert_manager_passes
+    } else {
+        a.acme_passes
+    };
+    if dials == a.attempts {
+        return Some(Behaviour::NoDial);
+    }
+    if dials > 0 {
+        return None;
+    }
+    if passes == a.attempts {
+        return Some(Behaviour::Pass);
+    }
+    if passes == 0 {
+        return Some(Behaviour::Fail);
+    }
+    let order = a.arrival_order.as_ref()?;
+    let k = order.period? as usize;
+    let cycle = order.sequence.get(..k)?;
+    Some(Behaviour::Rotate(
+        cycle
+            .iter()
+            .map(|s| {
+                if cert_manager {
+                    s.cert_manager_pass
+                } else {
+                    s.acme_pass
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Over one period of a DNS rotation (`orders`: each answer's addresses in the order the
+/// validator tries them; a validator with `fallback` moves past addresses that never connect)
+/// where every address is fixed or rotates strictly over its backends: the chance that
+/// `burst` passes, each starting point of every rotation equally likely (each address's
+/// rotation advances once per request that lands on it). None when some address is neither,
+/// or when no address rotates (then [`over_dns_rotation`] says the same).
+fn joint_rotation(
+    orders: &[Option<Vec<&AddressReport>>],
+    burst: &Burst,
+    cert_manager: bool,
+    fallback: bool,
+) -> Option<f64> {
+    let mut addrs: Vec<(&str, Behaviour)> = Vec::new();
+    for a in orders.iter().flatten().flatten() {
+        if !addrs.iter().any(|(x, _)| *x == a.address) {
+            addrs.push((a.address.as_str(), behaviour(a, cert_manager)?));
+        }
+    }
+    if !addrs.iter().any(|(_, b)| matches!(b, Behaviour::Rotate(_))) {
+        return None;
+    }
+    let index = |a: &AddressReport| addrs.iter().position(|(x, _)| *x == a.address);
+    let deciders: Vec<Option<usize>> = orders
+        .iter()
+        .map(|o| {
+            let v = o.as_ref()?;
+            if fallback {
+                v.iter()
+                    .filter_map(|a| index(a))
+                    .find(|&i| addrs[i].1 != Behaviour::NoDial)
+            } else {
+                v.first().and_then(|a| index(a))
+            }
+        })
+        .collect();
+    let periods: Vec<usize> = addrs
+        .iter()
+        .map(|(_, b)| match b {
+            Behaviour::Rotate(c) => c.len().max(1),
+            _ => 1,
+        })
+        .collect();
+    let k = orders.len().max(1);
+    let combos = periods
+        .iter()
+        .try_fold(k, |acc, p| acc.checked_mul(*p))
+        .filter(|c| *c <= 100_000)?;
+    let mut passing = 0usize;
+    for combo in 0..combos {
+        let start = combo % k;
+        let mut rest = combo / k;
+        let offsets: Vec<usize> = periods
+            .iter()
+            .map(|p| {
+                let o = rest % p;
+                rest /= p;
+                o
+            })
+            .collect();
+        let mut uses = vec![0usize; addrs.len()];
+        let window: Vec<bool> = (0..burst.requests)
+            .map(|r| match deciders[(start + r) % k] {
+                None => false,
+                Some(i) => {
+                    let pass = match &addrs[i].1 {
+                        Behaviour::Pass => true,
+                        Behaviour::Fail | Behaviour::NoDial => false,
+                        Behaviour::Rotate(c) => c[(offsets[i] + uses[i]) % c.len()],
+                    };
+                    uses[i] += 1;
+                    pass
+                }
+            })
+            .collect();
+        passing += usize::from((burst.round)(&window));
+    }
+    Some(passing as f64 / combos as f64)
+}
+
 /// The most frequent failure text among `addrs` for one rule set.
 fn likeliest_failure(addrs: &[&AddressReport], cert_manager: bool) -> String {
     addrs

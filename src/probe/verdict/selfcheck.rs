@@ -6,8 +6,9 @@
 //! them. A round (`Check`) is 5 checks, the first failure ending it.
 
 use super::{
-    Burst, apply_rotation, dial_failures, first_hop_dial, frac, likeliest_failure, no_ipv6_here,
-    outcome, over_dns_rotation, rotation_period, self_check_probability, unreachable_here,
+    Behaviour, Burst, apply_rotation, behaviour, dial_failures, first_hop_dial, frac,
+    joint_rotation, likeliest_failure, no_ipv6_here, outcome, over_dns_rotation, rotation_period,
+    self_check_probability, unreachable_here,
 };
 use crate::probe::addrsel::{self, DialOdds};
 use crate::probe::plan::{AddressReport, ErrorClass, TargetReport, Verdict, VerdictOutcome};
@@ -268,12 +269,16 @@ pub fn self_check(t: &TargetReport, in_cluster: bool) -> Verdict {
         ..Default::default()
     };
     let burst = Burst::self_check();
-    if let Some(k) = rotation_period(&keys)
-        && slots[..k].windows(2).any(|w| w[0] != w[1])
-    {
-        v.pass_probability = over_dns_rotation(&slots[..k], &burst);
+    let joint = rotation_period(&keys).and_then(|k| {
+        joint_rotation(&orders[..k], &burst, true, true).map(|p| (k, p, " and the balancers behind the addresses rotate strictly too (each advances once per check that lands on it)"))
+    });
+    let dns = rotation_period(&keys)
+        .filter(|&k| slots[..k].windows(2).any(|w| w[0] != w[1]))
+        .map(|k| (k, over_dns_rotation(&slots[..k], &burst), ""));
+    if let Some((k, p_round, also)) = joint.or(dns) {
+        v.pass_probability = p_round;
         let note = format!(
-            "the resolver rotates its answers strictly ({}): {} each look the name up, so they see consecutive answers of that rotation; other queries reaching the resolver in between would make them independent draws instead (≈{:.1} % of rounds)",
+            "the resolver rotates its answers strictly ({}){also}: {} each look the name up, so they see consecutive answers of that rotation; other queries reaching the resolver in between would make them independent draws instead (≈{:.1} % of rounds)",
             keys[..k].join(" / "),
             burst.who,
             self_check_probability(p) * 100.0
@@ -291,8 +296,23 @@ pub fn self_check(t: &TargetReport, in_cluster: bool) -> Verdict {
             v.reason = format!("{}; {note}", v.reason);
         }
     }
-    if used.len() == 1 && failed.is_empty() && dial_failures(used[0]) == 0 && v.rotation.is_none() {
-        apply_rotation(&mut v, used[0], &burst, true, failure);
+    // One address decides every check (the others never connect): its own rotation.
+    let deciders: Vec<&AddressReport> = orders
+        .iter()
+        .flatten()
+        .filter_map(|o| {
+            o.iter()
+                .copied()
+                .find(|a| behaviour(a, true) != Some(Behaviour::NoDial))
+        })
+        .collect();
+    if let Some(first) = deciders.first()
+        && failed.is_empty()
+        && v.rotation.is_none()
+        && deciders.iter().all(|d| d.address == first.address)
+        && dial_failures(first) == 0
+    {
+        apply_rotation(&mut v, first, &burst, true, failure);
     }
     v
 }

@@ -563,3 +563,51 @@ fn no_rotation_keeps_independent_draws() {
     assert!(close(v.pass_probability, 0.125));
     assert_eq!(v.rotation, None);
 }
+
+/// Two addresses behind two strictly rotating balancers, and a resolver that alternates them:
+/// each balancer advances once per check that lands on it, so the checks that land on one
+/// address alternate its backends. cert-manager's 5 checks (3 on one address) never all pass,
+/// although each check alone passes half the time (what the lab's Go reference shows: 0 of
+/// 1000 rounds).
+#[test]
+fn rotating_resolver_over_rotating_balancers() {
+    let t = sampled(
+        target(vec![
+            rotating("93.184.216.10", 100, 100, "kx"),
+            rotating("93.184.216.11", 100, 100, "kx"),
+        ]),
+        &[
+            &["93.184.216.10", "93.184.216.11"][..],
+            &["93.184.216.11", "93.184.216.10"][..],
+        ]
+        .repeat(4),
+    );
+    let v = self_check(&t, true);
+    assert_eq!(v.outcome, VerdictOutcome::Fail, "{v:?}");
+    assert!(
+        v.rotation
+            .as_deref()
+            .unwrap_or("")
+            .contains("balancers behind the addresses rotate strictly")
+    );
+    // Pebble's 3 requests: two land on one address, on both of its backends: never.
+    let p = pebble(&t);
+    assert_eq!(p.outcome, VerdictOutcome::Fail, "{p:?}");
+    // With 90/10 balancers (one bad slot in 10), starting slots count per balancer.
+    let t = sampled(
+        target(vec![
+            rotating("93.184.216.10", 180, 20, "kkkkkkkkkx"),
+            addr("93.184.216.11", 66, 0, None),
+        ]),
+        &[
+            &["93.184.216.10", "93.184.216.11"][..],
+            &["93.184.216.11", "93.184.216.10"][..],
+        ]
+        .repeat(4),
+    );
+    // Three checks on .10 avoid its bad slot from 7 of 10 starts (or two, from 8 of 10).
+    assert!(close(
+        self_check(&t, true).pass_probability,
+        (0.7 + 0.8) / 2.0
+    ));
+}
