@@ -51,16 +51,20 @@ fn target_url(t: &Target) -> String {
     format!("http://{host}/.well-known/acme-challenge/{}", t.token)
 }
 
-/// How much longer than cert-manager's 10 s the CA waits for an answer once connected:
-/// Pebble 15 s (`va/va.go` `validationTimeout`); Boulder about 20 s (its RPC deadline in its
-/// own configuration, `test/config/ra.json`; production's is not public); private servers as
-/// cert-manager. Scaled with the plan's `timeoutMs`.
+/// How long the CA waits for an answer once connected: Pebble 15 s (`va/va.go`
+/// `validationTimeout`); Boulder about 20 s (its RPC deadline in its own configuration,
+/// `test/config/ra.json`; production's is not public); private servers as cert-manager. Only
+/// with cert-manager's own 10 s: a plan that shortens `timeoutMs` shortens every deadline.
 fn ca_timeout(ca: CaProfile, cm: Duration) -> Duration {
-    match ca {
-        CaProfile::Letsencrypt => cm * 2,
-        CaProfile::Pebble => cm * 3 / 2,
-        CaProfile::Private => cm,
+    if cm < Duration::from_millis(DEFAULT_TIMEOUT_MS) {
+        return cm;
     }
+    let own = match ca {
+        CaProfile::Letsencrypt => Duration::from_secs(20),
+        CaProfile::Pebble => Duration::from_secs(15),
+        CaProfile::Private => cm,
+    };
+    own.max(cm)
 }
 
 /// The CA's port for the first request when it is not the URL's (Pebble's `httpPort`).
@@ -613,6 +617,21 @@ fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// D13 — Pebble `va/va.go` `validationTimeout` (15 s), Boulder's ~20 s RPC deadline: the
+    /// CA waits longer than cert-manager's 10 s `Client.Timeout`, unless the plan is shorter.
+    #[test]
+    fn ca_deadlines() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(ca_timeout(CaProfile::Pebble, ten), Duration::from_secs(15));
+        assert_eq!(
+            ca_timeout(CaProfile::Letsencrypt, ten),
+            Duration::from_secs(20)
+        );
+        assert_eq!(ca_timeout(CaProfile::Private, ten), ten);
+        let short = Duration::from_millis(1500);
+        assert_eq!(ca_timeout(CaProfile::Letsencrypt, short), short);
+    }
 
     #[test]
     fn timestamps() {

@@ -336,7 +336,7 @@ impl Lab {
     }
 
     /// The Gateway host (198.51.100.20): an envoy-style data plane with no route for the name.
-    fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
+    pub(crate) fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
         let envoy = self.host("envoy", &[ENVOY_V4])?;
         self.nginx(
             "cilium-gateway (envoy)",

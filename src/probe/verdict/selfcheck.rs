@@ -164,6 +164,21 @@ fn lookup_text(t: &TargetReport, class: ErrorClass) -> String {
     )
 }
 
+/// What a flaky round means in time (D18): cert-manager re-queues the challenge after a failed
+/// round (`pkg/controller/acmechallenges/sync.go`, `AddAfter(DNS01CheckRetryPeriod)`: 10 s,
+/// `--dns01-check-retry-period`) with no limit, so a round passes after about 1/P rounds of at
+/// most 8 s of checks plus that wait; then the CA validates once.
+fn retry_note(p_round: f64) -> String {
+    if p_round <= 0.0 {
+        return String::new();
+    }
+    let rounds = (1.0 / p_round).ceil();
+    let minutes = rounds * 18.0 / 60.0;
+    format!(
+        "; flaky: cert-manager retries a failed round 10 s later (--dns01-check-retry-period), so one passes after about {rounds:.0} rounds (at most ≈{minutes:.0} min), and then the CA validates once"
+    )
+}
+
 /// cert-manager's self check, from this vantage. From the in-cluster vantage (cert-manager's
 /// own), an address this vantage cannot reach at all is a failure; from elsewhere it is not
 /// observable.
@@ -295,6 +310,9 @@ pub fn self_check(t: &TargetReport, in_cluster: bool) -> Verdict {
         if let Some(note) = &v.rotation {
             v.reason = format!("{}; {note}", v.reason);
         }
+    }
+    if v.outcome == VerdictOutcome::Flaky {
+        v.basis.push_str(&retry_note(v.pass_probability));
     }
     // One address decides every check (the others never connect): its own rotation.
     let deciders: Vec<&AddressReport> = orders

@@ -151,6 +151,9 @@ fn founding_incident_is_flaky_with_each_validators_reason() {
     let v = self_check(&t, false);
     assert_eq!(v.outcome, VerdictOutcome::Flaky);
     assert!(close(v.pass_probability, 0.03125));
+    // D18 — cert-manager retries a failed round after DNS01CheckRetryPeriod (10 s) without a
+    // limit: a flaky self check passes after about 1/P rounds.
+    assert!(v.basis.contains("after about 32 rounds"), "{}", v.basis);
     assert_eq!(
         v.reason,
         "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"

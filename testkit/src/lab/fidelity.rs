@@ -73,6 +73,13 @@ impl Lab {
 
 /// Build one of [`FIDELITY_SCENARIOS`] (the client exists). Returns false for another name.
 pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
+    if !FIDELITY_SCENARIOS.contains(&name) {
+        return Ok(false);
+    }
+    // The cluster's own planes answer as in its objects (direct probes from the pod).
+    lab.solver(d)?;
+    lab.ingress_nginx(d, super::Plane::default())?;
+    lab.gateway_without_route(d)?;
     match name {
         "ipv4-cluster-aaaa-ok" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, EDGE_V6)])?;
