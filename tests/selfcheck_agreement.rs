@@ -150,7 +150,7 @@ fn reference(lab: &Lab, plan: &ProbePlan, rounds: u32) -> Reference {
             }
         }
     }
-    r.errors.sort_by(|a, b| b.1.cmp(&a.1));
+    r.errors.sort_by_key(|e| std::cmp::Reverse(e.1));
     r
 }
 

@@ -141,12 +141,15 @@ pub fn rotation_period<T: PartialEq>(seq: &[T]) -> Option<usize> {
     (2..=seq.len() / ROTATION_MIN_REPEATS).find(|&k| (k..seq.len()).all(|i| seq[i] == seq[i - k]))
 }
 
+/// Whether a burst passes, given the pass flags of its requests in order.
+type Round = Box<dyn Fn(&[bool]) -> bool>;
+
 /// A validator that sends `requests` requests close together, passing when `round` does for
 /// the pass flags of the slots they land on (in request order).
 struct Burst {
     who: String,
     requests: usize,
-    round: Box<dyn Fn(&[bool]) -> bool>,
+    round: Round,
 }
 
 impl Burst {
