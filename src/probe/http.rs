@@ -289,9 +289,9 @@ async fn dial_hop(
     p: &mut Progress,
 ) -> Result<(TcpStream, SocketAddr), (ErrorClass, String)> {
     // Without nameservers nothing but the client's deadline bounds a dial: the attempt's own
-    // timer (which words it as Go does) must fire first, so the dial gets the CA's longer one.
+    // timers (which word it as Go does) must fire first, so the dial gets a second more.
     let budget = if s.nameservers.is_empty() {
-        s.ca_timeout.max(s.timeout)
+        s.ca_timeout.max(s.timeout) + Duration::from_secs(1)
     } else {
         NAMESERVER_DIAL_BUDGET.min(s.timeout)
     };
