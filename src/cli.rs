@@ -302,6 +302,35 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
+    fn ca_flags_become_plan_settings() {
+        let cli = Cli::try_parse_from([
+            "kubectl-acmecheck",
+            "web",
+            "--validation-date",
+            "2026-12-15",
+            "--letsencrypt-perspectives=6",
+            "--pebble-http-port",
+            "5002",
+            "--pebble-system-resolver",
+        ])
+        .unwrap();
+        let s = cli.plan_settings();
+        assert_eq!(s.validation_date.as_deref(), Some("2026-12-15"));
+        assert_eq!(s.letsencrypt_remotes, Some(6));
+        let pebble = s.pebble.unwrap();
+        assert_eq!(
+            (pebble.http_port, pebble.always_valid, pebble.dns_server),
+            (5002, false, false)
+        );
+        // Without Pebble flags, the plan says nothing about Pebble (its defaults apply).
+        let plain = Cli::try_parse_from(["kubectl-acmecheck", "web"]).unwrap();
+        assert_eq!(plain.plan_settings().pebble, None);
+        assert!(
+            Cli::try_parse_from(["kubectl-acmecheck", "--validation-date", "tomorrow"]).is_err()
+        );
+    }
+
+    #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
     }
