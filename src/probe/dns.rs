@@ -1,15 +1,20 @@
 //! DNS: A, AAAA and the CNAME chain, from the system resolver or from explicit `ip:port`
 //! nameservers (cert-manager's `--acme-http01-solver-nameservers`), recorded per resolver.
 
-use super::plan::{ErrorClass, ResolverAnswer};
+use super::http::Url;
+use super::plan::{
+    DNS_ORDER_LOOKUPS, DnsReport, DnsSample, ErrorClass, ProbeOptions, ResolverAnswer,
+};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::time::Duration;
+use std::time::Instant;
 
 /// Which resolver to ask.
 #[derive(Debug, Clone)]
@@ -217,6 +222,101 @@ pub async fn lookup_ips(
         return Err((class, go_lookup_error(host, class)));
     }
     Ok(ips)
+}
+
+/// Stop sampling after this long (a slow resolver shortens the record).
+const SAMPLING_BUDGET: Duration = Duration::from_secs(5);
+
+/// DNS for a target: the resolver the self check uses first, then comparison resolvers, then
+/// [`DNS_ORDER_LOOKUPS`] more lookups with the first one (every validator looks the name up
+/// for every request). Returns the addresses to probe with the resolvers that returned them.
+pub async fn resolve_target(
+    url: &Url,
+    opts: &ProbeOptions,
+    dns_report: &mut DnsReport,
+) -> Vec<(IpAddr, Vec<String>)> {
+    dns_report.system_server = system_server();
+    let mut addresses: Vec<(IpAddr, Vec<String>)> = Vec::new();
+    if let Ok(ip) = url.host.parse::<IpAddr>() {
+        dns_report.ip_literal = true;
+        addresses.push((ip, vec!["literal".to_owned()]));
+        return addresses;
+    }
+    let mut sources = Vec::new();
+    match parse_servers(&opts.nameservers) {
+        Ok(s) if !s.is_empty() => sources.push((Source::Servers(s), "primary")),
+        Ok(_) => sources.push((Source::System, "primary")),
+        Err(e) => dns_report.resolvers.push(ResolverAnswer {
+            resolver: opts.nameservers.join(","),
+            role: "primary".into(),
+            error: Some(ErrorClass::DnsError),
+            detail: vec![e],
+            ..Default::default()
+        }),
+    }
+    for ns in &opts.compare_nameservers {
+        match parse_servers(std::slice::from_ref(ns)) {
+            Ok(s) => sources.push((Source::Servers(s), "compare")),
+            Err(e) => dns_report.resolvers.push(ResolverAnswer {
+                resolver: ns.clone(),
+                role: "compare".into(),
+                error: Some(ErrorClass::DnsError),
+                detail: vec![e],
+                ..Default::default()
+            }),
+        }
+    }
+    let answers =
+        futures::future::join_all(sources.iter().map(|(s, role)| resolve(&url.host, s, role)))
+            .await;
+    for answer in answers {
+        for ip in answer.a.iter().chain(&answer.aaaa) {
+            let Ok(ip) = ip.parse::<IpAddr>() else {
+                continue;
+            };
+            match addresses.iter_mut().find(|(a, _)| *a == ip) {
+                Some((_, by)) => by.push(answer.resolver.clone()),
+                None => addresses.push((ip, vec![answer.resolver.clone()])),
+            }
+        }
+        dns_report.resolvers.push(answer);
+    }
+    let Some((source, role)) = sources.first().filter(|(_, role)| *role == "primary") else {
+        return addresses;
+    };
+    let several = dns_report
+        .resolvers
+        .iter()
+        .any(|r| r.role == "primary" && (r.a.len() > 1 || r.aaaa.len() > 1));
+    let started = Instant::now();
+    for _ in 0..DNS_ORDER_LOOKUPS {
+        // A slow resolver shortens the record (then no rotation is concluded).
+        if started.elapsed() > SAMPLING_BUDGET {
+            break;
+        }
+        let again = resolve(&url.host, source, role).await;
+        // An address seen only now is probed too (the answer changes between lookups).
+        for ip in again.a.iter().chain(&again.aaaa) {
+            if let Ok(ip) = ip.parse::<IpAddr>()
+                && !addresses.iter().any(|(a, _)| *a == ip)
+            {
+                addresses.push((ip, vec![again.resolver.clone()]));
+            }
+        }
+        if several {
+            let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+            dns_report.first_a.push(first(&again.a));
+            dns_report.first_aaaa.push(first(&again.aaaa));
+        }
+        dns_report.samples.push(DnsSample {
+            error: again
+                .error
+                .filter(|_| again.a.is_empty() && again.aaaa.is_empty()),
+            a: again.a,
+            aaaa: again.aaaa,
+        });
+    }
+    addresses
 }
 
 #[cfg(test)]

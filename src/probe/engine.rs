@@ -2,7 +2,7 @@
 //! to every address, bounded in concurrency; aggregate outcomes; emulate the verdicts.
 
 use super::addrsel;
-use super::dns::{self, Source};
+use super::dns;
 use super::http::{self, Exchange, Settings, Url};
 use super::judge::CaRules;
 use super::perspectives::Day;
@@ -107,7 +107,7 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
         pebble_port: opts.pebble.as_ref().map_or(80, |p| p.http_port),
     };
 
-    let addresses = resolve_target(&url, opts, &mut report.dns).await;
+    let addresses = dns::resolve_target(&url, opts, &mut report.dns).await;
     let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
     let probe = |url: Url, addresses: Vec<(IpAddr, Vec<String>)>| {
         let (settings, permits) = (&settings, &permits);
@@ -154,101 +154,6 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
         acme: verdict::ca(&report, &ctx),
     };
     report
-}
-
-/// DNS for a target: the resolver the self check uses first, then comparison resolvers, then
-/// [`DNS_ORDER_LOOKUPS`] more lookups with the first one (every validator looks the name up
-/// for every request). Returns the addresses to probe with the resolvers that returned them.
-async fn resolve_target(
-    url: &Url,
-    opts: &ProbeOptions,
-    dns_report: &mut DnsReport,
-) -> Vec<(IpAddr, Vec<String>)> {
-    dns_report.system_server = dns::system_server();
-    let mut addresses: Vec<(IpAddr, Vec<String>)> = Vec::new();
-    if let Ok(ip) = url.host.parse::<IpAddr>() {
-        dns_report.ip_literal = true;
-        addresses.push((ip, vec!["literal".to_owned()]));
-        return addresses;
-    }
-    let mut sources = Vec::new();
-    match dns::parse_servers(&opts.nameservers) {
-        Ok(s) if !s.is_empty() => sources.push((Source::Servers(s), "primary")),
-        Ok(_) => sources.push((Source::System, "primary")),
-        Err(e) => dns_report.resolvers.push(ResolverAnswer {
-            resolver: opts.nameservers.join(","),
-            role: "primary".into(),
-            error: Some(ErrorClass::DnsError),
-            detail: vec![e],
-            ..Default::default()
-        }),
-    }
-    for ns in &opts.compare_nameservers {
-        match dns::parse_servers(std::slice::from_ref(ns)) {
-            Ok(s) => sources.push((Source::Servers(s), "compare")),
-            Err(e) => dns_report.resolvers.push(ResolverAnswer {
-                resolver: ns.clone(),
-                role: "compare".into(),
-                error: Some(ErrorClass::DnsError),
-                detail: vec![e],
-                ..Default::default()
-            }),
-        }
-    }
-    let answers = futures::future::join_all(
-        sources
-            .iter()
-            .map(|(s, role)| dns::resolve(&url.host, s, role)),
-    )
-    .await;
-    for answer in answers {
-        for ip in answer.a.iter().chain(&answer.aaaa) {
-            let Ok(ip) = ip.parse::<IpAddr>() else {
-                continue;
-            };
-            match addresses.iter_mut().find(|(a, _)| *a == ip) {
-                Some((_, by)) => by.push(answer.resolver.clone()),
-                None => addresses.push((ip, vec![answer.resolver.clone()])),
-            }
-        }
-        dns_report.resolvers.push(answer);
-    }
-    let Some((source, role)) = sources.first().filter(|(_, role)| *role == "primary") else {
-        return addresses;
-    };
-    let several = dns_report
-        .resolvers
-        .iter()
-        .any(|r| r.role == "primary" && (r.a.len() > 1 || r.aaaa.len() > 1));
-    let started = Instant::now();
-    for _ in 0..DNS_ORDER_LOOKUPS {
-        // A slow resolver shortens the record (then no rotation is concluded).
-        if started.elapsed() > ARRIVAL_ORDER_BUDGET {
-            break;
-        }
-        let again = dns::resolve(&url.host, source, role).await;
-        // An address seen only now is probed too (the answer changes between lookups).
-        for ip in again.a.iter().chain(&again.aaaa) {
-            if let Ok(ip) = ip.parse::<IpAddr>()
-                && !addresses.iter().any(|(a, _)| *a == ip)
-            {
-                addresses.push((ip, vec![again.resolver.clone()]));
-            }
-        }
-        if several {
-            let first = |v: &[String]| v.first().cloned().unwrap_or_default();
-            dns_report.first_a.push(first(&again.a));
-            dns_report.first_aaaa.push(first(&again.aaaa));
-        }
-        dns_report.samples.push(DnsSample {
-            error: again
-                .error
-                .filter(|_| again.a.is_empty() && again.aaaa.is_empty()),
-            a: again.a,
-            aaaa: again.aaaa,
-        });
-    }
-    addresses
 }
 
 /// Every attempt on one address (adaptive or fixed), the arrival order when mixed, the PROXY
