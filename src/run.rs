@@ -23,13 +23,13 @@ pub use crate::probe::Probes;
 pub async fn probe_locally(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
-    attempts: Option<u32>,
+    settings: &targets::PlanSettings,
 ) -> Probes {
     let mut probes = Probes {
         enabled: true,
         ..Default::default()
     };
-    if let Some(plan) = targets::local_plan(certs, cluster, attempts) {
+    if let Some(plan) = targets::local_plan_with(certs, cluster, settings) {
         for t in crate::probe::run_plan(&plan).await.targets {
             probes.local.insert(t.id.clone(), t);
         }
@@ -243,7 +243,8 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
     let probes = if cli.no_probe {
         Probes::default()
     } else {
-        let local = probe_locally(&certs, &cluster, cli.attempts);
+        let settings = cli.plan_settings();
+        let local = probe_locally(&certs, &cluster, &settings);
         let pod = probe_in_cluster(&client, &certs, &cluster, cli, tracker);
         let (mut probes, in_cluster) = tokio::join!(local, pod);
         probes.in_cluster = in_cluster;
@@ -269,7 +270,7 @@ async fn probe_in_cluster(
     if cli.local_only {
         return InCluster::NotRequested;
     }
-    let Some(plan) = targets::in_cluster_plan(certs, cluster, cli.attempts) else {
+    let Some(plan) = targets::in_cluster_plan_with(certs, cluster, &cli.plan_settings()) else {
         return InCluster::NotRequested;
     };
     let opts = cli.pod.options();
@@ -474,7 +475,7 @@ mod tests {
             assert_eq!(yaml, report, "{name}: YAML round trip");
             let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
             let mut errors = Vec::new();
-            crate::report::tests::validate(&schema, &schema, &json, "$", &mut errors);
+            errors.extend(crate::report::schema_errors_with(&schema, &json));
             assert!(errors.is_empty(), "{name}: {errors:#?}");
             for columns in [100u16, 80] {
                 let text = table::render(

@@ -79,6 +79,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
 ];
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn the_first_finding_names_the_root_cause() {
     for (scenario, want) in EXPECTED {
         let Some(s) = setup(scenario) else { return };
@@ -144,6 +145,7 @@ fn every_verdict_passes(json: &serde_json::Value) {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn founding_incident_table_is_readable_at_100_and_80_columns() {
     let Some(s) = setup("founding-incident") else {
         return;

@@ -4,8 +4,8 @@
 //! cluster namespace (pod IP 198.51.100.100, the cluster DNS as resolver). The first error
 //! finding must name the scenario's root cause, the per-vantage numbers in `-o json` must be
 //! what each side can see, no probe pod may be left, one certificate costs at most 16 API
-//! requests, and a run that exits 0 has no failing verdict (never silent). Needs root; skips
-//! loudly with ACMECHECK_SKIP_ROOT_TESTS=1.
+//! requests, and a run that exits 0 has no failing verdict (never silent). Needs root; with
+//! ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists them as ignored.
 
 use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
 use acmecheck_testkit::lab::{
@@ -226,6 +226,7 @@ fn diagnosed(scenario: &str, code: &str) -> Option<Run> {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn hairpin_inside_times_out_outside_passes() {
     let Some(r) = diagnosed("hairpin", "HAIRPIN_UNREACHABLE") else {
         return;
@@ -245,6 +246,7 @@ fn hairpin_inside_times_out_outside_passes() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn split_horizon_cluster_dns_answers_the_gateway() {
     let Some(r) = diagnosed("split-horizon", "SPLIT_HORIZON") else {
         return;
@@ -258,6 +260,7 @@ fn split_horizon_cluster_dns_answers_the_gateway() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn allowlist_403_inside_only() {
     let Some(r) = diagnosed("allowlist", "IP_ALLOWLIST") else {
         return;
@@ -268,6 +271,7 @@ fn allowlist_403_inside_only() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn founding_incident_seen_from_both_sides() {
     let Some(r) = diagnosed("founding-incident", "MIXED_BACKENDS") else {
         return;
@@ -299,6 +303,7 @@ fn founding_incident_seen_from_both_sides() {
 /// All of port 80 goes to the Gateway (404), ingress-nginx (the solver's data plane) serves the
 /// key when asked directly: the data plane is named, with the load balancer to change.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn gateway_takes_all_names_the_data_plane() {
     let Some(r) = diagnosed("gateway-takes-all", "WRONG_DATA_PLANE") else {
         return;
@@ -336,6 +341,7 @@ fn gateway_takes_all_names_the_data_plane() {
 /// An external LB in front of NodePorts that the cluster cannot reach back: the egress witness
 /// (the ACME server answers the probe pod) proves hairpin, not blocked egress.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn hairpin_behind_an_external_lb_with_working_egress() {
     let Some(r) = diagnosed("hairpin-external-lb", "HAIRPIN_UNREACHABLE") else {
         return;
@@ -372,6 +378,7 @@ fn hairpin_behind_an_external_lb_with_working_egress() {
 /// challenge URL serves the key from both sides: the API-based finding is a warning, and
 /// cert-manager's 503 is explained as what it is.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn endpoints_not_ready_but_the_solver_answers() {
     let Some(r) = diagnosed("endpoints-not-ready", "UNEXPLAINED_FAILURE") else {
         return;
@@ -410,6 +417,7 @@ fn endpoints_not_ready_but_the_solver_answers() {
 /// After a failed validation (the challenge invalid, its solver gone, the Certificate in
 /// backoff), the URL is probed anyway: the gateway answers it, as it answered the CA.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn failed_validation_is_probed_and_attributed() {
     let Some(r) = diagnosed("failed-validation", "WRONG_DATA_PLANE") else {
         return;
@@ -469,6 +477,7 @@ fn failed_validation_is_probed_and_attributed() {
 
 /// The other two-vantage scenarios: the first error finding names the root cause.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn the_first_finding_names_the_root_cause_with_both_vantages() {
     let expected: &[(&str, Option<&str>)] = &[
         ("healthy", None),
@@ -500,6 +509,7 @@ fn the_first_finding_names_the_root_cause_with_both_vantages() {
 
 /// Egress blocked: the egress witness times out too, which proves it and is its own finding.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn egress_blocked_reaches_not_even_the_acme_server() {
     let Some(r) = diagnosed("egress-blocked", "SELFCHECK_EGRESS_BLOCKED") else {
         return;

@@ -10,7 +10,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Build the scenario, or None (test skipped loudly) when not root and skipping is requested.
+/// How long one `probe --plan` may run before the test kills it and fails (a hang, not a slow
+/// machine: the longest scenario takes a few seconds).
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Build the scenario (panics without root: see `lab::skip_without_root`).
 fn lab(name: &str) -> Option<Lab> {
     if lab::skip_without_root(name) {
         return None;
@@ -71,8 +75,24 @@ fn probe(lab: &Lab, attempts: Option<u32>, ca: CaProfile, timeout_ms: u64) -> Ru
     let pid = child.id();
     // `ip netns exec` execs the binary in place, so the PID is the probe's.
     let watcher = acmecheck_testkit::proc::watch_peak_rss(pid);
+    // A probe that hangs is killed after WATCHDOG, and the test fails below saying so.
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let fired = wait.recv_timeout(WATCHDOG) == Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+        if fired {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        fired
+    });
     let out = child.wait_with_output().unwrap();
     let elapsed = started.elapsed();
+    drop(done);
+    assert!(
+        !watchdog.join().unwrap(),
+        "the probe did not end within {WATCHDOG:?}; killed"
+    );
     let peak_rss_kb = watcher.join().unwrap();
     assert!(
         out.status.success(),
@@ -114,6 +134,7 @@ fn count(a: &AddressReport, responder: &str, status: u16) -> u32 {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn healthy() {
     let Some(lab) = lab("healthy") else { return };
     let run = probe(&lab, None, CaProfile::Pebble, 10_000);
@@ -131,6 +152,7 @@ fn healthy() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn founding_incident_round_robin() {
     let Some(lab) = lab("founding-incident") else {
         return;
@@ -171,6 +193,7 @@ fn founding_incident_round_robin() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn founding_incident_ninety_ten() {
     let Some(lab) = lab("founding-incident-90-10") else {
         return;
@@ -192,6 +215,7 @@ fn founding_incident_ninety_ten() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn wrong_backend_only() {
     let Some(lab) = lab("wrong-backend") else {
         return;
@@ -199,11 +223,11 @@ fn wrong_backend_only() {
     let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
     assert_eq!(count(&t.addresses[0], "envoy", 404), 20);
     assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Fail);
+    // Pebble's own words (`va/va.go` `fetchHTTP`: its URL carries the port).
     assert_eq!(
         t.verdicts.acme.reason,
         format!(
-            "{}: Invalid response from http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}: 404",
-            lab::ENVOY_V4
+            "Non-200 status code from HTTP: http://{DNS_NAME}:80/.well-known/acme-challenge/{TOKEN} returned 404"
         )
     );
     // One backend, the wrong one: not "mixed"; the self check reason says the rest.
@@ -211,6 +235,7 @@ fn wrong_backend_only() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn stale_a_record() {
     let Some(lab) = lab("stale-a") else { return };
     let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
@@ -226,6 +251,7 @@ fn stale_a_record() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn aaaa_to_a_wrong_server() {
     let Some(lab) = lab("aaaa-wrong") else { return };
     let t = probe(&lab, Some(20), CaProfile::Pebble, 10_000).target;
@@ -242,6 +268,7 @@ fn aaaa_to_a_wrong_server() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn https_redirect_unserved() {
     let Some(lab) = lab("https-redirect-unserved") else {
         return;
@@ -256,6 +283,7 @@ fn https_redirect_unserved() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn redirect_to_port_8443() {
     let Some(lab) = lab("redirect-8443") else {
         return;
@@ -263,19 +291,27 @@ fn redirect_to_port_8443() {
     let t = probe(&lab, Some(10), CaProfile::Letsencrypt, 10_000).target;
     assert_eq!(t.verdicts.self_check.outcome, VerdictOutcome::Pass);
     assert_eq!(t.verdicts.acme.outcome, VerdictOutcome::Fail);
+    // Boulder's `getAddrs` drops the lab's documentation address first (the verdict's reason);
+    // the redirect itself is refused by the redirect rules (each outcome's text).
+    assert_eq!(
+        t.verdicts.acme.reason,
+        format!(
+            "no valid A records found for {DNS_NAME}; no valid AAAA records found for {DNS_NAME}"
+        )
+    );
     assert!(
-        t.verdicts
-            .acme
-            .reason
+        t.addresses[0].outcomes[0]
+            .acme_error
             .contains("Invalid port in redirect target"),
         "{}",
-        t.verdicts.acme.reason
+        t.addresses[0].outcomes[0].acme_error
     );
     let c = codes(&t, CaProfile::Letsencrypt);
     assert!(c.contains(&Code::BadRedirect), "{c:?}");
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn basic_auth_everywhere() {
     let Some(lab) = lab("basic-auth") else { return };
     let t = probe(&lab, Some(10), CaProfile::Pebble, 10_000).target;
@@ -290,6 +326,7 @@ fn basic_auth_everywhere() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn connection_refused() {
     let Some(lab) = lab("refused") else { return };
     let t = probe(&lab, Some(10), CaProfile::Pebble, 5_000).target;
@@ -301,6 +338,7 @@ fn connection_refused() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn dropped_packets_time_out_within_the_limit() {
     let Some(lab) = lab("dropped") else { return };
     let run = probe(&lab, Some(10), CaProfile::Pebble, 2_000);
@@ -311,15 +349,15 @@ fn dropped_packets_time_out_within_the_limit() {
     );
     assert_eq!(t.addresses[0].outcomes[0].count, 10);
     assert_eq!(codes(t, CaProfile::Pebble), vec![Code::InboundBlocked]);
-    // All attempts run concurrently and each ends at its 2 s timeout (+1 s slack).
-    assert!(
-        run.elapsed < Duration::from_secs(3) + Duration::from_millis(500),
-        "{:?}",
-        run.elapsed
-    );
+    // All 10 attempts run at once and each ends at its 2 s timeout: about 2 s in all, where one
+    // after the other would take 20 s. The bound leaves 6 s of margin for a busy machine and
+    // still fails for attempts run one (20 s) or two (10 s) at a time; bench/bounds.sh measures
+    // the real figure.
+    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn the_lab_has_no_route_out() {
     let Some(lab) = lab("healthy") else { return };
     // `ip route get` asks the kernel's routing table; it sends nothing.

@@ -347,7 +347,10 @@ const REASONS: &[Option<&str>] = &[
     Some(
         "Waiting for HTTP-01 challenge propagation: did not get expected response \"k\" when querying endpoint",
     ),
-    Some("Waiting for HTTP-01 challenge propagation: something this version does not know"),
+    Some("Waiting for HTTP-01 challenge propagation: failed to read response body: unexpected EOF"),
+    Some(
+        "Waiting for HTTP-01 challenge propagation: did not get expected response when querying endpoint, expected \"k\" but got: <html>Welcome ... (truncated)",
+    ),
 ];
 
 const CA_REASON: &str = "Error accepting authorization: acme: authorization error for shop.example.test: 403 urn:ietf:params:acme:error:unauthorized: Non-200 status code from HTTP: http://shop.example.test/.well-known/acme-challenge/x returned 404";

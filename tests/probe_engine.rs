@@ -6,6 +6,11 @@ use kubectl_acmecheck::probe::run_plan;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+/// What a test that must end allows beyond the attempt timeout: generous, because the test
+/// machine is shared (2 cores, parallel builds). The tests assert that it ends at all (a hang or
+/// a missing timeout fails); how fast it ends is measured by bench/bounds.sh, not asserted.
+const BOUND_MARGIN: Duration = Duration::from_secs(10);
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -272,8 +277,9 @@ async fn endless_redirect_loop_stops_after_ten() {
             .cert_manager_error
             .ends_with("stopped after 10 redirects")
     );
-    // 2 attempts × 11 requests each.
-    assert_eq!(s.accepts.load(Ordering::SeqCst), 22);
+    // 2 attempts × 12 requests each: Go gives up at the 10th redirect, Boulder follows 11
+    // (`va/http.go` `processRedirect`), so the probe follows 11 to judge both.
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 24);
 }
 
 #[tokio::test]
@@ -285,29 +291,41 @@ async fn a_huge_body_is_capped() {
         )
     }))
     .await;
-    let started = Instant::now();
-    let t = probe(s.port, 2, CaProfile::Letsencrypt, 5000).await;
+    // Bounded: it ends, within the attempt timeout + a margin generous for a busy machine (the
+    // figure, typically far below the timeout, is measured by bench/bounds.sh). Reading the
+    // whole 1 GiB would still end at the timeout, but as a timeout, which the class rules out.
+    let bound = Duration::from_millis(5000) + BOUND_MARGIN;
+    let t = tokio::time::timeout(bound, probe(s.port, 2, CaProfile::Letsencrypt, 5000))
+        .await
+        .unwrap_or_else(|_| panic!("the probe did not end within {bound:?}"));
     let o = only_outcome(&t);
     assert_eq!(o.error_class, Some(ErrorClass::BodyTooLarge));
     assert!(!o.cert_manager_pass && !o.acme_pass);
     assert!(t.addresses[0].samples[0].body_len <= (1 << 20) + 1);
-    assert!(started.elapsed() < Duration::from_secs(6));
 }
 
 #[tokio::test]
 async fn a_trickling_server_ends_at_the_timeout() {
     let s = serve(Arc::new(|_, _| Reply::Trickle(Duration::from_secs(1)))).await;
-    let started = Instant::now();
-    let t = probe(s.port, 2, CaProfile::Letsencrypt, 1500).await;
-    let elapsed = started.elapsed();
+    // The server never finishes: only the whole-request timeout (Go's Client.Timeout, not an
+    // idle timeout, which a byte a second never trips) ends the attempt. Bounded by that
+    // timeout + a generous margin; a hang fails here. The figure is in bench/bounds.sh.
+    let bound = Duration::from_millis(1500) + BOUND_MARGIN;
+    let t = tokio::time::timeout(bound, probe(s.port, 2, CaProfile::Letsencrypt, 1500))
+        .await
+        .unwrap_or_else(|_| panic!("the probe did not end within {bound:?}"));
     let o = only_outcome(&t);
     assert_eq!(o.error_class, Some(ErrorClass::Timeout));
+    // Go's words for a deadline that expires while the body is read (net/http
+    // `cancelTimerBody`), as cert-manager reports it.
     assert!(
-        o.cert_manager_error.contains("Client.Timeout exceeded"),
+        o.cert_manager_error
+            .starts_with("failed to read response body: ")
+            && o.cert_manager_error
+                .contains("(Client.Timeout or context cancellation while reading body)"),
         "{}",
         o.cert_manager_error
     );
-    assert!(elapsed < Duration::from_millis(2500), "took {elapsed:?}");
 }
 
 #[tokio::test]
@@ -345,8 +363,11 @@ async fn https_redirect_to_a_plain_http_port() {
     let t = probe(edge.port, 2, CaProfile::Pebble, 3000).await;
     let o = only_outcome(&t);
     assert_eq!(o.error_class, Some(ErrorClass::HttpOnHttpsPort), "{o:?}");
+    // Pebble passes Go's error on (`va/va.go` `fetchHTTP`); Boulder would say "Server only
+    // speaks HTTP, not TLS" (src/probe/judge tests).
     assert!(
-        o.acme_error.contains("Server only speaks HTTP, not TLS"),
+        o.acme_error
+            .ends_with("http: server gave HTTP response to HTTPS client"),
         "{}",
         o.acme_error
     );
@@ -475,11 +496,22 @@ async fn hostile_servers_in_bounded_memory() {
         .unwrap();
     let pid = child.id();
     let started = Instant::now();
-    // `ip netns exec` execs the binary in place, so the PID is the probe's.
     let watcher = acmecheck_testkit::proc::watch_peak_rss(pid);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    // Bounded: each attempt ends at its 2 s timeout at the latest, all run at once; the margin
+    // is generous for a busy machine (bench/bounds.sh has the figure). Past it, kill and fail.
+    let bound = Duration::from_secs(2) + BOUND_MARGIN;
+    let out = tokio::time::timeout(
+        bound,
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("probe --plan did not end within {bound:?}; killed")
+    })
+    .unwrap();
     let elapsed = started.elapsed();
     let peak_kb = watcher.join().unwrap();
     eprintln!("hostile servers: peak RSS {peak_kb} kB, {elapsed:?}");
@@ -493,9 +525,8 @@ async fn hostile_servers_in_bounded_memory() {
         only_outcome(&report.targets[1]).error_class,
         Some(ErrorClass::Timeout)
     );
-    // 20 concurrent 1 MiB caps plus the runtime: well under 64 MB; each attempt ≤ 2 s + 1 s.
+    // 20 concurrent 1 MiB caps plus the runtime: well under 64 MB.
     assert!(peak_kb > 0 && peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
-    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
 }
 
 /// A listener that, like nginx with `listen 80 proxy_protocol`, closes a connection whose
@@ -648,4 +679,102 @@ fn real_nginx_expecting_proxy_protocol() {
         log.matches("broken header").count() >= 6,
         "nginx should log each plain request: {log}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: what Go's client and the CAs do with redirects, Locations and proxies
+// ---------------------------------------------------------------------------------------------
+
+/// Go follows a 303 (`net/http` `redirectBehavior`), and so do cert-manager and Pebble;
+/// Boulder refuses it (its text is checked in src/probe/judge tests).
+#[tokio::test]
+async fn a_303_is_followed_by_go() {
+    let s = serve(Arc::new(|_, head| {
+        if head.starts_with("GET /acme/tok ") {
+            response("200 OK", &[], KEY)
+        } else {
+            response("303 See Other", &[("Location", "/acme/tok")], "")
+        }
+    }))
+    .await;
+    let t = probe(s.port, 2, CaProfile::Pebble, 3000).await;
+    let o = only_outcome(&t);
+    assert_eq!((o.status, o.redirect_chain.len()), (Some(200), 1), "{o:?}");
+    assert!(o.cert_manager_pass && o.acme_pass);
+    assert!(o.redirect_chain[0].starts_with("303 "));
+}
+
+/// Go's client returns a 3xx without a `Location` as the answer (`Client.do`: "3xx responses
+/// without a Location have never been followed"): cert-manager says wrong status code.
+#[tokio::test]
+async fn a_redirect_without_location_is_the_answer() {
+    let s = serve(Arc::new(|_, _| {
+        response("302 Found", &[("Location", "")], "")
+    }))
+    .await;
+    let t = probe(s.port, 2, CaProfile::Pebble, 3000).await;
+    let o = only_outcome(&t);
+    assert_eq!((o.status, o.redirect_chain.len()), (Some(302), 0), "{o:?}");
+    assert_eq!(
+        o.cert_manager_error,
+        "wrong status code '302', expected '200'"
+    );
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 2);
+}
+
+/// `Location` resolved as Go's `URL.ResolveReference`: dot segments removed.
+#[tokio::test]
+async fn a_relative_location_with_dot_segments() {
+    let s = serve(Arc::new(|_, head| {
+        if head.starts_with("GET /acme/tok ") {
+            response("200 OK", &[], KEY)
+        } else {
+            response("302 Found", &[("Location", "../../acme/./tok")], "")
+        }
+    }))
+    .await;
+    let t = probe(s.port, 1, CaProfile::Pebble, 3000).await;
+    let o = only_outcome(&t);
+    assert!(o.cert_manager_pass, "{o:?}");
+}
+
+/// Go's `httpproxy.parseProxy`: `HTTP_PROXY=127.0.0.1:3128` (no scheme) is `http://…`.
+#[tokio::test]
+async fn a_proxy_without_a_scheme_is_used() {
+    let proxy = serve(Arc::new(|_, head| {
+        if head.starts_with("GET http://192.0.2.1/.well-known/acme-challenge/tok HTTP/1.1") {
+            response("200 OK", &[("Via", "1.1 squid")], KEY)
+        } else {
+            response("400 Bad Request", &[], "not a proxy request")
+        }
+    }))
+    .await;
+    let mut plan = plan(9, 2, CaProfile::Pebble, 3000);
+    plan.targets[0].url = "http://192.0.2.1/.well-known/acme-challenge/tok".into();
+    plan.options.proxy = Some(ProxySettings {
+        http: Some(format!("127.0.0.1:{}", proxy.port)),
+        https: None,
+        no_proxy: None,
+    });
+    let report = run_plan(&plan).await;
+    assert_eq!(proxy.accepts.load(Ordering::SeqCst), 2);
+    assert!(only_outcome(&report.targets[0]).cert_manager_pass);
+}
+
+/// A proxy the controller takes from a Secret is never dialled: the self check is unknown.
+#[tokio::test]
+async fn an_unread_proxy_makes_the_self_check_unknown() {
+    let s = serve(Arc::new(|_, _| response("200 OK", &[], KEY))).await;
+    let mut plan = plan(s.port, 2, CaProfile::Pebble, 3000);
+    plan.options.proxy_unknown = Some("HTTP_PROXY is set from a Secret".into());
+    let report = run_plan(&plan).await;
+    let v = &report.targets[0].verdicts.self_check;
+    assert_eq!(v.outcome, VerdictOutcome::Unknown);
+    assert!(
+        v.reason.starts_with("HTTP_PROXY is set from a Secret"),
+        "{}",
+        v.reason
+    );
+    // The attempts still ran (without a proxy), as evidence.
+    assert_eq!(s.accepts.load(Ordering::SeqCst), 2);
 }

@@ -87,11 +87,21 @@ pub async fn witness(url: &str, opts: &ProbeOptions) -> EgressReport {
     };
     for addr in candidates {
         let ex = http::attempt(&parsed, addr, &settings).await;
+        // The address the attempt records for its last hop; the one dialled when it recorded
+        // none (a dial that failed), the proxy's when proxied.
         report.address = ex
             .hops
             .last()
             .map(|h| h.address.clone())
-            .unwrap_or_default();
+            .filter(|a| !a.is_empty())
+            .or_else(|| {
+                report
+                    .proxy
+                    .as_deref()
+                    .and_then(|p| Url::parse(p).ok())
+                    .map(|p| p.authority())
+            })
+            .unwrap_or_else(|| addr.to_string());
         report.status = ex.status;
         report.error_class = ex.error_class;
         report.error = ex.error;

@@ -15,10 +15,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub mod agreement;
 mod cluster;
+mod fidelity;
 mod never_silent;
 mod objects;
 pub use cluster::*;
+pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
 
@@ -40,14 +43,29 @@ pub const EDGE2_V4: &str = "203.0.113.11";
 pub const NGINX_V4: &str = "198.51.100.10";
 pub const ENVOY_V4: &str = "198.51.100.20";
 
-/// True (and says so on stderr) when a root-only lab test should be skipped: not root and
-/// ACMECHECK_SKIP_ROOT_TESTS is set. Without the variable a lab test runs and fails loudly.
+/// The root check of every test that needs root (network namespaces). As root it returns false
+/// and the test runs. Without root it panics and says what to do: a root test never passes by
+/// skipping itself. To leave the root tests out on a machine without root, run `cargo test` with
+/// `ACMECHECK_SKIP_ROOT_TESTS=1`: build.rs then sets `--cfg acmecheck_skip_root_tests`, every root
+/// test carries `#[cfg_attr(acmecheck_skip_root_tests, ignore = "...")]`, and cargo counts them
+/// as *ignored* without running them (tests/root_tests.rs checks that none lacks the attribute).
+/// It keeps its `bool` so callers keep their `if skip_without_root(..) { return }` shape; it never
+/// returns true.
 pub fn skip_without_root(what: &str) -> bool {
-    let skip = !crate::proc::is_root() && std::env::var_os("ACMECHECK_SKIP_ROOT_TESTS").is_some();
-    if skip {
-        eprintln!("SKIPPED {what}: needs root (ACMECHECK_SKIP_ROOT_TESTS is set)");
+    require_root(what);
+    false
+}
+
+/// Panics with what to do unless the process is root; see [`skip_without_root`].
+pub fn require_root(what: &str) {
+    if !crate::proc::is_root() {
+        panic!(
+            "{what} needs root (it creates network namespaces): run the tests as root, or run \
+             `cargo test` with ACMECHECK_SKIP_ROOT_TESTS=1 so that cargo lists every root test as \
+             ignored (a test that reaches this point under that variable lacks its \
+             #[cfg_attr(acmecheck_skip_root_tests, ignore)] attribute)"
+        );
     }
-    skip
 }
 
 /// Fields are dropped in order: daemons first, then hosts, then the bridge.
@@ -327,7 +345,7 @@ impl Lab {
     }
 
     /// The edge host (203.0.113.10) with an ingress-nginx-like server that serves the key.
-    fn edge_serving_key(&mut self, delay_ms: u32) -> Result<String> {
+    pub(crate) fn edge_serving_key(&mut self, delay_ms: u32) -> Result<String> {
         let edge = self.host("edge", &[EDGE_V4])?;
         self.nginx(
             "ingress-nginx",
@@ -338,7 +356,7 @@ impl Lab {
     }
 
     /// The Gateway host (198.51.100.20): an envoy-style data plane with no route for the name.
-    fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
+    pub(crate) fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
         let envoy = self.host("envoy", &[ENVOY_V4])?;
         self.nginx(
             "cilium-gateway (envoy)",
@@ -551,6 +569,30 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "the edge sends outside sources to nginx (serves the key), the cluster's to the gateway (404)",
     ),
     (
+        "ipv4-cluster-aaaa-ok",
+        "A and AAAA both serve the key; the cluster has no IPv6 (EADDRNOTAVAIL)",
+    ),
+    (
+        "ipv4-cluster-aaaa-dead",
+        "the A serves the key, nobody has the AAAA; the cluster has no IPv6 (EADDRNOTAVAIL)",
+    ),
+    (
+        "two-a-one-refusing",
+        "two A records; the second host refuses port 80",
+    ),
+    (
+        "redirect-public-ip",
+        "http redirects (302) to an IP host, which serves the key",
+    ),
+    (
+        "redirect-303",
+        "http answers 303 to another path, which serves the key",
+    ),
+    (
+        "private-address",
+        "the public DNS also publishes a private address (10.0.0.5, unreachable everywhere)",
+    ),
+    (
         "gateway-takes-all",
         "the edge sends all of port 80 to the gateway (404); ingress-nginx, the solver's data plane, serves the key when asked directly",
     ),
@@ -691,6 +733,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             lab.drop_port(&edge, 80)?;
         }
         other if cluster::build(&mut lab, other, d)? => {}
+        other if fidelity::build(&mut lab, other, d)? => {}
         other if never_silent::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",

@@ -8,3 +8,4 @@ pub mod gobuild;
 pub mod lab;
 pub mod pebble;
 pub mod proc;
+pub mod tools;

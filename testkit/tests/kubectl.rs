@@ -1,5 +1,5 @@
 //! Fidelity tests: drive the fake API server with the real `kubectl`.
-//! Skipped (with a message) when no kubectl binary is installed.
+//! kubectl is found on PATH (or `$KUBECTL`); without it every test here fails and says so.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -9,26 +9,17 @@ use std::time::Duration;
 
 use acmecheck_testkit::fakeapi::FakeApi;
 
-fn kubectl_bin() -> Option<PathBuf> {
-    let p = std::env::var_os("KUBECTL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/usr/bin/kubectl".into());
-    p.exists().then_some(p)
-}
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/basic")
 }
 
-/// A fake server with the basic fixtures, or None when kubectl is absent.
-fn setup() -> Option<(FakeApi, PathBuf)> {
-    let Some(bin) = kubectl_bin() else {
-        eprintln!("kubectl not installed; skipping");
-        return None;
-    };
+/// A fake server with the basic fixtures and the kubectl to drive it (found on PATH, or
+/// `$KUBECTL`; the test fails with an install hint when there is none).
+fn setup() -> (FakeApi, PathBuf) {
+    let bin = acmecheck_testkit::tools::kubectl();
     let api = FakeApi::spawn().unwrap();
     api.load_dir(fixtures()).unwrap();
-    Some((api, bin))
+    (api, bin)
 }
 
 /// A discovery cache of this server's own (kubectl caches discovery per
@@ -72,7 +63,7 @@ fn err(out: &Output) -> String {
 
 #[test]
 fn get_certificates_prints_printer_columns() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let out = ok(&run(&api, &bin, "get certificates -n shop"));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
@@ -95,7 +86,7 @@ fn get_certificates_prints_printer_columns() {
 
 #[test]
 fn get_challenges_all_namespaces_json() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let out = ok(&run(&api, &bin, "get challenges -A -o json"));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let items = v["items"].as_array().unwrap();
@@ -115,7 +106,7 @@ fn get_challenges_all_namespaces_json() {
 
 #[test]
 fn get_pods_by_label_selector() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let mut other = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "web-0", "namespace": "shop", "labels": {"app": "web"}},
         "spec": {"containers": [{"name": "web", "image": "nginx"}]}, "status": {"phase": "Pending"}});
@@ -151,7 +142,7 @@ fn get_pods_by_label_selector() {
 
 #[test]
 fn get_cert_yaml_round_trips_the_fixture() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let out = ok(&run(&api, &bin, "get cert web -n shop -o yaml"));
     let v: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
     assert_eq!(v["apiVersion"], "cert-manager.io/v1");
@@ -180,7 +171,7 @@ fn apply_api_cert(api: &FakeApi, bin: &Path, f: &str, verdict: &str) -> serde_js
 
 #[test]
 fn apply_creates_then_updates_then_delete() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     // Inside the server's own temp dir, which Drop removes even if the test fails.
     let dir = api.kubeconfig().parent().unwrap().join("apply");
     std::fs::create_dir_all(&dir).unwrap();
@@ -225,7 +216,7 @@ fn apply_creates_then_updates_then_delete() {
 
 #[test]
 fn apply_builtin_service_merges_ports_by_key() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let dir = api.kubeconfig().parent().unwrap().join("svc");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("svc.yaml");
@@ -243,9 +234,10 @@ fn apply_builtin_service_merges_ports_by_key() {
         "service/web configured\n"
     );
     let svc = api.get("v1", "Service", "shop", "web").unwrap();
+    // `protocol: TCP` is the API server's default from the create; the patch keeps it.
     assert_eq!(
         svc["spec"]["ports"],
-        serde_json::json!([{"name": "http", "port": 80, "targetPort": 9090}])
+        serde_json::json!([{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 9090}])
     );
 }
 
@@ -285,7 +277,7 @@ fn spawn_lines(api: &FakeApi, bin: &Path, args: &[&str]) -> (KillOnDrop, mpsc::R
 
 #[test]
 fn get_pods_watch_sees_added_then_modified() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let (_kubectl, rx) = spawn_lines(
         &api,
         &bin,
@@ -336,7 +328,7 @@ fn get_pods_watch_sees_added_then_modified() {
 
 #[test]
 fn not_found_error_text() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let e = err(&run(&api, &bin, "get certificate nope -n shop"));
     assert_eq!(
         e,
@@ -348,7 +340,7 @@ fn not_found_error_text() {
 
 #[test]
 fn forbidden_error_text() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     api.deny("list", "acme.cert-manager.io", "challenges", Some("shop"));
     let e = err(&run(&api, &bin, "get challenges -n shop"));
     assert_eq!(
@@ -378,7 +370,7 @@ fn forbidden_error_text() {
 
 #[test]
 fn removed_group_is_unknown_to_kubectl() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     ok(&run(&api, &bin, "get httproutes -A"));
     api.remove_group("gateway.networking.k8s.io");
     // With discovery still cached, kubectl lists and gets the 404 Status.
@@ -404,7 +396,7 @@ fn removed_group_is_unknown_to_kubectl() {
 
 #[test]
 fn pod_logs_and_follow() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     api.set_pod_logs(
         "shop",
         "cm-acme-http-solver-7x2kq",
@@ -442,7 +434,7 @@ fn pod_logs_and_follow() {
 
 #[test]
 fn auth_can_i_follows_deny_rules() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let out = run(
         &api,
         &bin,
@@ -469,7 +461,7 @@ fn auth_can_i_follows_deny_rules() {
 
 #[test]
 fn server_side_apply_and_finalizer_removal_by_json_patch() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let dir = api.kubeconfig().parent().unwrap().join("ssa");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("cert.yaml");
@@ -529,7 +521,7 @@ fn server_side_apply_and_finalizer_removal_by_json_patch() {
 
 #[test]
 fn events_table_and_describe() {
-    let Some((api, bin)) = setup() else { return };
+    let (api, bin) = setup();
     let out = ok(&run(
         &api,
         &bin,

@@ -4,7 +4,7 @@
 //! by the probe (`vantages/after_failure.rs`), folded into this finding by the walk.
 
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
-use crate::diagnose::util::{backoff, parsed, renew_hint};
+use crate::diagnose::util::{backoff, renew_hint};
 use crate::diagnose::view::Certificate;
 use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
 use crate::reason::{self, Phase, Reason};
@@ -100,7 +100,8 @@ pub(crate) fn ca_rejected(input: &Certificate) -> Vec<Finding> {
         .iter()
         .filter(|c| c.is_http01() && reason::phase(c) == Phase::CaValidation)
         .filter_map(|ch| {
-            let r = parsed(ch)?;
+            // With the state: a bare ACME problem detail in an invalid challenge is the CA's.
+            let r = reason::of_challenge(ch)?;
             let Reason::CaProblem { problem_type, detail, secondary, .. } = &r else { return None };
             if r.is_rate_limited() {
                 return None;

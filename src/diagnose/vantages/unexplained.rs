@@ -11,6 +11,7 @@ use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::{outcome_summary, outcome_text};
 use crate::diagnose::view::Vantages;
 use crate::probe::plan::{OutcomeCount, TargetReport, Verdict, VerdictOutcome};
+use crate::reason;
 
 /// The vantages' names, as the evidence lines of the cross-vantage rules write them.
 fn reports<'a>(c: &Vantages<'a>) -> Vec<(&'static str, &'a TargetReport)> {
@@ -40,9 +41,14 @@ fn outcome_word(v: &Verdict) -> &'static str {
     }
 }
 
-/// cert-manager's reason says its self check fails (`Waiting for HTTP-01 challenge
-/// propagation: <error>`, in any release's casing; not the `waitInsteadOfSelfCheck` wait).
+/// cert-manager's reason says its self check fails: the reason parser reads it as a self-check
+/// result (`reason::observation`), or it has the propagation wording around an error the
+/// parser does not know (`Waiting for HTTP-01 challenge propagation: <error>`, any casing). Not
+/// the `waitInsteadOfSelfCheck` wait.
 pub(crate) fn reason_says_failing(c: &Vantages) -> bool {
+    if reason::of_challenge(c.ch).is_some_and(|r| r.observation().is_some()) {
+        return true;
+    }
     let Some(r) = c.ch.reason.as_deref() else {
         return false;
     };
