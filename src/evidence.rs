@@ -117,6 +117,9 @@ pub struct Http01GatewayRoute {
     pub parent_refs: Vec<ParentRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// Same shape as `http01.ingress.podTemplate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_template: Option<serde_json::Value>,
 }
 
 /// Gateway API `ParentReference`.

@@ -13,6 +13,8 @@
 //!   its output for a run is [`probe::Probes`].
 //! * [`diagnose`] turns all the evidence for one certificate into ranked findings with stable
 //!   codes through one entry point, [`diagnose::diagnose`]; it does no I/O.
+//! * [`replay`] creates a stand-in for cert-manager's solver when its own is gone or not there
+//!   yet (plan, dry run, apply, teardown); not wired into the run yet.
 //! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
 //! * [`run`] wires the stages together for the CLI in `main.rs`: one call into diagnosis per
 //!   certificate.
@@ -26,5 +28,6 @@ pub mod gather;
 pub mod image;
 pub mod probe;
 pub mod reason;
+pub mod replay;
 pub mod report;
 pub mod run;

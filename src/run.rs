@@ -23,13 +23,13 @@ pub use crate::probe::Probes;
 pub async fn probe_locally(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
-    attempts: Option<u32>,
+    settings: &targets::PlanSettings,
 ) -> Probes {
     let mut probes = Probes {
         enabled: true,
         ..Default::default()
     };
-    if let Some(plan) = targets::local_plan(certs, cluster, attempts) {
+    if let Some(plan) = targets::local_plan_with(certs, cluster, settings) {
         for t in crate::probe::run_plan(&plan).await.targets {
             probes.local.insert(t.id.clone(), t);
         }
@@ -229,7 +229,8 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
     let probes = if cli.no_probe {
         Probes::default()
     } else {
-        let local = probe_locally(&certs, &cluster, cli.attempts);
+        let settings = cli.plan_settings();
+        let local = probe_locally(&certs, &cluster, &settings);
         let pod = probe_in_cluster(&client, &certs, &cluster, cli, tracker);
         let (mut probes, in_cluster) = tokio::join!(local, pod);
         probes.in_cluster = in_cluster;
@@ -256,7 +257,7 @@ async fn probe_in_cluster(
     if cli.local_only {
         return InCluster::NotRequested;
     }
-    let Some(plan) = targets::in_cluster_plan(certs, cluster, cli.attempts) else {
+    let Some(plan) = targets::in_cluster_plan_with(certs, cluster, &cli.plan_settings()) else {
         return InCluster::NotRequested;
     };
     let opts = cli.pod.options();

@@ -173,9 +173,19 @@ async fn create_conflicts_and_delete() {
         "Operation cannot be fulfilled on configmaps \"cfg\": the object has been modified; please apply your changes to the latest version and try again"
     );
 
+    // ConfigMap storage does not return deleted objects: a DELETE answers with a Status
+    // `Success` naming the object (apiserver `genericregistry.Store.finalizeDelete`).
     let deleted = cms.delete("cfg", &DeleteParams::default()).await.unwrap();
-    let obj = deleted.left().expect("the deleted object");
-    assert_eq!(obj.metadata.name.as_deref(), Some("cfg"));
+    let gone = deleted.right().expect("a Status");
+    assert_eq!(
+        gone.status,
+        Some(kube::core::response::StatusSummary::Success)
+    );
+    let details = gone.details.expect("details");
+    assert_eq!(
+        (details.name.as_str(), details.kind.as_str()),
+        ("cfg", "configmaps")
+    );
     let s = api_status(cms.get("cfg").await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
 

@@ -234,9 +234,10 @@ fn apply_builtin_service_merges_ports_by_key() {
         "service/web configured\n"
     );
     let svc = api.get("v1", "Service", "shop", "web").unwrap();
+    // `protocol: TCP` is the API server's default from the create; the patch keeps it.
     assert_eq!(
         svc["spec"]["ports"],
-        serde_json::json!([{"name": "http", "port": 80, "targetPort": 9090}])
+        serde_json::json!([{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 9090}])
     );
 }
 

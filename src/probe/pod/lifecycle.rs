@@ -64,53 +64,116 @@ impl Signals {
     }
 }
 
+/// What a tracked object is, which decides how it is deleted.
+#[derive(Clone, Debug)]
+pub enum TrackedKind {
+    /// A pod: deleted with grace period 0 ([`delete_pod`]).
+    Pod,
+    /// Any other namespaced object (the replay's Services, Ingresses and HTTPRoutes).
+    Object(kube::api::ApiResource),
+}
+
+impl TrackedKind {
+    fn same(&self, other: &TrackedKind) -> bool {
+        match (self, other) {
+            (TrackedKind::Pod, TrackedKind::Pod) => true,
+            (TrackedKind::Object(a), TrackedKind::Object(b)) => {
+                a.group == b.group && a.plural == b.plural
+            }
+            _ => false,
+        }
+    }
+}
+
 struct Tracked {
     client: kube::Client,
+    kind: TrackedKind,
     namespace: String,
     name: String,
-    /// Becomes true once the POST has an answer (so the pod exists or never will).
+    /// Becomes true once the POST has an answer (so the object exists or never will).
     settled: tokio::sync::watch::Receiver<bool>,
 }
 
-/// The pods this run created or is creating, for deletion when the run is interrupted.
+/// The objects this run created or is creating (the probe pod; the replay's stand-ins), for
+/// deletion when the run is interrupted.
 #[derive(Clone, Default)]
 pub struct Tracker(Arc<Mutex<Vec<Tracked>>>);
 
 impl Tracker {
     fn add(&self, client: &kube::Client, p: &Placement) -> tokio::sync::watch::Sender<bool> {
+        self.track(client, TrackedKind::Pod, &p.namespace, &p.pod)
+    }
+
+    fn remove(&self, p: &Placement) {
+        self.untrack(&TrackedKind::Pod, &p.namespace, &p.pod);
+    }
+
+    /// Track an object before its POST is sent; send `true` on the returned channel once the
+    /// POST has an answer (a signal then waits for it before deleting).
+    pub fn track(
+        &self,
+        client: &kube::Client,
+        kind: TrackedKind,
+        namespace: &str,
+        name: &str,
+    ) -> tokio::sync::watch::Sender<bool> {
         let (tx, rx) = tokio::sync::watch::channel(false);
         if let Ok(mut v) = self.0.lock() {
             v.push(Tracked {
                 client: client.clone(),
-                namespace: p.namespace.clone(),
-                name: p.pod.clone(),
+                kind,
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
                 settled: rx,
             });
         }
         tx
     }
 
-    fn remove(&self, p: &Placement) {
+    /// Stop tracking an object (it was deleted, or its POST failed).
+    pub fn untrack(&self, kind: &TrackedKind, namespace: &str, name: &str) {
         if let Ok(mut v) = self.0.lock() {
-            v.retain(|t| t.namespace != p.namespace || t.name != p.pod);
+            v.retain(|t| !(t.kind.same(kind) && t.namespace == namespace && t.name == name));
         }
     }
 
-    /// Delete every tracked pod (waiting for an in-flight POST first). Returns what was
-    /// deleted (`namespace/name`) and what could not be (with the reason).
+    /// How many objects are tracked.
+    pub fn len(&self) -> usize {
+        self.0.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Delete every tracked object, the last tracked first (so an Ingress goes before its
+    /// Service and pod), waiting for an in-flight POST first. Returns what was deleted and what
+    /// could not be (with the reason): `namespace/name` for pods, `<kind> namespace/name` for
+    /// other objects.
     pub async fn cleanup(&self) -> (Vec<String>, Vec<String>) {
         let tracked: Vec<Tracked> = self
             .0
             .lock()
-            .map(|mut v| v.drain(..).collect())
+            .map(|mut v| v.drain(..).rev().collect())
             .unwrap_or_default();
         let (mut deleted, mut failed) = (Vec::new(), Vec::new());
         for mut t in tracked {
             let _ = tokio::time::timeout(CLEANUP_WAIT, t.settled.wait_for(|done| *done)).await;
-            let id = format!("{}/{}", t.namespace, t.name);
-            match tokio::time::timeout(CLEANUP_WAIT, delete_pod(&t.client, &t.namespace, &t.name))
-                .await
-            {
+            let id = match &t.kind {
+                TrackedKind::Pod => format!("{}/{}", t.namespace, t.name),
+                TrackedKind::Object(ar) => {
+                    format!("{} {}/{}", ar.kind.to_lowercase(), t.namespace, t.name)
+                }
+            };
+            let delete = async {
+                match &t.kind {
+                    TrackedKind::Pod => delete_pod(&t.client, &t.namespace, &t.name).await,
+                    TrackedKind::Object(ar) => {
+                        delete_object(&t.client, ar, &t.namespace, &t.name).await
+                    }
+                }
+            };
+            match tokio::time::timeout(CLEANUP_WAIT, delete).await {
                 Ok(Ok(true)) => deleted.push(id),
                 Ok(Ok(false)) => {}
                 Ok(Err(e)) => failed.push(format!("{id}: {e}")),
@@ -121,6 +184,21 @@ impl Tracker {
             }
         }
         (deleted, failed)
+    }
+}
+
+/// DELETE a namespaced object of any kind. Ok(false) when it was already gone.
+pub async fn delete_object(
+    client: &kube::Client,
+    ar: &kube::api::ApiResource,
+    ns: &str,
+    name: &str,
+) -> Result<bool, String> {
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(error_text(&e)),
     }
 }
 

@@ -86,6 +86,13 @@ impl KubeletConfig {
         self.images.insert(reference.into(), exe.into());
         self
     }
+
+    /// Runs the acmesolver stand-in (`testkit/go/acmesolver`, built with Go on first use) for
+    /// `reference`, e.g. `quay.io/jetstack/cert-manager-acmesolver:v1.19.1`: pods with that
+    /// image serve their `--domain/--token/--key` args as cert-manager's solver does.
+    pub fn acmesolver(self, reference: impl Into<String>) -> anyhow::Result<Self> {
+        Ok(self.image(reference, crate::gobuild::build("acmesolver")?))
+    }
 }
 
 /// A container process that is running.

@@ -85,6 +85,16 @@
 //!   `imagePullPolicy`, tolerations, …) and their status reset to
 //!   `{phase: Pending, qosClass}`; `kubectl get pods` shows the pod
 //!   printer's READY/STATUS/RESTARTS.
+//! - Services created through the API get the API server's defaults
+//!   (`type`, `sessionAffinity`, IP families, ports' `protocol` and
+//!   `targetPort`), a ClusterIP from `203.0.113.129–254` ([`SERVICE_RANGE`])
+//!   and nodePorts (30000–32767) for NodePort/LoadBalancer, with the 422s
+//!   for missing ports, an unknown type or a taken IP/port; Ingresses are
+//!   validated for `pathType`, absolute paths and class annotation + field;
+//!   HTTPRoutes get the CRD schema's defaults (`defaults.rs`). DELETE answers
+//!   with the object for pods, services and namespaces (and whenever the
+//!   deletion is pending), else with a `Status` `Success` whose details name
+//!   the plural resource, as `genericregistry.Store` does.
 //! - Pod Security admission on pod create (`admission.rs`): namespaces
 //!   labelled `pod-security.kubernetes.io/enforce: baseline|restricted` get
 //!   the plugin's 403 `pods "x" is forbidden: violates PodSecurity
@@ -118,7 +128,8 @@
 //!   applied; the process runs as the test's user), every pod gets the same
 //!   pod IP. The scheduler ignores taints, tolerations, affinity and
 //!   resources, and does not retry an unschedulable pod when nodes change.
-//!   Image references must match the configured ones exactly.
+//!   Image references must match the configured ones exactly;
+//!   [`KubeletConfig::acmesolver`] maps an image to the Go acmesolver stand-in.
 //! - `resourceVersion` on LIST/GET is ignored (always the latest state);
 //!   `continue` tokens are not tied to a snapshot. `dryRun` is refused.
 //! - Protobuf request bodies are refused with 415, except a
@@ -134,6 +145,7 @@
 //!   plural (`Foo` → `foos`).
 
 mod admission;
+mod defaults;
 mod generate;
 mod kubelet;
 mod pods;
@@ -155,6 +167,7 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 pub use admission::{Level as PodSecurityLevel, Violation, evaluate as pod_security_evaluate};
+pub use defaults::{SERVICE_NET, SERVICE_RANGE};
 pub use generate::generate_certificates;
 pub use kubelet::{DEFAULT_POD_IP, KubeletConfig};
 pub use resources::{Column, Resource};

@@ -62,6 +62,13 @@ impl Resource {
         }
     }
 
+    /// Does a DELETE answer with the deleted object (storage with `ReturnDeletedObject`: pods,
+    /// services, namespaces) rather than a `Status`? Objects whose deletion is pending
+    /// (finalizers, graceful pod deletion) are returned by every kind.
+    pub fn returns_deleted_object(&self) -> bool {
+        self.group.is_empty() && matches!(self.kind.as_str(), "Pod" | "Service" | "Namespace")
+    }
+
     /// Review kinds (`SelfSubjectAccessReview`) are create-only and not stored.
     pub fn is_review(&self) -> bool {
         self.group == "authorization.k8s.io"

@@ -721,9 +721,21 @@ async fn resource_request(
         ("delete", _) => {
             let name = t.name.as_deref().unwrap_or("");
             let grace = grace_period(ctx);
-            let deleted = ctx.store().delete_graceful(t.res, &ns, name, grace)?;
+            let mut store = ctx.store();
+            let deleted = store.delete_graceful(t.res, &ns, name, grace)?;
+            let uid = store::uid_of(&deleted).to_string();
+            let pending = store
+                .get(t.res, &ns, name)
+                .is_some_and(|o| store::uid_of(&o) == uid);
+            let r = &store.resources[t.res];
+            let body = if pending || r.returns_deleted_object() {
+                (*deleted).clone()
+            } else {
+                status::deleted(r, name, &uid)
+            };
+            drop(store);
             ctx.shared.notify();
-            Ok(json_response(StatusCode::OK, &deleted))
+            Ok(json_response(StatusCode::OK, &body))
         }
         ("deletecollection", _) => {
             let (label, field) = selectors(ctx, &ctx.store(), &t)?;
@@ -783,8 +795,12 @@ fn create(store: &mut Store, t: &Target, obj: Value) -> Result<store::Obj, ApiEr
     ] {
         store::meta_mut(&mut obj).remove(k);
     }
-    if r.kind == "Pod" && r.group.is_empty() {
-        admit_pod(store, &ns, &mut obj)?;
+    match (r.group.as_str(), r.kind.as_str()) {
+        ("", "Pod") => admit_pod(store, &ns, &mut obj)?,
+        ("", "Service") => super::defaults::service(store, t.res, &mut obj)?,
+        ("networking.k8s.io", "Ingress") => super::defaults::ingress(store, t.res, &mut obj)?,
+        ("gateway.networking.k8s.io", "HTTPRoute") => super::defaults::http_route(&mut obj),
+        _ => {}
     }
     store.create(t.res, &ns, obj)
 }

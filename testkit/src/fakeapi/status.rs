@@ -126,9 +126,14 @@ pub fn invalid(
         "FieldValueRequired" => "Required value",
         "FieldValueInvalid" => "Invalid value",
         "FieldValueForbidden" => "Forbidden",
+        "FieldValueNotSupported" => "Unsupported value",
         _ => "Invalid value",
     };
-    let cause_msg = format!("{human}: {detail}");
+    let cause_msg = if detail.is_empty() {
+        human.to_string()
+    } else {
+        format!("{human}: {detail}")
+    };
     let mut d = details(name, &res.group, &res.kind);
     d["causes"] = json!([{ "reason": cause_reason, "message": cause_msg, "field": field }]);
     ApiError {
@@ -176,6 +181,17 @@ pub fn forbidden(
         ),
         details: details(name, &res.group, &res.plural),
     }
+}
+
+/// The `Status` a DELETE answers when the object is gone and its storage does not return
+/// deleted objects (`genericregistry.Store` without `ReturnDeletedObject`): `details.kind` is
+/// the plural resource, as the real server writes it.
+pub fn deleted(res: &Resource, name: &str, uid: &str) -> Value {
+    let mut d = details(name, &res.group, &res.plural);
+    if !uid.is_empty() {
+        d["uid"] = json!(uid);
+    }
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d})
 }
 
 /// 400 BadRequest with a free-form message.

@@ -1,0 +1,3 @@
+module acmecheck.test/acmesolver
+
+go 1.19
