@@ -178,12 +178,10 @@ pub(super) fn picture(
     let label_width = views.iter().map(|(l, _)| width(l)).max().unwrap_or(0);
     for (label, t) in &views {
         if t.addresses.iter().all(|a| a.attempts == 0) {
-            let why = t
-                .dns
-                .resolvers
-                .iter()
-                .find_map(|r| r.error)
-                .map_or_else(|| "nothing resolved".to_owned(), |e| e.as_str().replace('_', " "));
+            let why = t.dns.resolvers.iter().find_map(|r| r.error).map_or_else(
+                || "nothing resolved".to_owned(),
+                |e| e.as_str().replace('_', " "),
+            );
             let line = g.h.to_string().repeat(label_width - width(label) + 1);
             out.push_str(&format!(
                 "{indent}{label} {line} no address to probe ({why})\n"
