@@ -469,6 +469,7 @@ fn the_solver_answers_only_for_its_host() {
 /// connect fails at once with EADDRNOTAVAIL, a dial error in Go's words, and this vantage
 /// has no source address for it — so the self check passes over IPv4, as Go's does.
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn ipv4_only_cluster_uses_the_a_record() {
     let Some(v) = views("ipv4-cluster-aaaa-ok", 2_000) else {
         return;

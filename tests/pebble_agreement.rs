@@ -471,12 +471,14 @@ fn the_mixed_design_tells_flaky_from_fail() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn aaaa_to_a_working_server_passes() {
     // Pebble (IPv6 here) dials the AAAA, which serves the key.
     deterministic("ipv4-cluster-aaaa-ok", "pass");
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn aaaa_to_a_dead_address_fails_every_validation() {
     // Pebble dials only the first address (the AAAA, with -dnsserver): "no route to host".
     if let Some(o) = deterministic("ipv4-cluster-aaaa-dead", "fail") {
@@ -485,6 +487,7 @@ fn aaaa_to_a_dead_address_fails_every_validation() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn two_a_records_one_refusing_never_passes() {
     // No intra-family fallback in Pebble: each of the 3 requests dials its lookup's first A,
     // and the DNS server alternates them.
@@ -497,17 +500,20 @@ fn two_a_records_one_refusing_never_passes() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn redirect_to_an_ip_host_passes() {
     deterministic("redirect-public-ip", "pass");
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn redirect_303_passes_pebble_unlike_lets_encrypt() {
     // Go's client follows 303; Boulder refuses it (checked by the unit tests).
     deterministic("redirect-303", "pass");
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn private_address_in_public_dns_never_passes() {
     // 10.0.0.5 is unreachable; Pebble dials it for every other lookup, no fallback.
     case(Case {
@@ -519,6 +525,7 @@ fn private_address_in_public_dns_never_passes() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn pebble_on_its_own_port_validates_there() {
     // httpPort 5002 (Pebble's sample config): nothing listens there; told so, the tool probes
     // that port and forecasts the failure Pebble has.
@@ -535,6 +542,7 @@ fn pebble_on_its_own_port_validates_there() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn pebble_always_valid_passes_a_wrong_backend() {
     case(Case {
         scenario: "wrong-backend",
@@ -549,6 +557,7 @@ fn pebble_always_valid_passes_a_wrong_backend() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn pebble_with_the_system_resolver() {
     // Without -dnsserver, Go's LookupHost order on a host with IPv6: the AAAA first (RFC 6724
     // rule 6), as from the tool's vantage.
