@@ -42,10 +42,13 @@ mod live;
 pub mod manifest;
 mod plan;
 pub mod podstate;
+pub mod propagation;
 pub mod render;
 pub mod route;
 pub mod select;
 pub mod settings;
+pub mod stage;
+pub mod status;
 
 pub use plan::{
     CredentialSource, Decision, PlanItem, ReplayInput, ReplayOptions, ReplayPlan, RouteKind, Skip,
