@@ -32,6 +32,7 @@ pub mod joint;
 pub mod merge;
 pub mod probe;
 pub mod rank;
+pub mod replayed;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod texts;
@@ -101,6 +102,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     findings.extend(joint::findings(cert, cluster, |ch| {
         probes.local.get(&probe_id(cert, ch))
     }));
+    findings.extend(replayed::replayed(cert, &probes.in_cluster));
     findings.extend(vantages::not_checked::not_checked(
         probes.enabled,
         &probes.in_cluster,

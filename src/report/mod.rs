@@ -10,6 +10,7 @@ use crate::probe::incluster::{InCluster, Placement, Problem};
 use crate::reason::{self, Phase, Reason};
 use serde::{Deserialize, Serialize};
 
+pub mod replay;
 pub mod table;
 
 pub const API_VERSION: &str = "acmecheck.io/v1alpha1";
@@ -72,6 +73,10 @@ pub struct CertificateReport {
     pub already_authorized: Vec<String>,
     /// Ranked: the first error finding is the root cause.
     pub findings: Vec<Finding>,
+    /// What a replay created and probed (`--replay`, `preflight`), or, after a failed issuance
+    /// without `--replay`, what it would create (`state: planned`) and the command.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub replay: Option<crate::evidence::ReplayEvidence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -203,6 +208,7 @@ impl CertificateReport {
             challenges,
             already_authorized,
             findings,
+            replay: cert.replay.clone(),
         }
     }
 
