@@ -279,6 +279,7 @@ async fn a_stand_in_serves_the_key_and_leaves_nothing_behind() {
 }
 
 #[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
 fn the_stand_in_answers_on_its_pod_address() {
     if skip_without_root("the_stand_in_answers_on_its_pod_address") {
         return;
