@@ -92,6 +92,10 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
             &mut seen,
             vantages::findings(ch, local, inside, &probes.in_cluster, cluster, profile),
         );
+        merge::merge_into(
+            &mut seen,
+            replayed::stand_in_verdicts(cert, ch, local, inside),
+        );
         merge::merge_into(&mut findings, seen);
         merge::attach_attribution(
             &mut findings,
@@ -111,6 +115,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         inside_n,
     ));
     findings.extend(advice::dns01(cert, &findings));
+    replayed::attribute_history(&mut findings, cert);
     let findings = rank::finish(findings);
     let wanted = Wanted::after(cert, &findings);
     Diagnosis { findings, wanted }

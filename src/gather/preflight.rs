@@ -33,7 +33,7 @@ pub struct Target {
 pub struct Preflight {
     /// With the pre-flight's Certificate (named [`CERTIFICATE_NAME`]) and its issuer.
     pub snap: Snapshot,
-    /// `preflight of Ingress shop/web (ClusterIssuer letsencrypt-prod)`.
+    /// `preflight of Ingress shop/web through ClusterIssuer letsencrypt-prod`.
     pub subject: String,
     /// What the shim skipped or the command line changed, for the report.
     pub notes: Vec<String>,
@@ -188,7 +188,7 @@ pub async fn fetch(client: &kube::Client, target: &Target) -> Result<Preflight, 
         })
         .hint("give the names with --host HOST (repeatable)"));
     }
-    subject = format!("{subject} ({kind} {issuer})");
+    subject = format!("{subject} through {kind} {issuer}");
     let mut status_message = format!(
         "no Certificate: a pre-flight of {} through {kind} {issuer}",
         cert.dns_names
@@ -210,7 +210,8 @@ pub async fn fetch(client: &kube::Client, target: &Target) -> Result<Preflight, 
         "metadata": {"name": CERTIFICATE_NAME, "namespace": ns,
             "labels": cert.labels, "annotations": cert.annotations},
         "spec": {"dnsNames": cert.dns_names, "ipAddresses": cert.ip_addresses,
-            "commonName": cert.common_name, "secretName": cert.secrets.first(),
+            "commonName": cert.common_name,
+            "secretName": cert.secrets.first().cloned().unwrap_or_default(),
             "issuerRef": {"name": issuer, "kind": kind, "group": group}},
         "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Preflight",
             "message": status_message}]},

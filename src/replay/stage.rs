@@ -142,9 +142,10 @@ pub fn planned(plan: &ReplayPlan, command: &str, preflight: bool) -> ReplayEvide
     }
 }
 
-/// Did issuance fail for this certificate, so that nothing cert-manager runs now can be
-/// probed: a Challenge the CA has judged, or a recorded failure (backoff), with no live
-/// HTTP-01 challenge left and the certificate not Ready.
+/// Did issuance fail at validation for this certificate, so that nothing cert-manager runs now
+/// can be probed: an HTTP-01 Challenge the CA has judged or an invalid Order, or a recorded
+/// failure (backoff) whose Order is gone; with no live HTTP-01 challenge left and the
+/// certificate not Ready.
 pub fn issuance_failed(cert: &CertificateEvidence) -> bool {
     let ready = condition(&cert.conditions, "Ready").is_some_and(|c| c.status == "True");
     if ready {
@@ -161,11 +162,11 @@ pub fn issuance_failed(cert: &CertificateEvidence) -> bool {
         .challenges
         .iter()
         .any(|ch| ch.is_http01() && reason::phase(ch) == Phase::CaValidation);
-    let order_failed = cert
-        .order
-        .as_ref()
-        .is_some_and(|o| matches!(o.state.as_str(), "invalid" | "errored" | "expired"));
-    judged || order_failed || cert.last_failure_time.is_some()
+    // An Order that is invalid failed at validation; one that errored failed before or after
+    // it (rate limits, account, finalization): replay would not show what went wrong.
+    let order_invalid = cert.order.as_ref().is_some_and(|o| o.state == "invalid");
+    let backed_off_without_order = cert.last_failure_time.is_some() && cert.order.is_none();
+    judged || order_invalid || backed_off_without_order
 }
 
 /// For a run without `--replay`: when issuance failed and replay is the only way to probe
@@ -181,7 +182,10 @@ pub fn hint(
     }
     let input = ReplayInput::for_certificate(cert, snap);
     let p = plan(&input, cluster, &replay_options("<run-id>", opts));
-    let ev = planned(&p, &command(cert), false);
+    let mut ev = planned(&p, &command(cert), false);
+    // No run yet: the deadline is relative to when it starts.
+    ev.notes = general_notes(&format!("<the run's start + {}s>", opts.deadline.as_secs()));
+    ev.notes.extend(p.settings.notes.iter().cloned());
     (ev.state == ReplayState::Planned).then_some(ev)
 }
 
@@ -459,6 +463,15 @@ mod tests {
         backoff.challenges.clear();
         backoff.last_failure_time = Some("2026-12-01T10:00:00Z".into());
         assert!(issuance_failed(&backoff));
+        // An Order that errored (a rate limit, the account) failed before validation.
+        let mut errored = cert("", false);
+        errored.challenges.clear();
+        errored.last_failure_time = Some("2026-12-01T10:00:00Z".into());
+        errored.order = Some(crate::evidence::OrderEvidence {
+            state: "errored".into(),
+            ..Default::default()
+        });
+        assert!(!issuance_failed(&errored));
         // No solver can be replayed (DNS-01 only): no hint.
         let mut dns = cert("invalid", false);
         if let Some(a) = dns.issuer.as_mut().and_then(|i| i.acme.as_mut()) {

@@ -11,7 +11,7 @@ use std::fmt::Write;
 /// `first`).
 fn wrap(out: &mut String, first: &str, indent: &str, text: &str, width: usize) {
     let mut line = first.to_owned();
-    let mut empty = true;
+    let mut empty = first.trim().is_empty() || first.ends_with(' ');
     for word in text.split_whitespace() {
         if !empty && line.chars().count() + 1 + word.chars().count() > width {
             let _ = writeln!(out, "{line}");

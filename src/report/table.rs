@@ -523,9 +523,12 @@ fn severity_cell(f: &Finding, style: Style) -> Cell {
 fn findings_table(findings: &[Finding], style: Style) -> String {
     let mut t = base_table(style, presets::UTF8_HORIZONTAL_ONLY);
     t.set_header(header(&["#", "SEVERITY", "FINDING"], style));
+    // A consequence (of a cause found elsewhere, e.g. by a replay) is never the root cause.
     let root = findings
         .iter()
-        .position(|f| f.severity == Severity::Error && f.proof == Proof::Proves)
+        .position(|f| {
+            f.severity == Severity::Error && f.proof == Proof::Proves && f.consequence_of.is_none()
+        })
         .or_else(|| findings.iter().position(|f| f.severity == Severity::Error));
     for (i, f) in findings.iter().enumerate() {
         let mut text = String::new();

@@ -1,13 +1,5 @@
-//! What a replay itself found (`--replay`, `preflight`), from `cert.replay`: a stand-in that
-//! could not be set up for a reason cert-manager's own solver meets too (admission, image,
-//! scheduling) is a finding about the cluster; a replay that could not run is said, as an error
-//! when nothing else was checked (pre-flight) or when it failed, as a warning when RBAC denied it
-//! and the run went on without it; a route that did not serve the key before probing began, and a
-//! stand-in pod the probe pod could not reach (a NetworkPolicy admitting solver pods by
-//! cert-manager's label does not admit it) qualify what the probes found. A pre-flight's names
-//! that get no stand-in say why, as cert-manager would fail them.
-//!
-//! The stand-ins' own probes and objects are read by every other rule, as any challenge's.
+//! The replay's own findings: setup failures, a replay that did not run, an unfinished route,
+//! an unreachable stand-in (NetworkPolicy caveat), a pre-flight's names without a solver.
 
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::evidence::CertificateEvidence;
@@ -204,7 +196,7 @@ fn preflight_skips(r: &ReplayEvidence) -> Vec<Finding> {
         .collect()
 }
 
-/// Every finding of a certificate's replay.
+/// Every finding of a certificate's replay itself.
 pub(crate) fn replayed(cert: &CertificateEvidence, in_cluster: &InCluster) -> Vec<Finding> {
     let Some(r) = &cert.replay else {
         return Vec::new();
@@ -221,52 +213,12 @@ pub(crate) fn replayed(cert: &CertificateEvidence, in_cluster: &InCluster) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::replayed::testdata::{replay, with_problem};
     use crate::diagnose::testdata::assert_complete;
-    use crate::evidence::replay::{Propagation, ReplayProblem, SkippedName, StandInEvidence};
+    use crate::evidence::replay::{Propagation, SkippedName};
     use crate::probe::incluster::Placement;
     use crate::probe::plan::{DirectResult, ErrorClass, OutcomeCount, TargetReport};
     use std::collections::HashMap;
-
-    fn replay(state: ReplayState) -> CertificateEvidence {
-        CertificateEvidence {
-            namespace: "shop".into(),
-            name: "web".into(),
-            replay: Some(ReplayEvidence {
-                state,
-                namespace: "shop".into(),
-                command: "kubectl acmecheck web -n shop --replay".into(),
-                stand_ins: vec![StandInEvidence {
-                    dns_name: "shop.example.test".into(),
-                    object_name: "acmecheck-solver-r-0".into(),
-                    route_kind: "Ingress".into(),
-                    objects: vec!["Pod shop/acmecheck-solver-r-0".into()],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
-    fn with_problem(
-        state: ReplayState,
-        kind: &str,
-        object: Option<&str>,
-        cm: bool,
-    ) -> CertificateEvidence {
-        let mut c = replay(state);
-        if let Some(r) = c.replay.as_mut() {
-            r.problem = Some(ReplayProblem {
-                kind: kind.into(),
-                message: "the message".into(),
-                hint: "the hint".into(),
-                also_hits_cert_manager: cm,
-                object_kind: object.map(str::to_owned),
-                left_behind: vec![],
-            });
-        }
-        c
-    }
 
     fn codes(c: &CertificateEvidence, in_cluster: &InCluster) -> Vec<(Code, Severity)> {
         let f = replayed(c, in_cluster);
