@@ -17,8 +17,10 @@ use std::time::Duration;
 
 mod cluster;
 mod objects;
+mod replay;
 pub use cluster::*;
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
+pub use replay::{ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, replay_kubelet};
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 static NFT_FILES: AtomicU32 = AtomicU32::new(0);
@@ -551,6 +553,26 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "source-pinned",
         "the edge sends outside sources to nginx (serves the key), the cluster's to the gateway (404)",
     ),
+    (
+        "replay-founding-incident",
+        "the founding incident after issuance failed: Challenge invalid (the CA's 404), solver gone, backoff; a replay's stand-in meets the 50/50 round-robin",
+    ),
+    (
+        "replay-wrong-backend",
+        "issuance failed: DNS sends all traffic to the gateway (404) while ingress-nginx routes the solver",
+    ),
+    (
+        "preflight-healthy",
+        "no Certificate yet; Ingress web (ingress-nginx, ClusterIssuer) would be served",
+    ),
+    (
+        "preflight-class-unserved",
+        "no Certificate yet; Ingress web asks for IngressClass traefik, which no controller serves",
+    ),
+    (
+        "preflight-route-not-allowed",
+        "no Certificate yet; an HTTPRoute solver on a Gateway whose listeners allow routes from their own namespace only",
+    ),
 ];
 
 /// Options for building a scenario.
@@ -676,6 +698,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             lab.drop_port(&edge, 80)?;
         }
         other if cluster::build(&mut lab, other, d)? => {}
+        other if replay::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
