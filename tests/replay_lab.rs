@@ -455,6 +455,14 @@ fn signals_at_any_moment_of_a_replay_leave_nothing_behind() {
         return;
     };
     let moments_ms = [0u64, 30, 60, 100, 150, 220, 300, 400, 520, 660, 820, 1000];
+    // The README says how many; keep it true.
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let claim = format!(
+        "SIGINT and SIGTERM at {} moments of a replay ({} runs)",
+        moments_ms.len(),
+        2 * moments_ms.len()
+    );
+    assert!(readme.contains(&claim), "README.md does not say {claim:?}");
     let (mut interrupted, mut finished) = (0, 0);
     for (sig, name) in [(2, "SIGINT"), (15, "SIGTERM")] {
         for ms in moments_ms {
