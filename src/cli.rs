@@ -120,6 +120,8 @@ pub struct Cli {
 
     #[command(flatten)]
     pub replay_flags: ReplayFlags,
+    #[command(flatten)]
+    pub ca: CaFlags,
 }
 
 /// How a replay (`--replay`, `preflight`) runs.
@@ -168,6 +170,63 @@ pub struct PreflightArgs {
     /// Fresh connections per resolved address (default: adaptive, at least 66)
     #[arg(long, value_name = "N")]
     pub attempts: Option<u32>,
+    #[command(flatten)]
+    pub ca: CaFlags,
+}
+
+/// What the CA forecast cannot read from the cluster: when, and how the CA is deployed.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CaFlags {
+    /// Day of the CA validation to forecast, YYYY-MM-DD (default: today, UTC): Let's Encrypt's
+    /// number of remote perspectives depends on it
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub validation_date: Option<String>,
+    /// Let's Encrypt's remote perspectives, instead of the dated table (4 until 2026-12-14,
+    /// then at least 5)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=32))]
+    pub letsencrypt_perspectives: Option<u32>,
+    /// Pebble's httpPort (its config file): the port Pebble validates on (default 80)
+    #[arg(long, value_name = "PORT")]
+    pub pebble_http_port: Option<u16>,
+    /// Pebble runs with PEBBLE_VA_ALWAYS_VALID=1 (it marks every challenge valid)
+    #[arg(long)]
+    pub pebble_always_valid: bool,
+    /// Pebble runs without -dnsserver (it uses the system resolver's order, IPv4 first on a
+    /// host without IPv6, instead of AAAA first)
+    #[arg(long)]
+    pub pebble_system_resolver: bool,
+}
+
+impl Cli {
+    /// The settings of the probe plans from the flags.
+    pub fn plan_settings(&self) -> crate::probe::targets::PlanSettings {
+        self.ca.plan_settings(self.attempts)
+    }
+}
+
+impl CaFlags {
+    /// The settings of the probe plans from these flags and `--attempts`.
+    pub fn plan_settings(&self, attempts: Option<u32>) -> crate::probe::targets::PlanSettings {
+        let ca = self;
+        let pebble =
+            (ca.pebble_http_port.is_some() || ca.pebble_always_valid || ca.pebble_system_resolver)
+                .then(|| crate::probe::plan::PebbleSettings {
+                    http_port: ca.pebble_http_port.unwrap_or(80),
+                    always_valid: ca.pebble_always_valid,
+                    dns_server: !ca.pebble_system_resolver,
+                });
+        crate::probe::targets::PlanSettings {
+            attempts,
+            validation_date: ca.validation_date.clone(),
+            letsencrypt_remotes: ca.letsencrypt_perspectives,
+            pebble,
+        }
+    }
+}
+
+/// `YYYY-MM-DD`.
+fn parse_date(s: &str) -> Result<String, String> {
+    crate::probe::perspectives::Day::parse(s).map(|d| d.to_string())
 }
 
 /// The in-cluster probe pod (the default vantage next to this machine's).
@@ -340,6 +399,35 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn ca_flags_become_plan_settings() {
+        let cli = Cli::try_parse_from([
+            "kubectl-acmecheck",
+            "web",
+            "--validation-date",
+            "2026-12-15",
+            "--letsencrypt-perspectives=6",
+            "--pebble-http-port",
+            "5002",
+            "--pebble-system-resolver",
+        ])
+        .unwrap();
+        let s = cli.plan_settings();
+        assert_eq!(s.validation_date.as_deref(), Some("2026-12-15"));
+        assert_eq!(s.letsencrypt_remotes, Some(6));
+        let pebble = s.pebble.unwrap();
+        assert_eq!(
+            (pebble.http_port, pebble.always_valid, pebble.dns_server),
+            (5002, false, false)
+        );
+        // Without Pebble flags, the plan says nothing about Pebble (its defaults apply).
+        let plain = Cli::try_parse_from(["kubectl-acmecheck", "web"]).unwrap();
+        assert_eq!(plain.plan_settings().pebble, None);
+        assert!(
+            Cli::try_parse_from(["kubectl-acmecheck", "--validation-date", "tomorrow"]).is_err()
+        );
+    }
 
     #[test]
     fn cli_is_consistent() {

@@ -27,13 +27,13 @@ pub use crate::probe::Probes;
 pub async fn probe_locally(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
-    attempts: Option<u32>,
+    settings: &targets::PlanSettings,
 ) -> Probes {
     let mut probes = Probes {
         enabled: true,
         ..Default::default()
     };
-    if let Some(plan) = targets::local_plan(certs, cluster, attempts) {
+    if let Some(plan) = targets::local_plan_with(certs, cluster, settings) {
         for t in crate::probe::run_plan(&plan).await.targets {
             probes.local.insert(t.id.clone(), t);
         }
@@ -192,7 +192,8 @@ pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
 pub struct ProbeSettings {
     pub no_probe: bool,
     pub local_only: bool,
-    pub attempts: Option<u32>,
+    /// `--attempts` and the CA forecast's flags.
+    pub plan: targets::PlanSettings,
     pub pod: crate::probe::pod::PodOptions,
 }
 
@@ -201,7 +202,7 @@ impl ProbeSettings {
         ProbeSettings {
             no_probe: cli.no_probe,
             local_only: cli.local_only,
-            attempts: cli.attempts,
+            plan: cli.plan_settings(),
             pod: cli.pod.options(),
         }
     }
@@ -398,7 +399,7 @@ pub async fn probe_and_report(
     let probes = if settings.no_probe {
         Probes::default()
     } else {
-        let local = probe_locally(certs, cluster, settings.attempts);
+        let local = probe_locally(certs, cluster, &settings.plan);
         let pod = probe_in_cluster(client, certs, cluster, settings, tracker, run_id);
         let (mut probes, in_cluster) = tokio::join!(local, pod);
         probes.in_cluster = in_cluster;
@@ -419,7 +420,7 @@ async fn probe_in_cluster(
     if settings.local_only {
         return InCluster::NotRequested;
     }
-    let Some(plan) = targets::in_cluster_plan(certs, cluster, settings.attempts) else {
+    let Some(plan) = targets::in_cluster_plan_with(certs, cluster, &settings.plan) else {
         return InCluster::NotRequested;
     };
     let opts = &settings.pod;

@@ -464,3 +464,37 @@ fn the_solver_answers_only_for_its_host() {
         "{other}"
     );
 }
+
+/// Issue 11: in an IPv4-only cluster (pods without IPv6) the AAAA cannot be used at all — the
+/// connect fails at once with EADDRNOTAVAIL, a dial error in Go's words, and this vantage
+/// has no source address for it — so the self check passes over IPv4, as Go's does.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn ipv4_only_cluster_uses_the_a_record() {
+    let Some(v) = views("ipv4-cluster-aaaa-ok", 2_000) else {
+        return;
+    };
+    // Outside, with IPv6: both addresses serve the key.
+    assert_eq!(v.outside.addresses.len(), 2, "{:#?}", v.outside.addresses);
+    for a in &v.outside.addresses {
+        all_pass(a);
+        assert!(!a.unroutable && !a.source_address.is_empty(), "{a:#?}");
+    }
+    let v6 = v
+        .inside
+        .addresses
+        .iter()
+        .find(|a| a.is_ipv6())
+        .expect("the AAAA");
+    assert!(v6.unroutable && v6.source_address.is_empty(), "{v6:#?}");
+    assert_eq!(
+        all_same(v6),
+        (None, Some(ErrorClass::NetworkUnreachable), "-")
+    );
+    assert_eq!(
+        v6.samples[0].error.as_deref(),
+        Some("dial tcp [2001:db8::10]:80: connect: cannot assign requested address")
+    );
+    assert_eq!(v.inside.verdicts.self_check.outcome, VerdictOutcome::Pass);
+    assert_eq!(v.outside.verdicts.self_check.outcome, VerdictOutcome::Pass);
+}

@@ -16,6 +16,7 @@
 
 use acmecheck_testkit::acme::{AccountKey, Client, Validation};
 use acmecheck_testkit::fakeapi::FakeApi;
+use acmecheck_testkit::lab::agreement::{self, ALPHA, binomial_quantile, z};
 use acmecheck_testkit::lab::{self, DNS_NAME, Lab};
 use acmecheck_testkit::pebble;
 use acmecheck_testkit::proc::in_netns;
@@ -25,9 +26,6 @@ use std::process::Command;
 use std::time::Duration;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// False-alarm rate of each interval (binomial count, and the tool's per-request fraction).
-const ALPHA: f64 = 1e-4;
 
 /// What one scenario showed.
 struct Observed {
@@ -52,7 +50,14 @@ fn skip(name: &str) -> bool {
 
 /// Build `scenario`, let the tool forecast (with `attempts` per address, adaptive when None)
 /// and Pebble validate `n` times.
-fn observe(scenario: &str, balance_random: bool, n: u32, attempts: Option<u32>) -> Observed {
+fn observe(
+    scenario: &str,
+    balance_random: bool,
+    n: u32,
+    attempts: Option<u32>,
+    deployed: pebble::Config,
+    flags: &[&str],
+) -> Observed {
     let key = AccountKey::generate().unwrap();
     let opts = lab::Options {
         key_thumbprint: Some(key.thumbprint()),
@@ -60,14 +65,23 @@ fn observe(scenario: &str, balance_random: bool, n: u32, attempts: Option<u32>) 
         ..Default::default()
     };
     let mut lab = lab::scenario(scenario, opts).unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    let ca = pebble::start(&mut lab).unwrap_or_else(|e| panic!("pebble: {e:#}"));
+    let ca = pebble::start_with(&mut lab, deployed).unwrap_or_else(|e| panic!("pebble: {e:#}"));
     let mut acme = Client::register(&lab.client, &ca.directory, &ca.ca_der, key)
         .unwrap_or_else(|e| panic!("ACME account: {e:#}"));
     let challenges: Vec<_> = (0..=n)
         .map(|_| acme.new_http01(DNS_NAME).unwrap())
         .collect();
 
-    let verdict = forecast(&lab, scenario, &challenges[0], &ca.directory, attempts);
+    let verdict = forecast(
+        &lab,
+        scenario,
+        &challenges[0],
+        &ca.directory,
+        attempts,
+        flags,
+    );
+    // The forecast names its own challenge; Pebble's errors name theirs: compare as <token>.
+    let own = &challenges[0];
     let outcome = verdict["outcome"].as_str().unwrap_or("?").to_owned();
     let pass_probability = verdict["passProbability"].as_f64().unwrap_or(f64::NAN);
 
@@ -100,7 +114,11 @@ fn observe(scenario: &str, balance_random: bool, n: u32, attempts: Option<u32>) 
         outcome,
         pass_probability,
         basis: verdict["basis"].as_str().unwrap_or("").to_owned(),
-        reason: verdict["reason"].as_str().unwrap_or("").to_owned(),
+        reason: verdict["reason"]
+            .as_str()
+            .unwrap_or("")
+            .replace(&own.key_authorization, "<key>")
+            .replace(&own.token, "<token>"),
         rotation: verdict["rotation"].as_str().unwrap_or("").to_owned(),
         valid,
         n,
@@ -138,6 +156,7 @@ fn forecast(
     ch: &acmecheck_testkit::acme::Http01,
     directory: &str,
     attempts: Option<u32>,
+    flags: &[&str],
 ) -> serde_json::Value {
     let api = in_netns(&lab.client, FakeApi::spawn).unwrap().unwrap();
     let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
@@ -161,6 +180,7 @@ fn forecast(
         ])
         .arg(&kubeconfig)
         .args(attempts.map(|a| format!("--attempts={a}")))
+        .args(flags)
         .output()
         .unwrap();
     assert!(
@@ -188,86 +208,17 @@ fn forecast(
     verdict
 }
 
-/// The range of `valid` counts (of `n`) that agrees with the verdict.
+/// The range of `valid` counts (of `n`) that agrees with the verdict (`lab::agreement`).
 fn expected_interval(verdict: &serde_json::Value, n: u32) -> (u32, u32) {
-    let p_round = verdict["passProbability"].as_f64().unwrap_or(f64::NAN);
-    match verdict["outcome"].as_str() {
-        Some("pass") if p_round >= 1.0 => (n, n),
-        Some("fail") => (0, 0),
-        Some("pass" | "flaky") => {
-            // Independent draws: P = p³ from the per-request fraction p, itself a sample of
-            // `attempts` connections; widen P by p's own two-sided interval.
-            // Over a strict rotation P is a fraction of starting slots, not a sample estimate.
-            let (lo, hi) = if verdict["rotation"].is_string() {
-                (p_round, p_round)
-            } else {
-                let p = verdict["perRequestPass"].as_f64().unwrap_or(f64::NAN);
-                let m = verdict["attempts"].as_u64().unwrap_or(0).max(1) as f64;
-                let half = z(ALPHA) * (p * (1.0 - p) / m).sqrt();
-                (
-                    pebble_probability((p - half).max(0.0)),
-                    pebble_probability((p + half).min(1.0)),
-                )
-            };
-            (
-                binomial_quantile(n, lo, ALPHA / 2.0),
-                binomial_quantile(n, hi, 1.0 - ALPHA / 2.0),
-            )
-        }
-        other => panic!("no forecast to compare: {other:?} ({verdict})"),
-    }
-}
-
-/// Two-sided standard normal quantile for `alpha` (bisection on erfc; no stats crate).
-fn z(alpha: f64) -> f64 {
-    let tail = |x: f64| 0.5 * erfc(x / std::f64::consts::SQRT_2);
-    let (mut lo, mut hi) = (0.0, 10.0);
-    for _ in 0..100 {
-        let mid = (lo + hi) / 2.0;
-        if tail(mid) > alpha / 2.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
-/// Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.5 * x.abs());
-    let y = t
-        * (-x * x - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 { y } else { 2.0 - y }
-}
-
-/// The smallest k with P(X ≤ k) ≥ q for X ~ Binomial(n, p) (exact pmf recursion).
-fn binomial_quantile(n: u32, p: f64, q: f64) -> u32 {
-    if p <= 0.0 {
-        return 0;
-    }
-    if p >= 1.0 {
-        return n;
-    }
-    let mut pmf = (1.0 - p).powi(n as i32);
-    let mut cdf = pmf;
-    for k in 0..n {
-        if cdf >= q {
-            return k;
-        }
-        pmf *= f64::from(n - k) / f64::from(k + 1) * p / (1.0 - p);
-        cdf += pmf;
-    }
-    n
+    let forecast = agreement::Forecast {
+        outcome: verdict["outcome"].as_str().unwrap_or("").to_owned(),
+        pass_probability: verdict["passProbability"].as_f64().unwrap_or(f64::NAN),
+        per_request_pass: verdict["perRequestPass"].as_f64().unwrap_or(f64::NAN),
+        attempts: verdict["attempts"].as_u64().unwrap_or(0) as u32,
+        rotation: verdict["rotation"].is_string(),
+    };
+    agreement::expected_interval(&forecast, n, pebble_probability)
+        .unwrap_or_else(|| panic!("no forecast to compare: {verdict}"))
 }
 
 fn agree(o: &Observed) {
@@ -298,6 +249,9 @@ struct Case {
     outcome: &'static str,
     /// Text the verdict's strict-rotation note must contain; None: independent draws (no note).
     rotation: Option<&'static str>,
+    /// How Pebble runs, and the tool's flags that say so.
+    deployed: pebble::Config,
+    flags: &'static [&'static str],
 }
 
 const DETERMINISTIC: Case = Case {
@@ -307,6 +261,12 @@ const DETERMINISTIC: Case = Case {
     attempts: None,
     outcome: "",
     rotation: None,
+    deployed: pebble::Config {
+        http_port: 80,
+        always_valid: false,
+        dns_server: true,
+    },
+    flags: &[],
 };
 
 const MIXED: Case = Case {
@@ -330,8 +290,26 @@ fn case(c: Case) -> Option<Observed> {
     if skip(&label) {
         return None;
     }
-    let o = observe(c.scenario, c.balance_random, c.n, c.attempts);
+    let o = observe(
+        c.scenario,
+        c.balance_random,
+        c.n,
+        c.attempts,
+        c.deployed,
+        c.flags,
+    );
     assert_eq!(o.outcome, c.outcome, "{label}: {}", o.basis);
+    // A certain failure is worded as Pebble words it (its problem detail, without the type).
+    if o.outcome == "fail" && o.rotation.is_empty() {
+        let reason = o.reason.split("; ").next().unwrap_or("");
+        assert!(
+            o.pebble_errors.iter().any(|e| e
+                .split_once(": ")
+                .is_some_and(|(_, detail)| detail == reason)),
+            "{label}: the tool's reason {reason:?} is none of Pebble's {:?}",
+            o.pebble_errors
+        );
+    }
     match c.rotation {
         Some(text) => assert!(o.rotation.contains(text), "{label}: {}", o.rotation),
         None => assert!(o.rotation.is_empty(), "{label}: {}", o.rotation),
@@ -371,7 +349,7 @@ fn wrong_backend_fails_every_validation() {
 fn aaaa_to_a_wrong_server_fails_every_validation() {
     // Pebble dials the AAAA (no IPv4 fallback), as the tool's Pebble profile assumes.
     if let Some(o) = deterministic("aaaa-wrong", "fail") {
-        assert!(o.reason.contains("2001:db8::99"), "{}", o.reason);
+        assert!(o.basis.contains("2001:db8::99"), "{}", o.basis);
     }
 }
 
@@ -385,7 +363,12 @@ fn https_redirect_unserved_fails_every_validation() {
             "{:?}",
             o.pebble_errors
         );
-        assert!(o.reason.contains("https://"), "{}", o.reason);
+        // Pebble's text names its first URL (with the port) even after the redirect.
+        assert!(
+            o.reason.contains("http://shop.example.test:80/"),
+            "{}",
+            o.reason
+        );
     }
 }
 
@@ -432,7 +415,7 @@ fn stale_a_record_behind_a_rotating_dns_server_never_passes() {
     case(Case {
         scenario: "stale-a",
         outcome: "fail",
-        rotation: Some("rotates its A records strictly"),
+        rotation: Some("rotates its answers strictly"),
         attempts: None,
         ..MIXED
     });
@@ -483,14 +466,109 @@ fn the_mixed_design_tells_flaky_from_fail() {
     assert!(binomial_quantile(MIXED_N, pebble_probability(0.5), ALPHA / 2.0) >= 1);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 11: the new lab scenarios, and Pebble as deployed
+// ---------------------------------------------------------------------------------------------
+
 #[test]
-fn binomial_helpers() {
-    // Binomial(80, 0.125): mean 10; 0 is below the ALPHA/2 quantile, 10 inside.
-    let lo = binomial_quantile(80, 0.125, ALPHA / 2.0);
-    let hi = binomial_quantile(80, 0.125, 1.0 - ALPHA / 2.0);
-    assert!((1..10).contains(&lo) && (11..30).contains(&hi), "{lo} {hi}");
-    assert_eq!(binomial_quantile(10, 1.0, 0.5), 10);
-    assert_eq!(binomial_quantile(10, 0.0, 0.5), 0);
-    assert!((z(0.05) - 1.96).abs() < 0.01);
-    assert!((z(1e-4) - 3.89).abs() < 0.01);
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn aaaa_to_a_working_server_passes() {
+    // Pebble (IPv6 here) dials the AAAA, which serves the key.
+    deterministic("ipv4-cluster-aaaa-ok", "pass");
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn aaaa_to_a_dead_address_fails_every_validation() {
+    // Pebble dials only the first address (the AAAA, with -dnsserver): "no route to host".
+    if let Some(o) = deterministic("ipv4-cluster-aaaa-dead", "fail") {
+        assert!(o.reason.contains("2001:db8::dead"), "{}", o.reason);
+    }
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn two_a_records_one_refusing_never_passes() {
+    // No intra-family fallback in Pebble: each of the 3 requests dials its lookup's first A,
+    // and the DNS server alternates them.
+    case(Case {
+        scenario: "two-a-one-refusing",
+        outcome: "fail",
+        rotation: Some("rotates its answers strictly"),
+        ..DETERMINISTIC
+    });
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn redirect_to_an_ip_host_passes() {
+    deterministic("redirect-public-ip", "pass");
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn redirect_303_passes_pebble_unlike_lets_encrypt() {
+    // Go's client follows 303; Boulder refuses it (checked by the unit tests).
+    deterministic("redirect-303", "pass");
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn private_address_in_public_dns_never_passes() {
+    // 10.0.0.5 is unreachable; Pebble dials it for every other lookup, no fallback.
+    case(Case {
+        scenario: "private-address",
+        outcome: "fail",
+        rotation: Some("rotates its answers strictly"),
+        ..DETERMINISTIC
+    });
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn pebble_on_its_own_port_validates_there() {
+    // httpPort 5002 (Pebble's sample config): nothing listens there; told so, the tool probes
+    // that port and forecasts the failure Pebble has.
+    case(Case {
+        scenario: "healthy",
+        outcome: "fail",
+        deployed: pebble::Config {
+            http_port: 5002,
+            ..DETERMINISTIC.deployed
+        },
+        flags: &["--pebble-http-port=5002"],
+        ..DETERMINISTIC
+    });
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn pebble_always_valid_passes_a_wrong_backend() {
+    case(Case {
+        scenario: "wrong-backend",
+        outcome: "pass",
+        deployed: pebble::Config {
+            always_valid: true,
+            ..DETERMINISTIC.deployed
+        },
+        flags: &["--pebble-always-valid"],
+        ..DETERMINISTIC
+    });
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn pebble_with_the_system_resolver() {
+    // Without -dnsserver, Go's LookupHost order on a host with IPv6: the AAAA first (RFC 6724
+    // rule 6), as from the tool's vantage.
+    case(Case {
+        scenario: "aaaa-wrong",
+        outcome: "fail",
+        deployed: pebble::Config {
+            dns_server: false,
+            ..DETERMINISTIC.deployed
+        },
+        flags: &["--pebble-system-resolver"],
+        ..DETERMINISTIC
+    });
 }

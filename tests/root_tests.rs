@@ -212,7 +212,10 @@ fn root_needing(funcs: &[Func]) -> BTreeSet<String> {
     loop {
         let more: Vec<String> = funcs
             .iter()
-            .filter(|f| !root.contains(&f.name) && root.iter().any(|r| calls(&f.body, r)))
+            // A macro's `fn $name()` has no name to call it by: only named functions spread.
+            .filter(|f| {
+                !root.contains(&f.name) && root.iter().any(|r| !r.is_empty() && calls(&f.body, r))
+            })
             .map(|f| f.name.clone())
             .collect();
         if more.is_empty() {

@@ -92,7 +92,7 @@ codes! {
     Ipv6Broken,
     /// a redirect to https ends somewhere that does not serve the token
     HttpsRedirectUnserved,
-    /// a redirect Let's Encrypt refuses (port, IP host, missing `/`, >10 hops)
+    /// a redirect Let's Encrypt refuses (303, port, reserved IP, non-IANA TLD, missing `/`, >11 hops, loop)
     BadRedirect,
     /// authentication (401, login redirect) covers the challenge path
     AuthRequired,

@@ -89,14 +89,45 @@ fn container_args(c: &Container) -> Vec<String> {
         .collect()
 }
 
+/// What the evidence holds for an environment variable the container takes from a Secret or
+/// ConfigMap (`valueFrom`): its value is not read, and it is never a proxy URL.
+pub const FROM_SOURCE: &str = "<set from a Secret/ConfigMap>";
+
+/// Whether an evidence value is one of the placeholders above (not a real value).
+pub fn is_placeholder(v: &str) -> bool {
+    v.starts_with('<') && v.ends_with('>')
+}
+
+/// The value Go's `os.Getenv` would see for the first of `names` that is set and not empty
+/// (`httpproxy.FromEnvironment` reads `HTTP_PROXY`, then `http_proxy`): the last entry of a
+/// name wins, as the kubelet builds the environment; `valueFrom` gives [`FROM_SOURCE`].
+/// Without an explicit entry, a container with `envFrom` may get the variable from there:
+/// then a placeholder naming the sources.
 fn env_value(c: &Container, names: &[&str]) -> Option<String> {
-    c.env.iter().flatten().find_map(|e| {
-        names.contains(&e.name.as_str()).then(|| {
+    let env = c.env.as_deref().unwrap_or_default();
+    for name in names {
+        let value = env.iter().rev().find(|e| e.name == *name).map(|e| {
             e.value
                 .clone()
-                .unwrap_or_else(|| "<set from a Secret/ConfigMap>".into())
+                .or_else(|| e.value_from.as_ref().map(|_| FROM_SOURCE.to_owned()))
+                .unwrap_or_default()
+        });
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            return Some(v);
+        }
+    }
+    let sources: Vec<String> = c
+        .env_from
+        .iter()
+        .flatten()
+        .filter_map(|f| {
+            f.config_map_ref
+                .as_ref()
+                .map(|r| format!("ConfigMap {}", r.name))
+                .or_else(|| f.secret_ref.as_ref().map(|r| format!("Secret {}", r.name)))
         })
-    })
+        .collect();
+    (!sources.is_empty()).then(|| format!("<may be set by envFrom: {}>", sources.join(", ")))
 }
 
 /// A known ingress controller: how to recognise it and read its class settings.
@@ -455,6 +486,47 @@ fn gateway_plane(g: &Gateway, snap: &Snapshot) -> DataPlaneEvidence {
     }
 }
 
+/// Every value of a repeated flag (`--f=a --f b,c` → a, b, c), as pflag's `StringSliceVar`
+/// accumulates them; single-dash spellings count too.
+fn flag_values(args: &[String], flag: &str) -> Vec<String> {
+    let bare = flag.trim_start_matches('-');
+    let mut out = Vec::new();
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        if !a.starts_with('-') {
+            continue;
+        }
+        let Some(v) = a.trim_start_matches('-').strip_prefix(bare) else {
+            continue;
+        };
+        let value = if let Some(v) = v.strip_prefix('=') {
+            v.to_owned()
+        } else if v.is_empty() {
+            match it.peek() {
+                Some(next) if !next.starts_with('-') => it.next().cloned().unwrap_or_default(),
+                _ => String::new(),
+            }
+        } else {
+            continue;
+        };
+        out.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    out
+}
+
+/// cert-manager's `--acme-http01-solver-nameservers`, every occurrence (a `StringSliceVar`).
+/// The same setting in the controller's config file (`acmeHTTP01Config.solverNameservers`) is
+/// not read: the file lives in a ConfigMap this tool does not fetch.
+fn solver_nameservers(args: &[String]) -> Vec<String> {
+    flag_values(args, "--acme-http01-solver-nameservers")
+}
+
 fn is_cert_manager_controller(d: &Deployment) -> bool {
     let labels = d.metadata.labels.clone().unwrap_or_default();
     let l = |k: &str, v: &str| labels.get(k).is_some_and(|x| x == v);
@@ -487,15 +559,7 @@ fn cert_manager(d: &Deployment) -> Option<CertManagerEvidence> {
         deployment: d.metadata.name.clone().unwrap_or_default(),
         image: c.image.clone(),
         version: c.image.as_deref().and_then(image_tag),
-        solver_nameservers: flag_value(&args, "--acme-http01-solver-nameservers")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        solver_nameservers: solver_nameservers(&args),
         gateway_api_enabled: flag_on(&args, "--enable-gateway-api") || gate_on,
         feature_gates,
         http_proxy: env_value(c, &["HTTP_PROXY", "http_proxy"]),
@@ -547,6 +611,81 @@ mod tests {
         assert!(flag_on(&args, "--watch-ingress-without-class"));
         assert!(!flag_on(&args, "--enable-gateway-api"));
         assert_eq!(flag_value(&args, "--ingress-class-by-name"), None);
+    }
+
+    /// pflag `StringSliceVar` (cert-manager's `--acme-http01-solver-nameservers`): repeated
+    /// flags and comma lists accumulate.
+    #[test]
+    fn repeated_solver_nameservers() {
+        let args = s(&[
+            "--acme-http01-solver-nameservers=192.0.2.53:53",
+            "--v=2",
+            "--acme-http01-solver-nameservers",
+            "198.51.100.53:53, 203.0.113.53:53",
+        ]);
+        assert_eq!(
+            solver_nameservers(&args),
+            ["192.0.2.53:53", "198.51.100.53:53", "203.0.113.53:53"]
+        );
+        assert!(solver_nameservers(&s(&["--v=2"])).is_empty());
+    }
+
+    /// Go's `httpproxy.FromEnvironment`: HTTP_PROXY before http_proxy, an empty value is
+    /// unset; the kubelet keeps the last of duplicate names; valueFrom and envFrom are never
+    /// taken for a value.
+    #[test]
+    fn proxy_environment() {
+        use k8s_openapi::api::core::v1::{
+            ConfigMapEnvSource, EnvFromSource, EnvVar, EnvVarSource, SecretKeySelector,
+        };
+        let var = |n: &str, v: &str| EnvVar {
+            name: n.into(),
+            value: Some(v.into()),
+            ..Default::default()
+        };
+        let mut c = Container {
+            name: "c".into(),
+            env: Some(vec![
+                var("http_proxy", "http://lower:1"),
+                var("HTTP_PROXY", "http://first:1"),
+                var("HTTP_PROXY", "http://last:1"),
+                var("HTTPS_PROXY", ""),
+                var("https_proxy", "http://lower-https:1"),
+            ]),
+            ..Default::default()
+        };
+        let http = |c: &Container| env_value(c, &["HTTP_PROXY", "http_proxy"]);
+        assert_eq!(http(&c).as_deref(), Some("http://last:1"));
+        assert_eq!(
+            env_value(&c, &["HTTPS_PROXY", "https_proxy"]).as_deref(),
+            Some("http://lower-https:1")
+        );
+        c.env = Some(vec![EnvVar {
+            name: "HTTP_PROXY".into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: "proxy".into(),
+                    key: "url".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]);
+        assert_eq!(http(&c).as_deref(), Some(FROM_SOURCE));
+        c.env = None;
+        c.env_from = Some(vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: "proxy-env".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]);
+        let v = http(&c).unwrap_or_default();
+        assert!(
+            is_placeholder(&v) && v.contains("ConfigMap proxy-env"),
+            "{v}"
+        );
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! DNS: A, AAAA and the CNAME chain, from the system resolver or from explicit `ip:port`
 //! nameservers (cert-manager's `--acme-http01-solver-nameservers`), recorded per resolver.
 
-use super::plan::{ErrorClass, ResolverAnswer};
+use super::http::Url;
+use super::plan::{
+    DNS_ORDER_LOOKUPS, DnsReport, DnsSample, ErrorClass, ProbeOptions, ResolverAnswer,
+};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::time::Duration;
+use std::time::Instant;
 
 /// Which resolver to ask.
 #[derive(Debug, Clone)]
@@ -168,6 +173,150 @@ pub async fn resolve(name: &str, source: &Source, role: &str) -> ResolverAnswer 
             .or(Some(ErrorClass::DnsNoRecords));
     }
     answer
+}
+
+/// The first `nameserver` of `/etc/resolv.conf` as `ip:53`: the server Go's resolver names in
+/// its errors (`lookup <host> on <server>: no such host`), also when cert-manager's own
+/// `Resolver.Dial` sends the query elsewhere.
+pub fn system_server() -> String {
+    std::fs::read_to_string("/etc/resolv.conf")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some("nameserver"))
+                    .then(|| w.next())
+                    .flatten()
+                    .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                    .map(|ip| SocketAddr::new(ip, 53).to_string())
+            })
+        })
+        .unwrap_or_else(|| "127.0.0.1:53".to_owned())
+}
+
+/// Go's words for a failed lookup of `host` (`net.DNSError`), as a dial reports it.
+pub fn go_lookup_error(host: &str, class: ErrorClass) -> String {
+    let what = match class {
+        ErrorClass::DnsNxdomain | ErrorClass::DnsNoRecords => "no such host",
+        ErrorClass::DnsServfail => "server misbehaving",
+        ErrorClass::DnsTimeout => "i/o timeout",
+        _ => "no such host",
+    };
+    format!("dial tcp: lookup {host} on {}: {what}", system_server())
+}
+
+/// A and AAAA of `host` for a dial (A first), or the class and Go's text of the failure.
+pub async fn lookup_ips(
+    host: &str,
+    source: &Source,
+) -> Result<Vec<std::net::IpAddr>, (ErrorClass, String)> {
+    let answer = resolve(host, source, "dial").await;
+    let ips: Vec<std::net::IpAddr> = answer
+        .a
+        .iter()
+        .chain(&answer.aaaa)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    if ips.is_empty() {
+        let class = answer.error.unwrap_or(ErrorClass::DnsNoRecords);
+        return Err((class, go_lookup_error(host, class)));
+    }
+    Ok(ips)
+}
+
+/// Stop sampling after this long (a slow resolver shortens the record).
+const SAMPLING_BUDGET: Duration = Duration::from_secs(5);
+
+/// DNS for a target: the resolver the self check uses first, then comparison resolvers, then
+/// [`DNS_ORDER_LOOKUPS`] more lookups with the first one (every validator looks the name up
+/// for every request). Returns the addresses to probe with the resolvers that returned them.
+pub async fn resolve_target(
+    url: &Url,
+    opts: &ProbeOptions,
+    dns_report: &mut DnsReport,
+) -> Vec<(IpAddr, Vec<String>)> {
+    dns_report.system_server = system_server();
+    let mut addresses: Vec<(IpAddr, Vec<String>)> = Vec::new();
+    if let Ok(ip) = url.host.parse::<IpAddr>() {
+        dns_report.ip_literal = true;
+        addresses.push((ip, vec!["literal".to_owned()]));
+        return addresses;
+    }
+    let mut sources = Vec::new();
+    match parse_servers(&opts.nameservers) {
+        Ok(s) if !s.is_empty() => sources.push((Source::Servers(s), "primary")),
+        Ok(_) => sources.push((Source::System, "primary")),
+        Err(e) => dns_report.resolvers.push(ResolverAnswer {
+            resolver: opts.nameservers.join(","),
+            role: "primary".into(),
+            error: Some(ErrorClass::DnsError),
+            detail: vec![e],
+            ..Default::default()
+        }),
+    }
+    for ns in &opts.compare_nameservers {
+        match parse_servers(std::slice::from_ref(ns)) {
+            Ok(s) => sources.push((Source::Servers(s), "compare")),
+            Err(e) => dns_report.resolvers.push(ResolverAnswer {
+                resolver: ns.clone(),
+                role: "compare".into(),
+                error: Some(ErrorClass::DnsError),
+                detail: vec![e],
+                ..Default::default()
+            }),
+        }
+    }
+    let answers =
+        futures::future::join_all(sources.iter().map(|(s, role)| resolve(&url.host, s, role)))
+            .await;
+    for answer in answers {
+        for ip in answer.a.iter().chain(&answer.aaaa) {
+            let Ok(ip) = ip.parse::<IpAddr>() else {
+                continue;
+            };
+            match addresses.iter_mut().find(|(a, _)| *a == ip) {
+                Some((_, by)) => by.push(answer.resolver.clone()),
+                None => addresses.push((ip, vec![answer.resolver.clone()])),
+            }
+        }
+        dns_report.resolvers.push(answer);
+    }
+    let Some((source, role)) = sources.first().filter(|(_, role)| *role == "primary") else {
+        return addresses;
+    };
+    let several = dns_report
+        .resolvers
+        .iter()
+        .any(|r| r.role == "primary" && (r.a.len() > 1 || r.aaaa.len() > 1));
+    let started = Instant::now();
+    for _ in 0..DNS_ORDER_LOOKUPS {
+        // A slow resolver shortens the record (then no rotation is concluded).
+        if started.elapsed() > SAMPLING_BUDGET {
+            break;
+        }
+        let again = resolve(&url.host, source, role).await;
+        // An address seen only now is probed too (the answer changes between lookups).
+        for ip in again.a.iter().chain(&again.aaaa) {
+            if let Ok(ip) = ip.parse::<IpAddr>()
+                && !addresses.iter().any(|(a, _)| *a == ip)
+            {
+                addresses.push((ip, vec![again.resolver.clone()]));
+            }
+        }
+        if several {
+            let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+            dns_report.first_a.push(first(&again.a));
+            dns_report.first_aaaa.push(first(&again.aaaa));
+        }
+        dns_report.samples.push(DnsSample {
+            error: again
+                .error
+                .filter(|_| again.a.is_empty() && again.aaaa.is_empty()),
+            a: again.a,
+            aaaa: again.aaaa,
+        });
+    }
+    addresses
 }
 
 #[cfg(test)]

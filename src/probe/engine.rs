@@ -1,10 +1,13 @@
 //! Runs a [`ProbePlan`]: resolve every target with every resolver, then many fresh connections
 //! to every address, bounded in concurrency; aggregate outcomes; emulate the verdicts.
 
-use super::dns::{self, Source};
+use super::addrsel;
+use super::dns;
 use super::http::{self, Exchange, Settings, Url};
+use super::judge::CaRules;
+use super::perspectives::Day;
 use super::plan::*;
-use super::verdict;
+use super::verdict::{self, CaContext};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +51,29 @@ fn target_url(t: &Target) -> String {
     format!("http://{host}/.well-known/acme-challenge/{}", t.token)
 }
 
+/// How long the CA waits for an answer once connected: Pebble 15 s (`va/va.go`
+/// `validationTimeout`); Boulder about 20 s (its RPC deadline in its own configuration,
+/// `test/config/ra.json`; production's is not public); private servers as cert-manager. Only
+/// with cert-manager's own 10 s: a plan that shortens `timeoutMs` shortens every deadline.
+fn ca_timeout(ca: CaProfile, cm: Duration) -> Duration {
+    if cm < Duration::from_millis(DEFAULT_TIMEOUT_MS) {
+        return cm;
+    }
+    let own = match ca {
+        CaProfile::Letsencrypt => Duration::from_secs(20),
+        CaProfile::Pebble => Duration::from_secs(15),
+        CaProfile::Private => cm,
+    };
+    own.max(cm)
+}
+
+/// The CA's port for the first request when it is not the URL's (Pebble's `httpPort`).
+fn ca_port(ca: CaProfile, opts: &ProbeOptions, url: &Url) -> Option<u16> {
+    let pebble = opts.pebble.as_ref()?;
+    (ca == CaProfile::Pebble && pebble.http_port != url.port && !pebble.always_valid)
+        .then_some(pebble.http_port)
+}
+
 async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) -> TargetReport {
     let url_text = target_url(t);
     let ca = t.ca_profile.unwrap_or(opts.ca_profile);
@@ -67,128 +93,108 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
             return report;
         }
     };
-    let mut settings = Settings::new(
-        &opts.user_agent,
-        Duration::from_millis(opts.timeout_ms.max(1)),
-        &t.expected_key,
-    );
-    settings.proxy = opts.proxy.clone();
-
-    // DNS: the resolver the self check uses first, then comparison resolvers.
-    let mut addresses: Vec<(IpAddr, Vec<String>)> = Vec::new();
-    if let Ok(ip) = url.host.parse::<IpAddr>() {
-        report.dns.ip_literal = true;
-        addresses.push((ip, vec!["literal".to_owned()]));
+    let timeout = Duration::from_millis(opts.timeout_ms.max(1));
+    let mut settings = Settings::new(&opts.user_agent, timeout, &t.expected_key);
+    settings.ca_timeout = ca_timeout(ca, timeout);
+    settings.proxy = if opts.proxy_unknown.is_some() {
+        None
     } else {
-        let mut sources = Vec::new();
-        match dns::parse_servers(&opts.nameservers) {
-            Ok(s) if !s.is_empty() => sources.push((Source::Servers(s), "primary")),
-            Ok(_) => sources.push((Source::System, "primary")),
-            Err(e) => report.dns.resolvers.push(ResolverAnswer {
-                resolver: opts.nameservers.join(","),
-                role: "primary".into(),
-                error: Some(ErrorClass::DnsError),
-                detail: vec![e],
-                ..Default::default()
-            }),
-        }
-        for ns in &opts.compare_nameservers {
-            match dns::parse_servers(std::slice::from_ref(ns)) {
-                Ok(s) => sources.push((Source::Servers(s), "compare")),
-                Err(e) => report.dns.resolvers.push(ResolverAnswer {
-                    resolver: ns.clone(),
-                    role: "compare".into(),
-                    error: Some(ErrorClass::DnsError),
-                    detail: vec![e],
-                    ..Default::default()
-                }),
-            }
-        }
-        let answers = futures::future::join_all(
-            sources
-                .iter()
-                .map(|(s, role)| dns::resolve(&url.host, s, role)),
-        )
-        .await;
-        for answer in answers {
-            for ip in answer.a.iter().chain(&answer.aaaa) {
-                let Ok(ip) = ip.parse::<IpAddr>() else {
-                    continue;
-                };
-                match addresses.iter_mut().find(|(a, _)| *a == ip) {
-                    Some((_, by)) => by.push(answer.resolver.clone()),
-                    None => addresses.push((ip, vec![answer.resolver.clone()])),
-                }
-            }
-            report.dns.resolvers.push(answer);
-        }
-        // Which address comes first can change between lookups, and the CA dials only that one.
-        let several = |r: &ResolverAnswer| r.a.len() > 1 || r.aaaa.len() > 1;
-        if let Some((source, role)) = sources.first()
-            && *role == "primary"
-            && report
-                .dns
-                .resolvers
-                .iter()
-                .any(|r| r.role == "primary" && several(r))
-        {
-            let started = Instant::now();
-            for _ in 0..DNS_ORDER_LOOKUPS {
-                // A slow resolver shortens the record (then no rotation is concluded).
-                if started.elapsed() > ARRIVAL_ORDER_BUDGET {
-                    break;
-                }
-                let again = dns::resolve(&url.host, source, role).await;
-                let first = |v: &[String]| v.first().cloned().unwrap_or_default();
-                report.dns.first_a.push(first(&again.a));
-                report.dns.first_aaaa.push(first(&again.aaaa));
-            }
-        }
-    }
+        opts.proxy.clone()
+    };
+    settings.nameservers = dns::parse_servers(&opts.nameservers).unwrap_or_default();
+    let rules = CaRules {
+        profile: ca,
+        pebble_port: opts.pebble.as_ref().map_or(80, |p| p.http_port),
+    };
 
+    let addresses = dns::resolve_target(&url, opts, &mut report.dns).await;
     let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
-    let per_address = futures::future::join_all(addresses.iter().map(|(ip, by)| {
-        let batch = Batch {
-            url: &url,
-            addr: SocketAddr::new(*ip, url.port),
-            settings: &settings,
-            ca,
-            permits: &permits,
-        };
+    let probe = |url: Url, addresses: Vec<(IpAddr, Vec<String>)>| {
+        let (settings, permits) = (&settings, &permits);
         async move {
-            let mut agg = Aggregate::default();
-            let first = fixed.unwrap_or(MIN_ADAPTIVE_ATTEMPTS);
-            batch.run(&mut agg, 0, first).await;
-            if fixed.is_none() && agg.outcomes.len() > 1 {
-                batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
-            }
-            // Only a mix of passes and failures makes the order matter to a verdict.
-            let mixed = |passes: u32| passes > 0 && passes < agg.attempts;
-            let arrival_order = if mixed(agg.cm_passes) || mixed(agg.acme_passes) {
-                Some(batch.arrival_order().await)
-            } else {
-                None
-            };
-            let followup = proxy_protocol_followup(&batch, &agg).await;
-            let mut report = agg.into_address(ip, by.clone());
-            report.with_proxy_protocol = followup;
-            report.arrival_order = arrival_order;
-            report
+            let mut out = futures::future::join_all(addresses.iter().map(|(ip, by)| {
+                probe_address(&url, *ip, by.clone(), settings, rules, permits, fixed)
+            }))
+            .await;
+            out.sort_by_key(|a| a.is_ipv6());
+            out
         }
-    }))
-    .await;
-    report.addresses = per_address;
-    report.addresses.sort_by_key(|a| a.is_ipv6());
+    };
+    report.addresses = probe(url.clone(), addresses.clone()).await;
+    if let Some(port) = ca_port(ca, opts, &url) {
+        report.ca_addresses = probe(url.with_port(port), addresses).await;
+    }
 
     for d in opts.direct_targets.iter().filter(|d| d.id == t.id) {
         report
             .direct
-            .push(run_direct(d, &url, &settings, ca, &permits).await);
+            .push(run_direct(d, &url, &settings, rules, &permits).await);
     }
-    report.verdicts = Verdicts {
-        self_check: verdict::self_check(&report.addresses),
-        acme: verdict::acme_with_dns(&report.addresses, &report.dns, ca),
+    let day = opts
+        .validation_date
+        .as_deref()
+        .and_then(|d| Day::parse(d).ok())
+        .unwrap_or_else(Day::today);
+    let ctx = CaContext {
+        profile: ca,
+        day,
+        remotes: opts.letsencrypt_remotes,
+        pebble: opts.pebble.clone().unwrap_or_default(),
     };
+    let in_cluster = opts.vantage.as_deref() == Some("in-cluster");
+    let self_check = match &opts.proxy_unknown {
+        Some(why) => Verdict {
+            reason: format!("{why}: the self check's path is not known, not observable"),
+            ..Default::default()
+        },
+        None => verdict::self_check(&report, in_cluster),
+    };
+    report.verdicts = Verdicts {
+        self_check,
+        acme: verdict::ca(&report, &ctx),
+    };
+    report
+}
+
+/// Every attempt on one address (adaptive or fixed), the arrival order when mixed, the PROXY
+/// protocol follow-up when it looks like one, and where this vantage reaches it from.
+async fn probe_address(
+    url: &Url,
+    ip: IpAddr,
+    resolved_by: Vec<String>,
+    settings: &Settings,
+    rules: CaRules,
+    permits: &Arc<Semaphore>,
+    fixed: Option<u32>,
+) -> AddressReport {
+    let batch = Batch {
+        url,
+        addr: SocketAddr::new(ip, url.port),
+        settings,
+        ca: rules,
+        permits,
+    };
+    let mut agg = Aggregate::default();
+    let first = fixed.unwrap_or(MIN_ADAPTIVE_ATTEMPTS);
+    batch.run(&mut agg, 0, first).await;
+    if fixed.is_none() && agg.outcomes.len() > 1 {
+        batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
+    }
+    // Only a mix of passes and failures makes the order matter to a verdict.
+    let mixed = |passes: u32| passes > 0 && passes < agg.attempts;
+    let arrival_order = if mixed(agg.cm_passes) || mixed(agg.acme_passes) {
+        Some(batch.arrival_order().await)
+    } else {
+        None
+    };
+    let followup = proxy_protocol_followup(&batch, &agg).await;
+    let mut report = agg.into_address(&ip, resolved_by);
+    match addrsel::source_for(ip) {
+        Some(src) => report.source_address = src.to_string(),
+        None => report.unroutable = true,
+    }
+    report.with_proxy_protocol = followup;
+    report.arrival_order = arrival_order;
     report
 }
 
@@ -196,7 +202,7 @@ async fn run_direct(
     d: &DirectTarget,
     url: &Url,
     settings: &Settings,
-    ca: CaProfile,
+    ca: CaRules,
     permits: &Arc<Semaphore>,
 ) -> DirectResult {
     let mut result = DirectResult {
@@ -320,7 +326,7 @@ struct Aggregate {
 }
 
 impl Aggregate {
-    fn add(&mut self, index: u32, ex: Exchange, url: &str, key: &str, ca: CaProfile) {
+    fn add(&mut self, index: u32, ex: Exchange, url: &str, key: &str, ca: CaRules) {
         let j = http::judge(&ex, url, key, ca);
         let redirect_chain: Vec<String> = ex
             .hops
@@ -393,8 +399,7 @@ impl Aggregate {
             median_ms: self.times.get(self.times.len() / 2).copied().unwrap_or(0),
             max_ms: self.times.last().copied().unwrap_or(0),
             samples: self.samples,
-            arrival_order: None,
-            with_proxy_protocol: None,
+            ..Default::default()
         }
     }
 }
@@ -404,7 +409,7 @@ struct Batch<'a> {
     url: &'a Url,
     addr: SocketAddr,
     settings: &'a Settings,
-    ca: CaProfile,
+    ca: CaRules,
     permits: &'a Arc<Semaphore>,
 }
 
@@ -517,6 +522,21 @@ fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// D13 — Pebble `va/va.go` `validationTimeout` (15 s), Boulder's ~20 s RPC deadline: the
+    /// CA waits longer than cert-manager's 10 s `Client.Timeout`, unless the plan is shorter.
+    #[test]
+    fn ca_deadlines() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(ca_timeout(CaProfile::Pebble, ten), Duration::from_secs(15));
+        assert_eq!(
+            ca_timeout(CaProfile::Letsencrypt, ten),
+            Duration::from_secs(20)
+        );
+        assert_eq!(ca_timeout(CaProfile::Private, ten), ten);
+        let short = Duration::from_millis(1500);
+        assert_eq!(ca_timeout(CaProfile::Letsencrypt, short), short);
+    }
 
     #[test]
     fn timestamps() {

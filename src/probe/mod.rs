@@ -4,16 +4,23 @@
 //! The same engine runs on the user's machine (local vantage) and, through
 //! `kubectl acmecheck probe --plan`, inside the cluster.
 
+pub mod addrsel;
 pub mod cmd;
 pub mod dns;
 pub mod engine;
 pub mod fingerprint;
 pub mod http;
+pub mod iana;
 pub mod incluster;
+pub mod judge;
+pub mod perspectives;
 pub mod plan;
 pub mod pod;
+pub mod proxy;
 pub mod targets;
+pub mod url;
 pub mod verdict;
+mod wire;
 
 pub use engine::run_plan;
 

@@ -93,11 +93,14 @@ pub struct Target {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CaProfile {
-    /// Let's Encrypt (and public CAs with the same rules): primary + 4 remote perspectives,
-    /// ports 80/443 only in redirects, reserved addresses rejected.
+    /// Let's Encrypt (Boulder's VA): a primary and the remote perspectives of the date (see
+    /// [`crate::probe::perspectives`]); reserved addresses dropped from DNS answers; the first
+    /// AAAA, then the first A only after a dial error; redirects 301/302/307/308 to http(s) on
+    /// ports 80/443, at most 11, no loops.
     #[default]
     Letsencrypt,
-    /// Pebble: 3 parallel validations that must all pass, Go redirect rules, first address only.
+    /// Pebble: 3 parallel validations that must all pass, Go redirect rules, the first address
+    /// of its own lookup, no fallback (see [`PebbleSettings`]).
     Pebble,
     /// A private ACME server (step-ca, an internal Boulder): one validation, Go redirect rules.
     Private,
@@ -107,6 +110,32 @@ impl CaProfile {
     /// Public CAs refuse reserved addresses and non-public names; private ones do not.
     pub fn is_public(self) -> bool {
         matches!(self, CaProfile::Letsencrypt)
+    }
+}
+
+/// How the Pebble that validates is deployed (its config file and environment), when the CA
+/// profile is Pebble. Defaults: Pebble's own defaults (`httpPort` 5002 in its sample config is
+/// *not* assumed: cert-manager's and most test charts set 80).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PebbleSettings {
+    /// `pebble.httpPort` of its config: the port every HTTP-01 validation connects to.
+    pub http_port: u16,
+    /// `PEBBLE_VA_ALWAYS_VALID=1`: Pebble skips validation and marks every challenge valid.
+    pub always_valid: bool,
+    /// Pebble runs with `-dnsserver`: it asks that server for AAAA then A and dials the first
+    /// (IPv6 first). Without it, Go's `LookupHost` order (RFC 6724: IPv4 first on a host
+    /// without IPv6).
+    pub dns_server: bool,
+}
+
+impl Default for PebbleSettings {
+    fn default() -> Self {
+        PebbleSettings {
+            http_port: 80,
+            always_valid: false,
+            dns_server: true,
+        }
     }
 }
 
@@ -155,7 +184,9 @@ pub struct ProbeOptions {
     /// Whole-attempt timeout (dial, TLS, redirects, body), like cert-manager's 10 s.
     pub timeout_ms: u64,
     /// `ip:port` DNS servers used *instead of* the system resolver, like cert-manager's
-    /// `--acme-http01-solver-nameservers` (also switches to its 3 s dial timeout).
+    /// `--acme-http01-solver-nameservers`: then, as cert-manager's dialer, 3 s cover the lookup
+    /// and the connect of every hop together (`net.Dialer{Timeout: 3s}`), and redirect hops
+    /// are resolved with these servers too.
     pub nameservers: Vec<String>,
     /// Extra `ip:port` resolvers queried for comparison (e.g. public resolvers for a
     /// split-horizon check); their addresses are probed too.
@@ -163,7 +194,22 @@ pub struct ProbeOptions {
     /// User-Agent of the self check.
     pub user_agent: String,
     pub proxy: Option<ProxySettings>,
+    /// Set when the controller's proxy environment could not be read (an `HTTP_PROXY` set from
+    /// a Secret or ConfigMap through `valueFrom`): what is missing. The self-check verdict is
+    /// then `unknown` with this reason (attempts still run, without a proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_unknown: Option<String>,
     pub ca_profile: CaProfile,
+    /// The day the CA validation is forecast for (`YYYY-MM-DD`, UTC): Let's Encrypt's number of
+    /// remote perspectives depends on it. Today when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_date: Option<String>,
+    /// Let's Encrypt's remote perspectives, overriding the dated table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub letsencrypt_remotes: Option<u32>,
+    /// How Pebble is deployed, for the Pebble profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pebble: Option<PebbleSettings>,
     pub direct_targets: Vec<DirectTarget>,
     /// Vantage label copied into the report (`local` or `in-cluster`).
     pub vantage: Option<String>,
@@ -179,7 +225,11 @@ impl Default for ProbeOptions {
             compare_nameservers: Vec::new(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             proxy: None,
+            proxy_unknown: None,
             ca_profile: CaProfile::default(),
+            validation_date: None,
+            letsencrypt_remotes: None,
+            pebble: None,
             direct_targets: Vec::new(),
             vantage: None,
         }
@@ -204,11 +254,15 @@ pub enum ErrorClass {
     DnsTimeout,
     /// Any other resolver failure.
     DnsError,
-    /// TCP connect did not complete in time (dropped SYNs: firewall, dead address).
+    /// TCP connect did not complete: no answer in time (dropped SYNs: firewall, dead
+    /// address), or "no route to host" (nobody has the address).
     ConnectTimeout,
     /// TCP RST on connect (nothing listening).
     ConnectRefused,
-    /// No route to the address from this vantage (e.g. no IPv6 here).
+    /// The dial failed at once because this vantage cannot reach the address: no route
+    /// (`ENETUNREACH`) or no source address of its family (`EADDRNOTAVAIL`,
+    /// "cannot assign requested address": a pod without IPv6). A dial error for every
+    /// validator (Go moves on to the next address, Boulder falls back to IPv4).
     NetworkUnreachable,
     /// Connection reset after it was established.
     ConnectionReset,
@@ -222,7 +276,7 @@ pub enum ErrorClass {
     HttpProtocol,
     /// The body exceeded the 1 MiB cap (cert-manager reads 1 MiB and compares that).
     BodyTooLarge,
-    /// More than 10 redirects (`stopped after 10 redirects`).
+    /// More redirects than the client follows (Go: `stopped after 10 redirects`).
     RedirectLimit,
     /// A redirect no client would follow (unparsable Location, unsupported scheme).
     RedirectInvalid,
@@ -329,6 +383,10 @@ pub struct TargetReport {
     pub dns: DnsReport,
     /// One entry per probed address, in resolver order (IPv6 after IPv4 of the same resolver).
     pub addresses: Vec<AddressReport>,
+    /// Only when the CA validates on another port than the URL's (Pebble's `httpPort`): the
+    /// same addresses probed on that port, what the `acme` verdict is built from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ca_addresses: Vec<AddressReport>,
     pub verdicts: Verdicts,
     pub direct: Vec<DirectResult>,
 }
@@ -349,6 +407,28 @@ pub struct DnsReport {
     pub first_a: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub first_aaaa: Vec<String>,
+    /// [`DNS_ORDER_LOOKUPS`] further lookups with the primary resolver, one after the other
+    /// (fewer when it is slow): every validator looks the name up again for every request
+    /// (cert-manager's Go resolver has no cache), so an answer that changes or fails now and
+    /// then changes the verdicts. Each is the A and AAAA records in the order received, or the
+    /// error class of a lookup that returned no address.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<DnsSample>,
+    /// The nameserver Go's resolver names in its errors from this vantage (resolv.conf's first,
+    /// `ip:53`), for cert-manager's wording of a failed lookup.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub system_server: String,
+}
+
+/// One lookup of [`DnsReport::samples`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DnsSample {
+    pub a: Vec<String>,
+    pub aaaa: Vec<String>,
+    /// Set when the lookup returned no address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorClass>,
 }
 
 /// Lookups one after the other to record which address comes first (see [`DnsReport::first_a`]):
@@ -382,6 +462,14 @@ pub struct AddressReport {
     pub family: String,
     /// Resolvers that returned this address.
     pub resolved_by: Vec<String>,
+    /// The local address this vantage's kernel picks to reach it (what Go's RFC 6724 sort asks
+    /// with a UDP "connect"), empty when not looked up.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_address: String,
+    /// This vantage has no route or no source address for it (Go's "Source(D) undefined": the
+    /// address sorts last and every dial fails at once).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unroutable: bool,
     pub attempts: u32,
     /// Distinct outcomes with their counts, most frequent first.
     pub outcomes: Vec<OutcomeCount>,
@@ -494,6 +582,11 @@ pub struct Hop {
     pub headers: BTreeMap<String, String>,
     pub error_class: Option<ErrorClass>,
     pub error: Option<String>,
+    /// A redirect hop's host as resolved for it, in Go's order (the address dialled is the
+    /// first that connected): what Boulder, which dials only the first AAAA (else A), would
+    /// have picked from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<String>,
 }
 
 /// One attempt in detail (kept as a sample).

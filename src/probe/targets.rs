@@ -3,8 +3,10 @@
 use crate::evidence::{
     CertificateEvidence, ChallengeEvidence, ClusterEvidence, DataPlaneEvidence, ServiceEvidence,
 };
+use crate::gather::dataplane::is_placeholder;
 use crate::probe::plan::{
-    CaProfile, DEFAULT_USER_AGENT, DirectTarget, ProbeOptions, ProbePlan, ProxySettings, Target,
+    CaProfile, DEFAULT_USER_AGENT, DirectTarget, PebbleSettings, ProbeOptions, ProbePlan,
+    ProxySettings, Target,
 };
 use crate::reason::{self, Phase};
 use std::net::{IpAddr, SocketAddr};
@@ -79,24 +81,55 @@ pub fn user_agent(cluster: &ClusterEvidence) -> String {
         .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned())
 }
 
+/// What the command line decides about the plans besides the evidence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanSettings {
+    /// `--attempts`.
+    pub attempts: Option<u32>,
+    /// `--validation-date` (`YYYY-MM-DD`): the day the CA validation is forecast for.
+    pub validation_date: Option<String>,
+    /// `--letsencrypt-perspectives`: remote perspectives instead of the dated table.
+    pub letsencrypt_remotes: Option<u32>,
+    /// `--pebble-http-port`, `--pebble-always-valid`, `--pebble-system-resolver`.
+    pub pebble: Option<PebbleSettings>,
+}
+
+impl PlanSettings {
+    fn options(&self, user_agent: String, vantage: &str) -> ProbeOptions {
+        ProbeOptions {
+            attempts_per_address: self.attempts,
+            user_agent,
+            vantage: Some(vantage.into()),
+            validation_date: self.validation_date.clone(),
+            letsencrypt_remotes: self.letsencrypt_remotes,
+            pebble: self.pebble.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// The plan for this machine: the system resolver, no proxy settings from the cluster.
 pub fn local_plan(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
     attempts: Option<u32>,
 ) -> Option<ProbePlan> {
+    let settings = PlanSettings {
+        attempts,
+        ..Default::default()
+    };
+    local_plan_with(certs, cluster, &settings)
+}
+
+/// [`local_plan`] with every setting of the command line.
+pub fn local_plan_with(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    settings: &PlanSettings,
+) -> Option<ProbePlan> {
     let targets = targets(certs);
-    (!targets.is_empty()).then(|| {
-        ProbePlan::new(
-            targets,
-            ProbeOptions {
-                attempts_per_address: attempts,
-                user_agent: user_agent(cluster),
-                vantage: Some("local".into()),
-                ..Default::default()
-            },
-        )
-    })
+    (!targets.is_empty())
+        .then(|| ProbePlan::new(targets, settings.options(user_agent(cluster), "local")))
 }
 
 /// The plan for the probe pod: the self check's resolvers (`--acme-http01-solver-nameservers`)
@@ -106,13 +139,61 @@ pub fn in_cluster_plan(
     cluster: &ClusterEvidence,
     attempts: Option<u32>,
 ) -> Option<ProbePlan> {
+    let settings = PlanSettings {
+        attempts,
+        ..Default::default()
+    };
+    in_cluster_plan_with(certs, cluster, &settings)
+}
+
+/// Why the controller's proxy settings cannot be emulated, if they cannot: a variable whose
+/// value comes from a Secret or ConfigMap (`valueFrom`, `envFrom`) is not read, and its
+/// placeholder must never become a proxy URL.
+fn proxy_unknown(
+    http: Option<&str>,
+    https: Option<&str>,
+    no_proxy: Option<&str>,
+) -> Option<String> {
+    let unread: Vec<String> = [
+        ("HTTP_PROXY", http),
+        ("HTTPS_PROXY", https),
+        ("NO_PROXY", no_proxy),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| {
+        v.filter(|v| is_placeholder(v))
+            .map(|v| format!("{name} {v}"))
+    })
+    .collect();
+    (!unread.is_empty()).then(|| {
+        format!(
+            "the cert-manager controller's proxy environment is not fully known ({}; the tool does not read Secrets or ConfigMaps)",
+            unread.join(", ")
+        )
+    })
+}
+
+/// [`in_cluster_plan`] with every setting of the command line.
+pub fn in_cluster_plan_with(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    settings: &PlanSettings,
+) -> Option<ProbePlan> {
     let targets = targets(certs);
     if targets.is_empty() {
         return None;
     }
     let cm = cluster.cert_manager.as_ref();
+    let unknown = cm.and_then(|c| {
+        proxy_unknown(
+            c.http_proxy.as_deref(),
+            c.https_proxy.as_deref(),
+            c.no_proxy.as_deref(),
+        )
+    });
     let proxy = cm
         .filter(|c| c.http_proxy.is_some() || c.https_proxy.is_some())
+        .filter(|_| unknown.is_none())
         .map(|c| ProxySettings {
             http: c.http_proxy.clone(),
             https: c.https_proxy.clone(),
@@ -123,18 +204,12 @@ pub fn in_cluster_plan(
         .flat_map(|cert| probe_candidates(cert).map(move |ch| (probe_id(cert, ch), ch)))
         .flat_map(|(id, ch)| direct_targets(&id, ch, cluster))
         .collect();
-    Some(ProbePlan::new(
-        targets,
-        ProbeOptions {
-            attempts_per_address: attempts,
-            user_agent: user_agent(cluster),
-            nameservers: cm.map(|c| c.solver_nameservers.clone()).unwrap_or_default(),
-            proxy,
-            vantage: Some("in-cluster".into()),
-            direct_targets,
-            ..Default::default()
-        },
-    ))
+    let mut options = settings.options(user_agent(cluster), "in-cluster");
+    options.nameservers = cm.map(|c| c.solver_nameservers.clone()).unwrap_or_default();
+    options.proxy = proxy;
+    options.proxy_unknown = unknown;
+    options.direct_targets = direct_targets;
+    Some(ProbePlan::new(targets, options))
 }
 
 /// Ready endpoints (pods) asked directly per data-plane Service, besides its ClusterIP.
@@ -409,6 +484,60 @@ pub(crate) mod tests {
         // The local plan asks nothing directly (ClusterIPs mean nothing outside the cluster).
         let local = local_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
         assert!(local.options.direct_targets.is_empty());
+    }
+
+    /// D6 — a proxy variable set from a Secret/ConfigMap is never turned into a proxy URL:
+    /// the plan carries no proxy and says the self check's path is unknown.
+    #[test]
+    fn unread_proxy_environment_is_unknown_never_a_url() {
+        let (cert, mut cluster) = evidence();
+        if let Some(cm) = cluster.cert_manager.as_mut() {
+            cm.http_proxy = Some(crate::gather::dataplane::FROM_SOURCE.into());
+            cm.no_proxy = Some(".svc".into());
+        }
+        let plan = in_cluster_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
+        assert_eq!(plan.options.proxy, None);
+        let why = plan.options.proxy_unknown.unwrap_or_default();
+        assert!(
+            why.contains("HTTP_PROXY <set from a Secret/ConfigMap>"),
+            "{why}"
+        );
+        // A literal value is used as is.
+        if let Some(cm) = cluster.cert_manager.as_mut() {
+            cm.http_proxy = Some("proxy.corp:3128".into());
+        }
+        let plan = in_cluster_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
+        assert_eq!(plan.options.proxy_unknown, None);
+        assert_eq!(
+            plan.options.proxy.and_then(|p| p.http).as_deref(),
+            Some("proxy.corp:3128")
+        );
+    }
+
+    #[test]
+    fn settings_reach_both_plans() {
+        let (cert, cluster) = evidence();
+        let s = PlanSettings {
+            attempts: Some(7),
+            validation_date: Some("2026-12-15".into()),
+            letsencrypt_remotes: Some(6),
+            pebble: Some(PebbleSettings {
+                http_port: 5002,
+                ..Default::default()
+            }),
+        };
+        for plan in [
+            local_plan_with(std::slice::from_ref(&cert), &cluster, &s).unwrap(),
+            in_cluster_plan_with(std::slice::from_ref(&cert), &cluster, &s).unwrap(),
+        ] {
+            assert_eq!(plan.options.attempts_per_address, Some(7));
+            assert_eq!(plan.options.validation_date.as_deref(), Some("2026-12-15"));
+            assert_eq!(plan.options.letsencrypt_remotes, Some(6));
+            assert_eq!(
+                plan.options.pebble.as_ref().map(|p| p.http_port),
+                Some(5002)
+            );
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@ async fn run(cli: &Cli, args: &PreflightArgs, tracker: &Tracker) -> Result<i32, 
     let settings = ProbeSettings {
         no_probe: false,
         local_only: args.local_only,
-        attempts: args.attempts,
+        plan: args.ca.plan_settings(args.attempts),
         pod: args.pod.options(),
     };
     let opts = super::stage_options(&args.replay_flags, &settings, &cluster);

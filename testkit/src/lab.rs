@@ -15,10 +15,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub mod agreement;
 mod cluster;
+mod fidelity;
 mod objects;
 mod replay;
 pub use cluster::*;
+pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
 pub use replay::{ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, replay_kubelet};
 
@@ -339,7 +342,7 @@ impl Lab {
     }
 
     /// The edge host (203.0.113.10) with an ingress-nginx-like server that serves the key.
-    fn edge_serving_key(&mut self, delay_ms: u32) -> Result<String> {
+    pub(crate) fn edge_serving_key(&mut self, delay_ms: u32) -> Result<String> {
         let edge = self.host("edge", &[EDGE_V4])?;
         self.nginx(
             "ingress-nginx",
@@ -350,7 +353,7 @@ impl Lab {
     }
 
     /// The Gateway host (198.51.100.20): an envoy-style data plane with no route for the name.
-    fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
+    pub(crate) fn gateway_without_route(&mut self, delay_ms: u32) -> Result<()> {
         let envoy = self.host("envoy", &[ENVOY_V4])?;
         self.nginx(
             "cilium-gateway (envoy)",
@@ -554,6 +557,30 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "the edge sends outside sources to nginx (serves the key), the cluster's to the gateway (404)",
     ),
     (
+        "ipv4-cluster-aaaa-ok",
+        "A and AAAA both serve the key; the cluster has no IPv6 (EADDRNOTAVAIL)",
+    ),
+    (
+        "ipv4-cluster-aaaa-dead",
+        "the A serves the key, nobody has the AAAA; the cluster has no IPv6 (EADDRNOTAVAIL)",
+    ),
+    (
+        "two-a-one-refusing",
+        "two A records; the second host refuses port 80",
+    ),
+    (
+        "redirect-public-ip",
+        "http redirects (302) to an IP host, which serves the key",
+    ),
+    (
+        "redirect-303",
+        "http answers 303 to another path, which serves the key",
+    ),
+    (
+        "private-address",
+        "the public DNS also publishes a private address (10.0.0.5, unreachable everywhere)",
+    ),
+    (
         "replay-founding-incident",
         "the founding incident after issuance failed: Challenge invalid (the CA's 404), solver gone, backoff; a replay's stand-in meets the 50/50 round-robin",
     ),
@@ -698,6 +725,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             lab.drop_port(&edge, 80)?;
         }
         other if cluster::build(&mut lab, other, d)? => {}
+        other if fidelity::build(&mut lab, other, d)? => {}
         other if replay::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",

@@ -3,8 +3,10 @@
 //!
 //! Pebble runs in its own namespace on an "internet" address ([`PEBBLE_V4`], [`PEBBLE_V6`]),
 //! with a TLS certificate from a throw-away lab CA, resolves challenge names through the lab's
-//! public DNS (`-dnsserver 192.0.2.53:53`: first AAAA, else first A, no fallback), validates on
-//! port 80, without its random sleeps (`PEBBLE_VA_NOSLEEP=1`), never reuses a valid
+//! public DNS (`-dnsserver 192.0.2.53:53`: first AAAA, else first A, no fallback; or, with
+//! [`Config::dns_server`] off, its resolv.conf naming the same server and Go's `LookupHost`),
+//! validates on port 80 (or [`Config::http_port`]), without its random sleeps
+//! (`PEBBLE_VA_NOSLEEP=1`), never reuses a valid
 //! authorization (`PEBBLE_AUTHZREUSE=0`: every validation is a real one) and never rejects a
 //! good nonce (`PEBBLE_WFE_NONCEREJECT=0`). It is a [`crate::proc::Daemon`] of the lab, so it
 //! stops with the lab.
@@ -28,9 +30,46 @@ pub struct Pebble {
     pub ca_der: Vec<u8>,
 }
 
+/// How Pebble is deployed (its config file and environment): what the tool's
+/// `--pebble-http-port`, `--pebble-always-valid` and `--pebble-system-resolver` describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// `pebble.httpPort`: where every HTTP-01 validation connects.
+    pub http_port: u16,
+    /// `PEBBLE_VA_ALWAYS_VALID=1`.
+    pub always_valid: bool,
+    /// `-dnsserver <lab DNS>` (AAAA then A, first address); without it Pebble's resolv.conf
+    /// (the lab DNS as well) through Go's `LookupHost`.
+    pub dns_server: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_port: 80,
+            always_valid: false,
+            dns_server: true,
+        }
+    }
+}
+
 /// Start Pebble in `lab` and wait until its ACME port accepts connections.
 pub fn start(lab: &mut Lab) -> Result<Pebble> {
+    start_with(lab, Config::default())
+}
+
+/// [`start`] with a deployment of Pebble's own.
+pub fn start_with(lab: &mut Lab, cfg: Config) -> Result<Pebble> {
     let ns = lab.host("pebble", &[PEBBLE_V4, PEBBLE_V6])?;
+    if !cfg.dns_server {
+        // What `ip netns exec` mounts over /etc/resolv.conf (removed with the namespace).
+        let dir = format!("/etc/netns/{ns}");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            format!("{dir}/resolv.conf"),
+            format!("nameserver {}\noptions timeout:1 attempts:2\n", lab::DNS_V4),
+        )?;
+    }
     let (cert, key, ca_der) = tls_certificate(lab)?;
     let config = lab.path("pebble.json");
     let listen = format!("{PEBBLE_V4}:{ACME_PORT}");
@@ -42,7 +81,7 @@ pub fn start(lab: &mut Lab) -> Result<Pebble> {
                 "managementListenAddress": format!("{PEBBLE_V4}:15000"),
                 "certificate": cert,
                 "privateKey": key,
-                "httpPort": 80,
+                "httpPort": cfg.http_port,
                 "tlsPort": 443,
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": false
@@ -52,24 +91,32 @@ pub fn start(lab: &mut Lab) -> Result<Pebble> {
     )?;
     let config = config.display().to_string();
     let dns = format!("{}:53", lab::DNS_V4);
-    lab.start(
-        "pebble",
-        &ns,
-        "env",
-        &[
-            "PEBBLE_VA_NOSLEEP=1",
-            "PEBBLE_AUTHZREUSE=0",
-            "PEBBLE_WFE_NONCEREJECT=0",
-            "pebble",
-            "-config",
-            &config,
-            "-dnsserver",
-            &dns,
-        ],
-        Some(&listen),
-    )?;
+    let mut args = vec![
+        "PEBBLE_VA_NOSLEEP=1",
+        "PEBBLE_AUTHZREUSE=0",
+        "PEBBLE_WFE_NONCEREJECT=0",
+    ];
+    if cfg.always_valid {
+        args.push("PEBBLE_VA_ALWAYS_VALID=1");
+    }
+    args.extend(["pebble", "-config", &config]);
+    if cfg.dns_server {
+        args.extend(["-dnsserver", &dns]);
+    }
+    lab.start("pebble", &ns, "env", &args, Some(&listen))?;
     lab.notes.push(format!(
-        "pebble {PEBBLE_V4}:{ACME_PORT} (validates on port 80, DNS {dns})"
+        "pebble {PEBBLE_V4}:{ACME_PORT} (validates on port {}, {}{})",
+        cfg.http_port,
+        if cfg.dns_server {
+            format!("-dnsserver {dns}")
+        } else {
+            format!("system resolver {}", lab::DNS_V4)
+        },
+        if cfg.always_valid {
+            ", PEBBLE_VA_ALWAYS_VALID=1"
+        } else {
+            ""
+        }
     ));
     Ok(Pebble {
         directory: format!("https://{PEBBLE_V4}:{ACME_PORT}/dir"),

@@ -1,0 +1,3 @@
+module acmecheck.test/selfcheck
+
+go 1.19
