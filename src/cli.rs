@@ -271,7 +271,7 @@ pub enum Command {
     /// Check HTTP-01 for names before a Certificate exists: a stand-in solver through an
     /// issuer's solver, probed from both vantages (writes to the cluster, then deletes)
     #[command(after_help = PREFLIGHT_AFTER_HELP)]
-    Preflight(PreflightArgs),
+    Preflight(Box<PreflightArgs>),
     /// Run a probe plan and print the report as JSON (what the probe pod runs)
     Probe(ProbeArgs),
     /// Delete what runs left behind (by label): probe pods and replay stand-ins (pods,

@@ -137,7 +137,7 @@ mod tests {
     fn parse(args: &[&str]) -> (Cli, PreflightArgs) {
         let mut cli = Cli::try_parse_from(args).unwrap();
         match cli.command.take() {
-            Some(crate::cli::Command::Preflight(a)) => (cli, a),
+            Some(crate::cli::Command::Preflight(a)) => (cli, *a),
             other => panic!("{other:?}"),
         }
     }

@@ -23,7 +23,9 @@ mod replay;
 pub use cluster::*;
 pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
-pub use replay::{ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, replay_kubelet};
+pub use replay::{
+    ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, is_replay_scenario, replay_kubelet,
+};
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 static NFT_FILES: AtomicU32 = AtomicU32::new(0);
@@ -486,7 +488,9 @@ fn old_server_404() -> String {
 // Scenarios
 // ---------------------------------------------------------------------------------------------
 
-/// Every scenario name [`scenario`] knows, with what it reproduces.
+/// Every scenario name [`scenario`] knows, with what it reproduces, except the replay scenarios
+/// ([`REPLAY_SCENARIOS`]): those have no cert-manager solver to agree on (their tests create a
+/// stand-in).
 pub const SCENARIOS: &[(&str, &str)] = &[
     ("healthy", "the edge serves the key"),
     (
@@ -579,26 +583,6 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     (
         "private-address",
         "the public DNS also publishes a private address (10.0.0.5, unreachable everywhere)",
-    ),
-    (
-        "replay-founding-incident",
-        "the founding incident after issuance failed: Challenge invalid (the CA's 404), solver gone, backoff; a replay's stand-in meets the 50/50 round-robin",
-    ),
-    (
-        "replay-wrong-backend",
-        "issuance failed: DNS sends all traffic to the gateway (404) while ingress-nginx routes the solver",
-    ),
-    (
-        "preflight-healthy",
-        "no Certificate yet; Ingress web (ingress-nginx, ClusterIssuer) would be served",
-    ),
-    (
-        "preflight-class-unserved",
-        "no Certificate yet; Ingress web asks for IngressClass traefik, which no controller serves",
-    ),
-    (
-        "preflight-route-not-allowed",
-        "no Certificate yet; an HTTPRoute solver on a Gateway whose listeners allow routes from their own namespace only",
     ),
 ];
 
@@ -731,6 +715,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
                 .iter()
+                .chain(REPLAY_SCENARIOS)
                 .map(|(n, _)| *n)
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -124,21 +124,18 @@ impl Lab {
             .collect();
         self.nginx("ingress-nginx", &ns, &servers)?;
         self.notes.push(format!(
-            "ingress-nginx {}: routes the challenge to the solver{}{}",
+            "ingress-nginx {}: routes the challenge to the solver{}{}{}",
             addrs.join(", "),
             if plane.proxy_protocol {
                 ", expects PROXY protocol"
             } else {
                 ""
             },
-            format!(
-                "{}{}",
-                plane
-                    .deny
-                    .map(|d| format!(", denies {d} (403)"))
-                    .unwrap_or_default(),
-                if plane.any_token { ", any token" } else { "" }
-            )
+            plane
+                .deny
+                .map(|d| format!(", denies {d} (403)"))
+                .unwrap_or_default(),
+            if plane.any_token { " (any token)" } else { "" }
         ));
         Ok(ns)
     }

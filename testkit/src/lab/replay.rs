@@ -26,14 +26,36 @@ use crate::fakeapi::KubeletConfig;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-/// The replay and pre-flight scenarios (see the module docs).
-pub const REPLAY_SCENARIOS: &[&str] = &[
-    "replay-founding-incident",
-    "replay-wrong-backend",
-    "preflight-healthy",
-    "preflight-class-unserved",
-    "preflight-route-not-allowed",
+/// The replay and pre-flight scenarios, with what they reproduce (see the module docs). They
+/// are not in [`super::SCENARIOS`]: cert-manager's solver is gone or not there yet, so only a
+/// stand-in gives them a token to serve.
+pub const REPLAY_SCENARIOS: &[(&str, &str)] = &[
+    (
+        "replay-founding-incident",
+        "the founding incident after issuance failed: Challenge invalid (the CA's 404), solver gone, backoff; a replay's stand-in meets the 50/50 round-robin",
+    ),
+    (
+        "replay-wrong-backend",
+        "issuance failed: DNS sends all traffic to the gateway (404) while ingress-nginx routes the solver",
+    ),
+    (
+        "preflight-healthy",
+        "no Certificate yet; Ingress web (ingress-nginx, ClusterIssuer) would be served",
+    ),
+    (
+        "preflight-class-unserved",
+        "no Certificate yet; Ingress web asks for IngressClass traefik, which no controller serves",
+    ),
+    (
+        "preflight-route-not-allowed",
+        "no Certificate yet; an HTTPRoute solver on a Gateway whose listeners allow routes from their own namespace only",
+    ),
 ];
+
+/// Is `name` one of [`REPLAY_SCENARIOS`]?
+pub fn is_replay_scenario(name: &str) -> bool {
+    REPLAY_SCENARIOS.iter().any(|(n, _)| *n == name)
+}
 
 /// The acmesolver image the lab's cert-manager names (`--acme-http01-solver-image`).
 pub const ACMESOLVER_IMAGE: &str = "quay.io/jetstack/cert-manager-acmesolver:v1.19.1";
@@ -78,7 +100,7 @@ impl Lab {
 
 /// Build the servers of one of [`REPLAY_SCENARIOS`]. Returns false for a name it does not know.
 pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
-    if !REPLAY_SCENARIOS.contains(&name) {
+    if !is_replay_scenario(name) {
         return Ok(false);
     }
     let routes_solver = Plane {
@@ -212,7 +234,7 @@ fn web_ingress(extra: &[(&str, &str)]) -> Value {
 
 /// Change one fixture file's objects (`file` is its name) for a replay scenario.
 pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
-    if !REPLAY_SCENARIOS.contains(&scenario) {
+    if !is_replay_scenario(scenario) {
         return;
     }
     let preflight = scenario.starts_with("preflight-");
@@ -262,12 +284,12 @@ pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
                         l["allowedRoutes"] = json!({"namespaces": {"from": "Same"}});
                     }
                 }
-                if kind(d) == "Deployment" && d["metadata"]["name"] == "cert-manager" {
-                    if let Some(args) =
+                if kind(d) == "Deployment"
+                    && d["metadata"]["name"] == "cert-manager"
+                    && let Some(args) =
                         d["spec"]["template"]["spec"]["containers"][0]["args"].as_array_mut()
-                    {
-                        args.push(json!("--enable-gateway-api"));
-                    }
+                {
+                    args.push(json!("--enable-gateway-api"));
                 }
             }
         }
