@@ -336,6 +336,9 @@ pub struct OutputFlags {
     /// When to use colour (NO_COLOR is honoured; never when stdout is not a terminal in auto)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Table output: do not draw the path picture under the probes
+    #[arg(long, global = true)]
+    pub no_picture: bool,
     /// Debug logs on stderr (-v, -vv)
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -17,7 +17,7 @@ use crate::probe::pod::{
 };
 use crate::probe::targets;
 use crate::replay::stage;
-use crate::report::{CertificateReport, Report, table};
+use crate::report::{CertificateReport, Report, table, terminal};
 use std::io::IsTerminal;
 
 /// The probe stage's output, named here too for the callers of [`build_report`].
@@ -125,22 +125,6 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// Table width: the terminal's, else $COLUMNS, else 100.
-pub fn table_width() -> u16 {
-    if let Some(w) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<u16>().ok())
-    {
-        return w.max(40);
-    }
-    if std::io::stdout().is_terminal()
-        && let Some((w, _)) = comfy_table::Table::new().width().map(|w| (w, 0))
-    {
-        return w.max(40);
-    }
-    100
-}
-
 /// Run a future on a fresh multi-threaded runtime (the CLI's one entry into async code).
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, UserError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -161,9 +145,9 @@ pub fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
-/// Render the report in the chosen format. The table is followed by the replay blocks (what a
-/// replay created, or the command that replays a failed certificate).
-pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
+/// Render the report in the chosen format; the table for this terminal (width, height, locale),
+/// with the path picture unless `picture` is false (`--no-picture`).
+pub fn render(report: &Report, format: OutputFormat, color: bool, picture: bool) -> String {
     match format {
         OutputFormat::Json => {
             let mut s = report.to_json();
@@ -172,14 +156,15 @@ pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
         }
         OutputFormat::Yaml => report.to_yaml(),
         OutputFormat::Table | OutputFormat::Wide => {
-            let width = table_width();
-            let mut text = table::render(
+            let width = terminal::width();
+            let mut text = table::render_with(
                 report,
                 table::Style {
                     width,
                     color,
                     wide: format == OutputFormat::Wide,
                 },
+                terminal::look(picture),
             );
             text.push_str(&crate::report::replay::render_text(report, width));
             text
@@ -383,6 +368,7 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         &report,
         cli.output.output,
         use_color(cli.output.color),
+        !cli.output.no_picture,
     ));
     Ok(report.summary.exit_code)
 }

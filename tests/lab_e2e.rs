@@ -3,12 +3,14 @@
 //! user's machine); its probe pod is run by the kubelet as the freshly built binary inside the
 //! cluster namespace (pod IP 198.51.100.100, the cluster DNS as resolver). The first error
 //! finding must name the scenario's root cause, the per-vantage numbers in `-o json` must be
-//! what each side can see, no probe pod may be left, and one certificate costs at most 16 API
-//! requests. Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists them as
-//! ignored.
+//! what each side can see, no probe pod may be left, one certificate costs at most 16 API
+//! requests, and a run that exits 0 has no failing verdict (never silent). Needs root; with
+//! ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists them as ignored.
 
 use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, SOLVER_V4};
+use acmecheck_testkit::lab::{
+    self, ACME_HOST, ACME_PORT, ACME_V4, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, SOLVER_V4,
+};
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -75,7 +77,29 @@ fn acmecheck(s: &Setup) -> Run {
     assert!(code == 0 || code == 1, "exit {code}: {stderr}");
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    if code == 0 {
+        every_verdict_passes(&json);
+    }
     Run { code, json, stderr }
+}
+
+/// Never silent: a run that exits 0 has no verdict that fails (or is flaky, or unknown) from
+/// either vantage, for any challenge.
+fn every_verdict_passes(json: &Value) {
+    for cert in json["certificates"].as_array().unwrap() {
+        for ch in cert["challenges"].as_array().unwrap() {
+            for (side, v) in ch["vantages"].as_object().into_iter().flatten() {
+                for which in ["selfCheck", "acme"] {
+                    let outcome = &v["verdicts"][which]["outcome"];
+                    assert_eq!(
+                        outcome, "pass",
+                        "exit 0 with {side} {which} {outcome}: {:#}",
+                        cert["findings"]
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Codes of the error findings, in report order.
@@ -276,6 +300,181 @@ fn founding_incident_seen_from_both_sides() {
     assert!(a > 0 && p == a, "solver {p}/{a}");
 }
 
+/// All of port 80 goes to the Gateway (404), ingress-nginx (the solver's data plane) serves the
+/// key when asked directly: the data plane is named, with the load balancer to change.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn gateway_takes_all_names_the_data_plane() {
+    let Some(r) = diagnosed("gateway-takes-all", "WRONG_DATA_PLANE") else {
+        return;
+    };
+    let first = &r.json["certificates"][0]["findings"][0];
+    assert_eq!(first["proof"], "proves", "{first:#}");
+    let summary = first["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("traffic for shop.example.test reaches gateway infra/public (cilium), not ingress-nginx, which serves the challenge"),
+        "{summary}"
+    );
+    assert!(
+        first["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{EDGE_V4} is the load-balancer address of Service ingress-nginx/ingress-nginx-controller")),
+        "{first:#}"
+    );
+    for side in ["local", "inCluster"] {
+        let v = vantage(&r, side);
+        assert_eq!(
+            outcomes(v),
+            [(Some(404), None, "envoy", ATTEMPTS)],
+            "{side}"
+        );
+        assert_eq!(v["verdicts"]["selfCheck"]["outcome"], "fail", "{side}");
+    }
+    let inside = vantage(&r, "inCluster");
+    let (p, a) = direct(inside, &format!("{NGINX_V4}:80"));
+    assert!(a > 0 && p == a, "nginx {p}/{a}");
+    let (p, a) = direct(inside, &format!("{ENVOY_V4}:80"));
+    assert!(a > 0 && p == 0, "gateway {p}/{a}");
+}
+
+/// An external LB in front of NodePorts that the cluster cannot reach back: the egress witness
+/// (the ACME server answers the probe pod) proves hairpin, not blocked egress.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn hairpin_behind_an_external_lb_with_working_egress() {
+    let Some(r) = diagnosed("hairpin-external-lb", "HAIRPIN_UNREACHABLE") else {
+        return;
+    };
+    let first = &r.json["certificates"][0]["findings"][0];
+    assert_eq!(first["proof"], "proves", "{first:#}");
+    assert!(
+        first["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("while the ACME server https://{ACME_HOST}:{ACME_PORT}/dir outside the cluster is reachable from there")),
+        "{first:#}"
+    );
+    let inside = vantage(&r, "inCluster");
+    assert_eq!(address(inside), (EDGE_V4, ATTEMPTS, 0));
+    let egress = &inside["egress"];
+    assert_eq!(egress["status"], 200, "{egress:#}");
+    assert_eq!(
+        egress["address"],
+        format!("{ACME_V4}:{ACME_PORT}"),
+        "{egress:#}"
+    );
+    // Not named as blocked egress.
+    assert!(
+        !error_codes(&r)
+            .iter()
+            .any(|c| c == "SELFCHECK_EGRESS_BLOCKED" || c == "ACME_UNREACHABLE"),
+        "{:?}",
+        error_codes(&r)
+    );
+}
+
+/// The API says the solver pod is not Ready (no endpoints), but it answers directly and the
+/// challenge URL serves the key from both sides: the API-based finding is a warning, and
+/// cert-manager's 503 is explained as what it is.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn endpoints_not_ready_but_the_solver_answers() {
+    let Some(r) = diagnosed("endpoints-not-ready", "UNEXPLAINED_FAILURE") else {
+        return;
+    };
+    let findings = r.json["certificates"][0]["findings"].as_array().unwrap();
+    let first = &findings[0];
+    assert!(
+        first["summary"].as_str().unwrap().contains(
+            "fails, but the key is served now from this machine and from inside the cluster"
+        ),
+        "{first:#}"
+    );
+    let api = findings
+        .iter()
+        .find(|f| f["code"] == "SOLVER_UNREACHABLE")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(api["severity"], "warning", "{api:#}");
+    assert!(
+        api["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("the API and the network disagree: "),
+        "{api:#}"
+    );
+    for side in ["local", "inCluster"] {
+        assert_eq!(
+            address(vantage(&r, side)),
+            (EDGE_V4, ATTEMPTS, ATTEMPTS),
+            "{side}"
+        );
+    }
+    let (p, a) = direct(vantage(&r, "inCluster"), &format!("{SOLVER_V4}:8089"));
+    assert!(a > 0 && p == a, "solver {p}/{a}");
+}
+
+/// After a failed validation (the challenge invalid, its solver gone, the Certificate in
+/// backoff), the URL is probed anyway: the gateway answers it, as it answered the CA.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn failed_validation_is_probed_and_attributed() {
+    let Some(r) = diagnosed("failed-validation", "WRONG_DATA_PLANE") else {
+        return;
+    };
+    let findings = r.json["certificates"][0]["findings"].as_array().unwrap();
+    let first = &findings[0];
+    assert!(
+        first["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("after the failed validation, traffic for shop.example.test still reaches gateway infra/public (cilium), not ingress-nginx"),
+        "{first:#}"
+    );
+    let rejected = findings
+        .iter()
+        .find(|f| f["code"] == "CA_REJECTED")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(
+        rejected["consequenceOf"], "WRONG_DATA_PLANE",
+        "{rejected:#}"
+    );
+    let fix = rejected["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("cert-manager tries again at 2026-11-28T07:03:00Z (2 h after the failure at 2026-11-28T05:03:00Z, failedIssuanceAttempts 2)"),
+        "{fix}"
+    );
+    assert!(!fix.contains("self check passed"), "{fix}");
+    let evidence: Vec<&str> = rejected["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        evidence.contains(
+            &format!(
+                "now, from this machine (the CA's side): {EDGE_V4} (IPv4) {ATTEMPTS}×404 (envoy)"
+            )
+            .as_str()
+        ),
+        "{evidence:#?}"
+    );
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.starts_with("cert-manager removed the solver pod")),
+        "{evidence:#?}"
+    );
+    for side in ["local", "inCluster"] {
+        assert_eq!(
+            outcomes(vantage(&r, side)),
+            [(Some(404), None, "envoy", ATTEMPTS)],
+            "{side}"
+        );
+    }
+}
+
 /// The other two-vantage scenarios: the first error finding names the root cause.
 #[test]
 #[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
@@ -306,4 +505,22 @@ fn the_first_finding_names_the_root_cause_with_both_vantages() {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// Egress blocked: the egress witness times out too, which proves it and is its own finding.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn egress_blocked_reaches_not_even_the_acme_server() {
+    let Some(r) = diagnosed("egress-blocked", "SELFCHECK_EGRESS_BLOCKED") else {
+        return;
+    };
+    let findings = r.json["certificates"][0]["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["proof"], "proves", "{:#}", findings[0]);
+    assert!(
+        error_codes(&r).iter().any(|c| c == "ACME_UNREACHABLE"),
+        "{findings:#?}"
+    );
+    let egress = &vantage(&r, "inCluster")["egress"];
+    assert_eq!(egress["status"], Value::Null, "{egress:#}");
+    assert_eq!(egress["errorClass"], "connect_timeout", "{egress:#}");
 }

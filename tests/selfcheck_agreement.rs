@@ -321,6 +321,10 @@ agreement! {
     redirect_public_ip: Case { scenario: "redirect-public-ip", outcome: "pass", ..CASE };
     redirect_303: Case { scenario: "redirect-303", outcome: "pass", ..CASE };
     private_address: Case { scenario: "private-address", outcome: "pass", ..CASE };
+    gateway_takes_all: Case { scenario: "gateway-takes-all", outcome: "fail", ..CASE };
+    hairpin_external_lb: Case { scenario: "hairpin-external-lb", outcome: "fail", ..BLACK_HOLE };
+    endpoints_not_ready: Case { scenario: "endpoints-not-ready", outcome: "pass", ..CASE };
+    failed_validation: Case { scenario: "failed-validation", outcome: "fail", ..CASE };
 }
 
 /// Every scenario of the lab is covered above.

@@ -77,7 +77,7 @@ codes! {
     SelfCheckFailing,
     /// `waitInsteadOfSelfCheck` replaces the self check with a wait
     SelfCheckSkipped,
-    /// the CA validated and said no; look at what only the outside sees
+    /// the CA validated and said no: what it got, and who answers the URL now
     CaRejected,
     /// the ACME server rate-limits this account or these names
     RateLimited,
@@ -152,6 +152,13 @@ codes! {
     WrongDevice,
     /// an IP-address certificate; the solver route must carry no host
     IpIdentifier,
+    // Never silent (issue 10); appended to keep indexes stable
+    /// the name's traffic reaches a data plane that does not serve the challenge; the solver's does
+    WrongDataPlane,
+    /// the controller's namespace cannot reach the ACME server: issuance cannot work at all
+    AcmeUnreachable,
+    /// a check fails and no rule names a more specific cause: what was expected, what each vantage saw
+    UnexplainedFailure,
 }
 
 impl Code {
@@ -318,6 +325,9 @@ mod tests {
         "VERSION_PITFALL",
         "WRONG_DEVICE",
         "IP_IDENTIFIER",
+        "WRONG_DATA_PLANE",
+        "ACME_UNREACHABLE",
+        "UNEXPLAINED_FAILURE",
     ];
 
     #[test]

@@ -120,6 +120,7 @@ pub fn merge_into(findings: &mut Vec<Finding>, new: Vec<Finding>) {
 
 /// Codes that attribution evidence is attached to, best first.
 const ATTRIBUTED: &[Code] = &[
+    Code::WrongDataPlane,
     Code::MixedBackends,
     Code::BackendPinnedBySource,
     Code::StaleAddress,
@@ -145,6 +146,8 @@ pub fn attach_attribution(findings: &mut [Finding], ch: &ChallengeEvidence, line
         return;
     };
     let f = &mut findings[f];
+    // WRONG_DATA_PLANE's summary already says where the traffic goes.
+    let headline = f.code != Code::WrongDataPlane;
     let mut rest = lines.into_iter();
     // After the leading per-vantage lines (`this machine: …`, `in cluster: …`), at least one.
     let mut at = f
@@ -159,6 +162,9 @@ pub fn attach_attribution(findings: &mut [Finding], ch: &ChallengeEvidence, line
             continue;
         }
         if line.starts_with("traffic for ") {
+            if !headline {
+                continue;
+            }
             f.evidence.insert(at, line);
             at += 1;
         } else {

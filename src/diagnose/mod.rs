@@ -13,7 +13,9 @@
 //!                  (vantages/attribution.rs) attached to the finding they explain
 //! per challenge    joint/ (the challenge's objects with the local probe and solver logs)
 //! then             vantages/not_checked.rs (what could not be checked), advice.rs (DNS-01)
-//! after the walk   rank.rs: the final step (ranking); wanted.rs: solver pod logs to read
+//! after the walk   rank.rs: the final step (never silent: a failing verdict or self check
+//!                  no rule explains gets vantages/unexplained.rs's finding; then ranking);
+//!                  wanted.rs: solver pod logs to read
 //! ```
 //!
 //! Every rule is a pure function from a view of the evidence (view.rs) to findings
@@ -77,6 +79,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     let mut findings = certificate::findings(&view::Certificate { cert, cluster });
     let profile = cert_profile(cert);
     let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
+    let mut probed: Vec<view::Vantages> = Vec::new();
     for ch in probe_candidates(cert) {
         candidates += 1;
         let id = probe_id(cert, ch);
@@ -84,24 +87,31 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         let inside = probes.in_cluster.target(&id);
         local_n += usize::from(local.is_some());
         inside_n += usize::from(inside.is_some());
+        let view = view::Vantages {
+            ch,
+            local,
+            inside,
+            in_cluster: &probes.in_cluster,
+            cluster,
+            ca: profile,
+        };
         // The single-vantage rules on both views, then the cross-vantage rules, folded into
-        // what the certificate rules said; the direct probes' attribution goes to the finding
-        // it explains.
+        // what the certificate rules said; a solver that answers when asked directly outranks
+        // what the API says about its endpoints; the direct probes' attribution goes to the
+        // finding it explains.
         let mut seen = merge::single_vantage(ch, local, inside, profile);
         merge::merge_into(
             &mut seen,
             vantages::findings(ch, local, inside, &probes.in_cluster, cluster, profile),
         );
-        merge::merge_into(
-            &mut seen,
-            replayed::stand_in_verdicts(cert, ch, local, inside),
-        );
         merge::merge_into(&mut findings, seen);
+        vantages::live_evidence::live_evidence_first(&mut findings, &view);
         merge::attach_attribution(
             &mut findings,
             ch,
             vantages::attribution::attribution(ch, local, inside),
         );
+        probed.push(view);
     }
     findings.extend(joint::findings(cert, cluster, |ch| {
         probes.local.get(&probe_id(cert, ch))
@@ -115,8 +125,12 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         inside_n,
     ));
     findings.extend(advice::dns01(cert, &findings));
-    replayed::attribute_history(&mut findings, cert);
-    let findings = rank::finish(findings);
+    let mut findings = rank::finish(findings, &probed);
+    // After a replay, what the CA said back then follows from what the stand-in shows now
+    // (UNEXPLAINED_FAILURE included, which the final step adds): rank again with that.
+    if replayed::attribute_history(&mut findings, cert) {
+        rank::rank(&mut findings);
+    }
     let wanted = Wanted::after(cert, &findings);
     Diagnosis { findings, wanted }
 }

@@ -2,6 +2,8 @@
 //! consequence follows from.
 
 use super::finding::{Code, Finding, Severity};
+use super::vantages::unexplained::unexplained;
+use super::view::Vantages;
 
 /// `(cause, effect)`: when both are present, the effect is a consequence of the cause.
 /// Symptoms ([`Code::is_symptom`]) are consequences of whichever cause ranks first.
@@ -24,6 +26,12 @@ const CONSEQUENCES: &[(Code, Code)] = &[
     (Code::SolverRemovedEarly, Code::CaRejected),
     (Code::IpIdentifier, Code::HttprouteNotAttached),
     (Code::IpIdentifier, Code::PresentFailed),
+    (Code::WrongDataPlane, Code::CaRejected),
+    (Code::InboundBlocked, Code::CaRejected),
+    // One cause, two things it blocks: the controller's egress, or its proxy, keeps both the
+    // self check and the ACME server out of reach.
+    (Code::SelfcheckEgressBlocked, Code::AcmeUnreachable),
+    (Code::SelfcheckViaProxy, Code::AcmeUnreachable),
 ];
 
 fn same_scope(a: &Finding, b: &Finding) -> bool {
@@ -64,7 +72,18 @@ fn causes(all: &[Finding]) -> Vec<Option<Code>> {
 /// The final step of every diagnosis, after the walk. Checks that must hold for every
 /// diagnosis (whatever the rules said) belong here, before the ranking, so that what they add
 /// is ranked with the rest.
-pub(super) fn finish(mut findings: Vec<Finding>) -> Vec<Finding> {
+///
+/// Never silent: for every probed challenge (`probed`: each with both vantages' reports)
+/// whose verdict fails or is flaky from either vantage, or whose cert-manager reason says the
+/// self check fails, some error finding must explain it; when no rule did, the general
+/// UNEXPLAINED_FAILURE says what was expected and what each vantage saw. An error finding
+/// makes the exit code 1.
+pub(super) fn finish(mut findings: Vec<Finding>, probed: &[Vantages]) -> Vec<Finding> {
+    for c in probed {
+        if let Some(f) = unexplained(&findings, c) {
+            findings.push(f);
+        }
+    }
     rank(&mut findings);
     findings
 }

@@ -3,7 +3,8 @@
 //! it; it imports no rule.
 
 use crate::evidence::{
-    CertificateEvidence, ChallengeEvidence, IngressEvidence, Solver, SolverLogEvidence,
+    CertificateEvidence, ChallengeEvidence, ClusterEvidence, DataPlaneEvidence, IngressEvidence,
+    Solver, SolverLogEvidence, condition,
 };
 use crate::probe::incluster::{Placement, ProblemKind};
 use crate::probe::plan::{AddressReport, KeyMatch, OutcomeCount};
@@ -71,6 +72,172 @@ pub fn ingress_class(ing: &IngressEvidence) -> Option<&str> {
     ing.class_name
         .as_deref()
         .or(ing.class_annotation.as_deref())
+}
+
+/// Data planes that carry the solver's route, or would carry it once cert-manager creates it
+/// again (a rejected challenge's solver resources are gone): the ingress controllers of the
+/// class its Ingress has (else the class in the solver's config, else the default
+/// IngressClass), the Gateways its HTTPRoute (else the solver's config) names as parents.
+pub fn solver_planes<'a>(
+    ch: &ChallengeEvidence,
+    cluster: &'a ClusterEvidence,
+) -> Vec<&'a DataPlaneEvidence> {
+    let default_class = || {
+        cluster
+            .ingress_classes
+            .iter()
+            .find(|k| k.is_default)
+            .map(|k| k.name.clone())
+    };
+    let http01 = ch.solver.http01.as_ref();
+    let mut classes: Vec<String> = ch
+        .solver_ingresses
+        .iter()
+        .filter_map(|i| ingress_class(i).map(str::to_owned).or_else(default_class))
+        .collect();
+    if ch.solver_ingresses.is_empty()
+        && let Some(ing) = http01.and_then(|h| h.ingress.as_ref())
+    {
+        classes.extend(
+            ing.ingress_class_name
+                .clone()
+                .or_else(|| ing.class.clone())
+                .or_else(default_class),
+        );
+    }
+    // (namespace if known, name) of each parent Gateway.
+    let mut parents: Vec<(Option<String>, String)> = ch
+        .solver_routes
+        .iter()
+        .flat_map(|r| {
+            r.parent_refs.iter().map(|p| {
+                let ns = p.namespace.clone().unwrap_or_else(|| r.namespace.clone());
+                (Some(ns), p.name.clone())
+            })
+        })
+        .collect();
+    if ch.solver_routes.is_empty()
+        && let Some(route) = http01.and_then(|h| h.gateway_http_route.as_ref())
+    {
+        parents.extend(
+            route
+                .parent_refs
+                .iter()
+                .map(|p| (p.namespace.clone(), p.name.clone())),
+        );
+    }
+    cluster
+        .data_planes
+        .iter()
+        .filter(|p| {
+            let by_class = p.kind == "ingress-controller"
+                && classes.iter().any(|k| {
+                    p.ingress_classes.contains(k)
+                        || cluster.ingress_classes.iter().any(|ic| {
+                            ic.name == *k && Some(&ic.controller) == p.controller.as_ref()
+                        })
+                });
+            let by_route = p.kind == "gateway"
+                && parents.iter().any(|(ns, name)| {
+                    *name == p.name && ns.as_ref().is_none_or(|n| *n == p.namespace)
+                });
+            by_class || by_route
+        })
+        .collect()
+}
+
+/// When cert-manager tries the certificate again after a failed issuance, from
+/// `status.lastFailureTime` and `status.failedIssuanceAttempts`: 1 h doubling per failed
+/// attempt, at most 32 h, 1 h when the count is missing or not positive (cert-manager's
+/// defaults; `shouldBackoffReissuingOnFailure` in
+/// pkg/controller/certificates/trigger/trigger_controller.go,
+/// `defaultCertificateRequest{Minimum,Maximum}BackoffDuration` in
+/// internal/apis/config/controller/v1alpha1/defaults.go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    pub last_failure: String,
+    pub attempts: i64,
+    /// The wait in hours (1 to 32).
+    pub hours: u64,
+    /// `lastFailureTime` + the wait, RFC 3339 UTC (None when the time does not parse).
+    pub at: Option<String>,
+}
+
+/// The certificate is in cert-manager's issuance backoff: its last issuance failed and no
+/// other issuance is running (no CertificateRequest for the next revision, or only the failed
+/// one, which cert-manager keeps until the backoff ends).
+pub fn backoff(cert: &CertificateEvidence) -> Option<Retry> {
+    let ready = condition(&cert.conditions, "Ready").is_some_and(|c| c.status == "True");
+    let request_failed = cert.request.as_ref().is_none_or(|r| {
+        condition(&r.conditions, "Ready")
+            .is_some_and(|c| c.status == "False" && c.reason.as_deref() == Some("Failed"))
+            || r.failure_time.is_some()
+    });
+    if ready || !request_failed {
+        return None;
+    }
+    let last_failure = cert.last_failure_time.clone()?;
+    let attempts = cert.failed_issuance_attempts.unwrap_or(0);
+    let hours = if attempts <= 0 {
+        1
+    } else {
+        2u64.saturating_pow(u32::try_from(attempts - 1).unwrap_or(u32::MAX))
+            .min(32)
+    };
+    let at = unix_seconds(&last_failure).map(|t| rfc3339(t + hours as i64 * 3600));
+    Some(Retry {
+        last_failure,
+        attempts,
+        hours,
+        at,
+    })
+}
+
+/// Seconds since 1970 of an RFC 3339 UTC time (`2026-11-28T05:03:00Z`, fraction and `Z` or
+/// `+00:00` allowed); None for anything else.
+fn unix_seconds(t: &str) -> Option<i64> {
+    let (date, time) = t.split_once(['T', 't'])?;
+    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time
+        .strip_suffix(['Z', 'z'])
+        .or_else(|| time.strip_suffix("+00:00"))?;
+    let mut hms = time.splitn(3, ':');
+    let h: i64 = hms.next()?.parse().ok()?;
+    let min: i64 = hms.next()?.parse().ok()?;
+    let sec: i64 = hms.next()?.split('.').next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + sec)
+}
+
+/// RFC 3339 UTC for seconds since 1970 (civil from days, Howard Hinnant's algorithm).
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,4 +346,91 @@ pub fn placement_text(p: &Placement) -> String {
         format!(" ({})", p.why)
     };
     format!("{}/{}{node}{why}", p.namespace, p.pod)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testdata::{ch, stuck};
+    use crate::evidence::{Condition, Http01GatewayRoute, ParentRef};
+
+    #[test]
+    fn backoff_doubles_from_one_hour_to_thirty_two() {
+        let (mut cert, _) = stuck();
+        assert_eq!(backoff(&cert), None, "a request in flight is no backoff");
+        cert.request = None;
+        assert_eq!(backoff(&cert), None, "no failure recorded");
+        cert.last_failure_time = Some("2026-11-28T05:03:00Z".into());
+        for (attempts, hours, at) in [
+            (None, 1, "2026-11-28T06:03:00Z"),
+            (Some(0), 1, "2026-11-28T06:03:00Z"),
+            (Some(1), 1, "2026-11-28T06:03:00Z"),
+            (Some(3), 4, "2026-11-28T09:03:00Z"),
+            (Some(6), 32, "2026-11-29T13:03:00Z"),
+            (Some(40), 32, "2026-11-29T13:03:00Z"),
+        ] {
+            cert.failed_issuance_attempts = attempts;
+            let r = backoff(&cert).unwrap();
+            assert_eq!(
+                (r.hours, r.at.as_deref()),
+                (hours, Some(at)),
+                "{attempts:?}"
+            );
+        }
+        // The failed request for the next revision stays until the backoff ends.
+        cert.request = Some(crate::evidence::RequestEvidence {
+            name: "web-1".into(),
+            conditions: vec![Condition {
+                type_: "Ready".into(),
+                status: "False".into(),
+                reason: Some("Failed".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        assert!(backoff(&cert).is_some());
+        // Across a month and a leap day; a time that does not parse gives no instant.
+        cert.last_failure_time = Some("2028-02-28T23:30:00.5Z".into());
+        cert.failed_issuance_attempts = Some(2);
+        assert_eq!(
+            backoff(&cert).unwrap().at.as_deref(),
+            Some("2028-02-29T01:30:00Z")
+        );
+        cert.last_failure_time = Some("yesterday".into());
+        assert_eq!(backoff(&cert).unwrap().at, None);
+    }
+
+    #[test]
+    fn the_solvers_planes_from_its_objects_or_its_config() {
+        let (mut cert, mut cluster) = stuck();
+        let names = |cert: &CertificateEvidence, cluster: &ClusterEvidence| -> Vec<String> {
+            solver_planes(&cert.challenges[0], cluster)
+                .iter()
+                .map(|p| p.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&cert, &cluster), ["ingress-nginx-controller"]);
+        // The solver's resources are gone (a rejected challenge): its config says the class.
+        ch(&mut cert).solver_ingresses.clear();
+        assert_eq!(names(&cert, &cluster), ["ingress-nginx-controller"]);
+        // A Gateway solver names its parents.
+        cluster.data_planes.push(DataPlaneEvidence {
+            kind: "gateway".into(),
+            namespace: "infra".into(),
+            name: "public".into(),
+            ..Default::default()
+        });
+        ch(&mut cert).solver.http01 = Some(crate::evidence::Http01Solver {
+            ingress: None,
+            gateway_http_route: Some(Http01GatewayRoute {
+                parent_refs: vec![ParentRef {
+                    name: "public".into(),
+                    namespace: Some("infra".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        });
+        assert_eq!(names(&cert, &cluster), ["public"]);
+    }
 }

@@ -24,12 +24,17 @@ pub async fn run_plan(plan: &ProbePlan) -> ProbeReport {
     let started_at = rfc3339(SystemTime::now());
     let opts = &plan.options;
     let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
-    let targets = futures::future::join_all(
-        plan.targets
-            .iter()
-            .map(|t| run_target(t, opts, permits.clone())),
+    let (mut targets, witnesses) = futures::future::join(
+        futures::future::join_all(
+            plan.targets
+                .iter()
+                .map(|t| run_target(t, opts, permits.clone())),
+        ),
+        // The egress witness runs beside the challenge probes (see `egress`).
+        super::egress::run_all(&plan.targets, opts),
     )
     .await;
+    super::egress::attach(&mut targets, &plan.targets, &witnesses);
     ProbeReport {
         api_version: API_VERSION.to_owned(),
         vantage: opts.vantage.clone().unwrap_or_else(|| "local".to_owned()),

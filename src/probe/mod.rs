@@ -7,6 +7,7 @@
 pub mod addrsel;
 pub mod cmd;
 pub mod dns;
+pub mod egress;
 pub mod engine;
 pub mod fingerprint;
 pub mod http;

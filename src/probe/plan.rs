@@ -87,6 +87,12 @@ pub struct Target {
     /// plan, and so one probe pod, covers challenges of several issuers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_profile: Option<CaProfile>,
+    /// The Issuer's ACME directory URL (`spec.acme.server`), in the probe pod's plan only: the
+    /// probe also sends it one HTTPS request, once per distinct URL and with the plan's proxy
+    /// settings, as the controller must to issue at all (the egress witness, see
+    /// [`crate::probe::egress`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme_directory: Option<String>,
 }
 
 /// Which ACME server validates, for the `acme` verdict.
@@ -389,6 +395,39 @@ pub struct TargetReport {
     pub ca_addresses: Vec<AddressReport>,
     pub verdicts: Verdicts,
     pub direct: Vec<DirectResult>,
+    /// The egress witness: the one request to the target's `acmeDirectory` (shared by the
+    /// targets with the same URL), when the plan asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<EgressReport>,
+}
+
+/// One HTTPS request to an ACME directory URL, as the cert-manager controller makes it (same
+/// resolver, same proxy settings): whether this vantage can reach the ACME server at all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EgressReport {
+    /// The directory URL asked.
+    pub url: String,
+    /// The proxy the request went through (the plan's `HTTPS_PROXY` for this URL), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// `ip:port` dialled last (the proxy's when proxied; empty when nothing was dialled).
+    pub address: String,
+    /// HTTP status of the answer: any status means the ACME server (or the proxy) was reached.
+    pub status: Option<u16>,
+    pub error_class: Option<ErrorClass>,
+    /// The error, in Go's wording where one exists.
+    pub error: Option<String>,
+    /// Fingerprint of whoever answered (`-` when nobody did).
+    pub responder: String,
+    pub total_ms: u64,
+}
+
+impl EgressReport {
+    /// An HTTP answer came back over the connection (TLS included for https).
+    pub fn reached(&self) -> bool {
+        self.status.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

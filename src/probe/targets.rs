@@ -16,12 +16,19 @@ pub fn probe_id(cert: &CertificateEvidence, ch: &ChallengeEvidence) -> String {
     format!("{}/{}", cert.namespace, ch.name)
 }
 
-/// Challenges worth probing: HTTP-01 in the self-check phase. Finished or failed challenges
-/// have had their solver removed, so a probe would see 404 by design.
+/// Challenges worth probing: HTTP-01 in the self-check phase, and those the CA rejected
+/// (`invalid`). A rejected challenge's solver is gone, so its URL answers 404 by design, but who
+/// answers it, from where and over which address family, and whether port 80 is reachable at
+/// all, still tell where the CA's request went. Valid challenges are not probed.
 pub fn probe_candidates(cert: &CertificateEvidence) -> impl Iterator<Item = &ChallengeEvidence> {
     cert.challenges
         .iter()
-        .filter(|c| c.is_http01() && reason::phase(c) == Phase::SelfCheck)
+        .filter(|c| c.is_http01() && (reason::phase(c) == Phase::SelfCheck || is_rejected(c)))
+}
+
+/// The CA validated the challenge and said no (`status.state: invalid`).
+pub fn is_rejected(ch: &ChallengeEvidence) -> bool {
+    ch.state == "invalid"
 }
 
 /// Which validation rules the issuer's ACME server applies.
@@ -66,6 +73,7 @@ pub fn targets(certs: &[CertificateEvidence]) -> Vec<Target> {
                 token: ch.token.clone(),
                 expected_key: ch.key.clone(),
                 ca_profile: Some(profile),
+                acme_directory: None,
             })
         })
         .collect()
@@ -179,7 +187,7 @@ pub fn in_cluster_plan_with(
     cluster: &ClusterEvidence,
     settings: &PlanSettings,
 ) -> Option<ProbePlan> {
-    let targets = targets(certs);
+    let mut targets = targets(certs);
     if targets.is_empty() {
         return None;
     }
@@ -191,6 +199,10 @@ pub fn in_cluster_plan_with(
             c.no_proxy.as_deref(),
         )
     });
+    // The witness must go out the way the controller does: not when its proxy is unknown.
+    if unknown.is_none() {
+        with_acme_directories(&mut targets, certs);
+    }
     let proxy = cm
         .filter(|c| c.http_proxy.is_some() || c.https_proxy.is_some())
         .filter(|_| unknown.is_none())
@@ -210,6 +222,28 @@ pub fn in_cluster_plan_with(
     options.proxy_unknown = unknown;
     options.direct_targets = direct_targets;
     Some(ProbePlan::new(targets, options))
+}
+
+/// The egress witness of the probe pod's plan: each target asks its issuer's ACME directory
+/// (`spec.acme.server`), which the controller must reach to issue at all.
+fn with_acme_directories(targets: &mut [Target], certs: &[CertificateEvidence]) {
+    for cert in certs {
+        let Some(server) = cert
+            .issuer
+            .as_ref()
+            .and_then(|i| i.acme.as_ref())
+            .map(|a| a.server.as_str())
+            .filter(|s| !s.is_empty())
+        else {
+            continue;
+        };
+        for ch in probe_candidates(cert) {
+            let id = probe_id(cert, ch);
+            for t in targets.iter_mut().filter(|t| t.id == id) {
+                t.acme_directory = Some(server.to_owned());
+            }
+        }
+    }
 }
 
 /// Ready endpoints (pods) asked directly per data-plane Service, besides its ClusterIP.

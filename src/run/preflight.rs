@@ -125,6 +125,7 @@ async fn run(cli: &Cli, args: &PreflightArgs, tracker: &Tracker) -> Result<i32, 
         &report,
         cli.output.output,
         use_color(cli.output.color),
+        !cli.output.no_picture,
     ));
     Ok(report.summary.exit_code)
 }

@@ -18,10 +18,12 @@ use std::time::Duration;
 pub mod agreement;
 mod cluster;
 mod fidelity;
+mod never_silent;
 mod objects;
 mod replay;
 pub use cluster::*;
 pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
+pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
 pub use replay::{
     ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, is_replay_scenario, replay_kubelet,
@@ -209,10 +211,13 @@ impl Lab {
         Ok(())
     }
 
-    /// dnsmasq on 192.0.2.53 answering `records` (name, address) and nothing else.
+    /// dnsmasq on 192.0.2.53 answering `records` (name, address), the Issuer's ACME server
+    /// ([`ACME_HOST`] → [`ACME_V4`]), and nothing else.
     pub fn dns(&mut self, records: &[(&str, &str)]) -> Result<()> {
         let ns = self.host("dns", &[DNS_V4])?;
-        self.dnsmasq(&ns, DNS_V4, records, None)
+        let mut all = records.to_vec();
+        all.push((ACME_HOST, ACME_V4));
+        self.dnsmasq(&ns, DNS_V4, &all, None)
     }
 
     /// dnsmasq in `ns` on `addr`:53 answering `records` (name, address) itself and forwarding
@@ -393,7 +398,16 @@ impl Lab {
 
     /// A self-signed certificate and key for https servers.
     pub fn self_signed(&self) -> Result<(String, String)> {
-        let (cert, key) = (self.path("tls.crt"), self.path("tls.key"));
+        self.self_signed_for("tls", DNS_NAME)
+    }
+
+    /// A self-signed certificate for `cn`, in `<name>.crt` and `<name>.key` of the lab's
+    /// directory.
+    pub fn self_signed_for(&self, name: &str, cn: &str) -> Result<(String, String)> {
+        let (cert, key) = (
+            self.path(&format!("{name}.crt")),
+            self.path(&format!("{name}.key")),
+        );
         run(
             "openssl",
             &[
@@ -407,7 +421,7 @@ impl Lab {
                 "-days",
                 "2",
                 "-subj",
-                &format!("/CN={DNS_NAME}"),
+                &format!("/CN={cn}"),
                 "-keyout",
                 &key.display().to_string(),
                 "-out",
@@ -584,6 +598,22 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "private-address",
         "the public DNS also publishes a private address (10.0.0.5, unreachable everywhere)",
     ),
+    (
+        "gateway-takes-all",
+        "the edge sends all of port 80 to the gateway (404); ingress-nginx, the solver's data plane, serves the key when asked directly",
+    ),
+    (
+        "hairpin-external-lb",
+        "an external LB in front of NodePorts that the cluster cannot reach back (no hairpin); the ACME server is reachable from the cluster",
+    ),
+    (
+        "endpoints-not-ready",
+        "the API says the solver pod is not Ready (no endpoints), yet it answers; cert-manager's last self check got 503",
+    ),
+    (
+        "failed-validation",
+        "the CA rejected the challenge (404), the solver is gone, the Certificate backs off; the edge sends port 80 to the gateway",
+    ),
 ];
 
 /// Options for building a scenario.
@@ -710,6 +740,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         other if cluster::build(&mut lab, other, d)? => {}
         other if fidelity::build(&mut lab, other, d)? => {}
+        other if never_silent::build(&mut lab, other, d)? => {}
         other if replay::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
@@ -724,5 +755,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     if lab.cluster.is_empty() {
         lab.cluster(&[])?;
     }
+    // The Issuer's ACME server, which a cluster reaches (the probe pod's egress witness).
+    lab.acme_directory()?;
     Ok(lab)
 }

@@ -1,29 +1,42 @@
-//! ISSUANCE_BACKOFF: the last issuance failed and cert-manager waits before the next try.
+//! ISSUANCE_BACKOFF: the last issuance failed and cert-manager waits before the next try: 1 h,
+//! doubling per failed attempt, at most 32 h, from `status.lastFailureTime` (util::backoff).
 
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
-use crate::diagnose::util::renew_hint;
+use crate::diagnose::util::{backoff, renew_hint};
 use crate::diagnose::view::Certificate;
-use crate::evidence::condition;
 
 pub(crate) fn issuance_backoff(input: &Certificate) -> Vec<Finding> {
     let cert = input.cert;
-    let ready = condition(&cert.conditions, "Ready").is_some_and(|c| c.status == "True");
-    if ready || cert.request.is_some() {
-        return vec![];
-    }
-    let Some(when) = &cert.last_failure_time else {
+    let Some(b) = backoff(cert) else {
         return vec![];
     };
-    let attempts = cert.failed_issuance_attempts.unwrap_or(1).max(1);
-    let wait_h = 2u64.saturating_pow((attempts - 1).clamp(0, 5) as u32);
+    let until =
+        b.at.as_deref()
+            .map(|t| format!(", until {t}"))
+            .unwrap_or_default();
+    let request = match &cert.request {
+        Some(r) => format!(
+            "CertificateRequest {} failed (kept until the backoff ends)",
+            r.name
+        ),
+        None => "no CertificateRequest in flight".to_owned(),
+    };
     vec![
         Finding::new(
             Code::IssuanceBackoff,
             Severity::Warning,
             Proof::Proves,
-            format!("issuance failed at {when} (attempt {attempts}); cert-manager waits about {wait_h}h before the next try"),
+            format!(
+                "issuance failed at {} (attempt {}); cert-manager waits {}h before the next try{until}",
+                b.last_failure,
+                b.attempts.max(1),
+                b.hours
+            ),
         )
-        .evidence(format!("Certificate status.lastFailureTime={when}, failedIssuanceAttempts={attempts}, no CertificateRequest in flight"))
+        .evidence(format!(
+            "Certificate status.lastFailureTime={}, failedIssuanceAttempts={}; {request}",
+            b.last_failure, b.attempts
+        ))
         .fix(format!("fix the cause, {}", renew_hint(cert))),
     ]
 }

@@ -15,10 +15,19 @@ pub(crate) fn cdn_in_front(c: &Vantage) -> Vec<Finding> {
     }) else {
         return vec![];
     };
+    // The CDN's own answers fail the challenge: it is the cause, not a remark.
+    let failing = a
+        .outcomes
+        .iter()
+        .any(|o| o.responder == who && !o.cert_manager_pass && o.status.is_some());
     vec![
         Finding::new(
             Code::CdnInFront,
-            Severity::Warning,
+            if failing {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
             Proof::Proves,
             format!("{} is answered by {who}, a proxy/CDN in front of the cluster", a.address),
         )

@@ -12,10 +12,10 @@ const HISTORY: &[Code] = &[Code::CaRejected, Code::SelfCheckFailing];
 /// After a replay: what the CA (or the self check) said about a name back then is a consequence
 /// of what the replay shows for that name now — its stand-in's first error finding, causes
 /// with proof before symptoms — so the replay's finding ranks first. Sets `consequence_of`,
-/// which the ranking keeps.
-pub(crate) fn attribute_history(findings: &mut [Finding], cert: &CertificateEvidence) {
+/// which the ranking keeps. Returns whether it marked anything.
+pub(crate) fn attribute_history(findings: &mut [Finding], cert: &CertificateEvidence) -> bool {
     let Some(r) = cert.replay.as_ref().filter(|r| r.state == ReplayState::Ran) else {
-        return;
+        return false;
     };
     let cause_for = |dns_name: &str, findings: &[Finding]| {
         let stand_ins: Vec<&str> = r
@@ -51,11 +51,14 @@ pub(crate) fn attribute_history(findings: &mut [Finding], cert: &CertificateEvid
             cause_for(name, findings)
         })
         .collect();
+    let mut changed = false;
     for (f, c) in findings.iter_mut().zip(causes) {
-        if c.is_some() {
+        if c.is_some() && f.consequence_of != c {
             f.consequence_of = c;
+            changed = true;
         }
     }
+    changed
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //!   stand-in pod the probe pod could not reach (a NetworkPolicy admitting solver pods by
 //!   cert-manager's label does not admit it) qualify what the probes found; a pre-flight's
 //!   names that get no stand-in say why, as cert-manager would fail them.
-//! * [`verdicts`]: a stand-in's failing self-check or CA verdict is never silent (no
-//!   cert-manager text speaks for a stand-in).
+//! * A stand-in's failing verdict is never silent: it is probed like any challenge, so the
+//!   final step's check (rank.rs, UNEXPLAINED_FAILURE when no rule explains it) covers it.
 //! * [`history`]: what the CA said back then follows from what the replay shows now.
 //!
 //! The stand-ins' objects and probes are read by every other rule, as any challenge's.
@@ -18,8 +18,6 @@ pub mod history;
 pub mod setup;
 #[cfg(test)]
 pub(crate) mod testdata;
-pub mod verdicts;
 
 pub(crate) use history::attribute_history;
 pub(crate) use setup::replayed;
-pub(crate) use verdicts::stand_in_verdicts;

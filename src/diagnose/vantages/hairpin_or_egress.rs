@@ -1,17 +1,18 @@
 //! HAIRPIN_UNREACHABLE and SELFCHECK_EGRESS_BLOCKED from the addresses that pass from this
 //! machine and cannot be connected to from the probe pod: the cluster's own load balancer, a
-//! foreign address while other outside addresses work (hairpin), or nothing reachable at all
-//! (egress).
+//! foreign address while other outside addresses work (hairpin: another challenge's address,
+//! or the egress witness, the ACME server, answered the pod), or nothing reachable at all
+//! (egress; proven when the egress witness failed too).
 
 use super::util::{
-    address, cm_names, direct_line, is_cluster_address, lb_owner, plane_results, pod_where,
-    router_only, unreachable,
+    address, cm_names, direct_egress, direct_line, egress_line, is_cluster_address, lb_owner,
+    plane_results, pod_where, router_only, unreachable,
 };
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::outcome_summary;
 use crate::diagnose::view::Vantages;
 use crate::probe::incluster::InCluster;
-use crate::probe::plan::{AddressReport, DirectResult, TargetReport};
+use crate::probe::plan::{AddressReport, DirectResult, ErrorClass, TargetReport};
 
 /// Addresses that pass from this machine and cannot be connected to from inside.
 fn outside_only<'a>(
@@ -71,13 +72,25 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
         })
     };
     let mut out = Vec::new();
+    // The egress witness (the ACME directory, asked straight, not through a proxy).
+    let witness = direct_egress(inside);
+    // It could not connect (not a DNS failure, which says nothing about TCP egress).
+    let witness_failed = witness.is_some_and(|w| {
+        !w.reached()
+            && w.error_class
+                .is_some_and(|e| e.is_dial_failure() || e == ErrorClass::Timeout)
+    });
     // The probe pod reached nothing at all, not even Services inside the cluster.
     if !planes.is_empty() && !direct_answers && inside.addresses.iter().all(unreachable) {
         let (ns, _) = cm_names(c.cluster);
         let f = Finding::new(
             Code::SelfcheckEgressBlocked,
             Severity::Error,
-            Proof::Supports,
+            if witness_failed {
+                Proof::Proves
+            } else {
+                Proof::Supports
+            },
             format!(
                 "{pod} could connect to nothing: not {} (which passes from this machine) and not the data planes' Services inside the cluster ({} direct probes, no answer)",
                 c.ch.dns_name,
@@ -85,9 +98,12 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
             ),
         )
         .challenge(&c.ch.name);
-        let f = planes
+        let mut f = planes
             .iter()
             .fold(lines(f, &pairs), |f, d| f.evidence(direct_line(d)));
+        if let Some(w) = witness {
+            f = f.evidence(egress_line(w));
+        }
         out.push(f.fix(format!(
             "an egress NetworkPolicy (or a Cilium/Calico policy) in namespace {ns} blocks the pods there: allow egress TCP 80/443 to the entry-point addresses and UDP/TCP 53 to cluster DNS for the cert-manager controller (kubectl -n {ns} get networkpolicy)"
         )));
@@ -152,7 +168,13 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
         .map(|(_, i)| i.attempts - i.cert_manager_passes)
         .sum();
     let tries: u32 = foreign.iter().map(|(_, i)| i.attempts).sum();
-    match other_public_reachable(c, &foreign_ips) {
+    // Egress works when another outside address answered the pod, or the ACME server did.
+    let reachable = other_public_reachable(c, &foreign_ips).or_else(|| {
+        witness
+            .filter(|w| w.reached())
+            .map(|w| format!("the ACME server {}", w.url))
+    });
+    match reachable {
         Some(other) => {
             let mut f = Finding::new(
                 Code::HairpinUnreachable,
@@ -166,6 +188,9 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
             )
             .challenge(&c.ch.name);
             f = lines(f, &foreign);
+            if let Some(w) = witness {
+                f = f.evidence(egress_line(w));
+            }
             for d in served {
                 f = f.evidence(direct_line(d));
             }
@@ -180,22 +205,37 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
             let mut f = Finding::new(
                 Code::SelfcheckEgressBlocked,
                 Severity::Error,
-                Proof::Supports,
+                if witness_failed {
+                    Proof::Proves
+                } else {
+                    Proof::Supports
+                },
                 format!(
-                    "{pod} cannot reach {} ({fails} of {tries} connections fail) although it passes from this machine, and no address outside the cluster was reachable from there{}",
+                    "{pod} cannot reach {} ({fails} of {tries} connections fail) although it passes from this machine, and no address outside the cluster was reachable from there{}{}",
                     foreign_ips.join(", "),
                     if served.is_empty() {
                         String::new()
                     } else {
                         format!("; Services inside the cluster answer ({} direct probe(s) serve the key)", served.len())
+                    },
+                    if witness_failed {
+                        ", not even the ACME server"
+                    } else {
+                        ""
                     }
                 ),
             )
             .challenge(&c.ch.name);
-            f = lines(f, &foreign).evidence(format!(
-                "{} is not a load-balancer address of this cluster; if it is a router's public address that forwards port 80 inside (NAT), this is missing hairpin NAT instead (HAIRPIN_UNREACHABLE)",
-                foreign_ips.join(", ")
-            ));
+            f = lines(f, &foreign);
+            match witness {
+                Some(w) => f = f.evidence(egress_line(w)),
+                None => {
+                    f = f.evidence(format!(
+                        "{} is not a load-balancer address of this cluster; if it is a router's public address that forwards port 80 inside (NAT), this is missing hairpin NAT instead (HAIRPIN_UNREACHABLE)",
+                        foreign_ips.join(", ")
+                    ));
+                }
+            }
             out.push(f.fix(format!(
                 "allow egress TCP 80 (and 443 for redirects) to {} for the cert-manager controller (kubectl -n {ns} get networkpolicy; Helm networkPolicy.egress of deployment {deploy}), and UDP/TCP 53 to cluster DNS; if a router forwards {} into the cluster, enable NAT reflection on it instead",
                 foreign_ips.join(", "),
@@ -320,6 +360,58 @@ mod tests {
                 .contains("192.0.2.88 outside the cluster is reachable"),
             "{}",
             f[0].summary
+        );
+    }
+
+    #[test]
+    fn the_egress_witness_tells_hairpin_from_blocked_egress() {
+        use crate::probe::plan::EgressReport;
+        let foreign = "192.0.2.77";
+        let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
+        let mut i = inside(
+            vec![addr(foreign, vec![err(ErrorClass::ConnectTimeout, 66)])],
+            vec![nginx_serves()],
+        );
+        let witness = |status: Option<u16>, class: Option<ErrorClass>| EgressReport {
+            url: "https://acme.example/directory".into(),
+            address: "192.0.2.41:443".into(),
+            status,
+            error_class: class,
+            responder: "-".into(),
+            ..Default::default()
+        };
+        // The ACME server answers the pod: egress works, the address does not hairpin.
+        i.egress = Some(witness(Some(200), None));
+        let f = run(Some(&l), &ran(i.clone()), &cluster());
+        assert_eq!(codes(&f), [Code::HairpinUnreachable]);
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert!(
+            f[0].summary
+                .contains("while the ACME server https://acme.example/directory outside the cluster is reachable from there"),
+            "{}",
+            f[0].summary
+        );
+        // It times out too: egress is blocked (and the witness is its own finding).
+        i.egress = Some(witness(None, Some(ErrorClass::ConnectTimeout)));
+        let f = run(Some(&l), &ran(i.clone()), &cluster());
+        assert_eq!(
+            codes(&f),
+            [Code::SelfcheckEgressBlocked, Code::AcmeUnreachable]
+        );
+        assert_eq!(f[0].proof, Proof::Proves);
+        assert!(
+            f[0].summary.ends_with(", not even the ACME server"),
+            "{}",
+            f[0].summary
+        );
+        // Through a proxy the witness says nothing about the pod's own egress.
+        let mut proxied = witness(Some(200), None);
+        proxied.proxy = Some("http://192.0.2.8:3128".into());
+        i.egress = Some(proxied);
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(
+            (f[0].code, f[0].proof),
+            (Code::SelfcheckEgressBlocked, Proof::Supports)
         );
     }
 

@@ -5,8 +5,10 @@
 //! The local view stands in for the CA's (outside) view; the in-cluster view for the self
 //! check's. Each rule names the numbers it saw per vantage and the objects to change.
 //! One file per finding code (or a few closely related ones); [`findings`] runs them in order.
-//! The attribution lines ([`attribution`]) and what could not be checked ([`not_checked`]) are
-//! called by the walk in `diagnose/mod.rs`.
+//! The attribution lines ([`attribution`]), live evidence over API state ([`live_evidence`])
+//! and what could not be checked ([`not_checked`]) are called by the walk in
+//! `diagnose/mod.rs`; the general finding that keeps failures from going unexplained
+//! ([`unexplained`]) by its final step (`rank::finish`).
 
 use super::finding::Finding;
 use super::view::Vantages;
@@ -14,11 +16,14 @@ use crate::evidence::{ChallengeEvidence, ClusterEvidence};
 use crate::probe::incluster::InCluster;
 use crate::probe::plan::{CaProfile, TargetReport};
 
+pub mod acme_unreachable;
+pub mod after_failure;
 pub mod attribution;
 pub mod backend_pinned;
 pub mod controller_egress;
 pub mod hairpin_or_egress;
 pub mod ip_allowlist;
+pub mod live_evidence;
 pub mod not_checked;
 pub mod proxy_protocol;
 pub mod selfcheck_via_proxy;
@@ -26,7 +31,10 @@ pub mod solver_unanswered;
 pub mod split_horizon;
 #[cfg(test)]
 pub(crate) mod testdata;
+pub mod unexplained;
 pub mod util;
+pub mod wrong_data_plane;
+pub mod wrong_data_plane_local;
 
 type Rule = fn(&Vantages) -> Vec<Finding>;
 
@@ -34,12 +42,16 @@ type Rule = fn(&Vantages) -> Vec<Finding>;
 pub(crate) const RULES: &[Rule] = &[
     split_horizon::split_horizon,
     hairpin_or_egress::hairpin_or_egress,
+    acme_unreachable::acme_unreachable,
     controller_egress::egress_blocked_for_the_controller_only,
     ip_allowlist::ip_allowlist,
     proxy_protocol::proxy_protocol_mismatch,
     selfcheck_via_proxy::selfcheck_via_proxy,
     backend_pinned::backend_pinned_by_source,
+    wrong_data_plane::wrong_data_plane,
+    wrong_data_plane_local::wrong_data_plane_by_responder,
     solver_unanswered::solver_unanswered,
+    after_failure::after_failure,
 ];
 
 /// The cross-vantage findings for one challenge: `local` is this machine's report, `inside`

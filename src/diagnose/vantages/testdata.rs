@@ -167,3 +167,36 @@ pub fn nginx_serves() -> DirectResult {
 pub fn gateway_404() -> DirectResult {
     direct(GW_SVC, "198.51.100.20:80", vec![status(404, "envoy", 20)])
 }
+
+/// The lab's solver: an Ingress of class nginx, served by ingress-nginx.
+pub fn cluster_nginx_class() -> crate::evidence::ClusterEvidence {
+    let mut cl = cluster();
+    cl.data_planes[0].ingress_classes = vec!["nginx".into()];
+    cl
+}
+
+pub fn nginx_solver(
+    mut c: crate::evidence::ChallengeEvidence,
+) -> crate::evidence::ChallengeEvidence {
+    c.solver.http01 = Some(crate::evidence::Http01Solver {
+        ingress: Some(crate::evidence::Http01Ingress {
+            ingress_class_name: Some("nginx".into()),
+            ..Default::default()
+        }),
+        gateway_http_route: None,
+    });
+    c
+}
+
+pub fn all_to_gateway() -> (TargetReport, TargetReport) {
+    let l = local(vec![addr(EDGE, vec![status(404, "envoy", 20)])]);
+    let i = inside(
+        vec![addr(EDGE, vec![status(404, "envoy", 20)])],
+        vec![
+            nginx_serves(),
+            gateway_404(),
+            direct(SOLVER_SVC, "198.51.100.30:8089", vec![ok("acmesolver", 20)]),
+        ],
+    );
+    (l, i)
+}

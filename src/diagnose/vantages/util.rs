@@ -1,12 +1,14 @@
 //! Small facts the cross-vantage rules share: pass/fail counts, who owns a load-balancer
 //! address, how a direct probe is worded, where the probe pod and the controller are.
 
-use crate::diagnose::util::outcome_text;
+use crate::diagnose::finding::Finding;
+use crate::diagnose::util::{outcome_summary, outcome_text};
 use crate::diagnose::view::Vantages;
 use crate::evidence::ClusterEvidence;
 use crate::probe::incluster::InCluster;
 use crate::probe::plan::{
-    AddressReport, DirectResult, ErrorClass, OutcomeCount, ProxySettings, TargetReport,
+    AddressReport, Attempt, DirectResult, EgressReport, ErrorClass, OutcomeCount, ProxySettings,
+    TargetReport,
 };
 use crate::probe::targets::{SOLVER_LABEL, plane_name};
 
@@ -183,4 +185,194 @@ pub(super) fn controller_proxy(c: &Vantages) -> Option<String> {
     };
     let url = crate::probe::http::Url::parse(&c.ch.challenge_url()).ok()?;
     crate::probe::http::proxy_for(&settings, &url)
+}
+
+/// The data plane a direct probe asked: its label up to ` Service ` or ` pod `
+/// (`gateway infra/public (cilium)`, `ingress-nginx`).
+pub(super) fn plane_label(d: &DirectResult) -> &str {
+    let l = d.label.as_str();
+    let end = [" Service ", " pod "]
+        .iter()
+        .filter_map(|sep| l.find(sep))
+        .min()
+        .unwrap_or(l.len());
+    &l[..end]
+}
+
+/// How a server answers when every response fails the same way: one responder, HTTP answers
+/// only, no redirect; the most frequent status, and the body hash of its first sample.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) responder: String,
+    pub(super) body_sha256: Option<String>,
+}
+
+impl Answer {
+    /// Same status and responder, and the same body when both bodies are known.
+    pub(super) fn same_as(&self, other: &Answer) -> bool {
+        self.status == other.status
+            && self.responder == other.responder
+            && match (&self.body_sha256, &other.body_sha256) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// `404 (envoy)`.
+    pub(super) fn text(&self) -> String {
+        format!("{} ({})", self.status, self.responder)
+    }
+}
+
+/// The [`Answer`] of outcomes that all fail the same way, if they do.
+pub(super) fn uniform_failure(outcomes: &[OutcomeCount], samples: &[Attempt]) -> Option<Answer> {
+    let first = outcomes.first()?;
+    let uniform = outcomes.iter().all(|o| {
+        !o.cert_manager_pass
+            && o.status.is_some()
+            && o.redirect_chain.is_empty()
+            && o.responder == first.responder
+    });
+    if !uniform || first.responder == "-" {
+        return None;
+    }
+    let top = outcomes.iter().max_by_key(|o| o.count)?;
+    let status = top.status?;
+    let body_sha256 = samples
+        .iter()
+        .find(|s| s.status == Some(status) && s.responder == top.responder)
+        .map(|s| s.body_sha256.clone())
+        .filter(|h| !h.is_empty());
+    Some(Answer {
+        status,
+        responder: top.responder.clone(),
+        body_sha256,
+    })
+}
+
+/// The egress witness of the pod's report when it went straight out (not through a proxy):
+/// only then does it say something about the pod's own egress.
+pub(super) fn direct_egress(inside: &TargetReport) -> Option<&EgressReport> {
+    inside.egress.as_ref().filter(|e| e.proxy.is_none())
+}
+
+/// `the probe pod reached the ACME server https://…/directory: HTTP 200 (nginx) from
+/// 192.0.2.41:14000 in 12 ms` or `… could not reach …: connect_timeout (dial tcp …)`.
+pub(super) fn egress_line(e: &EgressReport) -> String {
+    let via = e
+        .proxy
+        .as_deref()
+        .map(|p| format!(" through the proxy {p}"))
+        .unwrap_or_default();
+    let at = if e.address.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", e.address)
+    };
+    match e.status {
+        Some(s) => format!(
+            "egress witness: the probe pod reached the ACME server {}{via}{at}: HTTP {s} ({}) in {} ms",
+            e.url, e.responder, e.total_ms
+        ),
+        None => format!(
+            "egress witness: the probe pod could not reach the ACME server {}{via}{at}: {}{}",
+            e.url,
+            e.error_class.map_or("no answer", ErrorClass::as_str),
+            e.error
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// An address of the challenge URL and how it answered, from one vantage.
+pub(super) struct Seen<'a> {
+    pub(super) vantage: &'static str,
+    pub(super) addr: &'a AddressReport,
+    pub(super) answer: Answer,
+}
+
+/// Responders that are not a data plane of the cluster (other rules name them).
+const NOT_A_PLANE: &[&str] = &[
+    "-",
+    "router-ui",
+    "cloudflare",
+    "aws-alb",
+    "gclb",
+    "azure-appgw",
+    "acmesolver",
+];
+
+/// Every address of the challenge URL, from every vantage that probed it, fails the same way:
+/// one data plane's answer (one responder, one status, no redirect, the same everywhere), and
+/// nothing passes anywhere (a partial failure is another rule's: mixed backends, a stale
+/// address, split horizon, source pinning). The answers per vantage and address, if so.
+pub(super) fn one_failing_answer<'a>(c: &Vantages<'a>) -> Option<Vec<Seen<'a>>> {
+    let reports: Vec<(&'static str, &TargetReport)> =
+        [("this machine", c.local), ("in cluster", c.inside)]
+            .into_iter()
+            .filter_map(|(v, t)| t.map(|t| (v, t)))
+            .filter(|(_, t)| !t.addresses.is_empty())
+            .collect();
+    if reports.is_empty()
+        || reports
+            .iter()
+            .any(|(_, t)| t.addresses.iter().any(|a| a.cert_manager_passes > 0))
+    {
+        return None;
+    }
+    let mut seen: Vec<Seen> = Vec::new();
+    for (vantage, t) in reports {
+        for addr in &t.addresses {
+            // Errors, redirects or several responders: not one data plane's answer.
+            let answer = uniform_failure(&addr.outcomes, &addr.samples)?;
+            seen.push(Seen {
+                vantage,
+                addr,
+                answer,
+            });
+        }
+    }
+    let first = &seen.first()?.answer;
+    let one = seen.iter().all(|s| s.answer.same_as(first))
+        && !NOT_A_PLANE.contains(&first.responder.as_str())
+        && !first.responder.starts_with("unknown-")
+        && !first.responder.starts_with("go-404");
+    one.then_some(seen)
+}
+
+/// `all 20 answers from this machine and all 20 from inside the cluster (203.0.113.10)`.
+pub(super) fn vantage_counts(seen: &[Seen]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (vantage, from) in [
+        ("this machine", "from this machine"),
+        ("in cluster", "from inside the cluster"),
+    ] {
+        let n: u32 = seen
+            .iter()
+            .filter(|s| s.vantage == vantage)
+            .map(|s| s.addr.attempts)
+            .sum();
+        if n > 0 {
+            let what = if parts.is_empty() { " answers" } else { "" };
+            parts.push(format!("all {n}{what} {from}"));
+        }
+    }
+    let mut addrs: Vec<&str> = seen.iter().map(|s| s.addr.address.as_str()).collect();
+    addrs.sort_unstable();
+    addrs.dedup();
+    format!("{} ({})", parts.join(" and "), addrs.join(", "))
+}
+
+pub(super) fn seen_lines(f: Finding, seen: &[Seen]) -> Finding {
+    seen.iter().fold(f, |f, s| {
+        f.evidence(format!(
+            "{}: {}  {}",
+            s.vantage,
+            s.addr.address,
+            outcome_summary(s.addr)
+        ))
+    })
 }

@@ -70,7 +70,7 @@ impl Lab {
 
     /// The cluster namespace (same DNS answers as public) with `rule` in an output chain of
     /// nftables type `kind` (`filter`, or `nat` at kube-proxy's priority).
-    fn cluster_output(&mut self, kind: &str, rule: &str, note: &str) -> Result<()> {
+    pub(crate) fn cluster_output(&mut self, kind: &str, rule: &str, note: &str) -> Result<()> {
         let ns = self.cluster(&[])?;
         let priority = if kind == "nat" { -100 } else { 0 };
         self.nft(

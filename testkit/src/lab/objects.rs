@@ -1,7 +1,9 @@
 //! The cluster side of a lab scenario as cert-manager objects for the fake API server.
 //!
 //! Start: the chain fixture `tests/fixtures/chain/founding-incident` (one Certificate with one
-//! HTTP-01 Challenge in the self check, ingress-nginx and a Cilium Gateway), rewritten to the
+//! HTTP-01 Challenge in the self check, ingress-nginx and a Cilium Gateway; for
+//! `failed-validation`, `tests/fixtures/chain/failed-validation`: the same cluster, the
+//! challenge rejected by the CA and its solver gone), rewritten to the
 //! lab's name, token and key (identity labels recomputed) with the issuer on a private Pebble
 //! ACME server — the lab lives on documentation addresses, which a public CA refuses. Then the
 //! lab's addresses: data-plane Services get the ClusterIPs their servers have in the lab, the
@@ -16,12 +18,21 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-/// The chain fixture every lab scenario uses.
+/// The chain fixture every lab scenario uses, but [`chain_fixture`]'s exceptions.
 pub const CHAIN_FIXTURE: &str = "founding-incident";
+
+/// The chain fixture of a scenario: `failed-validation` has its own (a rejected challenge, its
+/// solver gone, the Certificate in backoff); every other scenario starts from [`CHAIN_FIXTURE`].
+pub fn chain_fixture(scenario: &str) -> &'static str {
+    match scenario {
+        "failed-validation" => "failed-validation",
+        _ => CHAIN_FIXTURE,
+    }
+}
 
 /// The cert-manager objects for a lab scenario, as (file name, YAML).
 pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, String)>> {
-    let dir = fixtures_root.join(CHAIN_FIXTURE);
+    let dir = fixtures_root.join(chain_fixture(scenario));
     let mut files: Vec<(String, String)> = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
@@ -188,12 +199,31 @@ fn self_check_reason(scenario: &str) -> Option<String> {
         "healthy" | "split-horizon-solver-nameservers" => None,
         // Go's client passes these (issue 11): the self check is in progress, no failure yet.
         s if super::FIDELITY_SCENARIOS.contains(&s) => None,
-        "hairpin" | "egress-blocked" => {
+        "hairpin" | "egress-blocked" | "hairpin-external-lb" => {
             Some(get(&format!("dial tcp {}:80: i/o timeout", super::EDGE_V4)))
         }
+        "endpoints-not-ready" => Some(status(503)),
         "proxy-protocol" => Some(get("EOF")),
         "allowlist" | "selfcheck-via-proxy" => Some(status(403)),
         _ => Some(status(404)),
+    }
+}
+
+/// A solver pod whose node went NotReady: the pod still runs (and answers), but the API says it
+/// is not Ready, so its Service has no ready endpoint.
+fn not_ready(pod: &mut Value) {
+    if let Some(conds) = pod["status"]["conditions"].as_array_mut() {
+        for c in conds {
+            if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+                c["status"] = json!("False");
+                c["reason"] = json!("NodeNotReady");
+            }
+        }
+    }
+    if let Some(cs) = pod["status"]["containerStatuses"].as_array_mut() {
+        for c in cs {
+            c["ready"] = json!(false);
+        }
     }
 }
 
@@ -222,7 +252,7 @@ fn adjust(d: &mut Value, scenario: &str) {
             set_cluster_ip(d, NGINX_V4);
             match scenario {
                 // The edge is an external balancer in front of NodePorts, not this Service's LB.
-                "egress-blocked" => {
+                "egress-blocked" | "hairpin-external-lb" => {
                     d["spec"]["type"] = json!("NodePort");
                     d["status"]["loadBalancer"] = json!({});
                 }
@@ -239,6 +269,17 @@ fn adjust(d: &mut Value, scenario: &str) {
         ("Pod", _, n) if n.starts_with("cm-acme-http-solver-") => {
             d["status"]["podIP"] = json!(SOLVER_POD_V4);
             d["status"]["podIPs"] = json!([{ "ip": SOLVER_POD_V4 }]);
+            if scenario == "endpoints-not-ready" {
+                not_ready(d);
+            }
+        }
+        ("Challenge", _, _) if scenario == "failed-validation" => {
+            // The lab's Issuer is a Pebble: its words for the 404 (va/va.go fetchHTTP), in the
+            // AuthorizationError cert-manager wraps them in (acmechallenges/sync.go).
+            let url = format!("http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}");
+            d["status"]["reason"] = json!(format!(
+                "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 urn:ietf:params:acme:error:unauthorized: Non-200 status code from HTTP: {url} returned 404"
+            ));
         }
         ("Challenge", _, _) => match self_check_reason(scenario) {
             Some(r) => d["status"]["reason"] = json!(r),
@@ -364,6 +405,38 @@ mod tests {
                 .any(|e| e["name"] == "HTTP_PROXY"
                     && e["value"] == format!("http://{PROXY_V4}:{PROXY_PORT}"))
         );
+        // The API says the solver pod is not Ready: its Service has no ready endpoint.
+        let stale = objects("endpoints-not-ready");
+        let pod = find(&stale, "Pod", "cm-acme-http-solver-");
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .unwrap();
+        assert_eq!(ready["status"], "False");
+        // After a failed validation: no solver resources, the challenge invalid with the
+        // lab's CA (Pebble) words, the Certificate in backoff.
+        let failed = objects("failed-validation");
+        assert!(
+            !failed
+                .iter()
+                .any(|d| kind(d).2.starts_with("cm-acme-http-solver-")),
+            "the solver is gone"
+        );
+        let ch = find(&failed, "Challenge", "");
+        assert_eq!(ch["status"]["state"], "invalid");
+        assert!(
+            ch["status"]["reason"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("acme-challenge/{TOKEN} returned 404")),
+            "{}",
+            ch["status"]["reason"]
+        );
+        assert_eq!(ch["spec"]["dnsName"], DNS_NAME);
+        let cert = find(&failed, "Certificate", "web");
+        assert_eq!(cert["status"]["failedIssuanceAttempts"], 2);
         // Other scenarios have no proxy.
         let env = &find(&hairpin, "Deployment", "cert-manager")["spec"]["template"]["spec"]["containers"]
             [0]["env"];
