@@ -7,7 +7,8 @@
 #
 # Measures with hyperfine, in the lab's client namespace (the user's machine):
 #   replay        kubectl-acmecheck web -n shop --replay -o json --attempts N   (both vantages)
-#   no replay     kubectl-acmecheck web -n shop -o json   (chain + the hint; nothing to probe)
+#   no replay     kubectl-acmecheck web -n shop -o json   (chain, the failed challenge's URL probed,
+#                 the hint, report)
 #   probe alone   kubectl-acmecheck probe --plan <the probe pod's plan of the last replay>
 #                 (in the cluster namespace)
 # and prints "replay − probe alone": what replay costs beyond probing (chain, stand-in
@@ -90,7 +91,7 @@ echo
 echo "== wall time"
 hyperfine -N --warmup 1 --runs 10 -i --export-json "$work/times.json" \
   -n "replay (chain + stand-in + both vantages + report)" "${replay[*]}" \
-  -n "no replay (chain + hint + report)" "${base[*]}" \
+  -n "no replay (chain + failed URL probed + hint + report)" "${base[*]}" \
   -n "probe alone (the pod's plan, cluster namespace)" \
   "ip netns exec $cluster $BIN probe --plan $work/plan.json"
 python3 - "$work/times.json" <<'EOF'
