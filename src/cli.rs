@@ -282,6 +282,53 @@ pub enum Command {
     /// kubectl's plugin completion protocol, run by the kubectl_complete-acmecheck helper
     #[command(name = "__complete", hide = true)]
     Complete(crate::completion::CompleteArgs),
+    /// Will every HTTP-01 Certificate still renew? Every one (Ready or not) in the namespace,
+    /// or everywhere with -A: live challenges probed, the other names screened (read-only) or
+    /// replayed with --replay; one table sorted by renewal time; exit 1 when one is at risk
+    #[command(after_help = RENEWALS_AFTER_HELP)]
+    Renewals(Box<RenewalsArgs>),
+}
+
+/// Shown after `renewals --help`.
+pub const RENEWALS_AFTER_HELP: &str = "\
+Examples:
+  # Every HTTP-01 Certificate in every namespace, read-only (a CronJob, a CI gate)
+  kubectl acmecheck renewals -A
+
+  # Prove it with stand-in solvers (writes, then deletes), as JSON
+  kubectl acmecheck renewals -n shop --replay -o json
+
+Without --replay, a name with no live challenge is screened: its challenge path is asked for a
+random token that no solver serves, from this machine and from a probe pod, and every data
+plane is asked directly from inside; a name is `ok` when every answer is the data plane's that
+would carry the solver's route, `at risk` when another data plane answers (or nothing does, or
+the name does not resolve), `unknown` when the screen cannot tell (replay to be sure).
+
+Exit codes: 0 no certificate at risk (unknown ones included, unless --strict), 1 at least one
+at risk (or unknown with --strict), 2 could not check; 130/143 interrupted.";
+
+/// `kubectl acmecheck renewals`: will every HTTP-01 Certificate still renew?
+#[derive(Args, Debug)]
+pub struct RenewalsArgs {
+    /// Check names without a live challenge with stand-in solvers (writes to the cluster, then
+    /// deletes) instead of the read-only screen
+    #[arg(long)]
+    pub replay: bool,
+    #[command(flatten)]
+    pub replay_flags: ReplayFlags,
+    /// Exit 1 when a certificate's verdict is unknown too (not only at risk)
+    #[arg(long)]
+    pub strict: bool,
+    /// Probe from this machine only: do not start the in-cluster probe pod
+    #[arg(long)]
+    pub local_only: bool,
+    #[command(flatten)]
+    pub pod: PodFlags,
+    /// Fresh connections per resolved address (default: adaptive, at least 66)
+    #[arg(long, value_name = "N")]
+    pub attempts: Option<u32>,
+    #[command(flatten)]
+    pub ca: CaFlags,
 }
 
 #[derive(Args, Debug)]

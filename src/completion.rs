@@ -630,7 +630,14 @@ mod tests {
         let (v, d) = values(&[""]);
         assert_eq!(
             v,
-            ["preflight", "probe", "cleanup", "completion", "www-tls"]
+            [
+                "preflight",
+                "probe",
+                "cleanup",
+                "completion",
+                "renewals",
+                "www-tls"
+            ]
         );
         assert_eq!(d, directive::NO_FILE_COMP);
         let (v, _) = values(&["-n", "shop", ""]);
@@ -641,6 +648,7 @@ mod tests {
                 "probe",
                 "cleanup",
                 "completion",
+                "renewals",
                 "api-tls",
                 "web-tls"
             ]
@@ -663,6 +671,7 @@ mod tests {
                 "probe",
                 "cleanup",
                 "completion",
+                "renewals",
                 "www-tls",
                 "api-tls",
                 "web-tls"

@@ -270,6 +270,12 @@ pub struct ChallengeEvidence {
     /// What the solver pod logged, when its logs were read (only when they can decide).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub solver_log: Option<SolverLogEvidence>,
+    /// Not a cert-manager Challenge: the read-only renewal screen of a name without a live
+    /// challenge (`kubectl acmecheck renewals` without `--replay`). Its token is random and no
+    /// solver serves it, so the probes show who answers the challenge path for the name, not
+    /// whether a solver would pass (see `diagnose::screen`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screen: bool,
 }
 
 /// Requests the acmesolver logged (failure-modes.md §4 K6), counted from its log lines

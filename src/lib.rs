@@ -29,6 +29,7 @@ pub mod gather;
 pub mod image;
 pub mod probe;
 pub mod reason;
+pub mod renewals;
 pub mod replay;
 pub mod report;
 pub mod run;

@@ -16,6 +16,7 @@ fn main() {
         Some(Command::Cleanup) => kubectl_acmecheck::probe::pod::cleanup::cleanup_main(&cli),
         Some(Command::Completion(args)) => completion::completion_main(args),
         Some(Command::Complete(args)) => completion::complete_main(args),
+        Some(Command::Renewals(args)) => renewals(&cli, args),
         None => diagnose(&cli),
     };
     std::process::exit(code);
@@ -46,6 +47,16 @@ fn diagnose(cli: &Cli) -> i32 {
 
 fn preflight(cli: &Cli, args: &kubectl_acmecheck::cli::PreflightArgs) -> i32 {
     match kubectl_acmecheck::run::block_on(kubectl_acmecheck::run::preflight::execute(cli, args)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) | Err(e) => {
+            eprintln!("{e}");
+            exit::CANNOT_DIAGNOSE
+        }
+    }
+}
+
+fn renewals(cli: &Cli, args: &kubectl_acmecheck::cli::RenewalsArgs) -> i32 {
+    match kubectl_acmecheck::run::block_on(kubectl_acmecheck::renewals::execute(cli, args)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) | Err(e) => {
             eprintln!("{e}");

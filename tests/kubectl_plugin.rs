@@ -238,6 +238,7 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
             "probe",
             "cleanup",
             "completion",
+            "renewals",
             "api-tls",
             "web-tls"
         ]
@@ -248,7 +249,14 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "-n", "staging", ""]);
     assert_eq!(
         values,
-        ["preflight", "probe", "cleanup", "completion", "www-tls"]
+        [
+            "preflight",
+            "probe",
+            "cleanup",
+            "completion",
+            "renewals",
+            "www-tls"
+        ]
     );
 
     let requests = api.requests();

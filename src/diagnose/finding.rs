@@ -159,6 +159,11 @@ codes! {
     AcmeUnreachable,
     /// a check fails and no rule names a more specific cause: what was expected, what each vantage saw
     UnexplainedFailure,
+    // Renewal screen (issue 13); appended to keep indexes stable
+    /// renewal screen: every answer for the name is from the data plane that would carry the solver's route
+    ScreenPassed,
+    /// renewal screen: who would answer the solver's route cannot be told without a solver; replay to be sure
+    ScreenInconclusive,
 }
 
 impl Code {
@@ -328,6 +333,8 @@ mod tests {
         "WRONG_DATA_PLANE",
         "ACME_UNREACHABLE",
         "UNEXPLAINED_FAILURE",
+        "SCREEN_PASSED",
+        "SCREEN_INCONCLUSIVE",
     ];
 
     #[test]

@@ -35,6 +35,7 @@ pub mod merge;
 pub mod probe;
 pub mod rank;
 pub mod replayed;
+pub mod screen;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod texts;
@@ -72,10 +73,21 @@ pub struct Diagnosis {
 /// vantage, then the final step (ranking) and what further evidence would decide more.
 pub fn diagnose(e: &Evidence) -> Diagnosis {
     let Evidence {
-        cert,
+        cert: full,
         cluster,
         probes,
     } = *e;
+    // Screened names (the renewal screen) are not cert-manager's challenges: the chain's
+    // rules never see them, the screen's rules judge them.
+    let without_screen;
+    let cert = if full.challenges.iter().any(|c| c.screen) {
+        let mut c = full.clone();
+        c.challenges.retain(|c| !c.screen);
+        without_screen = c;
+        &without_screen
+    } else {
+        full
+    };
     let mut findings = certificate::findings(&view::Certificate { cert, cluster });
     let profile = cert_profile(cert);
     let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
@@ -125,6 +137,17 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         inside_n,
     ));
     findings.extend(advice::dns01(cert, &findings));
+    for ch in full.challenges.iter().filter(|c| c.screen) {
+        let id = probe_id(full, ch);
+        findings.extend(screen::findings(&view::Vantages {
+            ch,
+            local: probes.local.get(&id),
+            inside: probes.in_cluster.target(&id),
+            in_cluster: &probes.in_cluster,
+            cluster,
+            ca: profile,
+        }));
+    }
     let mut findings = rank::finish(findings, &probed);
     // After a replay, what the CA said back then follows from what the stand-in shows now
     // (UNEXPLAINED_FAILURE included, which the final step adds): rank again with that.

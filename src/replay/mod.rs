@@ -56,7 +56,7 @@ pub mod status;
 
 pub use plan::{
     CredentialSource, Decision, PlanItem, ReplayInput, ReplayOptions, ReplayPlan, RouteKind, Skip,
-    SkipReason, StandIn, plan,
+    SkipReason, StandIn, plan, solver_for,
 };
 
 use crate::gather::assemble::{DOMAIN_LABEL, SOLVER_LABEL as CM_SOLVER_LABEL, TOKEN_LABEL};

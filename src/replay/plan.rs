@@ -218,6 +218,19 @@ fn selected(input: &ReplayInput, name: &str) -> Result<(usize, Solver), Decision
     Ok((index, solver))
 }
 
+/// The solver cert-manager would use for `name` (after the Order's override annotations), or
+/// why a name gets none: the plan's own selection, for callers that only classify names
+/// (`kubectl acmecheck renewals`: which names are HTTP-01).
+pub fn solver_for(input: &ReplayInput, name: &str) -> Result<(usize, Solver), Skip> {
+    selected(input, name).map_err(|d| match d {
+        Decision::Skip(s) => s,
+        Decision::Replay(_) => Skip {
+            reason: SkipReason::NoSolver,
+            message: String::new(),
+        },
+    })
+}
+
 impl ReplayInput {
     /// The Ingresses (in [`ReplayInput::namespace`]) that the selected solvers edit in place:
     /// read these into [`ReplayInput::ingresses`] before planning.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 mod layout;
 pub mod picture;
 mod probes;
+pub mod renewals;
 pub mod replay;
 pub mod summary;
 pub mod table;

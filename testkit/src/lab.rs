@@ -20,11 +20,16 @@ mod cluster;
 mod fidelity;
 mod never_silent;
 mod objects;
+mod renewals;
 mod replay;
 pub use cluster::*;
 pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
+pub use renewals::{
+    BENCH_ADDRESSES, BENCH_CERTS, BENCH_NAMESPACES, EDGE3_V4, READY, RENEWAL_SCENARIOS, WRONG_NAME,
+    bench_cert, is_renewal_scenario,
+};
 pub use replay::{
     ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, is_replay_scenario, replay_kubelet,
 };
@@ -742,11 +747,13 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         other if fidelity::build(&mut lab, other, d)? => {}
         other if never_silent::build(&mut lab, other, d)? => {}
         other if replay::build(&mut lab, other, d)? => {}
+        other if renewals::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
                 .iter()
                 .chain(REPLAY_SCENARIOS)
+                .chain(RENEWAL_SCENARIOS)
                 .map(|(n, _)| *n)
                 .collect::<Vec<_>>()
                 .join(", ")

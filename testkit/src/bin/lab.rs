@@ -45,7 +45,11 @@ fn main() {
             }
         }
         Some("list") => {
-            for (name, what) in lab::SCENARIOS.iter().chain(lab::REPLAY_SCENARIOS) {
+            for (name, what) in lab::SCENARIOS
+                .iter()
+                .chain(lab::REPLAY_SCENARIOS)
+                .chain(lab::RENEWAL_SCENARIOS)
+            {
                 println!("{name:32} {what}");
             }
         }

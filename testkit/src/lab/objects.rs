@@ -89,6 +89,7 @@ pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(Stri
             adjust(d, scenario);
         }
         super::replay::adjust_file(scenario, &file, &mut docs);
+        super::renewals::adjust_file(scenario, &file, &mut docs);
         if docs.is_empty() {
             continue;
         }

@@ -1,0 +1,227 @@
+//! `kubectl acmecheck renewals`: will every HTTP-01 Certificate still renew? The same stages as
+//! a diagnosis, over every Certificate in scope, Ready or not:
+//!
+//! gather (every kind listed once, whatever the number of Certificates) → which names to check
+//! and how ([`select`]: cert-manager's solver selection) → for names without a live challenge,
+//! a read-only screen (a random token nobody serves: who answers the challenge path) or, with
+//! `--replay`, stand-in solvers → probe (this machine and one probe pod for every name) →
+//! diagnose (`diagnose::diagnose`, the screen's rules included) → the renewals report, sorted
+//! by renewal time; stand-ins deleted on every path.
+//!
+//! Exit code: 1 when a Certificate is at risk (or, with `--strict`, unknown), 0 otherwise, 2
+//! when the check could not run.
+
+pub mod select;
+
+use crate::cli::{Cli, OutputFormat, RenewalsArgs};
+use crate::error::UserError;
+use crate::evidence::CertificateEvidence;
+use crate::gather;
+use crate::probe::pod::{
+    self,
+    lifecycle::{Signals, Tracker},
+};
+use crate::replay::{self, ReplayInput, stage};
+use crate::report::renewals::{self as rr, CheckedBy, NameInput};
+use crate::run::{ProbeSettings, print_stdout, probe_and_report, stage_options, use_color};
+use select::{How, NamePlan};
+
+/// Everything `kubectl acmecheck renewals` does. Returns the exit code. SIGINT and SIGTERM
+/// delete what the run created, as for a diagnosis.
+pub async fn execute(cli: &Cli, args: &RenewalsArgs) -> Result<i32, UserError> {
+    let mut signals = Signals::install().map_err(|e| {
+        UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
+    })?;
+    let tracker = Tracker::default();
+    tokio::select! {
+        r = run(cli, args, &tracker) => r,
+        sig = signals.recv() => Ok(crate::run::interrupted(sig, &tracker).await),
+    }
+}
+
+fn check(args: &RenewalsArgs) -> Result<(), UserError> {
+    if args.replay_flags.dry_run && !args.replay {
+        return Err(
+            UserError::new("--dry-run prints what --replay would create")
+                .hint("add --replay: kubectl acmecheck renewals --replay --dry-run"),
+        );
+    }
+    Ok(())
+}
+
+/// How each name ended up being checked, for the report.
+fn name_inputs(cert: &CertificateEvidence, plan: &[NamePlan], replayed: bool) -> Vec<NameInput> {
+    let mut screen_index = 0;
+    plan.iter()
+        .map(|n| {
+            let (checked_by, challenge, note) = match &n.how {
+                How::Live(ch) => (CheckedBy::Live, Some(ch.clone()), None),
+                How::Unsolvable(why) => (CheckedBy::Unsolvable, None, Some(why.clone())),
+                How::NotHttp01(why) => (CheckedBy::NotHttp01, None, Some(why.clone())),
+                How::Check(_) if replayed => {
+                    let r = cert.replay.as_ref();
+                    let stand_in = r
+                        .and_then(|r| r.stand_ins.iter().find(|s| s.dns_name == n.name))
+                        .filter(|s| cert.challenges.iter().any(|c| c.name == s.object_name));
+                    let note = match (stand_in, r) {
+                        (Some(_), _) => None,
+                        (None, Some(r)) => Some(
+                            r.problem
+                                .as_ref()
+                                .map(|p| format!("no stand-in: {}", p.message))
+                                .or_else(|| {
+                                    r.skipped
+                                        .iter()
+                                        .find(|s| s.name == n.name)
+                                        .map(|s| format!("not replayed: {}", s.message))
+                                })
+                                .unwrap_or_else(|| "no stand-in ran".to_owned()),
+                        ),
+                        (None, None) => Some("no stand-in ran".to_owned()),
+                    };
+                    (
+                        CheckedBy::Replay,
+                        stand_in.map(|s| s.object_name.clone()),
+                        note,
+                    )
+                }
+                How::Check(_) => {
+                    let name = select::screen_name(cert, screen_index);
+                    screen_index += 1;
+                    let screened = cert.challenges.iter().any(|c| c.screen && c.name == name);
+                    let note = (!screened).then(|| "could not be screened".to_owned());
+                    (CheckedBy::Screen, screened.then_some(name), note)
+                }
+            };
+            NameInput {
+                name: n.name.clone(),
+                checked_by,
+                challenge,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// `--replay --dry-run`: every covered certificate's stand-ins as YAML; nothing is created.
+fn dry_run(
+    certs: &[CertificateEvidence],
+    cluster: &crate::evidence::ClusterEvidence,
+    snap: &gather::Snapshot,
+    opts: &stage::StageOptions,
+) -> String {
+    let run_id = pod::new_run_id();
+    let mut out = String::new();
+    for (i, cert) in certs.iter().enumerate() {
+        let input = ReplayInput::for_certificate(cert, snap);
+        let id = if i == 0 {
+            run_id.clone()
+        } else {
+            format!("{run_id}-{i}")
+        };
+        let plan = replay::plan(&input, cluster, &stage::replay_options(&id, opts));
+        out.push_str(&replay::manifest::yaml(&plan));
+    }
+    out
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Running inside a Kubernetes pod (a CronJob): the in-cluster config's environment.
+fn in_a_pod() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+}
+
+async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, UserError> {
+    check(args)?;
+    let (client, namespace) = gather::connect(&cli.kube).await?;
+    let scope = gather::Scope {
+        namespace,
+        names: vec![],
+        all: false,
+        all_namespaces: cli.kube.all_namespaces,
+    };
+    let (all, mut cluster, snap) = gather::gather_with_snapshot(client.clone(), &scope).await?;
+    let mut certs = Vec::new();
+    let mut plans = Vec::new();
+    for cert in all {
+        if let Some(p) = select::names(&cert, &snap) {
+            certs.push(cert);
+            plans.push(p);
+        }
+    }
+    tracing::debug!(certificates = certs.len(), "covered");
+    let settings = ProbeSettings {
+        no_probe: false,
+        local_only: args.local_only,
+        plan: args.ca.plan_settings(args.attempts),
+        pod: args.pod.options(),
+    };
+    let opts = stage_options(&args.replay_flags, &settings, &cluster);
+    if args.replay && args.replay_flags.dry_run {
+        print_stdout(&dry_run(&certs, &cluster, &snap, &opts));
+        return Ok(crate::error::exit::OK);
+    }
+    let mut notes = Vec::new();
+    if in_a_pod() {
+        notes.push("running inside the cluster (in-cluster config): \"this machine\" is a pod too, so the outside vantage (the CA's view from the Internet) is missing; run it from outside the cluster as well to see what the CA sees".to_owned());
+    }
+    let run_id = pod::new_run_id();
+    let running = if args.replay {
+        let s = stage::Stage {
+            client: &client,
+            tracker,
+            snap: &snap,
+            opts: &opts,
+        };
+        stage::start(&s, &mut certs, &cluster, &run_id).await
+    } else {
+        for (cert, plan) in certs.iter_mut().zip(&plans) {
+            for (name, why) in select::add_screens(cert, plan, &snap) {
+                notes.push(format!("{name} could not be screened: {why}"));
+            }
+        }
+        stage::Running::default()
+    };
+    // From here on nothing returns early: the stand-ins are deleted below on every path (and
+    // by the tracker on a signal).
+    let report = probe_and_report(
+        &client,
+        &mut certs,
+        &mut cluster,
+        &settings,
+        tracker,
+        &run_id,
+    )
+    .await;
+    running.finish().await;
+    let names: Vec<Vec<NameInput>> = certs
+        .iter()
+        .zip(&plans)
+        .map(|(c, p)| name_inputs(c, p, args.replay))
+        .collect();
+    let r = rr::build(rr::Input {
+        report: &report,
+        certs: &certs,
+        names: &names,
+        replay: args.replay,
+        strict: args.strict,
+        now_unix: now_unix(),
+        notes,
+    });
+    let text = match cli.output.output {
+        OutputFormat::Json => r.to_json() + "\n",
+        OutputFormat::Yaml => r.to_yaml(),
+        OutputFormat::Table | OutputFormat::Wide => rr::render_text(
+            &r,
+            crate::report::terminal::width(),
+            use_color(cli.output.color),
+        ),
+    };
+    print_stdout(&text);
+    Ok(r.summary.exit_code)
+}

@@ -1,0 +1,262 @@
+//! `kubectl acmecheck renewals` through the whole CLI on the network lab (root): the fake API
+//! server (with its fake kubelet running the probe pod, the freshly built binary, in the lab's
+//! cluster namespace) serves the scenario's Certificates; the CLI runs in the lab's client
+//! namespace, so both vantages are real. Scenarios: testkit/src/lab/renewals.rs.
+//!
+//! Every run must leave no probe pod and must keep the never-silent invariant: exit 0 ⇒ every
+//! verdict of every name probed with a token passes and there is no error finding; a failing
+//! verdict ⇒ its certificate is at risk and the exit code is 1. Needs root; with
+//! ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists these as ignored.
+
+use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
+use acmecheck_testkit::lab::{self, Lab};
+use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
+
+struct Setup {
+    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
+    api: FakeApi,
+    kubeconfig: PathBuf,
+    lab: Lab,
+}
+
+fn setup(scenario: &str) -> Option<Setup> {
+    if lab::skip_without_root(scenario) {
+        return None;
+    }
+    let lab = lab::scenario(scenario, lab::Options::default())
+        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
+    let kubelet = KubeletConfig::default().image(DEFAULT_PROBE_IMAGE, BIN);
+    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
+    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet)).unwrap();
+    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
+    Some(Setup {
+        api,
+        kubeconfig,
+        lab,
+    })
+}
+
+struct Run {
+    code: i32,
+    json: Value,
+    stderr: String,
+}
+
+fn run(s: &Setup, args: &[&str]) -> Run {
+    s.api.clear_requests();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &s.lab.client, BIN, "renewals"])
+        .args(args)
+        .args(["-o", "json", "--attempts", "20"])
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("ACMECHECK_PROBE_IMAGE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let r = Run { code, json, stderr };
+    never_silent(&r);
+    no_probe_pod_left(s);
+    r
+}
+
+fn no_probe_pod_left(s: &Setup) {
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left: Vec<Value> = s
+            .api
+            .list("v1", "Pod")
+            .into_iter()
+            .filter(|o| {
+                o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-acmecheck"
+            })
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < until, "left behind: {left:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn certs(r: &Run) -> &Vec<Value> {
+    r.json["certificates"].as_array().unwrap()
+}
+
+/// exit 0 ⇒ every name probed with a token passes both verdicts and nothing is an error; a
+/// failing verdict ⇒ its certificate is at risk and exit 1.
+fn never_silent(r: &Run) {
+    for c in certs(r) {
+        let errors = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .count();
+        for n in c["names"].as_array().unwrap() {
+            for v in ["selfCheck", "ca"] {
+                let o = &n[v];
+                if o.is_string() && o != "pass" {
+                    assert_eq!(c["verdict"], "atRisk", "{} {v} {o}: {c:#}", n["name"]);
+                    assert!(errors > 0, "{} {v} {o} without an error finding", n["name"]);
+                    assert_eq!(r.code, 1);
+                }
+            }
+        }
+        if r.code == 0 {
+            assert_eq!(errors, 0, "exit 0 with errors: {c:#}");
+            assert_ne!(c["verdict"], "atRisk");
+        }
+    }
+}
+
+fn cert<'a>(r: &'a Run, id: &str) -> &'a Value {
+    certs(r)
+        .iter()
+        .find(|c| {
+            format!(
+                "{}/{}",
+                c["namespace"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            ) == id
+        })
+        .unwrap_or_else(|| panic!("{id} not in {:#}", r.json))
+}
+
+fn verdicts(r: &Run) -> Vec<(String, String)> {
+    certs(r)
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}/{}",
+                    c["namespace"].as_str().unwrap(),
+                    c["name"].as_str().unwrap()
+                ),
+                c["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The screen (no --replay): healthy names pass it, the live challenge is probed as a
+/// diagnosis probes it, and the name behind the wrong data plane is the one at risk.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn the_screen_flags_the_name_behind_the_wrong_data_plane() {
+    let Some(s) = setup("renewals-wrong-plane") else {
+        return;
+    };
+    let r = run(&s, &["-A"]);
+    if std::env::var_os("RENEWALS_LAB_PRINT").is_some() {
+        eprintln!("{:#}\n{}", r.json, r.stderr);
+    }
+    assert_eq!(r.code, 1, "{:#}\n{}", r.json, r.stderr);
+    assert_eq!(r.json["kind"], "RenewalsReport");
+    assert_eq!(r.json["summary"]["mode"], "screen");
+    assert_eq!(r.json["summary"]["certificates"], 4);
+    assert_eq!(r.json["summary"]["atRisk"], 1, "{:#?}", verdicts(&r));
+    assert_eq!(r.json["inCluster"]["state"], "ran", "{}", r.stderr);
+    // Sorted by renewal time: api (4 days), docs (10), blog (20), then web (no renewal time).
+    assert_eq!(
+        verdicts(&r),
+        [
+            ("api/api".to_owned(), "atRisk".to_owned()),
+            ("docs/docs".to_owned(), "ok".to_owned()),
+            ("blog/blog".to_owned(), "ok".to_owned()),
+            ("shop/web".to_owned(), "ok".to_owned()),
+        ]
+    );
+    let api = cert(&r, "api/api");
+    assert_eq!(api["firstFinding"]["code"], "WRONG_DATA_PLANE", "{api:#}");
+    assert_eq!(api["firstFinding"]["name"], lab::WRONG_NAME);
+    assert_eq!(api["names"][0]["checkedBy"], "screen");
+    let summary = api["firstFinding"]["summary"].as_str().unwrap();
+    assert!(summary.contains("gateway infra/public"), "{summary}");
+    let first = r.json["summary"]["firstAtRisk"].clone();
+    assert_eq!(first["name"], "api");
+    assert!(
+        r.json["summary"]["line"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 certificates, 1 at risk, first renewal at risk in 4 days"),
+        "{}",
+        r.json["summary"]["line"]
+    );
+    // The live challenge: probed with its token from both vantages, and it passes.
+    let web = cert(&r, "shop/web");
+    assert_eq!(web["names"][0]["checkedBy"], "live");
+    assert_eq!(web["names"][0]["selfCheck"], "pass", "{web:#}");
+    assert_eq!(web["names"][0]["ca"], "pass");
+    // Screened names say which evidence they rest on.
+    let docs = cert(&r, "docs/docs");
+    for n in docs["names"].as_array().unwrap() {
+        assert_eq!(n["checkedBy"], "screen");
+        assert_eq!(n["verdict"], "ok");
+    }
+    let passed = docs["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "SCREEN_PASSED")
+        .expect("the screen's evidence");
+    assert!(
+        passed["evidence"]
+            .to_string()
+            .contains("asked directly from inside")
+    );
+}
+
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn all_healthy_exits_0() {
+    let Some(s) = setup("renewals-healthy") else {
+        return;
+    };
+    let r = run(&s, &["-A"]);
+    assert_eq!(r.code, 0, "{:#}\n{}", r.json, r.stderr);
+    assert_eq!(r.json["summary"]["atRisk"], 0);
+    assert_eq!(r.json["summary"]["ok"], 4, "{:#?}", verdicts(&r));
+    // One namespace: the Certificates of the others are not read.
+    let r = run(&s, &["-n", "blog"]);
+    assert_eq!(verdicts(&r), [("blog/blog".to_owned(), "ok".to_owned())]);
+    // The table a person reads: counts first, names never split.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &s.lab.client,
+            BIN,
+            "renewals",
+            "-A",
+            "--attempts",
+            "10",
+        ])
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "72")
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("4 certificates, 0 at risk\n"), "{text}");
+    assert!(text.contains("www.docs.example.test"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 72), "{text}");
+}
