@@ -320,3 +320,5 @@ mod schema;
 pub(crate) use schema::schema_errors_with;
 #[cfg(test)]
 mod glance_tests;
+#[cfg(test)]
+mod renewals_tests;

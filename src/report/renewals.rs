@@ -466,7 +466,7 @@ pub fn render_text(r: &RenewalsReport, width: u16, color: bool) -> String {
             };
             let finding = match &l.first_finding {
                 Some(f) => match &f.name {
-                    Some(n) => format!("{} {n}", f.code),
+                    Some(n) => format!("{}\n{n}", f.code),
                     None => f.code.clone(),
                 },
                 None => "-".into(),
@@ -497,7 +497,11 @@ pub fn render_text(r: &RenewalsReport, width: u16, color: bool) -> String {
         rows,
     };
     let total = usize::from(width);
-    let mut out = format!("{}\n{}", r.summary.line, sheet(&s, total, color));
+    let mut out = format!(
+        "{}\n{}",
+        wrap(&r.summary.line, total),
+        sheet(&s, total, color)
+    );
     let screened = r
         .certificates
         .iter()
