@@ -167,7 +167,8 @@ pub struct PreflightArgs {
     pub local_only: bool,
     #[command(flatten)]
     pub pod: PodFlags,
-    /// Fresh connections per resolved address (default: adaptive, at least 66)
+    /// Fresh connections per name and address first (default 4; up to 16 more where the
+    /// answers differ)
     #[arg(long, value_name = "N")]
     pub attempts: Option<u32>,
     #[command(flatten)]
@@ -220,6 +221,7 @@ impl CaFlags {
             validation_date: ca.validation_date.clone(),
             letsencrypt_remotes: ca.letsencrypt_perspectives,
             pebble,
+            budget: None,
         }
     }
 }
@@ -319,12 +321,18 @@ pub struct RenewalsArgs {
     /// Exit 1 when a certificate's verdict is unknown too (not only at risk)
     #[arg(long)]
     pub strict: bool,
+    /// Hard cap of fresh connections per address (ip:port) over the whole run, for each vantage
+    /// (this machine, the probe pod): names on the same load balancer share it
+    #[arg(long, value_name = "N", default_value_t = 1000,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
     /// Probe from this machine only: do not start the in-cluster probe pod
     #[arg(long)]
     pub local_only: bool,
     #[command(flatten)]
     pub pod: PodFlags,
-    /// Fresh connections per resolved address (default: adaptive, at least 66)
+    /// Fresh connections per name and address first (default 4; up to 16 more where the
+    /// answers differ)
     #[arg(long, value_name = "N")]
     pub attempts: Option<u32>,
     #[command(flatten)]

@@ -187,6 +187,14 @@ fn the_screen_flags_the_name_behind_the_wrong_data_plane() {
     assert_eq!(api["names"][0]["checkedBy"], "screen");
     let summary = api["firstFinding"]["summary"].as_str().unwrap();
     assert!(summary.contains("gateway infra/public"), "{summary}");
+    // Every address stayed under the cap, from both vantages; the edge was asked by both.
+    let conns = &r.json["summary"]["connections"];
+    let cap = conns["capPerAddress"].as_u64().unwrap();
+    for side in ["local", "inCluster"] {
+        let per: &serde_json::Map<String, Value> = conns[side].as_object().unwrap();
+        assert!(per.values().all(|n| n.as_u64().unwrap() <= cap), "{conns:#}");
+        assert!(per.get(lab::EDGE_V4).is_some_and(|n| n.as_u64().unwrap() > 0), "{conns:#}");
+    }
     let first = r.json["summary"]["firstAtRisk"].clone();
     assert_eq!(first["name"], "api");
     assert!(

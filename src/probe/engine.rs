@@ -2,6 +2,7 @@
 //! to every address, bounded in concurrency; aggregate outcomes; emulate the verdicts.
 
 use super::addrsel;
+use super::budget::Ledger;
 use super::dns;
 use super::http::{self, Exchange, Settings, Url};
 use super::judge::CaRules;
@@ -15,20 +16,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 
-/// Attempts per direct (data-plane / solver) probe.
-const DIRECT_ATTEMPTS: u32 = 20;
-
 /// Run a plan to completion. Never fails: what could not be done is recorded in the report.
 pub async fn run_plan(plan: &ProbePlan) -> ProbeReport {
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
     let opts = &plan.options;
     let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
+    let ledger = Ledger::new(opts.budget);
     let (mut targets, witnesses) = futures::future::join(
         futures::future::join_all(
             plan.targets
                 .iter()
-                .map(|t| run_target(t, opts, permits.clone())),
+                .map(|t| run_target(t, opts, permits.clone(), &ledger)),
         ),
         // The egress witness runs beside the challenge probes (see `egress`).
         super::egress::run_all(&plan.targets, opts),
@@ -79,7 +78,12 @@ fn ca_port(ca: CaProfile, opts: &ProbeOptions, url: &Url) -> Option<u16> {
         .then_some(pebble.http_port)
 }
 
-async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) -> TargetReport {
+async fn run_target(
+    t: &Target,
+    opts: &ProbeOptions,
+    permits: Arc<Semaphore>,
+    ledger: &Ledger,
+) -> TargetReport {
     let url_text = target_url(t);
     let ca = t.ca_profile.unwrap_or(opts.ca_profile);
     let mut report = TargetReport {
@@ -118,7 +122,16 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
         let (settings, permits) = (&settings, &permits);
         async move {
             let mut out = futures::future::join_all(addresses.iter().map(|(ip, by)| {
-                probe_address(&url, *ip, by.clone(), settings, rules, permits, fixed)
+                probe_address(
+                    &url,
+                    *ip,
+                    by.clone(),
+                    settings,
+                    rules,
+                    permits,
+                    fixed,
+                    ledger,
+                )
             }))
             .await;
             out.sort_by_key(|a| a.is_ipv6());
@@ -130,10 +143,14 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
         report.ca_addresses = probe(url.with_port(port), addresses).await;
     }
 
-    for d in opts.direct_targets.iter().filter(|d| d.id == t.id) {
+    for d in opts
+        .direct_targets
+        .iter()
+        .filter(|d| d.id == t.id || d.id == EVERY_TARGET)
+    {
         report
             .direct
-            .push(run_direct(d, &url, &settings, rules, &permits).await);
+            .push(run_direct(d, &url, &settings, rules, &permits, ledger).await);
     }
     let day = opts
         .validation_date
@@ -162,7 +179,9 @@ async fn run_target(t: &Target, opts: &ProbeOptions, permits: Arc<Semaphore>) ->
 }
 
 /// Every attempt on one address (adaptive or fixed), the arrival order when mixed, the PROXY
-/// protocol follow-up when it looks like one, and where this vantage reaches it from.
+/// protocol follow-up when it looks like one, and where this vantage reaches it from; each
+/// batch as the plan's connection budget grants it (`ledger`).
+#[allow(clippy::too_many_arguments)]
 async fn probe_address(
     url: &Url,
     ip: IpAddr,
@@ -171,6 +190,7 @@ async fn probe_address(
     rules: CaRules,
     permits: &Arc<Semaphore>,
     fixed: Option<u32>,
+    ledger: &Ledger,
 ) -> AddressReport {
     let batch = Batch {
         url,
@@ -180,20 +200,33 @@ async fn probe_address(
         permits,
     };
     let mut agg = Aggregate::default();
-    let first = fixed.unwrap_or(MIN_ADAPTIVE_ATTEMPTS);
+    let wanted = ledger.first(fixed);
+    let first = ledger.grant(batch.addr, wanted);
     batch.run(&mut agg, 0, first).await;
-    if fixed.is_none() && agg.outcomes.len() > 1 {
-        batch.run(&mut agg, first, ADAPTIVE_MIXED_ATTEMPTS).await;
+    if agg.outcomes.len() > 1
+        && let Some(total) = ledger.mixed_total(fixed)
+    {
+        let more = ledger.grant(batch.addr, total.saturating_sub(first));
+        batch.run(&mut agg, first, first + more).await;
     }
     // Only a mix of passes and failures makes the order matter to a verdict.
     let mixed = |passes: u32| passes > 0 && passes < agg.attempts;
-    let arrival_order = if mixed(agg.cm_passes) || mixed(agg.acme_passes) {
+    let arrival_order = if (mixed(agg.cm_passes) || mixed(agg.acme_passes))
+        && ledger.grant(batch.addr, ARRIVAL_ORDER_ATTEMPTS) == ARRIVAL_ORDER_ATTEMPTS
+    {
         Some(batch.arrival_order().await)
     } else {
         None
     };
-    let followup = proxy_protocol_followup(&batch, &agg).await;
+    let followup = if looks_like_proxy_protocol_listener(&agg)
+        && ledger.grant(batch.addr, PROXY_FOLLOWUP_ATTEMPTS) == PROXY_FOLLOWUP_ATTEMPTS
+    {
+        proxy_protocol_followup(&batch, &agg).await
+    } else {
+        None
+    };
     let mut report = agg.into_address(&ip, resolved_by);
+    report.capped = first < wanted;
     match addrsel::source_for(ip) {
         Some(src) => report.source_address = src.to_string(),
         None => report.unroutable = true,
@@ -209,6 +242,7 @@ async fn run_direct(
     settings: &Settings,
     ca: CaRules,
     permits: &Arc<Semaphore>,
+    ledger: &Ledger,
 ) -> DirectResult {
     let mut result = DirectResult {
         address: d.address.clone(),
@@ -253,8 +287,15 @@ async fn run_direct(
         ca,
         permits,
     };
-    batch.run(&mut agg, 0, DIRECT_ATTEMPTS).await;
-    result.with_proxy_protocol = proxy_protocol_followup(&batch, &agg).await;
+    let n = ledger.grant(addr, ledger.direct());
+    batch.run(&mut agg, 0, n).await;
+    result.with_proxy_protocol = if looks_like_proxy_protocol_listener(&agg)
+        && ledger.grant(addr, PROXY_FOLLOWUP_ATTEMPTS) == PROXY_FOLLOWUP_ATTEMPTS
+    {
+        proxy_protocol_followup(&batch, &agg).await
+    } else {
+        None
+    };
     result.attempts = agg.attempts;
     result.cert_manager_passes = agg.cm_passes;
     result.proxy_protocol = d.proxy_protocol;

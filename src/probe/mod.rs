@@ -5,6 +5,7 @@
 //! `kubectl acmecheck probe --plan`, inside the cluster.
 
 pub mod addrsel;
+pub mod budget;
 pub mod cmd;
 pub mod dns;
 pub mod egress;

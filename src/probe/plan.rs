@@ -216,9 +216,32 @@ pub struct ProbeOptions {
     /// How Pebble is deployed, for the Pebble profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pebble: Option<PebbleSettings>,
+    /// Direct probes; one whose `id` is [`EVERY_TARGET`] is asked for every target (with the
+    /// target's name and path when its `host` and `path` are empty).
     pub direct_targets: Vec<DirectTarget>,
     /// Vantage label copied into the report (`local` or `in-cluster`).
     pub vantage: Option<String>,
+    /// Fresh connections shared by every target (many names on few addresses: `kubectl
+    /// acmecheck renewals`); absent: every target gets its own attempts, unbounded overall.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+/// [`DirectTarget::id`] of a direct probe asked for every target of the plan.
+pub const EVERY_TARGET: &str = "*";
+
+/// A plan's connection budget: names on the same address share it. Each name gets `first`
+/// fresh connections per address (`--attempts` overrides it), up to `first + more` only where
+/// its answers differ, `direct` per data plane asked directly; and no address (`ip:port`)
+/// gets more than `cap_per_address` over the whole plan, whatever it is asked for (the
+/// arrival-order and PROXY-protocol follow-ups included). One plan is one vantage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Budget {
+    pub first: u32,
+    pub more: u32,
+    pub direct: u32,
+    pub cap_per_address: u32,
 }
 
 impl Default for ProbeOptions {
@@ -238,6 +261,7 @@ impl Default for ProbeOptions {
             pebble: None,
             direct_targets: Vec::new(),
             vantage: None,
+            budget: None,
         }
     }
 }
@@ -528,6 +552,10 @@ pub struct AddressReport {
     /// a few more attempts with a PROXY v1 preamble (not counted in the verdicts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub with_proxy_protocol: Option<ProxyProtocolProbe>,
+    /// The plan's connection budget ([`Budget::cap_per_address`]) was spent before this address
+    /// got the attempts it was to get (`attempts` says how many it got, possibly none).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub capped: bool,
 }
 
 /// At most this many attempts are sent one at a time to record the arrival order.

@@ -5,8 +5,8 @@ use crate::evidence::{
 };
 use crate::gather::dataplane::is_placeholder;
 use crate::probe::plan::{
-    CaProfile, DEFAULT_USER_AGENT, DirectTarget, PebbleSettings, ProbeOptions, ProbePlan,
-    ProxySettings, Target,
+    Budget, CaProfile, DEFAULT_USER_AGENT, DirectTarget, EVERY_TARGET, PebbleSettings,
+    ProbeOptions, ProbePlan, ProxySettings, Target,
 };
 use crate::reason::{self, Phase};
 use std::net::{IpAddr, SocketAddr};
@@ -100,6 +100,9 @@ pub struct PlanSettings {
     pub letsencrypt_remotes: Option<u32>,
     /// `--pebble-http-port`, `--pebble-always-valid`, `--pebble-system-resolver`.
     pub pebble: Option<PebbleSettings>,
+    /// The connection budget names on the same address share (`renewals`); the data planes
+    /// are then asked directly once per name through one shared direct probe each.
+    pub budget: Option<Budget>,
 }
 
 impl PlanSettings {
@@ -111,6 +114,7 @@ impl PlanSettings {
             validation_date: self.validation_date.clone(),
             letsencrypt_remotes: self.letsencrypt_remotes,
             pebble: self.pebble.clone(),
+            budget: self.budget,
             ..Default::default()
         }
     }
@@ -211,11 +215,15 @@ pub fn in_cluster_plan_with(
             https: c.https_proxy.clone(),
             no_proxy: c.no_proxy.clone(),
         });
-    let direct_targets = certs
-        .iter()
-        .flat_map(|cert| probe_candidates(cert).map(move |ch| (probe_id(cert, ch), ch)))
-        .flat_map(|(id, ch)| direct_targets(&id, ch, cluster))
-        .collect();
+    let direct_targets = if settings.budget.is_some() {
+        shared_direct_targets(certs, cluster)
+    } else {
+        certs
+            .iter()
+            .flat_map(|cert| probe_candidates(cert).map(move |ch| (probe_id(cert, ch), ch)))
+            .flat_map(|(id, ch)| direct_targets(&id, ch, cluster))
+            .collect()
+    };
     let mut options = settings.options(user_agent(cluster), "in-cluster");
     options.nameservers = cm.map(|c| c.solver_nameservers.clone()).unwrap_or_default();
     options.proxy = proxy;
@@ -244,6 +252,37 @@ fn with_acme_directories(targets: &mut [Target], certs: &[CertificateEvidence]) 
             }
         }
     }
+}
+
+/// With a budget (many names): each data plane's direct probe once in the plan, for every
+/// target ([`EVERY_TARGET`], the target's own name and path), and each solver's per challenge.
+/// The plan stays small (a 500-name plan would otherwise carry thousands of direct probes);
+/// the probes asked are the same.
+fn shared_direct_targets(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+) -> Vec<DirectTarget> {
+    let mut out: Vec<DirectTarget> = Vec::new();
+    for cert in certs {
+        for ch in probe_candidates(cert) {
+            for d in direct_targets(&probe_id(cert, ch), ch, cluster) {
+                if d.label.starts_with(&format!("{SOLVER_LABEL} ")) {
+                    out.push(d);
+                } else if !out
+                    .iter()
+                    .any(|o| o.id == EVERY_TARGET && o.address == d.address)
+                {
+                    out.push(DirectTarget {
+                        id: EVERY_TARGET.to_owned(),
+                        host: String::new(),
+                        path: String::new(),
+                        ..d
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Ready endpoints (pods) asked directly per data-plane Service, besides its ClusterIP.
@@ -520,6 +559,51 @@ pub(crate) mod tests {
         assert!(local.options.direct_targets.is_empty());
     }
 
+    /// With a budget, the data planes are asked once per name through shared direct probes.
+    #[test]
+    fn a_budget_shares_the_data_planes_direct_probes() {
+        let (cert, cluster) = evidence();
+        let mut other = cert.clone();
+        other.name = "api".into();
+        other.challenges[0].name = "api-1".into();
+        let s = PlanSettings {
+            budget: Some(Budget {
+                first: 4,
+                more: 16,
+                direct: 2,
+                cap_per_address: 1000,
+            }),
+            ..Default::default()
+        };
+        let plan = in_cluster_plan_with(&[cert, other], &cluster, &s).unwrap();
+        assert_eq!(plan.options.budget, s.budget);
+        let d = &plan.options.direct_targets;
+        let shared: Vec<&str> = d
+            .iter()
+            .filter(|t| t.id == EVERY_TARGET)
+            .map(|t| t.address.as_str())
+            .collect();
+        assert_eq!(
+            shared,
+            [
+                "198.51.100.10:80",
+                "198.51.100.20:80",
+                "198.51.100.21:8080",
+                "198.51.100.22:8080"
+            ]
+        );
+        assert!(
+            d.iter()
+                .filter(|t| t.id == EVERY_TARGET)
+                .all(|t| t.host.is_empty() && t.path.is_empty())
+        );
+        // The solvers stay per challenge.
+        assert_eq!(
+            d.iter().filter(|t| t.label.starts_with("solver ")).count(),
+            4
+        );
+    }
+
     /// D6 — a proxy variable set from a Secret/ConfigMap is never turned into a proxy URL:
     /// the plan carries no proxy and says the self check's path is unknown.
     #[test]
@@ -559,6 +643,7 @@ pub(crate) mod tests {
                 http_port: 5002,
                 ..Default::default()
             }),
+            budget: None,
         };
         for plan in [
             local_plan_with(std::slice::from_ref(&cert), &cluster, &s).unwrap(),

@@ -17,6 +17,7 @@ use crate::cli::{Cli, OutputFormat, RenewalsArgs};
 use crate::error::UserError;
 use crate::evidence::CertificateEvidence;
 use crate::gather;
+use crate::probe::plan::Budget;
 use crate::probe::pod::{
     self,
     lifecycle::{Signals, Tracker},
@@ -125,6 +126,22 @@ fn dry_run(
     out
 }
 
+/// Fresh connections per name and address first, more where its answers differ.
+pub const FIRST_PER_NAME: u32 = 4;
+pub const MORE_WHERE_ANSWERS_DIFFER: u32 = 16;
+/// Fresh connections per name to each data plane asked directly from the probe pod.
+pub const DIRECT_PER_NAME: u32 = 2;
+
+/// The run's connection budget: names on the same address share `cap` per vantage.
+fn budget(cap: u32) -> Budget {
+    Budget {
+        first: FIRST_PER_NAME,
+        more: MORE_WHERE_ANSWERS_DIFFER,
+        direct: DIRECT_PER_NAME,
+        cap_per_address: cap,
+    }
+}
+
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -155,10 +172,12 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
         }
     }
     tracing::debug!(certificates = certs.len(), "covered");
+    let mut plan = args.ca.plan_settings(args.attempts);
+    plan.budget = Some(budget(args.max_connections_per_address));
     let settings = ProbeSettings {
         no_probe: false,
         local_only: args.local_only,
-        plan: args.ca.plan_settings(args.attempts),
+        plan,
         pod: args.pod.options(),
     };
     let opts = stage_options(&args.replay_flags, &settings, &cluster);
@@ -212,6 +231,7 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
         strict: args.strict,
         now_unix: now_unix(),
         notes,
+        cap_per_address: args.max_connections_per_address,
     });
     let text = match cli.output.output {
         OutputFormat::Json => r.to_json() + "\n",

@@ -141,6 +141,54 @@ pub struct RenewalsSummary {
     pub exit_code: i32,
     /// The count line the table starts with.
     pub line: String,
+    /// Fresh connections the run made, per address and vantage, as the probe reports count
+    /// them (every attempt, follow-ups and direct probes included).
+    pub connections: Connections,
+}
+
+/// Fresh connections per address (`ip` for a name's address on the URL's port, `ip:port` for a
+/// direct probe), per vantage, and the cap each vantage had per address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connections {
+    /// `--max-connections-per-address`.
+    pub cap_per_address: u32,
+    pub local: std::collections::BTreeMap<String, u32>,
+    pub in_cluster: std::collections::BTreeMap<String, u32>,
+}
+
+fn count_connections(
+    t: &crate::probe::plan::TargetReport,
+    into: &mut std::collections::BTreeMap<String, u32>,
+) {
+    for a in t.addresses.iter().chain(&t.ca_addresses) {
+        let extra = a.with_proxy_protocol.as_ref().map_or(0, |p| p.attempts)
+            + a.arrival_order
+                .as_ref()
+                .map_or(0, |o| u32::try_from(o.sequence.len()).unwrap_or(u32::MAX));
+        *into.entry(a.address.clone()).or_default() += a.attempts + extra;
+    }
+    for d in &t.direct {
+        let extra = d.with_proxy_protocol.as_ref().map_or(0, |p| p.attempts);
+        *into.entry(d.address.clone()).or_default() += d.attempts + extra;
+    }
+}
+
+/// What the probe reports of the run count, per vantage and address.
+fn connections(report: &Report, cap: u32) -> Connections {
+    let mut c = Connections {
+        cap_per_address: cap,
+        ..Default::default()
+    };
+    for ch in report.certificates.iter().flat_map(|r| &r.challenges) {
+        if let Some(t) = &ch.vantages.local {
+            count_connections(t, &mut c.local);
+        }
+        if let Some(t) = &ch.vantages.in_cluster {
+            count_connections(t, &mut c.in_cluster);
+        }
+    }
+    c
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,6 +225,8 @@ pub struct Input<'a> {
     pub strict: bool,
     pub now_unix: i64,
     pub notes: Vec<String>,
+    /// The connection cap per address each vantage had.
+    pub cap_per_address: u32,
 }
 
 fn seconds_until(ts: Option<&str>, now: i64) -> Option<i64> {
@@ -409,6 +459,7 @@ pub fn build(input: Input) -> RenewalsReport {
             crate::error::exit::OK
         },
         line: String::new(),
+        connections: connections(input.report, input.cap_per_address),
     };
     summary.line = count_line(&summary);
     let mut notes = input.notes;

@@ -115,6 +115,7 @@ fn sample(strict: bool) -> RenewalsReport {
         strict,
         now_unix: NOW,
         notes: vec![],
+        cap_per_address: 1000,
     })
 }
 
@@ -197,6 +198,7 @@ fn unknown_changes_the_exit_code_only_with_strict() {
             strict,
             now_unix: NOW,
             notes: vec![],
+            cap_per_address: 1000,
         });
         assert_eq!(r.summary.exit_code, code, "strict {strict}");
         assert_eq!(r.summary.line, "2 certificates, 0 at risk, 1 unknown");
@@ -215,6 +217,7 @@ fn unknown_changes_the_exit_code_only_with_strict() {
         strict: false,
         now_unix: NOW,
         notes: vec![],
+        cap_per_address: 1000,
     });
     assert_eq!(r.certificates[0].verdict, Verdict::Unknown);
 }

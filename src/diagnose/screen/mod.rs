@@ -166,6 +166,23 @@ mod tests {
     }
 
     #[test]
+    fn a_name_the_connection_cap_left_unprobed_is_unknown_never_ok() {
+        let (mut l, mut i) = both(vec![status(404, "nginx", 20)]);
+        for t in [&mut l, &mut i] {
+            t.addresses[0].outcomes.clear();
+            t.addresses[0].attempts = 0;
+            t.addresses[0].capped = true;
+        }
+        let f = run(Some(&l), Some(&i));
+        assert_eq!(codes(&f), [Code::ScreenInconclusive]);
+        assert!(
+            f[0].summary.contains("--max-connections-per-address"),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
     fn no_name_or_no_connection_is_at_risk() {
         let nx = report("system", &[], vec![]);
         let (_, i) = both(vec![status(404, "nginx", 20)]);

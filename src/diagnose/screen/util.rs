@@ -65,6 +65,8 @@ pub(super) struct Facts {
     pub(super) dns_failures: Vec<(&'static str, ErrorClass)>,
     /// The vantages that probed the name.
     pub(super) vantages: Vec<&'static str>,
+    /// (vantage, address) that the run's connection cap left short.
+    pub(super) capped: Vec<(&'static str, String)>,
 }
 
 pub(super) const LOCAL: &str = "this machine";
@@ -174,6 +176,9 @@ pub(super) fn facts(c: &Vantages) -> Facts {
             f.dns_failures.push((vantage, class));
         }
         for a in &report.addresses {
+            if a.capped {
+                f.capped.push((vantage, a.address.clone()));
+            }
             for o in &a.outcomes {
                 f.tallies.push(Tally {
                     vantage,

@@ -69,6 +69,11 @@ pub(super) fn verdict(c: &Vantages, f: &Facts) -> Vec<Finding> {
             why.push(format!("{n} {text}"));
         }
     }
+    for (vantage, address) in &f.capped {
+        why.push(format!(
+            "the run's connection cap for {address} was reached ({vantage}): raise --max-connections-per-address or check fewer names at once"
+        ));
+    }
     if why.is_empty() {
         why.push("nothing answered".to_owned());
     }
