@@ -395,7 +395,7 @@ pub async fn probe_and_report(
 }
 
 /// The in-cluster vantage: one probe pod for every challenge (unless `--local-only`).
-async fn probe_in_cluster(
+pub(crate) async fn probe_in_cluster(
     client: &kube::Client,
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,

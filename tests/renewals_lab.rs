@@ -124,6 +124,32 @@ fn never_silent(r: &Run) {
     }
 }
 
+/// The table at `columns` (the exit code is checked by the JSON runs).
+fn table(s: &Setup, columns: u16) -> String {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &s.lab.client,
+            BIN,
+            "renewals",
+            "-A",
+            "--attempts",
+            "10",
+        ])
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", columns.to_string())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{text}");
+    text
+}
+
 fn cert<'a>(r: &'a Run, id: &str) -> &'a Value {
     certs(r)
         .iter()
@@ -192,8 +218,15 @@ fn the_screen_flags_the_name_behind_the_wrong_data_plane() {
     let cap = conns["capPerAddress"].as_u64().unwrap();
     for side in ["local", "inCluster"] {
         let per: &serde_json::Map<String, Value> = conns[side].as_object().unwrap();
-        assert!(per.values().all(|n| n.as_u64().unwrap() <= cap), "{conns:#}");
-        assert!(per.get(lab::EDGE_V4).is_some_and(|n| n.as_u64().unwrap() > 0), "{conns:#}");
+        assert!(
+            per.values().all(|n| n.as_u64().unwrap() <= cap),
+            "{conns:#}"
+        );
+        assert!(
+            per.get(lab::EDGE_V4)
+                .is_some_and(|n| n.as_u64().unwrap() > 0),
+            "{conns:#}"
+        );
     }
     let first = r.json["summary"]["firstAtRisk"].clone();
     assert_eq!(first["name"], "api");
@@ -204,6 +237,23 @@ fn the_screen_flags_the_name_behind_the_wrong_data_plane() {
             .starts_with("4 certificates, 1 at risk, first renewal at risk in 4 days"),
         "{}",
         r.json["summary"]["line"]
+    );
+    // The table says the same, counts first.
+    let text = table(&s, 120);
+    if std::env::var_os("RENEWALS_LAB_PRINT").is_some() {
+        eprintln!("{text}");
+    }
+    assert!(
+        text.starts_with("4 certificates, 1 at risk, first renewal at risk in 4 days\n"),
+        "{text}"
+    );
+    let api_row = text
+        .lines()
+        .find(|l| l.contains("api/api"))
+        .unwrap_or_default();
+    assert!(
+        api_row.contains("at risk") && api_row.contains("WRONG_DATA_PLANE"),
+        "{text}"
     );
     // The live challenge: probed with its token from both vantages, and it passes.
     let web = cert(&r, "shop/web");
@@ -243,27 +293,7 @@ fn all_healthy_exits_0() {
     let r = run(&s, &["-n", "blog"]);
     assert_eq!(verdicts(&r), [("blog/blog".to_owned(), "ok".to_owned())]);
     // The table a person reads: counts first, names never split.
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &s.lab.client,
-            BIN,
-            "renewals",
-            "-A",
-            "--attempts",
-            "10",
-        ])
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "72")
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let text = table(&s, 72);
     assert!(text.starts_with("4 certificates, 0 at risk\n"), "{text}");
     assert!(text.contains("www.docs.example.test"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 72), "{text}");

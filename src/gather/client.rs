@@ -160,9 +160,32 @@ fn check_names(kc: &Kubeconfig, flags: &KubeFlags, files: &[PathBuf]) -> Result<
     )
 }
 
-/// Build the client and pick the namespace (`-n`, else the context's, else `default`).
+/// Inside a pod (a CronJob), as client-go's `rest.InClusterConfig` sees it.
+fn in_a_pod() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|v| !v.is_empty())
+}
+
+/// The in-cluster config (the pod's ServiceAccount token, CA and namespace), used as kubectl
+/// does when there is no kubeconfig and the process runs in a pod.
+fn in_cluster(no_kubeconfig: UserError) -> Result<Config, UserError> {
+    Config::incluster().map_err(|e| {
+        UserError::new("no kubeconfig found, and the in-cluster config cannot be used")
+            .why(format!("{no_kubeconfig}; in-cluster: {e}"))
+            .hint("mount the pod's ServiceAccount token (automountServiceAccountToken), or pass --kubeconfig PATH")
+    })
+}
+
+/// Build the client and pick the namespace (`-n`, else the context's, else `default`). Without
+/// any kubeconfig (no `--kubeconfig`, `$KUBECONFIG` or `~/.kube/config`) inside a pod, the
+/// in-cluster config (its ServiceAccount; the namespace is the pod's).
 pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserError> {
-    let files = kubeconfig_files(flags.kubeconfig.as_deref())?;
+    let files = match kubeconfig_files(flags.kubeconfig.as_deref()) {
+        Ok(files) => files,
+        Err(e) if flags.kubeconfig.is_none() && in_a_pod() => {
+            return client(in_cluster(e)?, flags);
+        }
+        Err(e) => return Err(e),
+    };
     let kc = read_kubeconfig(&files)?;
     check_names(&kc, flags, &files)?;
     let opts = KubeConfigOptions {
@@ -170,9 +193,14 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
         cluster: flags.cluster.clone(),
         user: flags.user.clone(),
     };
-    let mut cfg = Config::from_custom_kubeconfig(kc, &opts)
+    let cfg = Config::from_custom_kubeconfig(kc, &opts)
         .await
         .map_err(|e| UserError::new("cannot use the kubeconfig").why(e.to_string()))?;
+    client(cfg, flags)
+}
+
+/// The client for `cfg` with the flags' impersonation and timeouts, and the namespace.
+fn client(mut cfg: Config, flags: &KubeFlags) -> Result<(kube::Client, String), UserError> {
     if let Some(user) = &flags.as_user {
         cfg.auth_info.impersonate = Some(user.clone());
     }

@@ -18,17 +18,25 @@ use tokio::sync::Semaphore;
 
 /// Run a plan to completion. Never fails: what could not be done is recorded in the report.
 pub async fn run_plan(plan: &ProbePlan) -> ProbeReport {
+    run_plan_counting(plan, &std::sync::atomic::AtomicUsize::new(0)).await
+}
+
+/// [`run_plan`], adding one to `done` as each target is finished (for a progress line).
+pub async fn run_plan_counting(
+    plan: &ProbePlan,
+    done: &std::sync::atomic::AtomicUsize,
+) -> ProbeReport {
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
     let opts = &plan.options;
     let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
     let ledger = Ledger::new(opts.budget);
     let (mut targets, witnesses) = futures::future::join(
-        futures::future::join_all(
-            plan.targets
-                .iter()
-                .map(|t| run_target(t, opts, permits.clone(), &ledger)),
-        ),
+        futures::future::join_all(plan.targets.iter().map(|t| async {
+            let r = run_target(t, opts, permits.clone(), &ledger).await;
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            r
+        })),
         // The egress witness runs beside the challenge probes (see `egress`).
         super::egress::run_all(&plan.targets, opts),
     )

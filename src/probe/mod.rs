@@ -24,7 +24,7 @@ pub mod url;
 pub mod verdict;
 mod wire;
 
-pub use engine::run_plan;
+pub use engine::{run_plan, run_plan_counting};
 
 use incluster::InCluster;
 use plan::TargetReport;

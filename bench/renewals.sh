@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Benchmark: `kubectl acmecheck renewals -A` over a big cluster on the network lab — 500 Ready
+# Certificates in 50 namespaces whose names resolve to 3 edge addresses (each → ingress-nginx),
+# from the fake API server, both vantages (the fake kubelet runs the probe pod), the read-only
+# screen (no --replay).
+#
+#   sudo bench/renewals.sh [RUNS]     # default: 3
+#
+# Prints, against the targets of issue 13:
+#   wall time            hyperfine over RUNS runs                          (target ≤ 60 s)
+#   objects created      POSTs the run sent to the API server              (target ≤ 100)
+#   connections/address  the run's own count per address and vantage (from its probe reports),
+#                        and the cap (--max-connections-per-address, default 1000)
+#                                                                          (target ≤ the cap)
+#   API requests         every non-discovery request of one run            (one list per kind,
+#                                                                          whatever the number
+#                                                                          of Certificates)
+#   peak memory          max RSS of the CLI and of the probe pod's process (GNU time)
+#                                                                          (target ≤ 200 MB)
+# Needs root (network namespaces), hyperfine, python3 and GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench/renewals.sh needs root (network namespaces)" >&2; exit 2; }
+command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
+runs=${1:-3}
+scenario=renewals-bench
+
+cargo build --release -q --bin kubectl-acmecheck
+cargo build --release -q -p acmecheck-testkit --bin lab
+BIN=$PWD/target/release/kubectl-acmecheck
+IMAGE=lab.example.test/kubectl-acmecheck:bench
+work=$(mktemp -d)
+trap 'exec 3>&- ; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+# The probe image: the release binary under GNU time (its peak RSS in KiB, one line per run).
+printf '#!/bin/sh\nexec /usr/bin/time -a -o "%s" -f "%%M" "%s" "$@"\n' "$work/pod-rss" "$BIN" \
+  >"$work/probe-image"
+chmod +x "$work/probe-image"
+
+mkfifo "$work/in"
+target/release/lab up "$scenario" --api --kubelet-image "$IMAGE=$work/probe-image" \
+  <"$work/in" >"$work/lab.out" 2>"$work/lab.err" &
+exec 3>"$work/in"
+for _ in $(seq 600); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^ready' "$work/lab.out" || { cat "$work/lab.out" "$work/lab.err" >&2; exit 1; }
+client=$(sed -n 's/^client=//p' "$work/lab.out")
+kubeconfig=$(sed -n 's/^kubeconfig=//p' "$work/lab.out")
+echo "lab: $scenario"
+
+run=(ip netns exec "$client" env "ACMECHECK_PROBE_IMAGE=$IMAGE" "$BIN" renewals -A -o json
+  --kubeconfig "$kubeconfig")
+
+# The API requests since the last call (the lab prints and forgets them on `requests`).
+requests() {
+  local before
+  before=$(grep -c '^requests=' "$work/lab.out" || true)
+  echo requests >&3
+  for _ in $(seq 200); do
+    [ "$(grep -c '^requests=' "$work/lab.out" || true)" -gt "$before" ] && return
+    sleep 0.05
+  done
+  echo "the lab did not answer 'requests'" >&2
+  exit 1
+}
+
+requests
+: >"$work/pod-rss"
+set +e
+/usr/bin/time -o "$work/cli-rss" -f "%M %e" "${run[@]}" >"$work/report.json" 2>"$work/stderr"
+code=$?
+set -e
+[ "$code" -le 1 ] || { cat "$work/stderr" >&2; echo "kubectl-acmecheck exited $code" >&2; exit 1; }
+requests
+awk '/^requests=/{n++} n==2' "$work/lab.out" | grep '^# ' | sed 's/^# //' >"$work/requests" || true
+
+echo
+echo "== one run (exit $code)"
+python3 - "$work/report.json" "$work/requests" "$work/cli-rss" "$work/pod-rss" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+reqs = [l.strip() for l in open(sys.argv[2]) if l.strip()]
+cli_kb, cli_s = open(sys.argv[3]).read().split()[-2:]
+pod = [int(x) for x in open(sys.argv[4]).read().split() if x.strip().isdigit()]
+s = r["summary"]
+print(f"  {s['line']}  (mode {s['mode']}, in-cluster vantage: {r.get('inCluster', {}).get('state')})")
+names = sum(len(c["names"]) for c in r["certificates"])
+print(f"  names checked: {names}")
+posts = [q for q in reqs if q.startswith("POST ")]
+print(f"  objects created: {len(posts)} {posts}")
+print(f"  API requests: {len(reqs)}")
+for q in reqs:
+    print(f"    {q}")
+c = s["connections"]
+cap = c["capPerAddress"]
+for side in ("local", "inCluster"):
+    per = c[side]
+    top = sorted(per.items(), key=lambda kv: -kv[1])
+    print(f"  connections ({side}): {len(per)} addresses, at most {top[0][1] if top else 0} per address (cap {cap}): "
+          + ", ".join(f"{a} {n}" for a, n in top[:8]))
+    assert all(n <= cap for n in per.values()), f"over the cap: {top[:3]}"
+print(f"  peak memory: CLI {int(cli_kb) / 1024:.1f} MiB (wall {cli_s} s), probe pod {max(pod) / 1024 if pod else 0:.1f} MiB")
+PY
+
+echo
+echo "== wall time"
+hyperfine -N --runs "$runs" -i "${run[*]}"
