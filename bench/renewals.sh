@@ -104,4 +104,19 @@ PY
 
 echo
 echo "== wall time"
-hyperfine -N --runs "$runs" -i "${run[*]}"
+hyperfine -N --runs "$runs" -i --export-json "$work/times.json" "${run[*]}"
+python3 - "$work/times.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"  exit codes of the timed runs: {r.get('exit_codes')}")
+PY
+
+echo
+echo "== each of $runs more runs: exit code and count line"
+for _ in $(seq "$runs"); do
+  set +e
+  "${run[@]}" >"$work/again.json" 2>/dev/null
+  c=$?
+  set -e
+  python3 bench/renewals_summary.py "$work/again.json" "$c"
+done

@@ -70,19 +70,34 @@ fn run(s: &Setup, args: &[&str]) -> Run {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     let r = Run { code, json, stderr };
     never_silent(&r);
-    no_probe_pod_left(s);
+    nothing_left(s);
     r
 }
 
-fn no_probe_pod_left(s: &Setup) {
+/// Every kind a run may create: the probe pod, and with --replay the stand-ins.
+const KINDS: &[(&str, &str)] = &[
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+];
+
+/// Nothing with the tool's label is left, of any kind it creates (a pod being deleted goes
+/// within seconds).
+fn nothing_left(s: &Setup) {
     let until = Instant::now() + Duration::from_secs(15);
     loop {
-        let left: Vec<Value> = s
-            .api
-            .list("v1", "Pod")
-            .into_iter()
-            .filter(|o| {
-                o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-acmecheck"
+        let left: Vec<String> = KINDS
+            .iter()
+            .flat_map(|(av, kind)| {
+                s.api
+                    .list(av, kind)
+                    .into_iter()
+                    .filter(|o| {
+                        o["metadata"]["labels"]["app.kubernetes.io/managed-by"]
+                            == "kubectl-acmecheck"
+                    })
+                    .map(move |o| format!("{kind} {}", o["metadata"]["name"]))
             })
             .collect();
         if left.is_empty() {
@@ -297,4 +312,51 @@ fn all_healthy_exits_0() {
     assert!(text.starts_with("4 certificates, 0 at risk\n"), "{text}");
     assert!(text.contains("www.docs.example.test"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 72), "{text}");
+}
+
+/// With --replay, a name without a live challenge gets a stand-in solver, probed with a token
+/// it serves: healthy → ok and exit 0; the name behind the wrong data plane → at risk, exit 1.
+/// Every stand-in is deleted. (One name per scenario: the lab has one solver address.)
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn replay_proves_a_healthy_renewal_and_names_the_wrong_data_plane() {
+    for (scenario, code, verdict) in [
+        ("renewals-replay-healthy", 0, "ok"),
+        ("renewals-replay-wrong-plane", 1, "atRisk"),
+    ] {
+        let Some(s) = setup(scenario) else {
+            return;
+        };
+        let r = run(&s, &["-n", "shop", "--replay", "--replay-wait", "3s"]);
+        assert_eq!(r.code, code, "{scenario}: {:#}\n{}", r.json, r.stderr);
+        assert_eq!(r.json["summary"]["mode"], "replay");
+        let web = cert(&r, "shop/web");
+        assert_eq!(web["verdict"], verdict, "{scenario}: {web:#}");
+        let name = &web["names"][0];
+        assert_eq!(name["checkedBy"], "replay", "{scenario}: {web:#}");
+        assert!(
+            name["challenge"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("acmecheck-solver-")),
+            "{scenario}: {name:#}"
+        );
+        if code == 0 {
+            assert_eq!(name["selfCheck"], "pass", "{web:#}");
+            assert_eq!(name["ca"], "pass", "{web:#}");
+        } else {
+            assert_eq!(web["firstFinding"]["code"], "WRONG_DATA_PLANE", "{web:#}");
+        }
+        let posts: Vec<String> = s
+            .api
+            .requests()
+            .into_iter()
+            .filter(|q| q.method == "POST")
+            .map(|q| q.path)
+            .collect();
+        assert_eq!(
+            posts.len(),
+            4,
+            "stand-in pod, Service, Ingress + the probe pod: {posts:#?}"
+        );
+    }
 }

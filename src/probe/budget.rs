@@ -7,6 +7,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
+/// Names resolved at the same time in a budgeted plan (each resolution is a few lookups per
+/// resolver plus the repeated ones of `dns::resolve_target`): 500 names at once made the lab's
+/// cluster DNS (dnsmasq, 150 forwarded queries in flight) answer SERVFAIL, which the screen
+/// would have reported as a broken name.
+pub const NAMES_RESOLVED_AT_ONCE: usize = 8;
+
 /// Attempts per direct (data-plane / solver) probe without a budget.
 pub const DIRECT_ATTEMPTS: u32 = 20;
 

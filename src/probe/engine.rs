@@ -31,9 +31,16 @@ pub async fn run_plan_counting(
     let opts = &plan.options;
     let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
     let ledger = Ledger::new(opts.budget);
+    // Many names at once (a budgeted plan) must not flood the resolver they are asked of (the
+    // cluster DNS from the probe pod): a few names resolve at a time.
+    let lookups = Semaphore::new(if opts.budget.is_some() {
+        super::budget::NAMES_RESOLVED_AT_ONCE
+    } else {
+        Semaphore::MAX_PERMITS
+    });
     let (mut targets, witnesses) = futures::future::join(
         futures::future::join_all(plan.targets.iter().map(|t| async {
-            let r = run_target(t, opts, permits.clone(), &ledger).await;
+            let r = run_target(t, opts, permits.clone(), &ledger, &lookups).await;
             done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             r
         })),
@@ -91,6 +98,7 @@ async fn run_target(
     opts: &ProbeOptions,
     permits: Arc<Semaphore>,
     ledger: &Ledger,
+    lookups: &Semaphore,
 ) -> TargetReport {
     let url_text = target_url(t);
     let ca = t.ca_profile.unwrap_or(opts.ca_profile);
@@ -124,7 +132,11 @@ async fn run_target(
         pebble_port: opts.pebble.as_ref().map_or(80, |p| p.http_port),
     };
 
-    let addresses = dns::resolve_target(&url, opts, &mut report.dns).await;
+    let addresses = {
+        // A closed semaphore cannot happen (never closed); resolve unthrottled if it did.
+        let _permit = lookups.acquire().await.ok();
+        dns::resolve_target(&url, opts, &mut report.dns).await
+    };
     let fixed = opts.attempts_per_address.map(|n| n.clamp(1, MAX_ATTEMPTS));
     let probe = |url: Url, addresses: Vec<(IpAddr, Vec<String>)>| {
         let (settings, permits) = (&settings, &permits);

@@ -163,7 +163,7 @@ pub fn fake_api(
     }
     // Replay scenarios: the kubelet also runs the acmesolver stand-in (on the solver pod's
     // address), and a Gateway controller stand-in writes HTTPRoute status.
-    let replay = super::is_replay_scenario(scenario);
+    let replay = super::is_replay_scenario(scenario) || super::renewals::replays(scenario);
     if let Some(cfg) = kubelet {
         let cfg = if replay {
             super::replay_kubelet(cfg)?

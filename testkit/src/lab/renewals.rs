@@ -6,6 +6,11 @@
 //! | `renewals-healthy` | every name → the edge → ingress-nginx; the solver serves `shop/web`'s live challenge | `shop/web` (live challenge, self check in progress) and Ready Certificates `blog/blog`, `docs/docs` (two names), `api/api` |
 //! | `renewals-wrong-plane` | the same, but `api.example.test` resolves to the gateway (404), which carries no solver route | the same |
 //! | `renewals-bench` | 500 names over 3 edge addresses, each → ingress-nginx | 500 Ready Certificates in 50 namespaces, no live challenge (benchmark) |
+//! | `renewals-replay-healthy` | `shop.example.test` → the edge → ingress-nginx, which routes any token to the solver address | one Ready Certificate `shop/web`, no challenge: `--replay`'s stand-in (the kubelet's acmesolver) serves it |
+//! | `renewals-replay-wrong-plane` | `shop.example.test` → the gateway (404); ingress-nginx would route the solver | the same |
+//!
+//! The replay scenarios have one name: the lab's cluster namespace has one solver address, so
+//! one stand-in at a time (a multi-name stand-in is not built yet).
 
 use super::cluster::Plane;
 use super::{DNS_NAME, EDGE_V4, EDGE2_V4, ENVOY_V4, Lab, NGINX_V4};
@@ -26,7 +31,21 @@ pub const RENEWAL_SCENARIOS: &[(&str, &str)] = &[
         "renewals-bench",
         "500 Ready Certificates in 50 namespaces over 3 edge addresses, all reaching ingress-nginx (benchmark)",
     ),
+    (
+        "renewals-replay-healthy",
+        "one Ready Certificate shop/web, no challenge; its name reaches ingress-nginx, which routes any token to the solver (--replay)",
+    ),
+    (
+        "renewals-replay-wrong-plane",
+        "one Ready Certificate shop/web, no challenge; its name resolves to the gateway (404) while ingress-nginx would route the solver (--replay)",
+    ),
 ];
+
+/// The renewal scenarios whose checks replay: the kubelet runs the acmesolver stand-in for the
+/// solver image, as for the replay scenarios.
+pub fn replays(name: &str) -> bool {
+    name.starts_with("renewals-replay-")
+}
 
 /// The third edge address of the benchmark.
 pub const EDGE3_V4: &str = "203.0.113.13";
@@ -99,6 +118,24 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
                 lab.haproxy(&edge, &format!("{addr}:80"), &[("ingress_nginx", &n, 1)])?;
             }
         }
+        "renewals-replay-healthy" | "renewals-replay-wrong-plane" => {
+            let to = if name.ends_with("wrong-plane") {
+                ENVOY_V4
+            } else {
+                EDGE_V4
+            };
+            lab.dns(&[(DNS_NAME, to)])?;
+            lab.ingress_nginx(
+                d,
+                Plane {
+                    any_token: true,
+                    ..Default::default()
+                },
+            )?;
+            lab.gateway_without_route(d)?;
+            lab.edge_to_nginx(&[], false, "")?;
+            lab.cluster_hosting_solver()?;
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -140,7 +177,7 @@ pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
         return;
     }
     let bench = scenario == "renewals-bench";
-    if bench && (file.starts_with("20-") || file.starts_with("30-")) {
+    if (bench || replays(scenario)) && (file.starts_with("20-") || file.starts_with("30-")) {
         docs.clear();
         return;
     }
@@ -152,6 +189,10 @@ pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
         }
     }
     if !file.starts_with("40-") {
+        return;
+    }
+    if replays(scenario) {
+        docs.push(ready_certificate("shop", "web", &[DNS_NAME], 12));
         return;
     }
     if bench {
