@@ -10,6 +10,8 @@ use crate::probe::incluster::{InCluster, Placement, Problem};
 use crate::reason::{self, Phase, Reason};
 use serde::{Deserialize, Serialize};
 
+mod findings;
+pub mod fix;
 mod layout;
 pub mod picture;
 mod probes;
