@@ -248,6 +248,7 @@ mod tests {
             challenges,
             already_authorized: vec![],
             findings,
+            replay: None,
         }
     }
 
