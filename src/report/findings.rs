@@ -60,7 +60,11 @@ pub(super) fn findings_table(findings: &[Finding], style: Style, charset: Charse
     } else {
         header
     };
-    let _ = writeln!(out, "{rule}\n{header}\n{}", double.to_string().repeat(total));
+    let _ = writeln!(
+        out,
+        "{rule}\n{header}\n{}",
+        double.to_string().repeat(total)
+    );
     let roles = roles(findings);
     for (i, f) in findings.iter().enumerate() {
         let lines = body(f, &roles[i], room, style.wide);
@@ -255,7 +259,10 @@ mod tests {
         );
         // A fix that starts with its command: the label alone above it.
         assert_eq!(
-            fix_lines("kubectl -n x patch service y -p '{}' (loses the client IP), or z", 64),
+            fix_lines(
+                "kubectl -n x patch service y -p '{}' (loses the client IP), or z",
+                64
+            ),
             [
                 "fix:",
                 "       kubectl -n x patch service y -p '{}'",
@@ -264,7 +271,10 @@ mod tests {
         );
         // Separators between commands are the line breaks.
         assert_eq!(
-            fix_lines("check: dig +trace a.test A; dig a.test CAA — then fix it", 64),
+            fix_lines(
+                "check: dig +trace a.test A; dig a.test CAA — then fix it",
+                64
+            ),
             [
                 "fix: check:",
                 "       dig +trace a.test A",
@@ -316,8 +326,17 @@ mod tests {
                 "{l}"
             );
         }
-        assert!(text.contains(&format!("\n{}docs: {DOCS_BASE}/HAIRPIN_UNREACHABLE.md\n", " ".repeat(16))), "{text}");
-        assert!(text.contains(&format!("\n{}\"{URL}\":\n", " ".repeat(18))), "{text}");
+        assert!(
+            text.contains(&format!(
+                "\n{}docs: {DOCS_BASE}/HAIRPIN_UNREACHABLE.md\n",
+                " ".repeat(16)
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("\n{}\"{URL}\":\n", " ".repeat(18))),
+            "{text}"
+        );
     }
 
     #[test]

@@ -211,15 +211,25 @@ mod tests {
             ]
         );
         assert_eq!(
-            commands("check DNSSEC: dig +trace a.test A; dig +dnssec a.test AAAA; dig a.test CAA — fix or remove"),
-            ["dig +trace a.test A", "dig +dnssec a.test AAAA", "dig a.test CAA"]
+            commands(
+                "check DNSSEC: dig +trace a.test A; dig +dnssec a.test AAAA; dig a.test CAA — fix or remove"
+            ),
+            [
+                "dig +trace a.test A",
+                "dig +dnssec a.test AAAA",
+                "dig a.test CAA"
+            ]
         );
         assert_eq!(
-            commands("kubectl describe gateway public -n infra and the logs of its implementation's pods"),
+            commands(
+                "kubectl describe gateway public -n infra and the logs of its implementation's pods"
+            ),
             ["kubectl describe gateway public -n infra"]
         );
         assert_eq!(
-            commands("kubectl logs deploy/x -n y --all-containers | grep -iE 'error|reload' (an unrelated bad object), fix it, then kubectl rollout restart deployment x -n y"),
+            commands(
+                "kubectl logs deploy/x -n y --all-containers | grep -iE 'error|reload' (an unrelated bad object), fix it, then kubectl rollout restart deployment x -n y"
+            ),
             [
                 "kubectl logs deploy/x -n y --all-containers | grep -iE 'error|reload'",
                 "kubectl rollout restart deployment x -n y"
@@ -239,17 +249,29 @@ mod tests {
             [patch]
         );
         let jsonpath = "kubectl -n ingress-nginx get svc ingress-nginx-controller -o jsonpath='{.status.loadBalancer.ingress}'";
-        assert_eq!(commands(&format!("point it at x (see {jsonpath}); or y")), [jsonpath]);
+        assert_eq!(
+            commands(&format!("point it at x (see {jsonpath}); or y")),
+            [jsonpath]
+        );
         let events = "kubectl get events -n shop --sort-by=.lastTimestamp | grep -E 'cm-acme-http-solver|web'";
-        assert_eq!(commands(&format!("compare the times: {events}; if the solver went away")), [events]);
+        assert_eq!(
+            commands(&format!(
+                "compare the times: {events}; if the solver went away"
+            )),
+            [events]
+        );
         let env = "kubectl -n cert-manager set env deployment/cert-manager NO_PROXY=.cluster.local,.svc,198.51.100.0/24,127.0.0.1,shop.example.test";
         assert_eq!(
-            commands(&format!("exclude the name from the proxy for the self check: {env} (and no_proxy if set; Helm: the chart's no_proxy value)")),
+            commands(&format!(
+                "exclude the name from the proxy for the self check: {env} (and no_proxy if set; Helm: the chart's no_proxy value)"
+            )),
             [env]
         );
         // `(` inside a word is a bracket, not the start of a remark.
         assert_eq!(
-            commands("run kubectl get pods -o custom-columns=N:.metadata.name,S:.status.phase(x) now"),
+            commands(
+                "run kubectl get pods -o custom-columns=N:.metadata.name,S:.status.phase(x) now"
+            ),
             ["kubectl get pods -o custom-columns=N:.metadata.name,S:.status.phase(x) now"]
         );
     }
@@ -263,7 +285,9 @@ mod tests {
         );
         // Not a command: stays in the prose, as one unit for the wrapping.
         assert_eq!(
-            commands("HAProxy: `acl acme path_beg /.well-known/acme-challenge/` + `use_backend <nginx backend> if acme`"),
+            commands(
+                "HAProxy: `acl acme path_beg /.well-known/acme-challenge/` + `use_backend <nginx backend> if acme`"
+            ),
             Vec::<String>::new()
         );
     }

@@ -306,11 +306,23 @@ mod tests {
         let text = "HAProxy: `acl acme path_beg /x/` + `use_backend <b> if acme`; done";
         assert_eq!(
             words(text),
-            ["HAProxy:", "`acl acme path_beg /x/`", "+", "`use_backend <b> if acme`;", "done"]
+            [
+                "HAProxy:",
+                "`acl acme path_beg /x/`",
+                "+",
+                "`use_backend <b> if acme`;",
+                "done"
+            ]
         );
         assert_eq!(
             wrap_words(text, 12),
-            ["HAProxy:", "`acl acme path_beg /x/`", "+", "`use_backend <b> if acme`;", "done"]
+            [
+                "HAProxy:",
+                "`acl acme path_beg /x/`",
+                "+",
+                "`use_backend <b> if acme`;",
+                "done"
+            ]
         );
         // An unmatched backtick is an ordinary character.
         assert_eq!(words("a `b c"), ["a", "`b", "c"]);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 mod findings;
 pub mod fix;
 mod layout;
+pub mod overflow;
 pub mod picture;
 mod probes;
 pub mod replay;

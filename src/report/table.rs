@@ -188,7 +188,6 @@ fn certificate(
         out.push('\n');
     }
     out.push_str(&findings_table(&c.findings, style, look.charset));
-    out.push('\n');
 }
 
 /// What a run with no problem looked at: rules, and per vantage the addresses and attempts.
