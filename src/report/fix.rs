@@ -276,6 +276,28 @@ mod tests {
         );
     }
 
+    /// CA_REJECTED's stand-in: `--` inside a command is an argument, not a dash of prose; a
+    /// key with `_` and `-` in it stays in its command.
+    #[test]
+    fn a_stand_in_by_hand_is_two_commands() {
+        let run = "kubectl -n shop run acme-standin --image=quay.io/jetstack/cert-manager-acmesolver:v1.19.1 -- --listen-port=8089 --domain=shop.example.com --token=GyBCgvtZQEY1 --key=GyBCgvtZQEY1.9jg46WB3rR_AHD-EBXk";
+        let expose = "kubectl -n shop expose pod acme-standin --port=8089";
+        let fix = format!(
+            "to reproduce it before then, stand in for the solver by hand: {run}; {expose}; route http://shop.example.com/.well-known/acme-challenge/GyBCgvtZQEY1 to that Service through the solver's Ingress class or Gateway; curl it from outside the cluster; then delete both"
+        );
+        assert_eq!(commands(&fix), [run, expose]);
+        assert_eq!(
+            commands("then compare by hand: curl -sv http://a.test/x from outside and from a pod"),
+            ["curl -sv http://a.test/x"]
+        );
+        assert_eq!(
+            commands(
+                "every 10 s: kubectl -n cert-manager get challenge web-1 -w; if its reason stays"
+            ),
+            ["kubectl -n cert-manager get challenge web-1 -w"]
+        );
+    }
+
     #[test]
     fn backticks_mark_code() {
         let cmd = "kubectl -n kube-system get cm kube-proxy -o yaml";

@@ -11,7 +11,10 @@
 //! Both vantages share one drawing only when they saw the same answers in the same shares (as
 //! printed); otherwise each vantage gets its own, so no share is shown that neither saw. A
 //! backend is named after the data plane whose direct probe (from the probe pod) got the same
-//! answer from the same fingerprint, when exactly one did. When the drawing is wider than the
+//! answer from the same fingerprint, when exactly one did; and one fingerprint has one name in
+//! the whole picture: once an answer ties `nginx` to ingress-nginx, every `nginx` branch says
+//! `nginx (ingress-nginx)`, from this machine too, even where it answered otherwise (the
+//! allow-list: 200 from outside, 403 inside). When the drawing is wider than the
 //! terminal the branches hang under the address instead; in a locale that is not UTF-8 the lines
 //! are ASCII ([`Charset`]).
 
@@ -131,6 +134,7 @@ pub(super) fn picture(
             }
         }
     }
+    let names = names(&views, direct);
     let mut trees: Vec<Tree> = Vec::new();
     for ip in addresses {
         let seen: Vec<(&'static str, Vec<Branch>)> = views
@@ -140,7 +144,7 @@ pub(super) fn picture(
                     .addresses
                     .iter()
                     .find(|a| a.address == ip && a.attempts > 0)?;
-                Some((*label, branches(a, direct)))
+                Some((*label, branches(a, direct, &names)))
             })
             .filter(|(_, b)| !b.is_empty())
             .collect();
@@ -192,15 +196,16 @@ pub(super) fn picture(
 }
 
 /// Each outcome on the address is a backend: its share of the attempts, who answered (the
-/// fingerprint, and the data plane when the direct probes attribute it), what it answered.
-fn branches(a: &AddressReport, direct: &[DirectResult]) -> Vec<Branch> {
+/// fingerprint, and the data plane when the direct probes attribute it: [`names`]), what it
+/// answered.
+fn branches(a: &AddressReport, direct: &[DirectResult], names: &[(String, String)]) -> Vec<Branch> {
     let mut outcomes: Vec<&OutcomeCount> = a.outcomes.iter().filter(|o| o.count > 0).collect();
     outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));
     outcomes
         .into_iter()
         .map(|o| Branch {
             share: share(o.count, a.attempts),
-            who: who(o, direct),
+            who: who(o, direct, names),
             what: what(o),
         })
         .collect()
@@ -217,28 +222,77 @@ fn share(count: u32, attempts: u32) -> String {
     }
 }
 
-/// `nginx (ingress-nginx)`: the fingerprint, and the one data plane whose direct probe got the
-/// same answer (status and body) from the same fingerprint.
-fn who(o: &OutcomeCount, direct: &[DirectResult]) -> String {
+/// `nginx (ingress-nginx)`: the fingerprint, and its data plane: the one whose direct probe got
+/// this very answer ([`plane_for`]), else the one the picture ties the fingerprint to
+/// ([`names`]).
+fn who(o: &OutcomeCount, direct: &[DirectResult], names: &[(String, String)]) -> String {
     if o.responder == "-" || o.responder.is_empty() {
         return "no answer".to_owned();
     }
+    let plane = plane_for(o, direct).or_else(|| {
+        names
+            .iter()
+            .find(|(f, _)| *f == o.responder)
+            .map(|(_, p)| p.clone())
+    });
+    match plane {
+        Some(plane) if plane != o.responder => format!("{} ({plane})", o.responder),
+        _ => o.responder.clone(),
+    }
+}
+
+/// The one data plane whose direct probe got the same answer (status and body) from the same
+/// fingerprint as `o`; none when no plane or several did.
+fn plane_for(o: &OutcomeCount, direct: &[DirectResult]) -> Option<String> {
+    o.status?;
     let mut planes: Vec<String> = Vec::new();
     for d in direct {
         let same = d.outcomes.iter().any(|x| {
             x.responder == o.responder && x.status == o.status && x.key_match == o.key_match
         });
-        if same && o.status.is_some() {
-            let plane = plane_of(&d.label);
-            if !planes.contains(&plane) {
-                planes.push(plane);
-            }
+        let plane = plane_of(&d.label);
+        if same && !planes.contains(&plane) {
+            planes.push(plane);
         }
     }
-    match planes.as_slice() {
-        [plane] if *plane != o.responder => format!("{} ({plane})", o.responder),
-        _ => o.responder.clone(),
+    match <[String; 1]>::try_from(planes) {
+        Ok([plane]) => Some(plane),
+        Err(_) => None,
     }
+}
+
+/// Fingerprint → data plane, for the whole picture, so that one server has one name from both
+/// vantages: a fingerprint is tied to a plane when every outcome of it (from either vantage)
+/// that [`plane_for`] names names that plane, and no other plane's direct probe answered with
+/// that fingerprint at all.
+fn names(views: &[(&str, &TargetReport)], direct: &[DirectResult]) -> Vec<(String, String)> {
+    let mut named: Vec<(String, Option<String>)> = Vec::new();
+    let outcomes = views
+        .iter()
+        .flat_map(|(_, t)| &t.addresses)
+        .flat_map(|a| &a.outcomes)
+        .filter(|o| o.count > 0);
+    for o in outcomes {
+        let Some(plane) = plane_for(o, direct) else {
+            continue;
+        };
+        match named.iter_mut().find(|(f, _)| *f == o.responder) {
+            // Two planes for one fingerprint: none.
+            Some((_, slot)) if slot.as_ref() != Some(&plane) => *slot = None,
+            Some(_) => {}
+            None => named.push((o.responder.clone(), Some(plane))),
+        }
+    }
+    named
+        .into_iter()
+        .filter_map(|(f, plane)| {
+            let plane = plane?;
+            let others = direct.iter().any(|d| {
+                plane_of(&d.label) != plane && d.outcomes.iter().any(|x| x.responder == f)
+            });
+            (!others).then_some((f, plane))
+        })
+        .collect()
 }
 
 /// The data plane a direct probe's label names: `ingress-nginx Service ns/name` →
@@ -259,7 +313,7 @@ fn plane_of(label: &str) -> String {
     }
 }
 
-/// `200 key`, `404`, `200 wrong body after 1 redirect(s)`, `connect timeout`.
+/// `200 key`, `404`, `200 wrong body after 1 redirect`, `connect timeout`.
 fn what(o: &OutcomeCount) -> String {
     match (o.status, o.error_class) {
         (Some(s), _) => {
@@ -272,7 +326,8 @@ fn what(o: &OutcomeCount) -> String {
             let via = if o.redirect_chain.is_empty() {
                 String::new()
             } else {
-                format!(" after {} redirect(s)", o.redirect_chain.len())
+                let n = o.redirect_chain.len();
+                format!(" after {n} redirect{}", if n == 1 { "" } else { "s" })
             };
             format!("{s}{body}{via}")
         }
