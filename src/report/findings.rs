@@ -175,7 +175,10 @@ fn hanging(head: &str, text: &str, room: usize) -> Vec<String> {
 }
 
 /// The fix: prose wrapped under `fix: `, each command on a line of its own two columns further
-/// in (never wrapped), preformatted lines as they are.
+/// in (never wrapped), preformatted lines as they are. A command that closes a parenthesis
+/// (`(or kubectl cert-manager renew)`, `(see kubectl … -o jsonpath='…')`) loses that
+/// parenthesis: its own line sets it apart already, and a `(` or `)` alone on a line reads as
+/// noise.
 fn fix_lines(fix: &str, room: usize) -> Vec<String> {
     let hang = " ".repeat(FIX.len());
     // (line, is prose)
@@ -191,19 +194,32 @@ fn fix_lines(fix: &str, room: usize) -> Vec<String> {
         prose.clear();
     };
     let mut after_command = false;
-    for part in parts(fix) {
+    let mut close = false;
+    let parts = parts(fix);
+    for (i, part) in parts.iter().enumerate() {
         match part {
             Part::Prose(s) => {
+                let mut s = s.as_str();
+                if close {
+                    s = s.strip_prefix(')').unwrap_or(s);
+                }
                 // The separator after a command is the line break.
-                let s = if after_command {
-                    s.trim_start_matches([' ', ';', ','])
-                } else {
-                    s.as_str()
-                };
+                if after_command {
+                    s = s.trim_start_matches([' ', ';', ',']);
+                }
                 prose.push_str(s);
                 after_command = false;
+                close = false;
             }
             Part::Command(c) => {
+                let closes = matches!(parts.get(i + 1), Some(Part::Prose(n)) if n.starts_with(')'));
+                if let Some(open) = prose.rfind('(')
+                    && closes
+                    && !prose[open..].contains(')')
+                {
+                    prose.remove(open);
+                    close = true;
+                }
                 flush(&mut lines, &mut prose);
                 let indent = " ".repeat(FIX.len() + COMMAND_INDENT);
                 lines.push((format!("{indent}{c}"), false));
@@ -213,10 +229,12 @@ fn fix_lines(fix: &str, room: usize) -> Vec<String> {
                 flush(&mut lines, &mut prose);
                 lines.push((format!("{hang}{b}"), false));
                 after_command = false;
+                close = false;
             }
             Part::Break => {
                 flush(&mut lines, &mut prose);
                 after_command = false;
+                close = false;
             }
         }
     }
@@ -267,6 +285,32 @@ mod tests {
                 "fix:",
                 "       kubectl -n x patch service y -p '{}'",
                 "     (loses the client IP), or z"
+            ]
+        );
+        // A command alone in parentheses loses them; its lead-in stays.
+        assert_eq!(
+            fix_lines(
+                "retry now: cmctl renew web -n shop (or kubectl cert-manager renew); or wait",
+                64
+            ),
+            [
+                "fix: retry now:",
+                "       cmctl renew web -n shop",
+                "     or",
+                "       kubectl cert-manager renew",
+                "     or wait"
+            ]
+        );
+        // A parenthesis that goes on after its command keeps both halves.
+        assert_eq!(
+            fix_lines(
+                "check the mode (`kubectl -n k get cm p -o yaml`: ipvs needs more)",
+                64
+            ),
+            [
+                "fix: check the mode (",
+                "       kubectl -n k get cm p -o yaml",
+                "     : ipvs needs more)"
             ]
         );
         // Separators between commands are the line breaks.
