@@ -10,6 +10,7 @@ use crate::probe::incluster::{InCluster, Placement, Problem};
 use crate::reason::{self, Phase, Reason};
 use serde::{Deserialize, Serialize};
 
+mod backends;
 mod findings;
 pub mod fix;
 mod layout;
