@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 mod layout;
 pub mod picture;
 mod probes;
+pub mod replay;
 pub mod summary;
 pub mod table;
 pub mod terminal;
@@ -84,6 +85,10 @@ pub struct CertificateReport {
     pub already_authorized: Vec<String>,
     /// Ranked: the first error finding is the root cause.
     pub findings: Vec<Finding>,
+    /// What a replay created and probed (`--replay`, `preflight`), or, after a failed issuance
+    /// without `--replay`, what it would create (`state: planned`) and the command.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub replay: Option<crate::evidence::ReplayEvidence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -215,6 +220,7 @@ impl CertificateReport {
             challenges,
             already_authorized,
             findings,
+            replay: cert.replay.clone(),
         }
     }
 

@@ -234,6 +234,7 @@ mod tests {
             challenges,
             already_authorized: vec![],
             findings,
+            replay: None,
         }
     }
 

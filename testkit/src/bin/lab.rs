@@ -50,7 +50,7 @@ fn main() {
         Some("list") => {
             // What each scenario builds, and what cert-manager's Challenge says there (the
             // round recorded from the Go reference self check, or the state kept on purpose).
-            for (name, what) in lab::SCENARIOS {
+            for (name, what) in lab::SCENARIOS.iter().chain(lab::REPLAY_SCENARIOS) {
                 println!("{name:32} {what}");
                 let says = match lab::selfcheck::state_without_lab(name) {
                     Ok(state) => state.describe(),

@@ -101,6 +101,10 @@ fn documents(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, Vec<Va
         for d in &mut docs {
             adjust(d, scenario);
         }
+        super::replay::adjust_file(scenario, &file, &mut docs);
+        if docs.is_empty() {
+            continue;
+        }
         if file.starts_with("00-") {
             // The namespaces the cluster's workloads live in exist too.
             for ns in ["cert-manager", "ingress-nginx"] {
@@ -114,7 +118,6 @@ fn documents(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, Vec<Va
     }
     Ok(out)
 }
-
 
 /// Write `state` into every Challenge of `files`.
 fn write_state(files: &mut [(String, Vec<Value>)], state: &State) {
@@ -157,7 +160,6 @@ fn single_quoted_numbers(yaml: &str) -> String {
         + "\n"
 }
 
-
 /// Write [`cluster_objects`] for `scenario` into `out_dir`; returns the files written.
 pub fn cluster_objects_for(
     scenario: &str,
@@ -175,12 +177,13 @@ pub fn cluster_objects_for(
         .collect()
 }
 
-
 /// The fake API server for a lab scenario: listening on the client namespace's loopback (where
 /// the CLI runs, like a cluster API reachable from a laptop), loaded with the scenario's objects,
 /// whose Challenge says what cert-manager wrote after one real round of its self check from the
 /// cluster namespace ([`selfcheck`]; a [`selfcheck::kept`] state stays as it is); with
-/// `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`].
+/// `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`]. For
+/// the replay scenarios the kubelet also runs the acmesolver stand-in and a Gateway controller
+/// stand-in writes HTTPRoute status (see `lab/replay.rs`).
 pub fn fake_api(
     lab: &Lab,
     scenario: &str,
@@ -194,12 +197,23 @@ pub fn fake_api(
     for (_, yaml) in render(files)? {
         api.load_yaml(&yaml)?;
     }
+    // Replay scenarios: the kubelet also runs the acmesolver stand-in (on the solver pod's
+    // address), and a Gateway controller stand-in writes HTTPRoute status.
+    let replay = super::is_replay_scenario(scenario);
     if let Some(cfg) = kubelet {
+        let cfg = if replay {
+            super::replay_kubelet(cfg)?
+        } else {
+            cfg
+        };
         api.enable_kubelet(KubeletConfig {
             netns: Some(lab.cluster.clone()),
             pod_ip: Some(POD_V4.into()),
             ..cfg
         });
+    }
+    if replay {
+        api.enable_gateway_controller(super::GATEWAY_CONTROLLER);
     }
     Ok(api)
 }
@@ -438,12 +452,9 @@ mod tests {
         let ch = find(&failed, "Challenge", "");
         assert_eq!(ch["status"]["state"], "invalid");
         assert!(
-            ch["status"]["reason"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!(
-                    "http://{DNS_NAME}:80/.well-known/acme-challenge/{TOKEN} returned 404"
-                )),
+            ch["status"]["reason"].as_str().unwrap().ends_with(&format!(
+                "http://{DNS_NAME}:80/.well-known/acme-challenge/{TOKEN} returned 404"
+            )),
             "{}",
             ch["status"]["reason"]
         );

@@ -62,6 +62,8 @@ pub enum State {
     SelfCheck(Round),
     /// The CA rejected the challenge: `state: invalid`, the solver cleaned up, and this reason.
     Rejected(String),
+    /// No Challenge at all (a pre-flight: no Certificate yet).
+    NoChallenge,
 }
 
 impl State {
@@ -75,6 +77,7 @@ impl State {
                 format!("Waiting for HTTP-01 challenge propagation: {e}")
             }
             State::Rejected(r) => format!("invalid: {r}"),
+            State::NoChallenge => "no Challenge (no Certificate yet)".to_owned(),
         }
     }
 
@@ -109,6 +112,7 @@ impl State {
                 status["state"] = json!("invalid");
                 status["reason"] = json!(reason);
             }
+            State::NoChallenge => {}
         }
     }
 }
@@ -134,6 +138,17 @@ fn status(code: u16) -> Round {
 /// Scenarios whose Challenge state is set on purpose rather than from a round: the state and
 /// why it is legitimate.
 pub fn kept(scenario: &str) -> Option<(State, &'static str)> {
+    if super::is_replay_scenario(scenario) {
+        // cert-manager's solver is gone (a failed issuance) or not there yet (a pre-flight):
+        // no self check runs. `lab/replay.rs` writes the failed chain.
+        return Some(match super::replay::failed_reason(scenario) {
+            Some(r) => (
+                State::Rejected(r),
+                "issuance failed and cert-manager removed its solver (the replay scenario's point)",
+            ),
+            None => (State::NoChallenge, "a pre-flight: nothing issued yet"),
+        });
+    }
     match scenario {
         // cert-manager's last write before the solver answered: the round right after Present,
         // while the pod was not Ready, when ingress-nginx (a Service without ready endpoints)
@@ -366,7 +381,10 @@ mod tests {
 
     #[test]
     fn every_scenario_has_a_state_without_a_lab() {
-        for (name, _) in super::super::SCENARIOS {
+        for (name, _) in super::super::SCENARIOS
+            .iter()
+            .chain(super::super::REPLAY_SCENARIOS)
+        {
             state_without_lab(name).unwrap_or_else(|e| panic!("{e:#}"));
         }
         assert!(state_without_lab("no-such-scenario").is_err());
@@ -386,7 +404,8 @@ mod tests {
 
     #[test]
     fn states_as_cert_manager_writes_them() {
-        let mut ch = json!({"spec": {"type": "HTTP-01"}, "status": {"presentedAt": "t", "reason": "old"}});
+        let mut ch =
+            json!({"spec": {"type": "HTTP-01"}, "status": {"presentedAt": "t", "reason": "old"}});
         State::SelfCheck(Round::Passed).write(&mut ch);
         assert_eq!(
             ch["status"],
