@@ -179,7 +179,11 @@ pub fn kept(scenario: &str) -> Option<(State, &'static str)> {
 pub fn recorded(scenario: &str) -> Option<Round> {
     let timeout = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
     Some(match scenario {
+        // founding-incident-90-10: a fresh HAProxy's weighted round-robin (9:1) hands its first
+        // nine connections to nginx, so the first round of five checks passes (the CA's
+        // validation and later rounds meet the gateway).
         "healthy"
+        | "founding-incident-90-10"
         | "aaaa-wrong"
         | "redirect-8443"
         | "split-horizon-solver-nameservers"
@@ -190,7 +194,6 @@ pub fn recorded(scenario: &str) -> Option<Round> {
         | "redirect-303"
         | "private-address" => Round::Passed,
         "founding-incident"
-        | "founding-incident-90-10"
         | "founding-incident-two-addresses"
         | "wrong-backend"
         | "stale-a"
