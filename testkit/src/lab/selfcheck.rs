@@ -406,6 +406,32 @@ mod tests {
     }
 
     #[test]
+    fn replay_scenarios_keep_their_failed_chain() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/chain");
+        let challenges = |scenario: &str| -> Vec<Value> {
+            super::super::cluster_objects(&root, scenario)
+                .unwrap()
+                .iter()
+                .flat_map(|(_, y)| serde_saphyr::from_multiple::<Value>(y).unwrap())
+                .filter(|d| d["kind"] == "Challenge")
+                .collect()
+        };
+        let ch = challenges("replay-wrong-backend");
+        assert_eq!(ch.len(), 1);
+        let st = &ch[0]["status"];
+        assert_eq!(
+            (&st["state"], &st["processing"]),
+            (&json!("invalid"), &json!(false))
+        );
+        let reason = st["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("{}: Invalid response", super::super::ENVOY_V4)),
+            "{reason}"
+        );
+        assert!(challenges("preflight-healthy").is_empty());
+    }
+
+    #[test]
     fn states_as_cert_manager_writes_them() {
         let mut ch =
             json!({"spec": {"type": "HTTP-01"}, "status": {"presentedAt": "t", "reason": "old"}});
