@@ -20,7 +20,7 @@
 use super::cluster::Plane;
 use super::{
     CLUSTER_DNS_V4, DNS_NAME, DNS_V4, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, POD_V4, SOLVER_POD_V4,
-    SOLVER_PORT, SOLVER_V4, TOKEN,
+    SOLVER_PORT, SOLVER_V4,
 };
 use crate::fakeapi::KubeletConfig;
 use anyhow::{Context, Result};
@@ -148,20 +148,15 @@ fn kind(d: &Value) -> &str {
     d["kind"].as_str().unwrap_or("")
 }
 
-/// The CA's problem as cert-manager writes it into a Challenge it gave up on.
-fn ca_404(address: &str) -> String {
-    format!(
-        "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 urn:ietf:params:acme:error:unauthorized: {address}: Invalid response from http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}: 404"
-    )
-}
-
-/// The reason of the Challenge cert-manager gave up on in a failed-issuance replay scenario (the
-/// CA saw the gateway's 404 where DNS points at the gateway, else the edge's); None for a
-/// pre-flight (no Certificate, no Challenge).
+/// The reason of the Challenge cert-manager gave up on in a failed-issuance replay scenario: the
+/// lab's CA (a Pebble) got a 404 on port 80 (the edge's gateway half, or the gateway DNS points
+/// at), in Pebble's words as in `failed-validation`; None for a pre-flight (no Certificate, no
+/// Challenge).
 pub(crate) fn failed_reason(scenario: &str) -> Option<String> {
     match scenario {
-        "replay-wrong-backend" => Some(ca_404(ENVOY_V4)),
-        "replay-founding-incident" => Some(ca_404(EDGE_V4)),
+        "replay-wrong-backend" | "replay-founding-incident" => {
+            Some(super::selfcheck::ca_rejected_404())
+        }
         _ => None,
     }
 }

@@ -135,6 +135,19 @@ fn status(code: u16) -> Round {
     Round::Failed(format!("wrong status code '{code}', expected '200'"))
 }
 
+/// The reason of a Challenge the lab's CA rejected because the name's port 80 answered 404:
+/// the lab's Issuer is a Pebble, so Pebble's words (`va/va.go` `fetchHTTP`: the URL with the
+/// port it dialed), in the AuthorizationError cert-manager wraps them in
+/// (`acmechallenges/sync.go` `handleAuthorizationError`, `third_party/forked/acme`
+/// `AuthorizationError.Error`).
+pub(crate) fn ca_rejected_404() -> String {
+    format!(
+        "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 \
+         urn:ietf:params:acme:error:unauthorized: Non-200 status code from HTTP: \
+         http://{DNS_NAME}:80/.well-known/acme-challenge/{TOKEN} returned 404"
+    )
+}
+
 /// Scenarios whose Challenge state is set on purpose rather than from a round: the state and
 /// why it is legitimate.
 pub fn kept(scenario: &str) -> Option<(State, &'static str)> {
@@ -158,16 +171,9 @@ pub fn kept(scenario: &str) -> Option<(State, &'static str)> {
             State::SelfCheck(status(503)),
             "an older round, from before the solver answered (kept on purpose)",
         )),
-        // The lab's Issuer is a Pebble: its words for the 404 (`va/va.go` `fetchHTTP`: the URL
-        // with the port it dialed), in the AuthorizationError cert-manager wraps them in
-        // (`acmechallenges/sync.go` `handleAuthorizationError`, `third_party/forked/acme`
-        // `AuthorizationError.Error`).
+        // The CA saw the gateway's 404 (see `ca_rejected_404`).
         "failed-validation" => Some((
-            State::Rejected(format!(
-                "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 \
-                 urn:ietf:params:acme:error:unauthorized: Non-200 status code from HTTP: \
-                 http://{DNS_NAME}:80/.well-known/acme-challenge/{TOKEN} returned 404"
-            )),
+            State::Rejected(ca_rejected_404()),
             "the CA rejected the challenge (kept on purpose)",
         )),
         _ => None,
@@ -423,11 +429,8 @@ mod tests {
             (&st["state"], &st["processing"]),
             (&json!("invalid"), &json!(false))
         );
-        let reason = st["reason"].as_str().unwrap();
-        assert!(
-            reason.contains(&format!("{}: Invalid response", super::super::ENVOY_V4)),
-            "{reason}"
-        );
+        // The lab's CA is a Pebble: its words, as in failed-validation.
+        assert_eq!(st["reason"], json!(ca_rejected_404()));
         assert!(challenges("preflight-healthy").is_empty());
     }
 
