@@ -116,12 +116,12 @@ fn every_scenario_says_what_cert_manager_wrote_and_runs_what_it_names() {
             round_took.as_millis(),
             served.describe()
         );
-        if let Some(round) = live {
-            if served != State::SelfCheck(round.clone()) {
-                wrong.push(format!(
-                    "{scenario}: the API serves {served:?}, the round got {round:?}"
-                ));
-            }
+        if let Some(round) = live
+            && served != State::SelfCheck(round.clone())
+        {
+            wrong.push(format!(
+                "{scenario}: the API serves {served:?}, the round got {round:?}"
+            ));
         }
         if !same(&served, &without_lab) {
             wrong.push(format!(
