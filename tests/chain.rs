@@ -641,9 +641,7 @@ async fn a_healthy_challenge_says_no_problem_and_what_was_checked() {
     assert!(text.contains("No problem found"), "{text}");
     assert!(text.contains("rules over the certificate"), "{text}");
     assert!(
-        text.contains(
-            "example.com probed from this machine: 1 address(es), 66 fresh connection(s)"
-        ),
+        text.contains("example.com probed from this machine: 1 address, 66 fresh connections"),
         "{text}"
     );
 }

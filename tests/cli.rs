@@ -6,6 +6,9 @@
 //! and review the diff.
 
 use acmecheck_testkit::fakeapi::FakeApi;
+use kubectl_acmecheck::report::Report;
+use kubectl_acmecheck::report::fix::commands;
+use kubectl_acmecheck::report::overflow::too_wide;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -115,6 +118,8 @@ fn golden_tables_and_json_for_every_scenario() {
     for (scenario, cert, code, first) in SCENARIOS {
         let api = api_with(scenario);
         let kc = api.kubeconfig_with_namespace("shop").unwrap();
+        let json_out = run(&kc, &[cert, "--no-probe", "-o", "json"], 100);
+        let report: Report = serde_json::from_str(&json_out.stdout).expect("JSON report");
         for columns in [100u16, 80] {
             let out = run(&kc, &[cert, "--no-probe"], columns);
             assert_eq!(out.code, *code, "{scenario}: {}{}", out.stdout, out.stderr);
@@ -122,16 +127,15 @@ fn golden_tables_and_json_for_every_scenario() {
                 !out.stdout.contains('\u{1b}'),
                 "{scenario}: colour with NO_COLOR"
             );
+            // Only what must be copied whole (a command, a URL) may be wider.
+            let wide = too_wide(&report, &out.stdout, columns.into());
             assert!(
-                out.stdout
-                    .lines()
-                    .all(|l| l.chars().count() <= columns as usize),
-                "{scenario}: wider than {columns}:\n{}",
-                out.stdout
+                wide.is_empty(),
+                "{scenario}: wider than {columns}: {wide:#?}"
             );
             golden(&format!("{scenario}.{columns}.txt"), &out.stdout);
         }
-        let out = run(&kc, &[cert, "--no-probe", "-o", "json"], 100);
+        let out = json_out;
         assert_eq!(out.code, *code, "{scenario}: {}", out.stderr);
         let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
         let findings = json["certificates"][0]["findings"].as_array().unwrap();
@@ -146,6 +150,87 @@ fn golden_tables_and_json_for_every_scenario() {
         assert_eq!(json["summary"]["exitCode"], *code);
         golden(&format!("{scenario}.json"), &out.stdout);
     }
+}
+
+/// The lines of `table` that the findings table prints as commands or preformatted lines of a
+/// fix: in a FINDING column, two columns right of the fix's text (`fix: ` + 2).
+fn command_lines(table: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut indent = None;
+    for line in table.lines() {
+        if line.starts_with(" #   SEVERITY   FINDING") {
+            indent = line.find("FINDING").map(|c| c + "fix: ".len() + 2);
+            continue;
+        }
+        if line.starts_with("Certificate ") {
+            indent = None;
+        }
+        if let Some(n) = indent {
+            let text = line.trim_start();
+            if line.len() - text.len() == n && !text.is_empty() {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+/// Copy and paste: every command in every golden table, with its indentation removed, is the
+/// JSON's text for it, whole (it starts and ends where the fix's text has a boundary); and
+/// every command of every fix in the JSON is a whole line of the table, at 80 columns too.
+#[test]
+fn every_command_in_a_golden_table_is_the_json_text() {
+    let boundary_before = [' ', '(', '`', '\n'];
+    let boundary_after = [' ', ')', '`', ';', ',', '\n'];
+    let mut seen = 0;
+    let mut wider_than_80 = 0;
+    for (scenario, ..) in SCENARIOS {
+        let dir = Path::new(ROOT).join("tests/golden");
+        let json = std::fs::read_to_string(dir.join(format!("{scenario}.json"))).unwrap();
+        let report: Report = serde_json::from_str(&json).unwrap();
+        let fixes: Vec<&str> = report
+            .certificates
+            .iter()
+            .flat_map(|c| &c.findings)
+            .map(|f| f.fix.as_str())
+            .collect();
+        for columns in [80, 100] {
+            let table =
+                std::fs::read_to_string(dir.join(format!("{scenario}.{columns}.txt"))).unwrap();
+            for line in command_lines(&table) {
+                let whole = fixes.iter().any(|fix| {
+                    fix.match_indices(line).any(|(at, _)| {
+                        let before = fix[..at].chars().next_back();
+                        let after = fix[at + line.len()..].chars().next();
+                        before.is_none_or(|c| boundary_before.contains(&c))
+                            && after.is_none_or(|c| boundary_after.contains(&c))
+                    })
+                });
+                assert!(
+                    whole,
+                    "{scenario}.{columns}: not a whole text of a fix: {line}"
+                );
+                seen += 1;
+                if columns == 80 && line.chars().count() > 80 {
+                    wider_than_80 += 1;
+                }
+            }
+            for fix in &fixes {
+                for cmd in commands(fix) {
+                    assert!(
+                        table.lines().any(|l| l.trim() == cmd),
+                        "{scenario}.{columns}: the command is not one line: {cmd}\n{table}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 10, "only {seen} command lines in the goldens");
+    // A command longer than the terminal is printed whole, not wrapped.
+    assert!(
+        wider_than_80 > 0,
+        "no command in the 80-column goldens is wider than 80"
+    );
 }
 
 #[test]
@@ -209,13 +294,10 @@ fn a_run_over_several_certificates_starts_with_the_summary() {
         );
         // Not a terminal: the summary is printed once.
         assert_eq!(out.stdout.matches("2 certificates:").count(), 1);
-        assert!(
-            out.stdout
-                .lines()
-                .all(|l| l.chars().count() <= usize::from(columns)),
-            "{}",
-            out.stdout
-        );
+        let json = run(&kc, &["--all", "--no-probe", "-o", "json"], 100);
+        let report: Report = serde_json::from_str(&json.stdout).unwrap();
+        let wide = too_wide(&report, &out.stdout, columns.into());
+        assert!(wide.is_empty(), "{wide:#?}");
     }
     let out = run(&kc, &["--all", "--no-probe", "-o", "json"], 100);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();

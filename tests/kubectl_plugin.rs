@@ -1,5 +1,5 @@
 //! The plugin as users get it: the release archive installed the way krew lays it out, found and
-//! run by the real kubectl (`/usr/bin/kubectl`), and completed through kubectl's plugin
+//! run by the real kubectl (found on PATH, or $KUBECTL: `acmecheck_testkit::tools::kubectl`), and completed through kubectl's plugin
 //! completion (kubectl ≥ 1.26 runs `kubectl_complete-acmecheck`).
 //!
 //! The cluster for the completion test is the testkit's fake API server on 127.0.0.1.
@@ -12,7 +12,6 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-const KUBECTL: &str = "/usr/bin/kubectl";
 
 /// `<tmp>/krew/store/acmecheck/v<ver>/` holds the extracted archive, `<tmp>/krew/bin/` the
 /// symlinks, as `kubectl krew install` leaves them.
@@ -53,7 +52,7 @@ impl KrewInstall {
     /// Run the real kubectl with only the krew bin dir (and the system dirs the shim's
     /// /bin/sh needs) on PATH, no kubeconfig of the machine's user.
     fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new(KUBECTL)
+        Command::new(acmecheck_testkit::tools::kubectl())
             .args(args)
             .env(
                 "PATH",

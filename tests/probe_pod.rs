@@ -633,7 +633,9 @@ fn interrupted_at_any_moment_leaves_no_pod() {
                 stderr.contains(&format!("interrupted (SIG{sig})")),
                 "{stderr}"
             );
-            if !matches!(m, Moment::Chain(_)) {
+            // At ReadingLog the run may already have deleted its pod on its normal path when
+            // the signal lands: nothing is left to delete then (checked above: no pod left).
+            if !matches!(m, Moment::Chain(_) | Moment::ReadingLog) {
                 assert!(
                     stderr.contains("deleted probe pod cert-manager/acmecheck-probe-"),
                     "{m:?}: {stderr}"

@@ -5,8 +5,9 @@
 //! comfy-table splits any word longer than its column at the column's edge, which cut a
 //! challenge name in two at 110 columns and below. Here every column gets a lower bound of its
 //! longest word; when the bounds do not leave a readable table, the rows are printed as records
-//! instead. Only prose (finding texts) ever breaks a token, and then only a token longer than the
-//! whole text column (a URL), after a `/`, `-`, `.` or similar — see [`break_token`].
+//! instead. No text is ever broken inside a word: a word longer than its column (a URL, a key)
+//! goes on a line of its own, and the findings table ([`super::findings`]) gives each command a
+//! line of its own, even when that line is wider than the terminal.
 
 use comfy_table::{
     Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, TableStyle, Width, presets,
@@ -192,11 +193,11 @@ fn records(s: &Sheet, total: usize, color: bool) -> String {
 }
 
 /// Greedy wrap at spaces to `room` columns. A word longer than `room` stays whole on its own
-/// line (a name is never split); use [`break_token`] first where a line must not overflow.
+/// line (a name, a URL, a key is never split), and so does text in backticks ([`words`]).
 pub(super) fn wrap_words(text: &str, room: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split(' ') {
+    for word in words(text) {
         if !line.is_empty() && width(&line) + 1 + width(word) > room {
             lines.push(std::mem::take(&mut line));
         } else if !line.is_empty() {
@@ -208,56 +209,27 @@ pub(super) fn wrap_words(text: &str, room: usize) -> Vec<String> {
     lines
 }
 
-/// Where a long token (a URL, a path, a JSON patch, a long name) may be broken: preferably
-/// after a `/` or `,` (between path segments or list items) past the first third of the line,
-/// else after any of the others.
-const BREAK_FIRST: &[char] = &['/', ',', ';', '&', '?', '='];
-const BREAK_ALSO: &[char] = &['-', '.', '_', ':'];
-
-/// `token` in pieces of at most `max` columns, each ending at a separator when one exists within
-/// reach (after `/` in a URL, after `-` or `.` in a name); only a run without any separator (a
-/// key, a digest) is cut at `max`.
-pub(super) fn break_token(token: &str, max: usize) -> Vec<String> {
-    let max = max.max(1);
-    let chars: Vec<char> = token.chars().collect();
-    let mut pieces = Vec::new();
+/// The units wrapping keeps whole: words between spaces, where a span in backticks (`` `key:
+/// value` ``) counts as part of one word.
+pub(super) fn words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
     let mut start = 0;
-    while chars.len() - start > max {
-        let window = &chars[start..start + max];
-        let last = |set: &[char]| window.iter().rposition(|c| set.contains(c));
-        let cut = last(BREAK_FIRST)
-            .filter(|&p| p >= max / 3)
-            .or_else(|| {
-                let any = last(BREAK_FIRST).into_iter().chain(last(BREAK_ALSO));
-                any.max()
-            })
-            .filter(|&p| p > 0)
-            .map_or(max, |p| p + 1);
-        pieces.push(chars[start..start + cut].iter().collect());
-        start += cut;
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if c == '`'
+            && let Some(len) = text[at + 1..].find('`')
+        {
+            at += len + 2;
+            continue;
+        }
+        if c == ' ' {
+            out.push(&text[start..at]);
+            start = at + 1;
+        }
+        at += c.len_utf8();
     }
-    pieces.push(chars[start..].iter().collect());
-    pieces
-}
-
-/// Every space-separated token of `text` longer than `max`, broken by [`break_token`] with line
-/// breaks; everything else is left to the table's own wrapping.
-pub(super) fn break_long_tokens(text: &str, max: usize) -> String {
-    text.split('\n')
-        .map(|line| {
-            line.split(' ')
-                .map(|w| {
-                    if width(w) > max {
-                        break_token(w, max).join("\n")
-                    } else {
-                        w.to_owned()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    out.push(&text[start..]);
+    out
 }
 
 pub(super) fn table(total: usize, color: bool, preset: TableStyle) -> Table {
@@ -330,29 +302,31 @@ mod tests {
     }
 
     #[test]
-    fn long_tokens_break_after_separators() {
-        let url = "http://shop.example.test/.well-known/acme-challenge/GyBCgvtZQEY1tQV2BRXQ7yAr5LafxpnvzwbhEO0cTgk";
-        let pieces = break_token(url, 63);
+    fn backticks_hold_a_unit_together() {
+        let text = "HAProxy: `acl acme path_beg /x/` + `use_backend <b> if acme`; done";
         assert_eq!(
-            pieces,
+            words(text),
             [
-                "http://shop.example.test/.well-known/acme-challenge/",
-                "GyBCgvtZQEY1tQV2BRXQ7yAr5LafxpnvzwbhEO0cTgk"
+                "HAProxy:",
+                "`acl acme path_beg /x/`",
+                "+",
+                "`use_backend <b> if acme`;",
+                "done"
             ]
         );
-        assert_eq!(pieces.concat(), url);
-        // No separator within reach: cut at the limit, nothing lost.
-        assert_eq!(break_token("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        assert_eq!(break_token("short", 10), ["short"]);
-        // A `,` late in the line wins over a later `:` or `.`.
         assert_eq!(
-            break_token("\"x\":\"--ns=1.1.1.1:53,8.8.8.8:53\"", 28),
-            ["\"x\":\"--ns=1.1.1.1:53,", "8.8.8.8:53\""]
+            wrap_words(text, 12),
+            [
+                "HAProxy:",
+                "`acl acme path_beg /x/`",
+                "+",
+                "`use_backend <b> if acme`;",
+                "done"
+            ]
         );
-        assert_eq!(
-            break_long_tokens("curl -sv a/bb/ccc", 5),
-            "curl -sv a/bb/\nccc"
-        );
+        // An unmatched backtick is an ordinary character.
+        assert_eq!(words("a `b c"), ["a", "`b", "c"]);
+        assert_eq!(words(""), [""]);
     }
 
     fn challenge_sheet(name: &str) -> Sheet {

@@ -10,7 +10,11 @@ use crate::probe::incluster::{InCluster, Placement, Problem};
 use crate::reason::{self, Phase, Reason};
 use serde::{Deserialize, Serialize};
 
+mod backends;
+mod findings;
+pub mod fix;
 mod layout;
+pub mod overflow;
 pub mod picture;
 mod probes;
 pub mod renewals;

@@ -11,15 +11,18 @@
 //! Both vantages share one drawing only when they saw the same answers in the same shares (as
 //! printed); otherwise each vantage gets its own, so no share is shown that neither saw. A
 //! backend is named after the data plane whose direct probe (from the probe pod) got the same
-//! answer from the same fingerprint, when exactly one did. When the drawing is wider than the
+//! answer from the same fingerprint, when exactly one did; and one fingerprint has one name in
+//! the whole picture: once an answer ties `nginx` to ingress-nginx, every `nginx` branch says
+//! `nginx (ingress-nginx)`, from this machine too, even where it answered otherwise (the
+//! allow-list: 200 from outside, 403 inside). When the drawing is wider than the
 //! terminal the branches hang under the address instead; in a locale that is not UTF-8 the lines
 //! are ASCII ([`Charset`]).
 
+use super::backends::{names, who};
 use super::layout::{width, wrap_words};
 use crate::probe::plan::{
     AddressReport, DirectResult, ErrorClass, KeyMatch, OutcomeCount, TargetReport,
 };
-use crate::probe::targets::SOLVER_LABEL;
 
 /// Which characters draw lines: box drawing, or ASCII when the terminal's locale is not UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,6 +134,7 @@ pub(super) fn picture(
             }
         }
     }
+    let names = names(&views, direct);
     let mut trees: Vec<Tree> = Vec::new();
     for ip in addresses {
         let seen: Vec<(&'static str, Vec<Branch>)> = views
@@ -140,7 +144,7 @@ pub(super) fn picture(
                     .addresses
                     .iter()
                     .find(|a| a.address == ip && a.attempts > 0)?;
-                Some((*label, branches(a, direct)))
+                Some((*label, branches(a, direct, &names)))
             })
             .filter(|(_, b)| !b.is_empty())
             .collect();
@@ -192,15 +196,16 @@ pub(super) fn picture(
 }
 
 /// Each outcome on the address is a backend: its share of the attempts, who answered (the
-/// fingerprint, and the data plane when the direct probes attribute it), what it answered.
-fn branches(a: &AddressReport, direct: &[DirectResult]) -> Vec<Branch> {
+/// fingerprint, and the data plane when the direct probes attribute it: [`who`]), what it
+/// answered.
+fn branches(a: &AddressReport, direct: &[DirectResult], names: &[(String, String)]) -> Vec<Branch> {
     let mut outcomes: Vec<&OutcomeCount> = a.outcomes.iter().filter(|o| o.count > 0).collect();
     outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));
     outcomes
         .into_iter()
         .map(|o| Branch {
             share: share(o.count, a.attempts),
-            who: who(o, direct),
+            who: who(o, direct, names),
             what: what(o),
         })
         .collect()
@@ -217,49 +222,7 @@ fn share(count: u32, attempts: u32) -> String {
     }
 }
 
-/// `nginx (ingress-nginx)`: the fingerprint, and the one data plane whose direct probe got the
-/// same answer (status and body) from the same fingerprint.
-fn who(o: &OutcomeCount, direct: &[DirectResult]) -> String {
-    if o.responder == "-" || o.responder.is_empty() {
-        return "no answer".to_owned();
-    }
-    let mut planes: Vec<String> = Vec::new();
-    for d in direct {
-        let same = d.outcomes.iter().any(|x| {
-            x.responder == o.responder && x.status == o.status && x.key_match == o.key_match
-        });
-        if same && o.status.is_some() {
-            let plane = plane_of(&d.label);
-            if !planes.contains(&plane) {
-                planes.push(plane);
-            }
-        }
-    }
-    match planes.as_slice() {
-        [plane] if *plane != o.responder => format!("{} ({plane})", o.responder),
-        _ => o.responder.clone(),
-    }
-}
-
-/// The data plane a direct probe's label names: `ingress-nginx Service ns/name` →
-/// `ingress-nginx`; `gateway infra/public (cilium) pod 10.0.0.5` →
-/// `gateway infra/public, cilium` (inside the parentheses the picture adds).
-fn plane_of(label: &str) -> String {
-    let plane = label
-        .split(" Service ")
-        .next()
-        .and_then(|p| p.split(" pod ").next())
-        .unwrap_or(label);
-    if plane == SOLVER_LABEL {
-        return "cert-manager solver".to_owned();
-    }
-    match plane.strip_suffix(')').and_then(|p| p.split_once(" (")) {
-        Some((name, product)) => format!("{name}, {product}"),
-        None => plane.to_owned(),
-    }
-}
-
-/// `200 key`, `404`, `200 wrong body after 1 redirect(s)`, `connect timeout`.
+/// `200 key`, `404`, `200 wrong body after 1 redirect`, `connect timeout`.
 fn what(o: &OutcomeCount) -> String {
     match (o.status, o.error_class) {
         (Some(s), _) => {
@@ -272,7 +235,8 @@ fn what(o: &OutcomeCount) -> String {
             let via = if o.redirect_chain.is_empty() {
                 String::new()
             } else {
-                format!(" after {} redirect(s)", o.redirect_chain.len())
+                let n = o.redirect_chain.len();
+                format!(" after {n} redirect{}", if n == 1 { "" } else { "s" })
             };
             format!("{s}{body}{via}")
         }

@@ -315,3 +315,39 @@ fn charset_follows_the_locale() {
         Unicode
     );
 }
+
+/// The allow-list: ingress-nginx serves the key to this machine and denies the cluster (403).
+/// Only the inside answer matches a direct probe, yet it is the same server: one name, from
+/// both vantages.
+#[test]
+fn one_fingerprint_has_one_name_from_both_vantages() {
+    let outside = target(
+        vec![addr(EDGE, vec![oc(Some(200), None, "nginx", 20)])],
+        vec![],
+    );
+    let denied = vec![direct(
+        "ingress-nginx Service ingress-nginx/ingress-nginx-controller",
+        vec![oc(Some(403), None, "nginx", 20)],
+    )];
+    let inside = target(
+        vec![addr(EDGE, vec![oc(Some(403), None, "nginx", 20)])],
+        denied,
+    );
+    let p = picture(Some(&outside), Some(&inside), Charset::Unicode, 100, "");
+    assert_eq!(
+        p,
+        concat!(
+            "this machine ─── 203.0.113.10 ──── 100 %  nginx (ingress-nginx)  200 key\n",
+            "probe pod ────── 203.0.113.10 ──── 100 %  nginx (ingress-nginx)  403\n",
+        )
+    );
+    // A second data plane that also answers as nginx: the 200 is not tied to either.
+    let mut both = inside.clone();
+    both.direct.push(direct(
+        "nginx-inc Service c/d",
+        vec![oc(Some(404), None, "nginx", 20)],
+    ));
+    let p = picture(Some(&outside), Some(&both), Charset::Unicode, 100, "");
+    assert!(p.contains("100 %  nginx                  200 key"), "{p}");
+    assert!(p.contains("100 %  nginx (ingress-nginx)  403"), "{p}");
+}

@@ -138,11 +138,13 @@ fn block(out: &mut String, c: &CertificateReport, r: &ReplayEvidence, width: usi
     }
 }
 
-/// The replay blocks of every certificate that has one, for the table output (empty when none).
+/// The replay blocks of every certificate that has one, for the table output (empty when none),
+/// in the summary's order like the certificates' reports above them.
 pub fn render_text(report: &Report, width: u16) -> String {
     let width = usize::from(width).max(40);
     let mut out = String::new();
-    for c in &report.certificates {
+    let order = super::summary::order(&report.certificates);
+    for c in order.into_iter().map(|i| &report.certificates[i]) {
         if let Some(r) = &c.replay {
             out.push('\n');
             block(&mut out, c, r, width);
@@ -206,6 +208,31 @@ mod tests {
         );
         assert!(text.contains("- pathType Exact"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    }
+
+    /// `--all`: the blocks follow the summary's order (problems first), as the reports do.
+    #[test]
+    fn blocks_follow_the_summary_order() {
+        use crate::diagnose::{Code, Finding, Proof, Severity};
+        let one = report(ReplayState::Planned);
+        let cert = |name: &str, findings| {
+            let mut c = one.certificates[0].clone();
+            c.name = name.into();
+            if let Some(r) = c.replay.as_mut() {
+                r.subject = format!("Certificate shop/{name}");
+            }
+            c.findings = findings;
+            c
+        };
+        let failing = Finding::new(Code::CaRejected, Severity::Error, Proof::Proves, "x");
+        let mut both = one.clone();
+        both.certificates = vec![cert("fine", vec![]), cert("broken", vec![failing])];
+        let text = render_text(&both, 100);
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s}: {text}"));
+        assert!(
+            at("Certificate shop/broken") < at("Certificate shop/fine"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -68,9 +68,19 @@ pub struct FirstFinding {
 /// One line per certificate, problems first, then those not checked, then the rest (each group
 /// in report order).
 pub fn lines(certs: &[CertificateReport]) -> Vec<Line> {
-    let mut lines: Vec<Line> = certs.iter().map(line).collect();
-    lines.sort_by_key(|l| l.status);
-    lines
+    order(certs).into_iter().map(|i| line(&certs[i])).collect()
+}
+
+/// The summary's order as indices into `certs`: problems first, then those not checked, then
+/// the rest, each group in report order. The table's details follow it too.
+pub fn order(certs: &[CertificateReport]) -> Vec<usize> {
+    let mut order: Vec<(Status, usize)> = certs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (status(c), i))
+        .collect();
+    order.sort();
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
 fn line(c: &CertificateReport) -> Line {
@@ -84,19 +94,7 @@ fn line(c: &CertificateReport) -> Line {
         .and_then(|name| c.challenges.iter().find(|ch| ch.name == name))
         .filter(|ch| ch.phase != Phase::Done)
         .or_else(|| c.challenges.iter().find(|ch| ch.phase != Phase::Done));
-    let unprobed = c.challenges.iter().any(|ch| {
-        ch.type_.eq_ignore_ascii_case("HTTP-01")
-            && ch.phase == Phase::SelfCheck
-            && ch.vantages.local.is_none()
-            && ch.vantages.in_cluster.is_none()
-    });
-    let status = if c.has_problem() {
-        Status::Problem
-    } else if unprobed {
-        Status::NotChecked
-    } else {
-        Status::Ok
-    };
+    let status = status(c);
     let (self_check, ca) = stuck.map_or((None, None), verdicts);
     Line {
         namespace: c.namespace.clone(),
@@ -111,6 +109,22 @@ fn line(c: &CertificateReport) -> Line {
             code: f.code.to_string(),
             severity: f.severity,
         }),
+    }
+}
+
+fn status(c: &CertificateReport) -> Status {
+    let unprobed = c.challenges.iter().any(|ch| {
+        ch.type_.eq_ignore_ascii_case("HTTP-01")
+            && ch.phase == Phase::SelfCheck
+            && ch.vantages.local.is_none()
+            && ch.vantages.in_cluster.is_none()
+    });
+    if c.has_problem() {
+        Status::Problem
+    } else if unprobed {
+        Status::NotChecked
+    } else {
+        Status::Ok
     }
 }
 

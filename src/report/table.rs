@@ -3,12 +3,12 @@
 //! with the path as a picture, and the findings with the root cause first. Readable at 80
 //! columns; a name, host or address is never split across lines ([`super::layout`]).
 
-use super::layout::{self, Sheet, Text, break_long_tokens, sheet};
+use super::findings::findings_table;
+use super::layout::{Sheet, Text, sheet};
 use super::picture::Charset;
 use super::probes::probes;
 use super::{CertificateReport, InClusterSummary, Report, summary};
-use crate::diagnose::{Finding, Proof, Severity};
-use comfy_table::{Cell, Color, presets};
+use crate::diagnose::Severity;
 use owo_colors::OwoColorize;
 use std::fmt::Write as _;
 
@@ -72,12 +72,14 @@ pub fn render_with(report: &Report, style: Style, look: Look) -> String {
     out
 }
 
+/// The certificates in the summary's order (problems first), so that the details follow it.
 fn render_untrimmed(report: &Report, style: Style, look: Look) -> String {
     let mut out = String::new();
-    for (i, cert) in report.certificates.iter().enumerate() {
+    for (i, at) in summary::order(&report.certificates).into_iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
+        let cert = &report.certificates[at];
         certificate(&mut out, cert, report.in_cluster.as_ref(), style, look);
     }
     if report.certificates.is_empty() {
@@ -186,7 +188,6 @@ fn certificate(
         out.push('\n');
     }
     out.push_str(&findings_table(&c.findings, style, look.charset));
-    out.push('\n');
 }
 
 /// What a run with no problem looked at: rules, and per vantage the addresses and attempts.
@@ -203,9 +204,10 @@ fn checked(c: &CertificateReport) -> String {
             if let Some(t) = t {
                 let attempts: u32 = t.addresses.iter().map(|a| a.attempts).sum();
                 parts.push(format!(
-                    "{} probed {label}: {} address(es), {attempts} fresh connection(s)",
+                    "{} probed {label}: {}, {}",
                     ch.dns_name,
-                    t.addresses.len()
+                    count(t.addresses.len(), "address", "addresses"),
+                    count(attempts as usize, "fresh connection", "fresh connections")
                 ));
             }
         }
@@ -214,6 +216,11 @@ fn checked(c: &CertificateReport) -> String {
         parts.push("no probe of the challenge URL".into());
     }
     parts.join("; ")
+}
+
+/// `1 address`, `2 addresses`.
+pub(super) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `  label:   text`, wrapped at spaces to `width` with the text column kept.
@@ -268,68 +275,4 @@ fn challenge_table(c: &CertificateReport, style: Style) -> String {
         rows,
     };
     sheet(&s, usize::from(style.width), style.color)
-}
-
-fn severity_cell(f: &Finding, style: Style) -> Cell {
-    let (text, color) = match f.severity {
-        Severity::Error => ("error", Color::Red),
-        Severity::Warning => ("warning", Color::Yellow),
-        Severity::Info => ("info", Color::Blue),
-    };
-    let cell = Cell::new(text);
-    if style.color { cell.fg(color) } else { cell }
-}
-
-/// The findings, ranked, with rules between them. The FINDING column takes what the `#` and
-/// SEVERITY columns leave; a token longer than that (a URL) is broken after a `/` or `-` rather
-/// than at the column's edge.
-fn findings_table(findings: &[Finding], style: Style, charset: Charset) -> String {
-    let preset = match charset {
-        Charset::Unicode => presets::UTF8_HORIZONTAL_ONLY,
-        Charset::Ascii => presets::ASCII_HORIZONTAL_ONLY,
-    };
-    let mut t = layout::table(usize::from(style.width), style.color, preset);
-    t.set_header(layout::header(&["#", "SEVERITY", "FINDING"], style.color));
-    // `#` and SEVERITY with a space of padding each side and one border column after each,
-    // then the FINDING column's own padding.
-    let digits = findings.len().to_string().len();
-    let room =
-        usize::from(style.width).saturating_sub(digits + 2 + 1 + "SEVERITY".len() + 2 + 1 + 2);
-    // The ranking's root cause: the first error that is not a consequence of another finding.
-    let cause = |f: &&Finding| f.severity == Severity::Error && f.consequence_of.is_none();
-    let root = findings
-        .iter()
-        .position(|f| cause(&f) && f.proof == Proof::Proves)
-        .or_else(|| findings.iter().position(|f| cause(&f)));
-    for (i, f) in findings.iter().enumerate() {
-        let mut text = String::new();
-        let role = match (root, f.consequence_of) {
-            (Some(r), _) if r == i => " (root cause)".to_owned(),
-            (_, Some(cause)) => format!(" (consequence of {cause})"),
-            (Some(r), None) if i > r && f.severity != Severity::Info => " (secondary)".to_owned(),
-            _ => String::new(),
-        };
-        let code = format!("{}{role}", f.code);
-        // Plain text inside cells: comfy-table measures width without escape codes.
-        text.push_str(&code);
-        text.push('\n');
-        text.push_str(&f.summary);
-        let shown = if style.wide { f.evidence.len() } else { 4 };
-        for e in f.evidence.iter().take(shown) {
-            let _ = write!(text, "\n• {e}");
-        }
-        if f.evidence.len() > shown {
-            let _ = write!(text, "\n• … {} more (-o wide)", f.evidence.len() - shown);
-        }
-        if !f.fix.is_empty() {
-            let _ = write!(text, "\nfix: {}", f.fix);
-        }
-        let _ = write!(text, "\ndocs: {}", f.doc_path());
-        t.add_row(vec![
-            Cell::new(i + 1),
-            severity_cell(f, style),
-            Cell::new(break_long_tokens(&text, room.max(20))),
-        ]);
-    }
-    t.to_string()
 }

@@ -22,10 +22,11 @@ mod never_silent;
 mod objects;
 mod renewals;
 mod replay;
+pub mod selfcheck;
 pub use cluster::*;
 pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
-pub use objects::{cluster_objects, cluster_objects_for, fake_api};
+pub use objects::{cert_manager_note, cluster_objects, cluster_objects_for, fake_api};
 pub use renewals::{
     BENCH_ADDRESSES, BENCH_CERTS, BENCH_NAMESPACES, EDGE3_V4, READY, RENEWAL_SCENARIOS, WRONG_NAME,
     bench_cert, is_renewal_scenario,
@@ -95,6 +96,8 @@ pub struct Lab {
     key_thumbprint: Option<String>,
     /// See [`Options::balance_random`].
     balance_random: bool,
+    /// The scenario and options this lab was built from (the key of cached self-check rounds).
+    built_as: String,
 }
 
 impl Drop for Lab {
@@ -131,6 +134,7 @@ impl Lab {
             notes: Vec::new(),
             key_thumbprint: None,
             balance_random: false,
+            built_as: String::new(),
         })
     }
 
@@ -637,6 +641,7 @@ pub struct Options {
 /// in `lab.client` (outside) and `lab.cluster` (the probe pod's vantage).
 pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
     let mut lab = Lab::new()?;
+    lab.built_as = format!("{name} {opts:?}");
     lab.key_thumbprint = opts.key_thumbprint.clone();
     lab.balance_random = opts.balance_random;
     lab.client()?;
@@ -678,20 +683,23 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "wrong-backend" => {
             lab.dns(&[(DNS_NAME, ENVOY_V4)])?;
-            lab.gateway_without_route(d)?;
+            lab.cluster_planes(d)?;
         }
         "stale-a" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "203.0.113.99")])?;
+            lab.cluster_planes(d)?;
             lab.edge_serving_key(d)?;
             lab.old_server("old", "203.0.113.99", "203.0.113.99:80")?;
         }
         "aaaa-wrong" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, "2001:db8::99")])?;
+            lab.cluster_planes(d)?;
             lab.edge_serving_key(d)?;
             lab.old_server("old6", "2001:db8::99", "[2001:db8::99]:80")?;
         }
         "https-redirect-unserved" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            lab.cluster_planes(d)?;
             let edge = lab.host("edge", &[EDGE_V4])?;
             let (cert, key) = lab.self_signed()?;
             lab.nginx(
@@ -705,6 +713,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "redirect-8443" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            lab.cluster_planes(d)?;
             let edge = lab.host("edge", &[EDGE_V4])?;
             lab.nginx(
                 "nginx redirecting to :8443",
@@ -720,6 +729,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "basic-auth" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            lab.cluster_planes(d)?;
             let edge = lab.host("edge", &[EDGE_V4])?;
             let htpasswd = lab.path("htpasswd");
             std::fs::write(&htpasswd, "admin:{PLAIN}secret\n")?;
@@ -736,10 +746,12 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         }
         "refused" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            lab.cluster_planes(d)?;
             lab.host("edge", &[EDGE_V4])?;
         }
         "dropped" => {
             lab.dns(&[(DNS_NAME, EDGE_V4)])?;
+            lab.cluster_planes(d)?;
             let edge = lab.edge_serving_key(d)?;
             lab.drop_port(&edge, 80)?;
         }

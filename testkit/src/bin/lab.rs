@@ -4,11 +4,14 @@
 //!                                        # `ready`, then waits
 //!     lab up <scenario> --api --kubelet-image REF=PATH [--fixtures DIR]
 //!         # also the fake API server (client namespace, prints `kubeconfig=<path>`) with the
-//!         # scenario's objects and a kubelet running image REF as PATH in the cluster
-//!         # namespace; the line `requests` on stdin prints `requests=N` and the non-discovery
-//!         # API requests since the last `requests` (then forgets them)
+//!         # scenario's objects — the Challenge as cert-manager writes it after one round of the
+//!         # Go reference self check from the cluster namespace, printed as a note — and a
+//!         # kubelet running image REF as PATH in the cluster namespace; the line `requests` on
+//!         # stdin prints `requests=N` and the non-discovery API requests since the last
+//!         # `requests` (then forgets them)
 //!     lab objects <scenario> [<fixtures-root> [<out-dir>]]   # the scenario's cert-manager objects
-//!     lab list
+//!                                        # (the Challenge with the scenario's recorded round)
+//!     lab list                           # every scenario: what it builds, what cert-manager says
 //!
 //! The lab is torn down (daemons by PID, namespaces) when standard input closes or on
 //! SIGINT/SIGTERM.
@@ -45,12 +48,19 @@ fn main() {
             }
         }
         Some("list") => {
+            // What each scenario builds, and what cert-manager's Challenge says there (the
+            // round recorded from the Go reference self check, or the state kept on purpose).
             for (name, what) in lab::SCENARIOS
                 .iter()
                 .chain(lab::REPLAY_SCENARIOS)
                 .chain(lab::RENEWAL_SCENARIOS)
             {
                 println!("{name:32} {what}");
+                let says = match lab::selfcheck::state_without_lab(name) {
+                    Ok(state) => state.describe(),
+                    Err(e) => format!("unknown ({e:#})"),
+                };
+                println!("{:32} cert-manager: {says}", "");
             }
         }
         Some("up") => {
@@ -88,6 +98,17 @@ fn main() {
                     std::process::exit(1);
                 }
             };
+            let mut notes = lab.notes.clone();
+            if api.is_some() {
+                // The Challenge as the fake API server serves it (the round already ran).
+                match lab::cert_manager_note(&lab, name, &fixtures_root(&args)) {
+                    Ok(n) => notes.push(n),
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        std::process::exit(1);
+                    }
+                }
+            }
             // SIGINT/SIGTERM close the wait below by ending the process after teardown.
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             for sig in [libc::SIGINT, libc::SIGTERM] {
@@ -103,7 +124,7 @@ fn main() {
                         .unwrap_or_default()
                 );
             }
-            for note in &lab.notes {
+            for note in &notes {
                 println!("# {note}");
             }
             println!("ready");
@@ -151,15 +172,21 @@ fn api_for(lab: &lab::Lab, scenario: &str, args: &[String]) -> anyhow::Result<Op
             "--api needs --kubelet-image REF=PATH (the probe image and the binary playing it)"
         );
     };
-    let fixtures =
-        PathBuf::from(flag("--fixtures").unwrap_or_else(|| "tests/fixtures/chain".into()));
     let api = lab::fake_api(
         lab,
         scenario,
-        &fixtures,
+        &fixtures_root(args),
         Some(KubeletConfig::default().image(image, exe)),
     )?;
     Ok(Some(api))
+}
+
+/// `--fixtures DIR`, else `tests/fixtures/chain`.
+fn fixtures_root(args: &[String]) -> PathBuf {
+    args.iter()
+        .position(|a| a == "--fixtures")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| PathBuf::from("tests/fixtures/chain"), PathBuf::from)
 }
 
 /// Print and forget the API requests so far (discovery excluded).

@@ -81,6 +81,16 @@ impl Lab {
         Ok(())
     }
 
+    /// What every cluster's objects name, running: the solver stand-in ([`Lab::solver`]),
+    /// ingress-nginx's data plane with the solver's route ([`Lab::ingress_nginx`]) and the
+    /// Gateway's data plane without a route for the name, so that the probe pod's direct probes
+    /// of their Services reach what the API says exists.
+    pub fn cluster_planes(&mut self, delay_ms: u32) -> Result<()> {
+        self.solver(delay_ms)?;
+        self.ingress_nginx(delay_ms, Plane::default())?;
+        self.gateway_without_route(delay_ms)
+    }
+
     /// A stand-in for cert-manager's acmesolver on the solver Service and pod addresses:
     /// the key for `GET /.well-known/acme-challenge/<token>` with `Host: <dnsName>`, Go's
     /// `404 page not found` otherwise, no `Server` header.

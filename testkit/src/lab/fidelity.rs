@@ -77,9 +77,7 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
         return Ok(false);
     }
     // The cluster's own planes answer as in its objects (direct probes from the pod).
-    lab.solver(d)?;
-    lab.ingress_nginx(d, super::Plane::default())?;
-    lab.gateway_without_route(d)?;
+    lab.cluster_planes(d)?;
     match name {
         "ipv4-cluster-aaaa-ok" => {
             lab.dns(&[(DNS_NAME, EDGE_V4), (DNS_NAME, EDGE_V6)])?;

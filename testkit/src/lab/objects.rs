@@ -8,9 +8,12 @@
 //! ACME server — the lab lives on documentation addresses, which a public CA refuses. Then the
 //! lab's addresses: data-plane Services get the ClusterIPs their servers have in the lab, the
 //! solver Service 198.51.100.30:8089 and its pod 198.51.100.31, and per scenario what the
-//! cluster would show (the self check's failure reason, proxy env, PROXY protocol annotation, no
-//! load balancer when the edge is not the cluster's).
+//! cluster would show (proxy env, solver nameservers, PROXY protocol annotation, no load balancer
+//! when the edge is not the cluster's). Last, the Challenge's state: what cert-manager wrote after
+//! one real round of its self check in the lab ([`fake_api`]), or the scenario's recorded round
+//! where no lab runs ([`cluster_objects`]); see [`selfcheck`].
 
+use super::selfcheck::{self, State};
 use super::{DNS_NAME, ENVOY_V4, KEY, NGINX_V4, TOKEN};
 use super::{Lab, POD_V4, PROXY_PORT, PROXY_V4, SOLVER_POD_V4, SOLVER_V4};
 use crate::fakeapi::{FakeApi, KubeletConfig};
@@ -30,8 +33,18 @@ pub fn chain_fixture(scenario: &str) -> &'static str {
     }
 }
 
-/// The cert-manager objects for a lab scenario, as (file name, YAML).
+/// The cert-manager objects for a lab scenario, as (file name, YAML), without a running lab:
+/// the Challenge carries the scenario's kept or recorded state
+/// ([`selfcheck::state_without_lab`]); [`fake_api`] runs the round instead.
 pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, String)>> {
+    let mut files = documents(fixtures_root, scenario)?;
+    write_state(&mut files, &selfcheck::state_without_lab(scenario)?);
+    render(files)
+}
+
+/// The fixture's objects for `scenario`, rewritten to the lab's name, token, key and addresses
+/// (the Challenge's state not written yet), as (file name, documents).
+fn documents(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, Vec<Value>)>> {
     let dir = fixtures_root.join(chain_fixture(scenario));
     let mut files: Vec<(String, String)> = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
@@ -102,11 +115,30 @@ pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(Stri
                 }
             }
         }
-        let yaml =
-            serde_saphyr::to_string_multiple(&docs).with_context(|| format!("writing {file}"))?;
-        out.push((file, single_quoted_numbers(&yaml)));
+        out.push((file, docs));
     }
     Ok(out)
+}
+
+/// Write `state` into every Challenge of `files`.
+fn write_state(files: &mut [(String, Vec<Value>)], state: &State) {
+    for d in files.iter_mut().flat_map(|(_, docs)| docs.iter_mut()) {
+        if d["kind"] == "Challenge" {
+            state.write(d);
+        }
+    }
+}
+
+/// The documents as YAML files.
+fn render(files: Vec<(String, Vec<Value>)>) -> Result<Vec<(String, String)>> {
+    files
+        .into_iter()
+        .map(|(file, docs)| {
+            let yaml = serde_saphyr::to_string_multiple(&docs)
+                .with_context(|| format!("writing {file}"))?;
+            Ok((file, single_quoted_numbers(&yaml)))
+        })
+        .collect()
 }
 
 /// `"123"` → `'123'` at the end of a line: the fixtures' (and kubectl's) quoting of strings
@@ -147,8 +179,10 @@ pub fn cluster_objects_for(
 }
 
 /// The fake API server for a lab scenario: listening on the client namespace's loopback (where
-/// the CLI runs, like a cluster API reachable from a laptop), loaded with [`cluster_objects`];
-/// with `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`]. For
+/// the CLI runs, like a cluster API reachable from a laptop), loaded with the scenario's objects,
+/// whose Challenge says what cert-manager wrote after one real round of its self check from the
+/// cluster namespace ([`selfcheck`]; a [`selfcheck::kept`] state stays as it is); with
+/// `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`]. For
 /// the replay scenarios the kubelet also runs the acmesolver stand-in and a Gateway controller
 /// stand-in writes HTTPRoute status (see `lab/replay.rs`).
 pub fn fake_api(
@@ -157,8 +191,11 @@ pub fn fake_api(
     fixtures_root: &Path,
     kubelet: Option<KubeletConfig>,
 ) -> Result<FakeApi> {
+    let mut files = documents(fixtures_root, scenario)?;
+    let state = live_state(lab, scenario, &files)?;
+    write_state(&mut files, &state);
     let api = crate::proc::in_netns(&lab.client, FakeApi::spawn)??;
-    for (_, yaml) in cluster_objects(fixtures_root, scenario)? {
+    for (_, yaml) in render(files)? {
         api.load_yaml(&yaml)?;
     }
     // Replay scenarios: the kubelet also runs the acmesolver stand-in (on the solver pod's
@@ -182,32 +219,31 @@ pub fn fake_api(
     Ok(api)
 }
 
-/// The self check's failure as cert-manager writes it into `Challenge.status.reason`, as the
-/// controller would see it in each scenario (None: the self check is still in progress).
-fn self_check_reason(scenario: &str) -> Option<String> {
-    let url = format!("http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}");
-    let get = |err: &str| {
-        format!(
-            "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request '{url}': Get \"{url}\": {err}"
-        )
-    };
-    let status = |s: u16| {
-        format!(
-            "Waiting for HTTP-01 challenge propagation: wrong status code '{s}', expected '200'"
-        )
-    };
-    match scenario {
-        "healthy" | "split-horizon-solver-nameservers" => None,
-        // Go's client passes these (issue 11): the self check is in progress, no failure yet.
-        s if super::FIDELITY_SCENARIOS.contains(&s) => None,
-        "hairpin" | "egress-blocked" | "hairpin-external-lb" => {
-            Some(get(&format!("dial tcp {}:80: i/o timeout", super::EDGE_V4)))
-        }
-        "endpoints-not-ready" => Some(status(503)),
-        "proxy-protocol" => Some(get("EOF")),
-        "allowlist" | "selfcheck-via-proxy" => Some(status(403)),
-        _ => Some(status(404)),
+/// The Challenge state of `scenario` in this lab: kept, or after a live round.
+fn live_state(lab: &Lab, scenario: &str, files: &[(String, Vec<Value>)]) -> Result<State> {
+    if let Some((state, _)) = selfcheck::kept(scenario) {
+        return Ok(state);
     }
+    let docs: Vec<Value> = files.iter().flat_map(|(_, d)| d.iter().cloned()).collect();
+    let settings = selfcheck::settings(&docs)?;
+    let round = lab
+        .self_check_round(&settings)
+        .with_context(|| format!("cert-manager's self check in lab scenario {scenario}"))?;
+    Ok(State::SelfCheck(round))
+}
+
+/// What cert-manager shows in this lab's Challenge (as [`fake_api`] writes it; the round runs
+/// once per process), as a note.
+pub fn cert_manager_note(lab: &Lab, scenario: &str, fixtures_root: &Path) -> Result<String> {
+    if let Some((state, why)) = selfcheck::kept(scenario) {
+        return Ok(format!("cert-manager: {} ({why})", state.describe()));
+    }
+    let files = documents(fixtures_root, scenario)?;
+    let state = live_state(lab, scenario, &files)?;
+    Ok(format!(
+        "cert-manager, after one round of the Go reference self check from the cluster: {}",
+        state.describe()
+    ))
 }
 
 /// A solver pod whose node went NotReady: the pod still runs (and answers), but the API says it
@@ -274,22 +310,6 @@ fn adjust(d: &mut Value, scenario: &str) {
                 not_ready(d);
             }
         }
-        ("Challenge", _, _) if scenario == "failed-validation" => {
-            // The lab's Issuer is a Pebble: its words for the 404 (va/va.go fetchHTTP), in the
-            // AuthorizationError cert-manager wraps them in (acmechallenges/sync.go).
-            let url = format!("http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}");
-            d["status"]["reason"] = json!(format!(
-                "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 urn:ietf:params:acme:error:unauthorized: Non-200 status code from HTTP: {url} returned 404"
-            ));
-        }
-        ("Challenge", _, _) => match self_check_reason(scenario) {
-            Some(r) => d["status"]["reason"] = json!(r),
-            None => {
-                if let Some(s) = d["status"].as_object_mut() {
-                    s.remove("reason");
-                }
-            }
-        },
         ("Deployment", "cert-manager", "cert-manager")
             if scenario == "split-horizon-solver-nameservers" =>
         {
@@ -381,18 +401,23 @@ mod tests {
 
     #[test]
     fn per_scenario_cluster_state() {
+        // A passing round: accepted, the challenge waits on the CA.
         let healthy = objects("healthy");
-        assert!(
-            find(&healthy, "Challenge", "")["status"]
-                .get("reason")
-                .is_none()
-        );
+        let status = &find(&healthy, "Challenge", "")["status"];
+        assert!(status.get("reason").is_none(), "{status}");
+        assert_eq!(status["state"], "processing");
+        assert_eq!(status["presented"], true);
+        // A failing round: its error, in cert-manager's words.
         let hairpin = objects("hairpin");
-        let r = find(&hairpin, "Challenge", "")["status"]["reason"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert!(r.contains("i/o timeout"), "{r}");
+        let status = &find(&hairpin, "Challenge", "")["status"];
+        let r = status["reason"].as_str().unwrap().to_owned();
+        assert!(
+            r.starts_with("Waiting for HTTP-01 challenge propagation: failed to perform self check GET request")
+                && r.ends_with("(Client.Timeout exceeded while awaiting headers)"),
+            "{r}"
+        );
+        assert_eq!(status["state"], "pending");
+        assert_eq!(status["processing"], true);
         let egress = objects("egress-blocked");
         let svc = find(&egress, "Service", "ingress-nginx-controller");
         assert_eq!(svc["status"]["loadBalancer"], json!({}));
@@ -428,10 +453,9 @@ mod tests {
         let ch = find(&failed, "Challenge", "");
         assert_eq!(ch["status"]["state"], "invalid");
         assert!(
-            ch["status"]["reason"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("acme-challenge/{TOKEN} returned 404")),
+            ch["status"]["reason"].as_str().unwrap().ends_with(&format!(
+                "http://{DNS_NAME}:80/.well-known/acme-challenge/{TOKEN} returned 404"
+            )),
             "{}",
             ch["status"]["reason"]
         );

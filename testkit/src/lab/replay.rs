@@ -20,7 +20,7 @@
 use super::cluster::Plane;
 use super::{
     CLUSTER_DNS_V4, DNS_NAME, DNS_V4, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, POD_V4, SOLVER_POD_V4,
-    SOLVER_PORT, SOLVER_V4, TOKEN,
+    SOLVER_PORT, SOLVER_V4,
 };
 use crate::fakeapi::KubeletConfig;
 use anyhow::{Context, Result};
@@ -148,17 +148,23 @@ fn kind(d: &Value) -> &str {
     d["kind"].as_str().unwrap_or("")
 }
 
-/// The CA's problem as cert-manager writes it into a Challenge it gave up on.
-fn ca_404(address: &str) -> String {
-    format!(
-        "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 urn:ietf:params:acme:error:unauthorized: {address}: Invalid response from http://{DNS_NAME}/.well-known/acme-challenge/{TOKEN}: 404"
-    )
+/// The reason of the Challenge cert-manager gave up on in a failed-issuance replay scenario: the
+/// lab's CA (a Pebble) got a 404 on port 80 (the edge's gateway half, or the gateway DNS points
+/// at), in Pebble's words as in `failed-validation`; None for a pre-flight (no Certificate, no
+/// Challenge).
+pub(crate) fn failed_reason(scenario: &str) -> Option<String> {
+    match scenario {
+        "replay-wrong-backend" | "replay-founding-incident" => {
+            Some(super::selfcheck::ca_rejected_404())
+        }
+        _ => None,
+    }
 }
 
 /// The chain after a failed issuance, as cert-manager leaves it: the Challenge invalid with the
 /// CA's text (not processing, not presented: its solver is deleted), the Order invalid, the
 /// CertificateRequest failed, the Certificate's Issuing condition failed with a backoff.
-fn failed_chain(docs: &mut [Value], ca_address: &str) {
+fn failed_chain(docs: &mut [Value], reason: &str) {
     let now = crate::fakeapi::now_secs();
     let failed_at = crate::fakeapi::rfc3339(now.saturating_sub(600));
     let order_name = docs
@@ -205,7 +211,7 @@ fn failed_chain(docs: &mut [Value], ca_address: &str) {
                     "processing": false,
                     "presented": false,
                     "state": "invalid",
-                    "reason": ca_404(ca_address),
+                    "reason": reason,
                 });
             }
             _ => {}
@@ -243,13 +249,10 @@ pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
         docs.clear();
         return;
     }
-    if file.starts_with("20-") {
-        let ca_address = if scenario == "replay-wrong-backend" {
-            ENVOY_V4
-        } else {
-            EDGE_V4
-        };
-        failed_chain(docs, ca_address);
+    if file.starts_with("20-")
+        && let Some(reason) = failed_reason(scenario)
+    {
+        failed_chain(docs, &reason);
     }
     if file.starts_with("10-") && scenario == "preflight-route-not-allowed" {
         docs.push(json!({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
