@@ -118,6 +118,11 @@ async fn names_on_one_address_share_the_cap() {
     // The shared direct probe is asked for every name (2 each), with the name's own path,
     // under the same cap (60 asked, 50 granted).
     assert_eq!(daccepts.load(Ordering::SeqCst), 50);
+    assert_eq!(
+        report.targets.iter().filter(|t| t.direct[0].capped).count(),
+        5,
+        "60 asked, 50 granted: the last 5 names' direct probes are capped"
+    );
     for t in &report.targets {
         assert_eq!(t.direct.len(), 1);
         assert!(

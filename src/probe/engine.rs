@@ -308,6 +308,7 @@ async fn run_direct(
         permits,
     };
     let n = ledger.grant(addr, ledger.direct());
+    result.capped = n < ledger.direct();
     batch.run(&mut agg, 0, n).await;
     result.with_proxy_protocol = if looks_like_proxy_protocol_listener(&agg)
         && ledger.grant(addr, PROXY_FOLLOWUP_ATTEMPTS) == PROXY_FOLLOWUP_ATTEMPTS

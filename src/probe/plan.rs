@@ -742,6 +742,10 @@ pub struct DirectResult {
     /// The adaptive follow-up with a PROXY v1 preamble (see [`AddressReport`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub with_proxy_protocol: Option<ProxyProtocolProbe>,
+    /// The plan's connection cap for this address was spent before this probe got its attempts
+    /// (see [`AddressReport::capped`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub capped: bool,
 }
 
 #[cfg(test)]

@@ -180,6 +180,20 @@ mod tests {
             "{}",
             f[0].summary
         );
+        // The data planes' direct probes capped: nothing to attribute the answers to.
+        let (l, mut i) = both(vec![status(404, "nginx", 20)]);
+        for d in &mut i.direct {
+            d.outcomes.clear();
+            d.attempts = 0;
+            d.capped = true;
+        }
+        let f = run(Some(&l), Some(&i));
+        assert_eq!(codes(&f), [Code::ScreenInconclusive]);
+        assert!(
+            f[0].summary.contains("connection cap for 198.51.100.10:80"),
+            "{}",
+            f[0].summary
+        );
     }
 
     #[test]

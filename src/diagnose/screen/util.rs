@@ -175,6 +175,9 @@ pub(super) fn facts(c: &Vantages) -> Facts {
                 .unwrap_or(ErrorClass::DnsError);
             f.dns_failures.push((vantage, class));
         }
+        for d in report.direct.iter().filter(|d| d.capped) {
+            f.capped.push((vantage, d.address.clone()));
+        }
         for a in &report.addresses {
             if a.capped {
                 f.capped.push((vantage, a.address.clone()));
