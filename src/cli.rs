@@ -321,6 +321,10 @@ pub struct RenewalsArgs {
     /// Exit 1 when a certificate's verdict is unknown too (not only at risk)
     #[arg(long)]
     pub strict: bool,
+    /// With --replay: stop before creating anything when more names than this would get a
+    /// stand-in (each is a pod, a Service and an Ingress or HTTPRoute)
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub max_stand_ins: u32,
     /// Hard cap of fresh connections per address (ip:port) over the whole run, for each vantage
     /// (this machine, the probe pod): names on the same load balancer share it
     #[arg(long, value_name = "N", default_value_t = 1000,

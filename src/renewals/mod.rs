@@ -50,6 +50,26 @@ fn check(args: &RenewalsArgs) -> Result<(), UserError> {
     Ok(())
 }
 
+/// `--replay` creates one stand-in (pod, Service, route) per name without a live challenge:
+/// above `max` of them in one run it stops before creating anything (exit 2), so a cluster-wide
+/// replay never creates hundreds of objects.
+fn check_stand_ins(plans: &[Vec<NamePlan>], max: u32) -> Result<(), UserError> {
+    let n = plans
+        .iter()
+        .flatten()
+        .filter(|n| matches!(n.how, How::Check(_)))
+        .count();
+    if n > usize::try_from(max).unwrap_or(usize::MAX) {
+        return Err(UserError::new(format!(
+            "--replay would create {n} stand-in solvers ({} objects), more than --max-stand-ins {max}",
+            n * 3
+        ))
+        .why("a stand-in is a pod, a Service and an Ingress or HTTPRoute per name without a live challenge")
+        .hint("replay one namespace at a time (-n NAMESPACE), raise --max-stand-ins, or drop --replay for the read-only screen"));
+    }
+    Ok(())
+}
+
 /// How each name ended up being checked, for the report.
 fn name_inputs(cert: &CertificateEvidence, plan: &[NamePlan], replayed: bool) -> Vec<NameInput> {
     let mut screen_index = 0;
@@ -239,6 +259,9 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
     if in_a_pod() {
         notes.push("running inside the cluster (in-cluster config): \"this machine\" is a pod too, so the outside vantage (the CA's view from the Internet) is missing; run it from outside the cluster as well to see what the CA sees".to_owned());
     }
+    if args.replay {
+        check_stand_ins(&plans, args.max_stand_ins)?;
+    }
     let run_id = pod::new_run_id();
     let running = if args.replay {
         let s = stage::Stage {
@@ -287,4 +310,34 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
     };
     print_stdout(&text);
     Ok(r.summary.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_stops_before_creating_more_stand_ins_than_allowed() {
+        let plan = |n: usize| -> Vec<NamePlan> {
+            (0..n)
+                .map(|i| NamePlan {
+                    name: format!("n{i}.example.test"),
+                    how: How::Check(Box::default()),
+                })
+                .chain(std::iter::once(NamePlan {
+                    name: "live.example.test".into(),
+                    how: How::Live("web-1".into()),
+                }))
+                .collect()
+        };
+        assert!(check_stand_ins(&[plan(10), plan(10)], 20).is_ok());
+        let e = check_stand_ins(&[plan(10), plan(11)], 20)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--replay would create 21 stand-in solvers (63 objects)"),
+            "{e}"
+        );
+        assert!(e.contains("-n NAMESPACE"), "{e}");
+    }
 }
