@@ -1,7 +1,8 @@
 //! After the walk: order the findings so the root cause comes first, and name what each
 //! consequence follows from.
 
-use super::finding::{Code, Finding, Severity};
+use super::finding::{Code, Finding, Proof, Severity};
+use super::vantages::controller_view::weigh;
 use super::vantages::unexplained::unexplained;
 use super::view::Vantages;
 
@@ -63,7 +64,7 @@ fn causes(all: &[Finding]) -> Vec<Option<Code>> {
                         && o.severity == Severity::Error
                         && same_scope(o, f)
                 })
-                .min_by_key(|(o, _)| o.proof)
+                .min_by_key(|(o, _)| weight(o))
                 .map(|(o, _)| o.code)
         })
         .collect()
@@ -78,19 +79,37 @@ fn causes(all: &[Finding]) -> Vec<Option<Code>> {
 /// self check fails, some error finding must explain it; when no rule did, the general
 /// UNEXPLAINED_FAILURE says what was expected and what each vantage saw. An error finding
 /// makes the exit code 1.
+///
+/// The witnesses are weighed too (issue 14): a finding that rests on the probe pod not
+/// reaching the name is contradicted when cert-manager's own self check got an answer
+/// (`vantages/controller_view.rs`).
 pub(super) fn finish(mut findings: Vec<Finding>, probed: &[Vantages]) -> Vec<Finding> {
     for c in probed {
         if let Some(f) = unexplained(&findings, c) {
             findings.push(f);
         }
+        weigh(&mut findings, c);
     }
     rank(&mut findings);
     findings
 }
 
+/// How much a finding weighs as a witness, lightest first: a proof from a healthy vantage,
+/// then the controller's own observation (what cert-manager's self check got, against the
+/// probe pod), then what only supports, then what a witness contradicts.
+fn weight(f: &Finding) -> u8 {
+    match (f.contradicted_by, f.code, f.proof) {
+        (Some(_), _, _) => 3,
+        (None, Code::ControllerDisagrees, _) => 1,
+        (None, _, Proof::Proves) => 0,
+        (None, _, Proof::Supports) => 2,
+    }
+}
+
 /// Order findings so that the root cause comes first: errors before warnings before info,
-/// proof before support, causes before their consequences and symptoms; stable otherwise
-/// (rule order is meaningful). Marks each consequence with the code that explains it.
+/// causes before their consequences and symptoms, then by weight ([`weight`]); stable
+/// otherwise (rule order is meaningful). Marks each consequence with the code that explains
+/// it.
 pub fn rank(findings: &mut [Finding]) {
     let found = causes(findings);
     for (f, c) in findings.iter_mut().zip(found) {
@@ -100,7 +119,7 @@ pub fn rank(findings: &mut [Finding]) {
         (
             f.severity,
             f.consequence_of.is_some(),
-            f.proof,
+            weight(f),
             f.code.is_symptom(),
         )
     });
@@ -204,5 +223,64 @@ mod tests {
                 .unwrap()
                 .ends_with("docs/findings/SELF_CHECK_FAILING.md")
         );
+    }
+
+    /// Issue 14: a proof from a healthy vantage first, then the controller's own observation,
+    /// then supports, then what a witness contradicts (also when it was a proof).
+    #[test]
+    fn witnesses_are_weighed() {
+        let mut contradicted = f(
+            Code::HairpinUnreachable,
+            Severity::Error,
+            Proof::Supports,
+            Some("a"),
+        );
+        contradicted.contradicted_by = Some(Code::ControllerDisagrees);
+        let mut v = vec![
+            contradicted,
+            f(
+                Code::SplitHorizon,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::ControllerDisagrees,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::SelfCheckFailing,
+                Severity::Error,
+                Proof::Supports,
+                Some("a"),
+            ),
+            f(
+                Code::WrongDataPlane,
+                Severity::Error,
+                Proof::Proves,
+                Some("a"),
+            ),
+        ];
+        rank(&mut v);
+        let order: Vec<Code> = v.iter().map(|f| f.code).collect();
+        assert_eq!(
+            order,
+            [
+                Code::WrongDataPlane,
+                Code::ControllerDisagrees,
+                Code::SplitHorizon,
+                Code::HairpinUnreachable,
+                Code::SelfCheckFailing,
+            ]
+        );
+        // The symptom follows the weightiest cause, not the contradicted one.
+        assert_eq!(v[4].consequence_of, Some(Code::WrongDataPlane));
+        v.retain(|f| f.code != Code::WrongDataPlane);
+        rank(&mut v);
+        assert_eq!(v[0].code, Code::ControllerDisagrees);
+        let symptom = v.iter().find(|f| f.code == Code::SelfCheckFailing).unwrap();
+        assert_eq!(symptom.consequence_of, Some(Code::ControllerDisagrees));
     }
 }

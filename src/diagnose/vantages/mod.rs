@@ -21,6 +21,7 @@ pub mod after_failure;
 pub mod attribution;
 pub mod backend_pinned;
 pub mod controller_egress;
+pub mod controller_view;
 pub mod hairpin_or_egress;
 pub mod ip_allowlist;
 pub mod live_evidence;
@@ -33,6 +34,7 @@ pub mod split_horizon;
 pub(crate) mod testdata;
 pub mod unexplained;
 pub mod util;
+pub mod vantage_limits;
 pub mod wrong_data_plane;
 pub mod wrong_data_plane_local;
 
@@ -44,6 +46,7 @@ pub(crate) const RULES: &[Rule] = &[
     hairpin_or_egress::hairpin_or_egress,
     acme_unreachable::acme_unreachable,
     controller_egress::egress_blocked_for_the_controller_only,
+    controller_view::controller_disagrees,
     ip_allowlist::ip_allowlist,
     proxy_protocol::proxy_protocol_mismatch,
     selfcheck_via_proxy::selfcheck_via_proxy,
@@ -52,6 +55,7 @@ pub(crate) const RULES: &[Rule] = &[
     wrong_data_plane_local::wrong_data_plane_by_responder,
     solver_unanswered::solver_unanswered,
     after_failure::after_failure,
+    vantage_limits::vantage_limits,
 ];
 
 /// The cross-vantage findings for one challenge: `local` is this machine's report, `inside`

@@ -152,13 +152,25 @@ pub(crate) fn unexplained(findings: &[Finding], c: &Vantages) -> Option<Finding>
         )
     } else if seen.is_empty() {
         format!("cert-manager's self check for {host} fails, and no rule names a cause")
+    } else if passing(&seen).is_empty() {
+        // Every vantage that ran could not look (its verdicts are unknown: NOT_CHECKED says
+        // why): cert-manager's own reason is the only witness.
+        format!(
+            "cert-manager's self check for {host} fails ({}), and no probe could observe it: {}; cert-manager's own reason is the only witness",
+            reason::of_challenge(c.ch).map_or_else(|| "its reason".to_owned(), |r| r.short()),
+            seen.iter()
+                .map(|(v, _)| if *v == "this machine" {
+                    "this machine could not look"
+                } else {
+                    "the probe pod could not look"
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     } else {
         format!(
             "cert-manager's self check for {host} fails, but the key is served now {}: the failure is on the controller's own path, or it was transient",
-            seen.iter()
-                .map(|(v, _)| from(v))
-                .collect::<Vec<_>>()
-                .join(" and ")
+            passing(&seen).join(" and ")
         )
     };
     let mut f = Finding::new(Code::UnexplainedFailure, Severity::Error, Proof::Supports, summary)
@@ -211,6 +223,14 @@ pub(crate) fn unexplained(findings: &[Finding], c: &Vantages) -> Option<Finding>
     Some(f.fix(next_steps(c, &seen, verdict_fail)))
 }
 
+/// The vantages whose self-check verdict passes (`from this machine`, …).
+fn passing(seen: &[(&'static str, &TargetReport)]) -> Vec<&'static str> {
+    seen.iter()
+        .filter(|(_, t)| t.verdicts.self_check.outcome == VerdictOutcome::Pass)
+        .map(|(v, _)| from(v))
+        .collect()
+}
+
 fn from(vantage: &str) -> &'static str {
     if vantage == "this machine" {
         "from this machine"
@@ -225,6 +245,11 @@ fn next_steps(c: &Vantages, seen: &[(&'static str, &TargetReport)], verdict_fail
     let url = c.ch.challenge_url();
     let by_hand =
         format!("then compare by hand: curl -sv {url} from outside and from a pod in the cluster");
+    if !verdict_fail && !seen.is_empty() && passing(seen).is_empty() {
+        return format!(
+            "see NOT_CHECKED for what kept each vantage from looking, and look from where it can: from a pod in the cluster, curl -sv {url} (the self check's side), and from outside, curl -sv {url} with a working resolver (the CA's side)"
+        );
+    }
     if !verdict_fail && !seen.is_empty() {
         // The reports are filed under `<namespace>/<challenge>`.
         let ns = seen

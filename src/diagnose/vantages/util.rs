@@ -11,6 +11,8 @@ use crate::probe::plan::{
     TargetReport,
 };
 use crate::probe::targets::{SOLVER_LABEL, plane_name};
+use crate::reason::when::ReasonTime;
+use crate::reason::{Observation, Reason};
 
 pub(super) fn passes_all(a: &AddressReport) -> bool {
     a.attempts > 0 && a.cert_manager_passes == a.attempts
@@ -375,4 +377,52 @@ pub(super) fn seen_lines(f: Finding, seen: &[Seen]) -> Finding {
             outcome_summary(s.addr)
         ))
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// cert-manager's reason as a witness (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+/// The controller's reason as a witness: what it proves and when it was written.
+pub(super) struct Witness {
+    pub(super) reason: Reason,
+    pub(super) seen: Observation,
+    pub(super) time: ReasonTime,
+}
+
+pub(super) fn witness(c: &Vantages) -> Option<Witness> {
+    let reason = crate::reason::of_challenge(c.ch)?;
+    let seen = reason.observation()?;
+    let now = [c.inside, c.local]
+        .into_iter()
+        .flatten()
+        .find_map(|t| t.health.as_ref().map(|h| h.checked_at.clone()));
+    let args = c
+        .cluster
+        .cert_manager
+        .as_ref()
+        .map(|m| m.args.clone())
+        .unwrap_or_default();
+    Some(Witness {
+        time: ReasonTime::of(c.ch, &args, now.as_deref()),
+        reason,
+        seen,
+    })
+}
+
+/// What cert-manager's last self check got, as a noun phrase: `HTTP 404`, `a timeout
+/// (203.0.113.10:80)`.
+pub(super) fn got(r: &Reason) -> String {
+    match r {
+        Reason::WrongStatus { status } => format!("HTTP {status}"),
+        Reason::BodyMismatch { .. } => "HTTP 200 with another body than the key".to_owned(),
+        Reason::BodyReadFailed { .. } => "HTTP 200, then its body could not be read".to_owned(),
+        Reason::ConnectionFailed {
+            class,
+            address: Some(a),
+            ..
+        } => format!("a {} ({a})", class.label()),
+        Reason::ConnectionFailed { class, .. } => format!("a {}", class.label()),
+        other => other.short(),
+    }
 }
