@@ -64,7 +64,15 @@ impl ReasonTime {
         match (&self.written, self.age_secs) {
             (Some(w), Some(a)) => format!("written {w}, {} before the probes ran", ago(a)),
             (Some(w), None) => format!("written {w}"),
-            (None, _) => "when it was written is not known (the Challenge has no managedFields entry of cert-manager's controller for its status)".to_owned(),
+            (None, _) => "time unknown".to_owned(),
+        }
+    }
+
+    /// [`ReasonTime::words`], saying why when the time is not known.
+    pub fn detail(&self) -> String {
+        match self.written {
+            Some(_) => self.words(),
+            None => "time unknown (the Challenge has no managedFields entry of cert-manager's controller that owns its status.reason)".to_owned(),
         }
     }
 }
@@ -187,7 +195,11 @@ mod tests {
         // Not dated: nothing is concluded from the time.
         let t = ReasonTime::of(&ch(None), &[], now);
         assert_eq!(t.rechecked(), None);
-        assert!(t.words().starts_with("when it was written is not known"));
+        assert_eq!(t.words(), "time unknown");
+        assert!(
+            t.detail()
+                .starts_with("time unknown (the Challenge has no managedFields")
+        );
         let t = ReasonTime::of(&ch(Some("2026-12-06T04:35:00Z")), &[], None);
         assert_eq!(
             (t.rechecked(), t.words()),

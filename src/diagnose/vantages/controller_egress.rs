@@ -47,7 +47,7 @@ pub(crate) fn egress_blocked_for_the_controller_only(c: &Vantages) -> Vec<Findin
     if let Some(t) = &time {
         f = f.evidence(format!(
             "cert-manager's reason: {}{}",
-            t.words(),
+            t.detail(),
             if t.rechecked() == Some(true) {
                 format!(
                     "; it checks again every {} s and rewrites the reason only when it changes, so it has kept failing since",

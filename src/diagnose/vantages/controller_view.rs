@@ -14,13 +14,13 @@
 //! findings the pod's failure rests on are then contradicted by the controller ([`weigh`]): they
 //! rank below what the controller saw and never call themselves the root cause.
 
-use super::util::{cm_names, count, got, no_connection, passes_all, pod_where, witness};
+use super::util::{cm_names, count, facts, got, no_connection, passes_all, pod_where, witness};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::outcome_summary;
 use crate::diagnose::view::Vantages;
 use crate::probe::health::own_trouble;
 use crate::probe::plan::{TargetReport, VerdictOutcome};
-use crate::reason::{ConnectionClass, Failure, Known, Observation, Reason};
+use crate::reason::{ConnectionClass, Known, Reason};
 
 /// Codes whose finding rests on the probe pod not reaching (or not resolving) the name.
 const REACHABILITY: &[Code] = &[
@@ -78,24 +78,6 @@ fn pod_saw(inside: &TargetReport) -> PodSaw {
         PodSaw::Answered
     } else {
         PodSaw::Nothing
-    }
-}
-
-/// What the facts of the controller's observation are, in words.
-fn facts(o: &Observation, host: &str) -> String {
-    let misbehaving = o.failure == Some(Failure::ResolverMisbehaving);
-    match (o.resolved, o.connected, o.answered) {
-        (_, _, Known::Yes) => {
-            format!("so {host} resolved and port 80 answered from the controller")
-        }
-        (Known::Yes, Known::No, _) => {
-            format!("so {host} resolved from the controller, but it could not connect")
-        }
-        (Known::No, _, _) if misbehaving => format!(
-            "so the controller's resolver failed for {host} (Go's `server misbehaving` is SERVFAIL or REFUSED alike)"
-        ),
-        (Known::No, _, _) => format!("so the controller could not resolve {host}"),
-        _ => "where it stalled is not known".to_owned(),
     }
 }
 
@@ -196,7 +178,7 @@ pub(crate) fn controller_disagrees(c: &Vantages) -> Vec<Finding> {
             c.ch.name,
             c.ch.reason.as_deref().unwrap_or("")
         ))
-        .evidence(format!("cert-manager's reason: {}", w.time.words()));
+        .evidence(format!("cert-manager's reason: {}", w.time.detail()));
     if let Some(sw) = &c.ch.status_written {
         f = f.evidence(format!(
             "dated by the managedFields entry of {} ({}{})",
@@ -220,19 +202,20 @@ pub(crate) fn controller_disagrees(c: &Vantages) -> Vec<Finding> {
     {
         f = f.evidence(format!("the controller runs on node {n}"));
     }
-    let fix = if rechecked == Some(false) {
+    let compare = format!(
+        "compare the controller's path with the probe pod's: its node (the pod asks for it, preferably), NetworkPolicies that select the controller's pods but not the pod's (kubectl -n {ns} get networkpolicy), its DNS settings (dnsPolicy, dnsConfig, hostAliases of deployment {deploy}) and proxy variables; from the controller's node: curl -sv {}",
+        c.ch.challenge_url()
+    );
+    let fix = if rechecked == Some(true) {
+        compare
+    } else {
         format!(
-            "wait for cert-manager's next check and watch the reason: kubectl -n {} get challenge {} -w; if it keeps failing, compare the controller's path with the probe pod's (its node, NetworkPolicies that select its pods, its DNS and proxy settings)",
+            "watch cert-manager's next check: kubectl -n {} get challenge {} -w; if the reason stays, {compare}",
             inside
                 .id
                 .split_once('/')
                 .map_or("<namespace>", |(ns, _)| ns),
             c.ch.name
-        )
-    } else {
-        format!(
-            "compare the controller's path with the probe pod's: its node (the pod asks for it, preferably), NetworkPolicies that select the controller's pods but not the pod's (kubectl -n {ns} get networkpolicy), its DNS settings (dnsPolicy, dnsConfig, hostAliases of deployment {deploy}) and proxy variables; from the controller's node: curl -sv {}",
-            c.ch.challenge_url()
         )
     };
     vec![f.fix(fix)]
@@ -358,7 +341,7 @@ mod tests {
             f[0].summary
         );
         assert!(
-            f[0].fix.starts_with("wait for cert-manager's next check"),
+            f[0].fix.starts_with("watch cert-manager's next check"),
             "{}",
             f[0].fix
         );
@@ -367,7 +350,7 @@ mod tests {
         let f = all(&c, &pod_passes());
         assert_eq!(f[0].proof, Proof::Supports);
         assert!(
-            f[0].summary.contains("when it was written is not known"),
+            f[0].summary.contains("HTTP 404 (time unknown)"),
             "{}",
             f[0].summary
         );

@@ -6,7 +6,7 @@
 //! address), who answered when asked directly, and what to check next. The final step of the
 //! diagnosis (`rank::finish`) calls it for every probed challenge, after all other rules.
 
-use super::util::direct_line;
+use super::util::{direct_line, facts};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::{outcome_summary, outcome_text};
 use crate::diagnose::view::Vantages;
@@ -155,9 +155,15 @@ pub(crate) fn unexplained(findings: &[Finding], c: &Vantages) -> Option<Finding>
     } else if passing(&seen).is_empty() {
         // Every vantage that ran could not look (its verdicts are unknown: NOT_CHECKED says
         // why): cert-manager's own reason is the only witness.
+        let r = reason::of_challenge(c.ch);
+        let proven = r
+            .as_ref()
+            .and_then(|r| r.observation())
+            .map(|o| format!(", {}", facts(&o, host)))
+            .unwrap_or_default();
         format!(
-            "cert-manager's self check for {host} fails ({}), and no probe could observe it: {}; cert-manager's own reason is the only witness",
-            reason::of_challenge(c.ch).map_or_else(|| "its reason".to_owned(), |r| r.short()),
+            "cert-manager's self check for {host} fails ({}{proven}), and no probe could observe it: {}; cert-manager's own reason is the only witness",
+            r.map_or_else(|| "its reason".to_owned(), |r| r.short()),
             seen.iter()
                 .map(|(v, _)| if *v == "this machine" {
                     "this machine could not look"

@@ -12,7 +12,7 @@ use crate::probe::plan::{
 };
 use crate::probe::targets::{SOLVER_LABEL, plane_name};
 use crate::reason::when::ReasonTime;
-use crate::reason::{Observation, Reason};
+use crate::reason::{Failure, Known, Observation, Reason};
 
 pub(super) fn passes_all(a: &AddressReport) -> bool {
     a.attempts > 0 && a.cert_manager_passes == a.attempts
@@ -424,5 +424,23 @@ pub(super) fn got(r: &Reason) -> String {
         } => format!("a {} ({a})", class.label()),
         Reason::ConnectionFailed { class, .. } => format!("a {}", class.label()),
         other => other.short(),
+    }
+}
+
+/// What the facts of the controller's observation are, in words.
+pub(super) fn facts(o: &Observation, host: &str) -> String {
+    let misbehaving = o.failure == Some(Failure::ResolverMisbehaving);
+    match (o.resolved, o.connected, o.answered) {
+        (_, _, Known::Yes) => {
+            format!("so {host} resolved and port 80 answered from the controller")
+        }
+        (Known::Yes, Known::No, _) => {
+            format!("so {host} resolved from the controller, but it could not connect")
+        }
+        (Known::No, _, _) if misbehaving => format!(
+            "so the controller's resolver failed for {host} (Go's `server misbehaving` is SERVFAIL or REFUSED alike)"
+        ),
+        (Known::No, _, _) => format!("so the controller could not resolve {host}"),
+        _ => "where it stalled is not known".to_owned(),
     }
 }

@@ -182,7 +182,7 @@ fn self_check_reason(scenario: &str) -> Option<String> {
         "healthy" | "split-horizon-solver-nameservers" => None,
         // Go's client passes these (issue 11): the self check is in progress, no failure yet.
         s if super::FIDELITY_SCENARIOS.contains(&s) => None,
-        "hairpin" | "egress-blocked" | "hairpin-external-lb" => {
+        "hairpin" | "egress-blocked" | "hairpin-external-lb" | "controller-only-timeout" => {
             Some(get(&format!("dial tcp {}:80: i/o timeout", super::EDGE_V4)))
         }
         "endpoints-not-ready" => Some(status(503)),
@@ -208,6 +208,22 @@ fn not_ready(pod: &mut Value) {
             c["ready"] = json!(false);
         }
     }
+}
+
+/// The managedFields entry a real API server keeps for cert-manager's last status write: the
+/// controller's field manager (`cert-manager-challenges`, its User-Agent's prefix) through the
+/// status subresource, owning the status fields it writes (`acmechallenges/update.go`).
+fn dated(challenge: &mut Value, time: &str) {
+    challenge["metadata"]["managedFields"] = json!([{
+        "apiVersion": "acme.cert-manager.io/v1",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:status": {".": {}, "f:presented": {}, "f:processing": {},
+                                  "f:reason": {}, "f:state": {}}},
+        "manager": "cert-manager-challenges",
+        "operation": "Update",
+        "subresource": "status",
+        "time": time,
+    }]);
 }
 
 fn kind(d: &Value) -> (&str, &str, &str) {
@@ -264,14 +280,19 @@ fn adjust(d: &mut Value, scenario: &str) {
                 "Error accepting authorization: acme: authorization error for {DNS_NAME}: 403 urn:ietf:params:acme:error:unauthorized: Non-200 status code from HTTP: {url} returned 404"
             ));
         }
-        ("Challenge", _, _) => match self_check_reason(scenario) {
-            Some(r) => d["status"]["reason"] = json!(r),
-            None => {
-                if let Some(s) = d["status"].as_object_mut() {
-                    s.remove("reason");
+        ("Challenge", _, _) => {
+            match self_check_reason(scenario) {
+                Some(r) => d["status"]["reason"] = json!(r),
+                None => {
+                    if let Some(s) = d["status"].as_object_mut() {
+                        s.remove("reason");
+                    }
                 }
             }
-        },
+            if let Some(age) = super::reason_age_secs(scenario) {
+                dated(d, &super::rfc3339_ago(age));
+            }
+        }
         ("Deployment", "cert-manager", "cert-manager")
             if scenario == "split-horizon-solver-nameservers" =>
         {
