@@ -18,7 +18,7 @@
 #              target: the 2 s timeout + at most 1 s (one after the other would be 20 s)
 #
 #   bench/bounds.sh            # the loopback cases (any user)
-#   sudo bench/bounds.sh       # and the lab case
+#   bench/bounds.sh (as root)  # and the lab case
 #
 # Needs hyperfine and python3 (the two misbehaving servers, on 127.0.0.1 only; each connection
 # is bounded in bytes and time and the servers stop with the script).

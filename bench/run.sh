@@ -3,7 +3,7 @@
 # fake API server, the local probe, the probe pod (the fake kubelet runs the release binary as
 # the probe image in the lab's cluster namespace), the report — against the probe's own time.
 #
-#   sudo bench/run.sh [SCENARIO] [ATTEMPTS]     # default: healthy 20
+#   bench/run.sh (as root) [SCENARIO] [ATTEMPTS]     # default: healthy 20
 #
 # Measures with hyperfine, in the lab's client namespace (the user's machine):
 #   whole run     kubectl-acmecheck web -n shop -o json --attempts N   (both vantages)

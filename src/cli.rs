@@ -20,7 +20,14 @@ Examples:
   kubectl acmecheck web-tls --probe-image registry.example/acmecheck-probe:v0.1.0 \\
       --image-pull-secret regcred --probe-namespace shop
 
-  # Remove probe pods left behind (after a kill -9)
+  # Issuance failed and cert-manager removed its solver: replay it with a stand-in
+  kubectl acmecheck web-tls -n shop --replay
+  kubectl acmecheck web-tls -n shop --replay --dry-run     # the manifests, nothing created
+
+  # Will HTTP-01 work for this Ingress's names, before cert-manager tries?
+  kubectl acmecheck preflight ingress/web -n shop
+
+  # Remove probe pods and replay stand-ins left behind (after a kill -9)
   kubectl acmecheck cleanup -A
 
   # Run a probe plan (the probe engine on its own) and print the report
@@ -31,10 +38,32 @@ Exit codes:
   1  the checks found a problem (at least one finding of severity error)
   2  could not diagnose: usage error, no kubeconfig, API unreachable or forbidden,
      certificate not found, cert-manager not installed
-  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the probe pod was deleted first
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the probe pod and any replay
+            stand-ins were deleted first
 
 The probe pod needs create, get, watch, delete on pods and get on pods/log in its namespace
-(cert-manager's by default); without them the run goes on with the local vantage only.";
+(cert-manager's by default); without them the run goes on with the local vantage only.
+--replay needs create, get, delete on pods, services, ingresses and httproutes and watch on
+pods in the Certificate's namespace; without them the run goes on without replay.";
+
+/// Shown after `preflight --help`.
+pub const PREFLIGHT_AFTER_HELP: &str = "\
+Examples:
+  # The names and issuer of an Ingress (spec.tls hosts, cert-manager.io/cluster-issuer, ...)
+  kubectl acmecheck preflight ingress/web -n shop
+
+  # A Gateway's HTTPS listeners with certificateRefs (the solver's parentRef is the Gateway)
+  kubectl acmecheck preflight gateway/public -n infra
+
+  # Names and an issuer given directly
+  kubectl acmecheck preflight --issuer letsencrypt-prod --cluster-issuer \\
+      --host shop.example.com --host www.example.com -n shop
+
+For each name without a live cert-manager challenge it creates what cert-manager would create
+(the solver pod with the controller's acmesolver image, its Service, the Ingress or HTTPRoute)
+under the tool's labels, waits until it is served, probes it from this machine and from a
+probe pod, and deletes it on every exit path. --dry-run prints the manifests instead.
+Exit codes as for a diagnosis: 0 no problem, 1 a problem, 2 could not check.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,6 +112,64 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub attempts: Option<u32>,
 
+    /// Create a stand-in of cert-manager's HTTP-01 solver for every name whose challenge is
+    /// not live (failed, backed off, renewal), probe it like a live challenge, then delete it.
+    /// Writes to the cluster
+    #[arg(long)]
+    pub replay: bool,
+
+    #[command(flatten)]
+    pub replay_flags: ReplayFlags,
+    #[command(flatten)]
+    pub ca: CaFlags,
+}
+
+/// How a replay (`--replay`, `preflight`) runs.
+#[derive(Args, Debug, Clone)]
+pub struct ReplayFlags {
+    /// Print the manifests the replay would create and create nothing (no probe pod either)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The stand-in pods' acmesolver image (default: the controller's
+    /// --acme-http01-solver-image, else cert-manager's image for the controller's version)
+    #[arg(long, value_name = "IMAGE")]
+    pub solver_image: Option<String>,
+    /// How long the stand-in pods may take to be ready (image pull included)
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    pub replay_timeout: Duration,
+    /// How long to wait for the ingress controller or Gateway to serve the stand-in's path
+    /// before probing
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub replay_wait: Duration,
+}
+
+/// `kubectl acmecheck preflight`: will HTTP-01 work for these names, before a Certificate exists?
+#[derive(Args, Debug)]
+pub struct PreflightArgs {
+    /// ingress/NAME or gateway/NAME: the names and the issuer come from its TLS section and
+    /// cert-manager's annotations, as ingress-shim and gateway-shim read them
+    #[arg(value_name = "RESOURCE")]
+    pub resource: Option<String>,
+    /// The issuer the Certificate would name (an Issuer in the namespace, or a ClusterIssuer
+    /// with --cluster-issuer)
+    #[arg(long, value_name = "NAME")]
+    pub issuer: Option<String>,
+    /// --issuer names a ClusterIssuer
+    #[arg(long)]
+    pub cluster_issuer: bool,
+    /// A name to check (repeatable)
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    #[command(flatten)]
+    pub replay_flags: ReplayFlags,
+    /// Probe from this machine only: do not start the in-cluster probe pod
+    #[arg(long)]
+    pub local_only: bool,
+    #[command(flatten)]
+    pub pod: PodFlags,
+    /// Fresh connections per resolved address (default: adaptive, at least 66)
+    #[arg(long, value_name = "N")]
+    pub attempts: Option<u32>,
     #[command(flatten)]
     pub ca: CaFlags,
 }
@@ -113,7 +200,14 @@ pub struct CaFlags {
 impl Cli {
     /// The settings of the probe plans from the flags.
     pub fn plan_settings(&self) -> crate::probe::targets::PlanSettings {
-        let ca = &self.ca;
+        self.ca.plan_settings(self.attempts)
+    }
+}
+
+impl CaFlags {
+    /// The settings of the probe plans from these flags and `--attempts`.
+    pub fn plan_settings(&self, attempts: Option<u32>) -> crate::probe::targets::PlanSettings {
+        let ca = self;
         let pebble =
             (ca.pebble_http_port.is_some() || ca.pebble_always_valid || ca.pebble_system_resolver)
                 .then(|| crate::probe::plan::PebbleSettings {
@@ -122,7 +216,7 @@ impl Cli {
                     dns_server: !ca.pebble_system_resolver,
                 });
         crate::probe::targets::PlanSettings {
-            attempts: self.attempts,
+            attempts,
             validation_date: ca.validation_date.clone(),
             letsencrypt_remotes: ca.letsencrypt_perspectives,
             pebble,
@@ -174,9 +268,14 @@ impl PodFlags {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Check HTTP-01 for names before a Certificate exists: a stand-in solver through an
+    /// issuer's solver, probed from both vantages (writes to the cluster, then deletes)
+    #[command(after_help = PREFLIGHT_AFTER_HELP)]
+    Preflight(Box<PreflightArgs>),
     /// Run a probe plan and print the report as JSON (what the probe pod runs)
     Probe(ProbeArgs),
-    /// Delete probe pods left behind (by label) in the namespace, or everywhere with -A
+    /// Delete what runs left behind (by label): probe pods and replay stand-ins (pods,
+    /// Services, Ingresses, HTTPRoutes), in the namespace or everywhere with -A
     Cleanup,
     /// Print a shell completion script (bash, zsh, fish) or the kubectl completion helper
     Completion(crate::completion::CompletionArgs),
@@ -237,6 +336,9 @@ pub struct OutputFlags {
     /// When to use colour (NO_COLOR is honoured; never when stdout is not a terminal in auto)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Table output: do not draw the path picture under the probes
+    #[arg(long, global = true)]
+    pub no_picture: bool,
     /// Debug logs on stderr (-v, -vv)
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -628,10 +628,23 @@ mod tests {
     #[test]
     fn first_word_offers_subcommands_and_certificates_not_ready_first() {
         let (v, d) = values(&[""]);
-        assert_eq!(v, ["probe", "cleanup", "completion", "www-tls"]);
+        assert_eq!(
+            v,
+            ["preflight", "probe", "cleanup", "completion", "www-tls"]
+        );
         assert_eq!(d, directive::NO_FILE_COMP);
         let (v, _) = values(&["-n", "shop", ""]);
-        assert_eq!(v, ["probe", "cleanup", "completion", "api-tls", "web-tls"]);
+        assert_eq!(
+            v,
+            [
+                "preflight",
+                "probe",
+                "cleanup",
+                "completion",
+                "api-tls",
+                "web-tls"
+            ]
+        );
         let (v, _) = values(&["-n", "shop", "w"]);
         assert_eq!(v, ["web-tls"]);
         // hidden __complete is never offered
@@ -646,6 +659,7 @@ mod tests {
         assert_eq!(
             v,
             [
+                "preflight",
                 "probe",
                 "cleanup",
                 "completion",

@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod replay;
+pub use replay::ReplayEvidence;
+
 /// A Kubernetes-style condition (`type`, `status`, `reason`, `message`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
@@ -173,6 +176,10 @@ pub struct CertificateEvidence {
     pub duplicate_requests: Vec<String>,
     pub order: Option<OrderEvidence>,
     pub challenges: Vec<ChallengeEvidence>,
+    /// What a replay (`--replay`, `preflight`) did, or would do, for this certificate's names;
+    /// its stand-ins are among `challenges`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayEvidence>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

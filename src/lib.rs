@@ -14,7 +14,8 @@
 //! * [`diagnose`] turns all the evidence for one certificate into ranked findings with stable
 //!   codes through one entry point, [`diagnose::diagnose`]; it does no I/O.
 //! * [`replay`] creates a stand-in for cert-manager's solver when its own is gone or not there
-//!   yet (plan, dry run, apply, teardown); not wired into the run yet.
+//!   yet (plan, dry run, apply, teardown); `--replay` and `preflight` run it between gather and
+//!   probe ([`replay::stage`]), and its stand-ins are probed and diagnosed as challenges.
 //! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
 //! * [`run`] wires the stages together for the CLI in `main.rs`: one call into diagnosis per
 //!   certificate.

@@ -11,6 +11,7 @@ fn main() {
     let cli = Cli::parse();
     init_logging(cli.output.verbose);
     let code = match &cli.command {
+        Some(Command::Preflight(args)) => preflight(&cli, args),
         Some(Command::Probe(args)) => kubectl_acmecheck::probe::cmd::probe_main(args),
         Some(Command::Cleanup) => kubectl_acmecheck::probe::pod::cleanup::cleanup_main(&cli),
         Some(Command::Completion(args)) => completion::completion_main(args),
@@ -35,6 +36,16 @@ fn init_logging(verbose: u8) {
 
 fn diagnose(cli: &Cli) -> i32 {
     match kubectl_acmecheck::run::block_on(kubectl_acmecheck::run::execute(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) | Err(e) => {
+            eprintln!("{e}");
+            exit::CANNOT_DIAGNOSE
+        }
+    }
+}
+
+fn preflight(cli: &Cli, args: &kubectl_acmecheck::cli::PreflightArgs) -> i32 {
+    match kubectl_acmecheck::run::block_on(kubectl_acmecheck::run::preflight::execute(cli, args)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) | Err(e) => {
             eprintln!("{e}");

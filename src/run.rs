@@ -1,6 +1,9 @@
-//! Wires the stages for the CLI: gather -> probe (local and in the cluster) -> diagnose, once
-//! per certificate (again when the diagnosis asked for solver logs and they were read) ->
-//! report. No rule and no ranking happens here.
+//! Wires the stages for the CLI: gather -> (replay: stand-in solvers, with `--replay` and for
+//! `preflight`) -> probe (local and in the cluster) -> diagnose, once per certificate (again
+//! when the diagnosis asked for solver logs and they were read) -> report, then the stand-ins are
+//! deleted. No rule and no ranking happens here.
+
+pub mod preflight;
 
 use crate::cli::{Cli, ColorChoice, OutputFormat};
 use crate::diagnose::{self, Diagnosis, Evidence};
@@ -13,7 +16,8 @@ use crate::probe::pod::{
     lifecycle::{Signals, Tracker},
 };
 use crate::probe::targets;
-use crate::report::{CertificateReport, Report, table};
+use crate::replay::stage;
+use crate::report::{CertificateReport, Report, table, terminal};
 use std::io::IsTerminal;
 
 /// The probe stage's output, named here too for the callers of [`build_report`].
@@ -121,22 +125,6 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// Table width: the terminal's, else $COLUMNS, else 100.
-pub fn table_width() -> u16 {
-    if let Some(w) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<u16>().ok())
-    {
-        return w.max(40);
-    }
-    if std::io::stdout().is_terminal()
-        && let Some((w, _)) = comfy_table::Table::new().width().map(|w| (w, 0))
-    {
-        return w.max(40);
-    }
-    100
-}
-
 /// Run a future on a fresh multi-threaded runtime (the CLI's one entry into async code).
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, UserError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -157,8 +145,9 @@ pub fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
-/// Render the report in the chosen format.
-pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
+/// Render the report in the chosen format; the table for this terminal (width, height, locale),
+/// with the path picture unless `picture` is false (`--no-picture`).
+pub fn render(report: &Report, format: OutputFormat, color: bool, picture: bool) -> String {
     match format {
         OutputFormat::Json => {
             let mut s = report.to_json();
@@ -166,21 +155,67 @@ pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
             s
         }
         OutputFormat::Yaml => report.to_yaml(),
-        OutputFormat::Table | OutputFormat::Wide => table::render(
-            report,
-            table::Style {
-                width: table_width(),
-                color,
-                wide: format == OutputFormat::Wide,
-            },
-        ),
+        OutputFormat::Table | OutputFormat::Wide => {
+            let width = terminal::width();
+            let mut text = table::render_with(
+                report,
+                table::Style {
+                    width,
+                    color,
+                    wide: format == OutputFormat::Wide,
+                },
+                terminal::look(picture),
+            );
+            text.push_str(&crate::report::replay::render_text(report, width));
+            text
+        }
+    }
+}
+
+/// How the probe stage runs, from the command line of a diagnosis or a pre-flight.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub no_probe: bool,
+    pub local_only: bool,
+    /// `--attempts` and the CA forecast's flags.
+    pub plan: targets::PlanSettings,
+    pub pod: crate::probe::pod::PodOptions,
+}
+
+impl ProbeSettings {
+    fn from_cli(cli: &Cli) -> Self {
+        ProbeSettings {
+            no_probe: cli.no_probe,
+            local_only: cli.local_only,
+            plan: cli.plan_settings(),
+            pod: cli.pod.options(),
+        }
+    }
+}
+
+/// The replay stage's options from its flags; the stand-ins' deadline covers the whole run.
+pub fn stage_options(
+    flags: &crate::cli::ReplayFlags,
+    probe: &ProbeSettings,
+    cluster: &ClusterEvidence,
+) -> stage::StageOptions {
+    let probe_budget = probe.pod.timeout + pod::lifecycle::deadline_grace(probe.pod.timeout);
+    stage::StageOptions {
+        solver_image: flags.solver_image.clone(),
+        ready_timeout: flags.replay_timeout,
+        propagation_wait: flags.replay_wait,
+        deadline: flags.replay_timeout
+            + flags.replay_wait
+            + probe_budget
+            + std::time::Duration::from_secs(60),
+        user_agent: targets::user_agent(cluster),
     }
 }
 
 /// Everything `kubectl acmecheck <certificates>` does. Returns the exit code.
 ///
-/// SIGINT and SIGTERM are caught from the start: the run stops, deletes the probe pod it created
-/// (or is creating), and exits 130 or 143.
+/// SIGINT and SIGTERM are caught from the start: the run stops, deletes the probe pod and the
+/// replay's stand-ins it created (or is creating), and exits 130 or 143.
 pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
     let mut signals = Signals::install().map_err(|e| {
         UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
@@ -192,20 +227,36 @@ pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
     }
 }
 
-/// After a signal: delete the tracked probe pods, say so, and return 128 + the signal number.
-async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
+/// How the interruption message names a deleted object: `probe pod ns/name`, `pod ns/name`
+/// (a replay stand-in), `service ns/name`, ...
+fn deleted_name(id: &str) -> String {
+    if id.contains(' ') {
+        return id.to_owned();
+    }
+    let name = id.rsplit('/').next().unwrap_or(id);
+    if name.starts_with(pod::POD_PREFIX) {
+        format!("probe pod {id}")
+    } else {
+        format!("pod {id}")
+    }
+}
+
+/// After a signal: delete the tracked probe pod and stand-ins, say so, and return 128 + the
+/// signal number.
+pub(crate) async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
     let (name, code) = if sig == 2 {
         ("SIGINT", crate::error::exit::SIGINT)
     } else {
         ("SIGTERM", crate::error::exit::SIGTERM)
     };
     let (deleted, failed) = tracker.cleanup().await;
-    for pod in &deleted {
-        eprintln!("interrupted ({name}): deleted probe pod {pod}");
+    for id in &deleted {
+        eprintln!("interrupted ({name}): deleted {}", deleted_name(id));
     }
     for f in &failed {
         eprintln!(
-            "interrupted ({name}): could not delete probe pod {f}\n  hint: kubectl acmecheck cleanup -A"
+            "interrupted ({name}): could not delete {}\n  hint: kubectl acmecheck cleanup -A",
+            deleted_name(f)
         );
     }
     if deleted.is_empty() && failed.is_empty() {
@@ -214,7 +265,7 @@ async fn interrupted(sig: i32, tracker: &Tracker) -> i32 {
     code
 }
 
-async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserError> {
+fn check_flags(cli: &Cli) -> Result<(), UserError> {
     if cli.certificates.is_empty() && !cli.all {
         return Err(UserError::new("no certificate named")
             .hint("name one or more certificates (kubectl acmecheck web-tls) or use --all"));
@@ -231,6 +282,45 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         )
         .hint("use -n NAMESPACE with names, or --all -A"));
     }
+    if cli.replay_flags.dry_run && !cli.replay {
+        return Err(
+            UserError::new("--dry-run prints what --replay would create")
+                .hint("add --replay: kubectl acmecheck NAME --replay --dry-run"),
+        );
+    }
+    if cli.replay && cli.no_probe {
+        return Err(UserError::new(
+            "--replay creates stand-in solvers to probe them, and --no-probe probes nothing",
+        )
+        .hint("drop one of the two (--replay --dry-run shows what a replay would create)"));
+    }
+    Ok(())
+}
+
+/// `--replay --dry-run`: every certificate's plan as YAML; no write, no probe pod.
+fn dry_run(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    snap: &gather::Snapshot,
+    opts: &stage::StageOptions,
+) -> String {
+    let run_id = pod::new_run_id();
+    let mut out = String::new();
+    for (i, cert) in certs.iter().enumerate() {
+        let input = crate::replay::ReplayInput::for_certificate(cert, snap);
+        let id = if i == 0 {
+            run_id.clone()
+        } else {
+            format!("{run_id}-{i}")
+        };
+        let plan = crate::replay::plan(&input, cluster, &stage::replay_options(&id, opts));
+        out.push_str(&crate::replay::manifest::yaml(&plan));
+    }
+    out
+}
+
+async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserError> {
+    check_flags(cli)?;
     let (client, namespace) = gather::connect(&cli.kube).await?;
     let scope = gather::Scope {
         namespace,
@@ -238,25 +328,70 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         all: cli.all,
         all_namespaces: cli.kube.all_namespaces,
     };
-    let (mut certs, mut cluster) = gather::gather(client.clone(), &scope).await?;
+    let (mut certs, mut cluster, snap) =
+        gather::gather_with_snapshot(client.clone(), &scope).await?;
     tracing::debug!(certificates = certs.len(), "gathered");
-    let probes = if cli.no_probe {
-        Probes::default()
+    let settings = ProbeSettings::from_cli(cli);
+    let opts = stage_options(&cli.replay_flags, &settings, &cluster);
+    if cli.replay && cli.replay_flags.dry_run {
+        print_stdout(&dry_run(&certs, &cluster, &snap, &opts));
+        return Ok(crate::error::exit::OK);
+    }
+    let run_id = pod::new_run_id();
+    let running = if cli.replay {
+        let s = stage::Stage {
+            client: &client,
+            tracker,
+            snap: &snap,
+            opts: &opts,
+        };
+        stage::start(&s, &mut certs, &cluster, &run_id).await
     } else {
-        let settings = cli.plan_settings();
-        let local = probe_locally(&certs, &cluster, &settings);
-        let pod = probe_in_cluster(&client, &certs, &cluster, cli, tracker);
-        let (mut probes, in_cluster) = tokio::join!(local, pod);
-        probes.in_cluster = in_cluster;
-        probes
+        for cert in &mut certs {
+            cert.replay = stage::hint(cert, &cluster, &snap, &opts);
+        }
+        stage::Running::default()
     };
-    let report = with_solver_logs(&client, &mut certs, &mut cluster, &probes).await;
+    // From here on nothing returns early: the stand-ins are deleted below on every path (and
+    // by the tracker on a signal).
+    let report = probe_and_report(
+        &client,
+        &mut certs,
+        &mut cluster,
+        &settings,
+        tracker,
+        &run_id,
+    )
+    .await;
+    running.finish().await;
     print_stdout(&render(
         &report,
         cli.output.output,
         use_color(cli.output.color),
+        !cli.output.no_picture,
     ));
     Ok(report.summary.exit_code)
+}
+
+/// Probe (both vantages, unless told otherwise), diagnose and build the report.
+pub async fn probe_and_report(
+    client: &kube::Client,
+    certs: &mut [CertificateEvidence],
+    cluster: &mut ClusterEvidence,
+    settings: &ProbeSettings,
+    tracker: &Tracker,
+    run_id: &str,
+) -> Report {
+    let probes = if settings.no_probe {
+        Probes::default()
+    } else {
+        let local = probe_locally(certs, cluster, &settings.plan);
+        let pod = probe_in_cluster(client, certs, cluster, settings, tracker, run_id);
+        let (mut probes, in_cluster) = tokio::join!(local, pod);
+        probes.in_cluster = in_cluster;
+        probes
+    };
+    with_solver_logs(client, certs, cluster, &probes).await
 }
 
 /// The in-cluster vantage: one probe pod for every challenge (unless `--local-only`).
@@ -264,22 +399,22 @@ async fn probe_in_cluster(
     client: &kube::Client,
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
-    cli: &Cli,
+    settings: &ProbeSettings,
     tracker: &Tracker,
+    run_id: &str,
 ) -> InCluster {
-    if cli.local_only {
+    if settings.local_only {
         return InCluster::NotRequested;
     }
-    let Some(plan) = targets::in_cluster_plan_with(certs, cluster, &cli.plan_settings()) else {
+    let Some(plan) = targets::in_cluster_plan_with(certs, cluster, &settings.plan) else {
         return InCluster::NotRequested;
     };
-    let opts = cli.pod.options();
-    let run_id = pod::new_run_id();
-    let places = pod::spec::placement(certs, cluster, &opts, &run_id);
+    let opts = &settings.pod;
+    let places = pod::spec::placement(certs, cluster, opts, run_id);
     let ctx = pod::lifecycle::Context {
         client,
-        opts: &opts,
-        run_id: &run_id,
+        opts,
+        run_id,
         tracker,
     };
     let result = pod::lifecycle::run(&ctx, &plan, places, cluster.cert_manager.as_ref()).await;

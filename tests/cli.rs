@@ -1,5 +1,6 @@
-//! The whole binary against the fake API server: golden tables (80 and 100 columns, no colour)
-//! and JSON for every chain scenario, exit codes, and errors a user can act on.
+//! The whole binary against the fake API server: golden tables (80 and 100 columns, no colour,
+//! a UTF-8 locale) and JSON for every chain scenario, the summary of a run over several
+//! certificates, exit codes, and errors a user can act on.
 //!
 //! Regenerate the golden files after an intended change with `UPDATE_GOLDEN=1 cargo test --test cli`
 //! and review the diff.
@@ -23,6 +24,8 @@ fn run(kubeconfig: &Path, args: &[&str], columns: u16) -> Out {
         .arg(kubeconfig)
         .env("COLUMNS", columns.to_string())
         .env("NO_COLOR", "1")
+        // Lines are box drawing in a UTF-8 locale, ASCII otherwise: the goldens are UTF-8.
+        .env("LC_ALL", "C.UTF-8")
         .env_remove("KUBECONFIG")
         .output()
         .expect("run kubectl-acmecheck");
@@ -178,6 +181,90 @@ fn body_mismatch_wordings_old_and_new() {
         wordings.contains(&("web-legacy".into(), "quoted".into())),
         "the quoted wording of web-legacy's reason was not parsed: {wordings:?}"
     );
+}
+
+/// More than one certificate: the summary comes first (one line each, problems first, a count
+/// line), the details follow; `-o json` has the same lines in `summary.lines`.
+#[test]
+fn a_run_over_several_certificates_starts_with_the_summary() {
+    let api = api_with("body-mismatch");
+    let kc = api.kubeconfig_with_namespace("shop").unwrap();
+    for columns in [80u16, 120] {
+        let out = run(&kc, &["--all", "--no-probe"], columns);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(
+            lines[0], "2 certificates: 2 with problems",
+            "{}",
+            out.stdout
+        );
+        assert!(lines[1].starts_with(" CERTIFICATE "), "{}", out.stdout);
+        assert!(lines[2].starts_with(" shop/web "), "{}", out.stdout);
+        assert!(lines[3].starts_with(" shop/web-legacy "), "{}", out.stdout);
+        assert_eq!(lines[4], "");
+        assert!(
+            lines[5].starts_with("Certificate shop/web "),
+            "{}",
+            out.stdout
+        );
+        // Not a terminal: the summary is printed once.
+        assert_eq!(out.stdout.matches("2 certificates:").count(), 1);
+        assert!(
+            out.stdout
+                .lines()
+                .all(|l| l.chars().count() <= usize::from(columns)),
+            "{}",
+            out.stdout
+        );
+    }
+    let out = run(&kc, &["--all", "--no-probe", "-o", "json"], 100);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let lines = json["summary"]["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    for l in lines {
+        assert_eq!(l["status"], "problem", "{l:#}");
+        assert_eq!(l["phase"], "selfCheck", "{l:#}");
+        assert!(l["firstFinding"]["code"].is_string(), "{l:#}");
+        // --no-probe: no verdicts.
+        assert!(
+            l.get("selfCheck").is_none() && l.get("ca").is_none(),
+            "{l:#}"
+        );
+    }
+    assert_eq!(json["summary"]["notChecked"], 0);
+    // One certificate: no summary table.
+    let out = run(&kc, &["web", "--no-probe"], 100);
+    assert!(
+        out.stdout.starts_with("Certificate shop/web "),
+        "{}",
+        out.stdout
+    );
+}
+
+/// `--no-picture` is a flag of the table output (accepted with any output), documented in
+/// `--help` and in the README.
+#[test]
+fn no_picture_is_a_documented_flag() {
+    let api = api_with("selfcheck-404");
+    let kc = api.kubeconfig_with_namespace("shop").unwrap();
+    let with = run(&kc, &["web", "--no-probe"], 100);
+    let without = run(&kc, &["web", "--no-probe", "--no-picture"], 100);
+    assert_eq!(without.code, with.code, "{}", without.stderr);
+    // Nothing was probed, so there was no picture to leave out.
+    assert_eq!(without.stdout, with.stdout);
+    let json = run(
+        &kc,
+        &["web", "--no-probe", "--no-picture", "-o", "json"],
+        100,
+    );
+    assert_eq!(json.code, with.code, "{}", json.stderr);
+    let help = Command::new(env!("CARGO_BIN_EXE_kubectl-acmecheck"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--no-picture"));
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    assert!(readme.contains("| `--no-picture` |"), "README flags table");
 }
 
 #[test]

@@ -233,13 +233,23 @@ fn kubectl_completes_flags_namespaces_contexts_and_certificates() {
     let (values, directive) = complete(&krew, &["--kubeconfig", kc, ""]);
     assert_eq!(
         values,
-        ["probe", "cleanup", "completion", "api-tls", "web-tls"]
+        [
+            "preflight",
+            "probe",
+            "cleanup",
+            "completion",
+            "api-tls",
+            "web-tls"
+        ]
     );
     assert_eq!(directive, ":4");
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "api-tls", ""]);
     assert_eq!(values, ["web-tls"]);
     let (values, _) = complete(&krew, &["--kubeconfig", kc, "-n", "staging", ""]);
-    assert_eq!(values, ["probe", "cleanup", "completion", "www-tls"]);
+    assert_eq!(
+        values,
+        ["preflight", "probe", "cleanup", "completion", "www-tls"]
+    );
 
     let requests = api.requests();
     let paths: Vec<String> = requests

@@ -47,6 +47,8 @@ fn acmecheck(s: &Setup, args: &[&str], columns: u16) -> (i32, String) {
         .arg(&s.kubeconfig)
         .env("NO_COLOR", "1")
         .env("COLUMNS", columns.to_string())
+        // The golden's lines are box drawing, which needs a UTF-8 locale (ASCII otherwise).
+        .env("LC_ALL", "C.UTF-8")
         .output()
         .unwrap();
     let _ = &s.api;

@@ -539,7 +539,8 @@ fn interrupted_run(moment: Moment, sig: &str) -> (i32, String, String) {
             api.requests().iter().filter(|r| !r.is_discovery()).count() >= n
         }),
         Moment::Pending(ms) => {
-            let ok = wait_for(limit, || posted(api));
+            // The POST is logged before the pod is stored: wait for the pod itself.
+            let ok = wait_for(limit, || posted(api) && pod_phase(api) == "Pending");
             std::thread::sleep(Duration::from_millis(ms));
             ok
         }

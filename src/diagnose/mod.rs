@@ -34,6 +34,7 @@ pub mod joint;
 pub mod merge;
 pub mod probe;
 pub mod rank;
+pub mod replayed;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod texts;
@@ -115,6 +116,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     findings.extend(joint::findings(cert, cluster, |ch| {
         probes.local.get(&probe_id(cert, ch))
     }));
+    findings.extend(replayed::replayed(cert, &probes.in_cluster));
     findings.extend(vantages::not_checked::not_checked(
         probes.enabled,
         &probes.in_cluster,
@@ -123,7 +125,12 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         inside_n,
     ));
     findings.extend(advice::dns01(cert, &findings));
-    let findings = rank::finish(findings, &probed);
+    let mut findings = rank::finish(findings, &probed);
+    // After a replay, what the CA said back then follows from what the stand-in shows now
+    // (UNEXPLAINED_FAILURE included, which the final step adds): rank again with that.
+    if replayed::attribute_history(&mut findings, cert) {
+        rank::rank(&mut findings);
+    }
     let wanted = Wanted::after(cert, &findings);
     Diagnosis { findings, wanted }
 }

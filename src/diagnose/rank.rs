@@ -113,7 +113,9 @@ fn weight(f: &Finding) -> u8 {
 pub fn rank(findings: &mut [Finding]) {
     let found = causes(findings);
     for (f, c) in findings.iter_mut().zip(found) {
-        f.consequence_of = c;
+        // A cause named before ranking (a replay's, see replayed.rs) stays when the table
+        // names none.
+        f.consequence_of = c.or(f.consequence_of);
     }
     findings.sort_by_key(|f| {
         (

@@ -435,6 +435,11 @@ fn challenge(ch: &Challenge, snap: &Snapshot, idx: &Index) -> ChallengeEvidence 
     ev
 }
 
+/// [`host_ingresses`] for a challenge that is not in the snapshot (a replay's stand-in).
+pub(crate) fn host_ingresses_for(snap: &Snapshot, ev: &ChallengeEvidence) -> Vec<IngressEvidence> {
+    host_ingresses(ev, &Index::new(snap))
+}
+
 /// Non-solver Ingresses with a rule for the challenge's name (exact or `*.` wildcard host),
 /// except the edit-in-place one, which is already a solver Ingress.
 fn host_ingresses(ev: &ChallengeEvidence, idx: &Index) -> Vec<IngressEvidence> {
@@ -646,7 +651,7 @@ pub(crate) fn lb_addresses<T: LbEntry>(ingress: Option<&[T]>) -> Vec<String> {
         .collect()
 }
 
-fn ingress_evidence(i: &Ingress, edit_in_place: bool) -> IngressEvidence {
+pub(crate) fn ingress_evidence(i: &Ingress, edit_in_place: bool) -> IngressEvidence {
     let spec = i.spec.as_ref();
     let mut rules = Vec::new();
     for r in spec.and_then(|s| s.rules.as_ref()).into_iter().flatten() {

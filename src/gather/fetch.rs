@@ -110,13 +110,13 @@ impl Res {
 }
 
 /// What a read returned: a list body (decoded in one go) or single objects.
-enum Fetched {
+pub(super) enum Fetched {
     List(String),
     Items(Vec<Value>),
 }
 
 /// A failed read, classified.
-enum ReadError {
+pub(super) enum ReadError {
     /// 404 for the object (it does not exist).
     ObjectNotFound,
     /// 404 for the resource type (the CRD is not installed).
@@ -257,7 +257,7 @@ pub fn forbidden_error(verb: &str, r: &Res, ns: Option<&str>, message: &str) -> 
     .hint(hint)
 }
 
-fn not_installed(r: &Res) -> UserError {
+pub(super) fn not_installed(r: &Res) -> UserError {
     UserError::new(format!(
         "cert-manager is not installed in this cluster (no {} API)",
         r.resource()
@@ -266,7 +266,7 @@ fn not_installed(r: &Res) -> UserError {
 }
 
 /// Turn a chain read failure into the error the user sees.
-fn chain_error(e: ReadError, verb: &str, r: &Res, ns: Option<&str>) -> UserError {
+pub(super) fn chain_error(e: ReadError, verb: &str, r: &Res, ns: Option<&str>) -> UserError {
     match e {
         ReadError::ObjectNotFound | ReadError::NoSuchResource => not_installed(r),
         ReadError::Forbidden(m) => forbidden_error(verb, r, ns, &m),
@@ -274,7 +274,7 @@ fn chain_error(e: ReadError, verb: &str, r: &Res, ns: Option<&str>) -> UserError
     }
 }
 
-async fn list(
+pub(super) async fn list(
     client: &kube::Client,
     r: &Res,
     ns: Option<&str>,
@@ -296,7 +296,7 @@ async fn list(
     Ok(Fetched::List(text))
 }
 
-async fn get(
+pub(super) async fn get(
     client: &kube::Client,
     r: &Res,
     ns: Option<&str>,
@@ -362,7 +362,11 @@ fn not_found_error(wanted: &str, ns: Option<&str>, names: &[String]) -> UserErro
     }
 }
 
-fn decode_into(snap: &mut Snapshot, kind: &str, fetched: Fetched) -> Result<(), UserError> {
+pub(super) fn decode_into(
+    snap: &mut Snapshot,
+    kind: &str,
+    fetched: Fetched,
+) -> Result<(), UserError> {
     match fetched {
         Fetched::List(text) => snap.add_list(kind, &text),
         Fetched::Items(items) => items.into_iter().try_for_each(|v| snap.add(kind, v)),
@@ -435,7 +439,7 @@ async fn certificates(
 }
 
 /// Record an optional read that failed; returns the items (empty on failure).
-fn optional(
+pub(super) fn optional(
     snap: &mut Snapshot,
     r: &Res,
     ns: Option<&str>,
@@ -468,7 +472,7 @@ fn optional(
 }
 
 /// Issuers: one get when every certificate names the same issuer, else one list per kind.
-async fn issuers(
+pub(super) async fn issuers(
     client: &kube::Client,
     scope: &Scope,
     snap: &mut Snapshot,

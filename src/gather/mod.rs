@@ -25,9 +25,12 @@
 
 pub mod assemble;
 pub mod client;
+pub mod context;
 pub mod dataplane;
 pub mod fetch;
 pub mod logs;
+pub mod preflight;
+pub mod shim;
 pub mod snapshot;
 pub mod types;
 
@@ -53,6 +56,17 @@ pub struct Scope {
     pub all: bool,
     /// Every namespace (`-A`).
     pub all_namespaces: bool,
+}
+
+/// [`gather`], with the snapshot it joined (a replay reads the Certificates' annotations, every
+/// Challenge of their namespaces and the Ingresses from it).
+pub async fn gather_with_snapshot(
+    client: kube::Client,
+    scope: &Scope,
+) -> Result<(Vec<CertificateEvidence>, ClusterEvidence, Snapshot), UserError> {
+    let snap = fetch(&client, scope).await?;
+    let (certs, cluster) = assemble(&snap);
+    Ok((certs, cluster, snap))
 }
 
 /// Read the cluster and return the evidence for every certificate in scope.

@@ -19,7 +19,7 @@ use super::manifest;
 use super::plan::ReplayPlan;
 use super::podstate::{self, PodState};
 use crate::probe::pod::RUN_ID_LABEL;
-use crate::probe::pod::lifecycle::{TrackedKind, Tracker, delete_object, delete_pod};
+use crate::probe::pod::lifecycle::{Progress, TrackedKind, Tracker, delete_object, delete_pod};
 use futures::TryStreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
@@ -122,6 +122,7 @@ pub fn api_error(
                     ar.kind
                 ),
             )
+            .about(&ar.kind)
         }
         kube::Error::Api(s)
             if s.code == 404 && s.message.contains("could not find the requested resource") =>
@@ -234,6 +235,8 @@ pub async fn apply(
             cluster_ip: None,
             node_port: None,
             route_kind: s.route_kind,
+            route_parents: Vec::new(),
+            route_lb_addresses: Vec::new(),
             stand_in: s.clone(),
         });
     }
@@ -241,7 +244,15 @@ pub async fn apply(
         return Ok(live);
     }
     let outcome = async {
+        let mut progress = Progress::new();
         for (_, obj) in manifest::objects(plan) {
+            progress.show(&format!(
+                "replay: creating {} {ns}/{}",
+                obj.get("kind").and_then(Value::as_str).unwrap_or("object"),
+                obj.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ));
             let (kind, created) = create(client, tracker, &ns, obj).await?;
             let name = obj
                 .pointer("/metadata/name")
@@ -266,6 +277,7 @@ pub async fn apply(
             }
             live.created.push(Created { kind, name });
         }
+        progress.clear();
         wait_ready(client, plan, opts, &mut live).await
     }
     .await;
@@ -292,6 +304,7 @@ async fn wait_ready(
     let pods = kinds()[3].clone();
     let started = Instant::now();
     let mut last = String::from("Pending");
+    let mut progress = Progress::new();
     let watched = tokio::time::timeout(opts.ready_timeout, async {
         let selector: String = SELECTOR.replace('/', "%2F").replace('=', "%3D").replace(',', "%2C");
         let path = format!(
@@ -347,7 +360,10 @@ async fn wait_ready(
                     ls.pod_ip = pod_ip;
                     ls.node = node;
                 }
-                PodState::Waiting(text) => last = format!("{name}: {text}"),
+                PodState::Waiting(text) => {
+                    progress.show(&format!("replay: stand-in pod {ns}/{name}: {text}"));
+                    last = format!("{name}: {text}");
+                }
                 PodState::Failed(e) => return Err(e),
             }
             if live.solvers.iter().all(|l| l.pod_ip.is_some()) {
@@ -356,6 +372,7 @@ async fn wait_ready(
         }
     })
     .await;
+    progress.clear();
     watched.unwrap_or_else(|_| Err(timeout(&ns, opts, &last)))
 }
 

@@ -14,6 +14,8 @@ pub struct ApplyError {
     pub hint: String,
     /// Objects that could not be deleted on the way out (`kind namespace/name: reason`).
     pub leftovers: Vec<String>,
+    /// The kind of the object the problem is about, when it is about one (`Pod`, `Ingress`).
+    pub object_kind: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,6 +59,27 @@ impl ApplyError {
             message: message.into(),
             hint: hint.into(),
             leftovers: Vec::new(),
+            object_kind: None,
+        }
+    }
+
+    /// The same, about an object of `kind`.
+    pub fn about(mut self, kind: &str) -> Self {
+        self.object_kind = Some(kind.to_owned());
+        self
+    }
+
+    /// A short name of the kind of problem (`forbidden`, `imagePull`, …), as the report says it.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ApplyErrorKind::Forbidden(_) => "forbidden",
+            ApplyErrorKind::Rejected => "rejected",
+            ApplyErrorKind::ImagePull => "imagePull",
+            ApplyErrorKind::Unschedulable => "unschedulable",
+            ApplyErrorKind::ContainerFailed => "containerFailed",
+            ApplyErrorKind::Deleted => "deleted",
+            ApplyErrorKind::Timeout => "timeout",
+            ApplyErrorKind::Api => "api",
         }
     }
 

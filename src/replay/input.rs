@@ -80,3 +80,26 @@ impl ReplayInput {
         }
     }
 }
+
+impl ReplayInput {
+    /// The input for a Certificate as gathered, completed from the snapshot gather read: its
+    /// annotations (the Order's override annotations come from them), every Challenge in its
+    /// namespace (the live-challenge guard must see other Certificates' challenges for the same
+    /// names too), and the Ingresses its edit-in-place solvers name.
+    pub fn for_certificate(
+        cert: &CertificateEvidence,
+        snap: &crate::gather::Snapshot,
+    ) -> ReplayInput {
+        use crate::gather::context;
+        let mut input = ReplayInput::from_certificate(cert);
+        input.annotations = context::certificate_annotations(snap, &cert.namespace, &cert.name);
+        for ch in context::challenges_in(snap, &cert.namespace) {
+            if !input.challenges.iter().any(|c| c.name == ch.name) {
+                input.challenges.push(ch);
+            }
+        }
+        let names = input.edit_in_place_names();
+        input.ingresses = context::ingresses_named(snap, &cert.namespace, &names);
+        input
+    }
+}

@@ -6,7 +6,7 @@ use super::DEADLINE_ANNOTATION;
 use super::plan::{RouteKind, StandIn};
 use crate::evidence::{
     ChallengeEvidence, IngressEvidence, IngressRuleEvidence, PodEvidence, RouteEvidence,
-    ServiceEvidence, ServicePortEvidence,
+    RouteParentEvidence, ServiceEvidence, ServicePortEvidence,
 };
 use crate::probe::pod::lifecycle::{TrackedKind, Tracker, delete_object, delete_pod};
 use serde::Serialize;
@@ -32,6 +32,13 @@ pub struct LiveSolver {
     pub cluster_ip: Option<String>,
     pub node_port: Option<i32>,
     pub route_kind: RouteKind,
+    /// The HTTPRoute's `status.parents` as the Gateway controller wrote it (read after the
+    /// propagation wait; empty until then or when nobody reported).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route_parents: Vec<RouteParentEvidence>,
+    /// The Ingress's `status.loadBalancer` addresses, read likewise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route_lb_addresses: Vec<String>,
     /// The rendered objects (as created).
     #[serde(skip)]
     pub(super) stand_in: StandIn,
@@ -39,7 +46,8 @@ pub struct LiveSolver {
 
 impl LiveSolver {
     /// The stand-in as a Challenge with its solver objects, in the shape the probe stage and
-    /// the diagnosis rules read (`state` is empty: no CA is involved).
+    /// the diagnosis rules read: presented and processing, in the self-check phase, as a live
+    /// challenge is (`state` is empty: no CA is involved).
     pub fn as_challenge(&self) -> ChallengeEvidence {
         let s = &self.stand_in;
         let ready = self.pod_ip.is_some();
@@ -52,6 +60,7 @@ impl LiveSolver {
             url: String::new(),
             solver: s.solver.clone(),
             presented: true,
+            processing: true,
             solver_pods: vec![PodEvidence {
                 namespace: self.namespace.clone(),
                 name: self.object_name.clone(),
@@ -116,6 +125,7 @@ impl LiveSolver {
                     service: Some(self.object_name.clone()),
                     port: Some(super::LISTEN_PORT),
                 }],
+                lb_addresses: self.route_lb_addresses.clone(),
                 ..Default::default()
             }),
             RouteKind::HttpRoute => ch.solver_routes.push(RouteEvidence {
@@ -133,7 +143,7 @@ impl LiveSolver {
                     .and_then(|h| h.gateway_http_route.as_ref())
                     .map(|g| g.parent_refs.clone())
                     .unwrap_or_default(),
-                parents: Vec::new(),
+                parents: self.route_parents.clone(),
             }),
         }
         ch

@@ -18,6 +18,10 @@
 //!   them in reverse order. Every object is registered with the run's
 //!   [`Tracker`](crate::probe::pod::lifecycle::Tracker) before it is created, so a signal
 //!   deletes it too; `kubectl acmecheck cleanup` removes leftovers by label.
+//! * [`stage`]: what a run (`--replay`, `preflight`) calls — the above for every certificate,
+//!   then the wait until the data plane serves the stand-in ([`propagation`]), its route's
+//!   status ([`status`]), and the stand-ins as challenges for the probe stage; the hint for a
+//!   failed certificate without `--replay` (pure).
 //!
 //! How a stand-in differs from cert-manager's own objects, always (each plan item's `notes` add
 //! what is particular to it):
@@ -42,10 +46,13 @@ mod live;
 pub mod manifest;
 mod plan;
 pub mod podstate;
+pub mod propagation;
 pub mod render;
 pub mod route;
 pub mod select;
 pub mod settings;
+pub mod stage;
+pub mod status;
 
 pub use plan::{
     CredentialSource, Decision, PlanItem, ReplayInput, ReplayOptions, ReplayPlan, RouteKind, Skip,

@@ -53,8 +53,9 @@ pub fn assess(pod: &Pod, image: &str) -> PodState {
         pod.metadata.namespace.as_deref().unwrap_or(""),
         pod.metadata.name.as_deref().unwrap_or("")
     );
-    let failed =
-        |kind, message: String, hint: &str| PodState::Failed(ApplyError::new(kind, message, hint));
+    let failed = |kind, message: String, hint: &str| {
+        PodState::Failed(ApplyError::new(kind, message, hint).about("Pod"))
+    };
     let Some(status) = pod.status.as_ref() else {
         return PodState::Waiting("Pending".into());
     };

@@ -1,14 +1,14 @@
-//! The table for people: per certificate, one header line, the chain, the challenges, then the
-//! findings with the root cause first. Readable at 80 columns.
+//! The table for people: for a run over several certificates a summary first (one line each,
+//! problems first); then per certificate one header line, the chain, the challenges, the probes
+//! with the path as a picture, and the findings with the root cause first. Readable at 80
+//! columns; a name, host or address is never split across lines ([`super::layout`]).
 
-use super::{CertificateReport, InClusterSummary, Report, Vantages};
-use crate::diagnose::util::{outcome_text, placement_text, problem_kind};
+use super::layout::{self, Sheet, Text, break_long_tokens, sheet};
+use super::picture::Charset;
+use super::probes::probes;
+use super::{CertificateReport, InClusterSummary, Report, summary};
 use crate::diagnose::{Finding, Proof, Severity};
-use crate::probe::plan::{
-    AddressReport, CaProfile, DirectResult, OutcomeCount, ProxyProtocolProbe, TargetReport,
-    Verdict, VerdictOutcome,
-};
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color, presets};
 use owo_colors::OwoColorize;
 use std::fmt::Write as _;
 
@@ -21,8 +21,47 @@ pub struct Style {
     pub wide: bool,
 }
 
+/// What the terminal can show besides [`Style`]: which characters draw lines, whether to draw
+/// the path picture (`--no-picture` turns it off), and the terminal's height when stdout is a
+/// terminal (a run taller than it repeats the summary at the end, where the reader is).
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    pub charset: Charset,
+    pub picture: bool,
+    pub rows: Option<u16>,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            charset: Charset::Unicode,
+            picture: true,
+            rows: None,
+        }
+    }
+}
+
+/// The table with the default [`Look`]: box drawing, the picture, no terminal height.
 pub fn render(report: &Report, style: Style) -> String {
-    let mut out = render_untrimmed(report, style);
+    render_with(report, style, Look::default())
+}
+
+pub fn render_with(report: &Report, style: Style, look: Look) -> String {
+    let total = usize::from(style.width);
+    let summary = (report.certificates.len() > 1)
+        .then(|| summary::render(&report.summary.lines, total, style.color));
+    let mut out = String::new();
+    if let Some(s) = &summary {
+        out.push_str(s);
+        out.push('\n');
+    }
+    out.push_str(&render_untrimmed(report, style, look));
+    if let (Some(s), Some(rows)) = (&summary, look.rows)
+        && out.lines().count() > usize::from(rows)
+    {
+        out.push('\n');
+        out.push_str(s);
+    }
     // comfy-table pads every cell; trailing blanks only get in the way of copy and paste.
     out = out
         .lines()
@@ -33,13 +72,13 @@ pub fn render(report: &Report, style: Style) -> String {
     out
 }
 
-fn render_untrimmed(report: &Report, style: Style) -> String {
+fn render_untrimmed(report: &Report, style: Style, look: Look) -> String {
     let mut out = String::new();
     for (i, cert) in report.certificates.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        certificate(&mut out, cert, report.in_cluster.as_ref(), style);
+        certificate(&mut out, cert, report.in_cluster.as_ref(), style, look);
     }
     if report.certificates.is_empty() {
         out.push_str("No certificates to check.\n");
@@ -59,6 +98,7 @@ fn certificate(
     c: &CertificateReport,
     in_cluster: Option<&InClusterSummary>,
     style: Style,
+    look: Look,
 ) {
     let ready = if c.ready {
         paint("Ready", style.color, |s| s.green().bold().to_string())
@@ -118,12 +158,11 @@ fn certificate(
     if !c.challenges.is_empty() {
         out.push('\n');
         out.push_str(&challenge_table(c, style));
-        out.push('\n');
     }
     for ch in &c.challenges {
         if ch.vantages.local.is_some() || ch.vantages.in_cluster.is_some() {
             out.push('\n');
-            probes(out, &ch.vantages, in_cluster, style);
+            probes(out, &ch.vantages, in_cluster, style, look);
         }
     }
     out.push('\n');
@@ -146,7 +185,7 @@ fn certificate(
         }
         out.push('\n');
     }
-    out.push_str(&findings_table(&c.findings, style));
+    out.push_str(&findings_table(&c.findings, style, look.charset));
     out.push('\n');
 }
 
@@ -177,261 +216,6 @@ fn checked(c: &CertificateReport) -> String {
     parts.join("; ")
 }
 
-fn verdict_line(v: &Verdict) -> String {
-    let what = match v.outcome {
-        VerdictOutcome::Pass => "pass",
-        VerdictOutcome::Fail => "fail",
-        VerdictOutcome::Flaky => "flaky",
-        VerdictOutcome::Unknown => "unknown",
-    };
-    // Over consecutive slots of a strict rotation (the findings explain it); short for 80 columns.
-    if v.rotation.is_some() && v.outcome != VerdictOutcome::Pass {
-        return match v.outcome {
-            VerdictOutcome::Flaky => format!(
-                "{what} (≈{:.1} %, strict round-robin)",
-                v.pass_probability * 100.0
-            ),
-            _ => format!("{what} (strict round-robin)"),
-        };
-    }
-    if v.outcome == VerdictOutcome::Flaky {
-        format!(
-            "{what} (≈{:.1} % of rounds pass)",
-            v.pass_probability * 100.0
-        )
-    } else {
-        what.to_owned()
-    }
-}
-
-fn dns_answer(r: &crate::probe::plan::ResolverAnswer) -> String {
-    match r.error {
-        Some(e) => e.as_str().to_owned(),
-        None => {
-            let mut parts = Vec::new();
-            if !r.cname.is_empty() {
-                parts.push(format!("CNAME {}", r.cname.join(" → ")));
-            }
-            if !r.a.is_empty() {
-                parts.push(format!("A {}", r.a.join(", ")));
-            }
-            if !r.aaaa.is_empty() {
-                parts.push(format!("AAAA {}", r.aaaa.join(", ")));
-            }
-            parts.join("; ")
-        }
-    }
-}
-
-fn outcome_lines(outcomes: &[OutcomeCount]) -> Vec<String> {
-    outcomes.iter().map(outcome_text).collect()
-}
-
-fn followup_line(p: &ProxyProtocolProbe) -> String {
-    format!(
-        "with PROXY header: {}",
-        outcome_lines(&p.outcomes).join("  ")
-    )
-}
-
-/// One vantage's cell for one address: outcomes one per line, the PROXY follow-up, and the
-/// resolver when it is not the one the vantage's validator uses.
-fn address_cell(t: &TargetReport, a: &AddressReport) -> String {
-    let mut lines = outcome_lines(&a.outcomes);
-    if let Some(p) = &a.with_proxy_protocol {
-        lines.push(followup_line(p));
-    }
-    let primary = t
-        .dns
-        .resolvers
-        .iter()
-        .find(|r| r.role == "primary")
-        .map(|r| r.resolver.as_str());
-    if !a.resolved_by.is_empty() && !a.resolved_by.iter().any(|r| Some(r.as_str()) == primary) {
-        lines.push(format!("(via {})", a.resolved_by.join(", ")));
-    }
-    lines.join("\n")
-}
-
-fn ca_rules(t: &TargetReport) -> &'static str {
-    match t.ca_profile {
-        CaProfile::Letsencrypt => "Let's Encrypt rules",
-        CaProfile::Pebble => "Pebble rules",
-        CaProfile::Private => "private ACME server",
-    }
-}
-
-/// The probes of one challenge: DNS per vantage, every address with both vantages side by side,
-/// the verdicts (self check from inside when there is an inside view, the CA from outside), the
-/// pod's direct probes, and where the pod ran or why it did not.
-fn probes(out: &mut String, v: &Vantages, in_cluster: Option<&InClusterSummary>, style: Style) {
-    let views: Vec<(&str, &TargetReport)> = [
-        ("this machine", v.local.as_ref()),
-        ("in cluster", v.in_cluster.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(l, t)| t.map(|t| (l, t)))
-    .collect();
-    let Some((_, first)) = views.first() else {
-        return;
-    };
-    // The URL itself is in -o json/yaml (vantages.*.url); its token would not fit 80 columns.
-    let _ = writeln!(
-        out,
-        "Probes of http://{}/.well-known/acme-challenge/…",
-        first.dns_name
-    );
-    for (label, t) in &views {
-        for r in &t.dns.resolvers {
-            let _ = writeln!(out, "  DNS {label} ({}): {}", r.resolver, dns_answer(r));
-        }
-    }
-    let mut addresses: Vec<&str> = Vec::new();
-    for (_, t) in &views {
-        for a in &t.addresses {
-            if !addresses.contains(&a.address.as_str()) {
-                addresses.push(&a.address);
-            }
-        }
-    }
-    if !addresses.is_empty() {
-        let mut tbl = base_table(style, presets::NOTHING);
-        let mut head = vec!["ADDRESS"];
-        for (label, _) in &views {
-            head.push(if *label == "this machine" {
-                "THIS MACHINE"
-            } else {
-                "IN CLUSTER (probe pod)"
-            });
-        }
-        tbl.set_header(header(&head, style));
-        for ip in addresses {
-            let mut row = vec![Cell::new(ip)];
-            for (_, t) in &views {
-                row.push(Cell::new(
-                    t.addresses
-                        .iter()
-                        .find(|a| a.address == ip)
-                        .map_or_else(|| "not resolved here".to_owned(), |a| address_cell(t, a)),
-                ));
-            }
-            tbl.add_row(row);
-        }
-        out.push_str(&tbl.to_string());
-        out.push('\n');
-    }
-    verdicts(out, v, usize::from(style.width));
-    if let Some(inside) = &v.in_cluster
-        && !inside.direct.is_empty()
-    {
-        direct_table(out, inside, style);
-    }
-    match in_cluster {
-        Some(s) if s.state == "ran" => {
-            if let Some(p) = &s.placement {
-                wrap(
-                    out,
-                    "  probe pod: ",
-                    13,
-                    &placement_text(p),
-                    usize::from(style.width),
-                );
-            }
-        }
-        Some(s) => {
-            let why = s.problem.as_ref().map_or_else(String::new, |p| {
-                format!("{}: {}", problem_kind(p.kind), p.message)
-            });
-            wrap(
-                out,
-                "  probe pod: ",
-                13,
-                &format!("did not run ({why}); this machine's view only"),
-                usize::from(style.width),
-            );
-        }
-        None => wrap(
-            out,
-            "  probe pod: ",
-            13,
-            "not run (--local-only); this machine's view only",
-            usize::from(style.width),
-        ),
-    }
-}
-
-/// The self check is judged from inside when there is an inside view (that is where
-/// cert-manager runs); the CA from outside (this machine) when there is one.
-fn verdicts(out: &mut String, v: &Vantages, width: usize) {
-    let mut say = |text: String| wrap(out, "  ", 4, &text, width);
-    let (local, inside) = (v.local.as_ref(), v.in_cluster.as_ref());
-    let (sc, sc_where) = match (local, inside) {
-        (_, Some(i)) => (i, "cert-manager, in cluster"),
-        (Some(l), None) => (l, "estimated from this machine"),
-        (None, None) => return,
-    };
-    say(format!(
-        "self check ({sc_where}): {}",
-        verdict_line(&sc.verdicts.self_check)
-    ));
-    if let (Some(l), Some(i)) = (local, inside)
-        && l.verdicts.self_check.outcome != i.verdicts.self_check.outcome
-    {
-        say(format!(
-            "  from this machine it would be {}",
-            verdict_line(&l.verdicts.self_check)
-        ));
-    }
-    let (ca, ca_where) = match (local, inside) {
-        (Some(l), Some(_)) => (l, ", from outside"),
-        (Some(l), None) => (l, ""),
-        (None, _) => (sc, ", estimated from inside"),
-    };
-    say(format!(
-        "CA validation ({}{ca_where}): {}",
-        ca_rules(ca),
-        verdict_line(&ca.verdicts.acme)
-    ));
-}
-
-/// The probe pod's direct probes: each data plane and the solver, `Host: <dnsName>`.
-fn direct_table(out: &mut String, t: &TargetReport, style: Style) {
-    let _ = writeln!(
-        out,
-        "  Asked directly from the probe pod (Host: {}, challenge path):",
-        t.dns_name
-    );
-    let mut tbl = base_table(style, presets::NOTHING);
-    tbl.set_header(header(&["TARGET", "RESULTS"], style));
-    for d in &t.direct {
-        tbl.add_row(vec![
-            Cell::new(format!("{}\n{}", d.label, d.address)),
-            Cell::new(direct_cell(d)),
-        ]);
-    }
-    out.push_str(&tbl.to_string());
-    out.push('\n');
-}
-
-fn direct_cell(d: &DirectResult) -> String {
-    let mut lines = outcome_lines(&d.outcomes);
-    if d.proxy_protocol {
-        lines.push("(sent with a PROXY header)".to_owned());
-    }
-    if let Some(p) = &d.with_proxy_protocol {
-        lines.push(followup_line(p));
-    }
-    if lines.is_empty() {
-        lines.push(
-            d.samples
-                .first()
-                .and_then(|s| s.error.clone())
-                .unwrap_or_else(|| "not probed".to_owned()),
-        );
-    }
-    lines.join("\n")
-}
-
 /// `  label:   text`, wrapped at spaces to `width` with the text column kept.
 fn field(out: &mut String, label: &str, text: &str, width: usize) {
     let head = format!("  {:<9}", format!("{label}:"));
@@ -440,7 +224,7 @@ fn field(out: &mut String, label: &str, text: &str, width: usize) {
 }
 
 /// `head` then `text`, wrapped at spaces to `width`; continuation lines indented by `indent`.
-fn wrap(out: &mut String, head: &str, indent: usize, text: &str, width: usize) {
+pub(super) fn wrap(out: &mut String, head: &str, indent: usize, text: &str, width: usize) {
     let mut prefix = head.to_owned();
     let mut room = width.saturating_sub(prefix.chars().count()).max(20);
     let mut line = String::new();
@@ -459,55 +243,31 @@ fn wrap(out: &mut String, head: &str, indent: usize, text: &str, width: usize) {
     let _ = writeln!(out, "{prefix}{line}");
 }
 
-fn base_table(style: Style, preset: comfy_table::TableStyle) -> Table {
-    let mut t = Table::new();
-    t.load_style(preset)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(style.width);
-    if style.color {
-        t.enforce_styling();
-    } else {
-        t.force_no_tty();
-    }
-    t
-}
-
-fn header(names: &[&str], style: Style) -> Vec<Cell> {
-    names
-        .iter()
-        .map(|n| {
-            let c = Cell::new(n);
-            if style.color {
-                c.add_attribute(Attribute::Bold)
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 fn challenge_table(c: &CertificateReport, style: Style) -> String {
-    let mut t = base_table(style, presets::NOTHING);
-    t.set_header(header(
-        &["CHALLENGE", "DOMAIN", "PHASE", "STATE", "REASON"],
-        style,
-    ));
-    for ch in &c.challenges {
-        let reason = match (&ch.parsed_reason, &ch.reason) {
-            (_, Some(raw)) if style.wide => raw.clone(),
-            (Some(p), _) => p.short(),
-            (None, _) => "-".to_owned(),
-        };
-        let state = if ch.state.is_empty() { "-" } else { &ch.state };
-        t.add_row(vec![
-            Cell::new(&ch.name),
-            Cell::new(&ch.dns_name),
-            Cell::new(ch.phase.label()),
-            Cell::new(state),
-            Cell::new(reason),
-        ]);
-    }
-    t.to_string()
+    let rows = c
+        .challenges
+        .iter()
+        .map(|ch| {
+            let reason = match (&ch.parsed_reason, &ch.reason) {
+                (_, Some(raw)) if style.wide => raw.clone(),
+                (Some(p), _) => p.short(),
+                (None, _) => "-".to_owned(),
+            };
+            let state = if ch.state.is_empty() { "-" } else { &ch.state };
+            vec![
+                Text::from(&ch.name),
+                Text::from(&ch.dns_name),
+                Text::from(ch.phase.label()),
+                Text::from(state),
+                Text::from(reason),
+            ]
+        })
+        .collect();
+    let s = Sheet {
+        headers: vec!["CHALLENGE", "DOMAIN", "PHASE", "STATE", "REASON"],
+        rows,
+    };
+    sheet(&s, usize::from(style.width), style.color)
 }
 
 fn severity_cell(f: &Finding, style: Style) -> Cell {
@@ -520,9 +280,21 @@ fn severity_cell(f: &Finding, style: Style) -> Cell {
     if style.color { cell.fg(color) } else { cell }
 }
 
-fn findings_table(findings: &[Finding], style: Style) -> String {
-    let mut t = base_table(style, presets::UTF8_HORIZONTAL_ONLY);
-    t.set_header(header(&["#", "SEVERITY", "FINDING"], style));
+/// The findings, ranked, with rules between them. The FINDING column takes what the `#` and
+/// SEVERITY columns leave; a token longer than that (a URL) is broken after a `/` or `-` rather
+/// than at the column's edge.
+fn findings_table(findings: &[Finding], style: Style, charset: Charset) -> String {
+    let preset = match charset {
+        Charset::Unicode => presets::UTF8_HORIZONTAL_ONLY,
+        Charset::Ascii => presets::ASCII_HORIZONTAL_ONLY,
+    };
+    let mut t = layout::table(usize::from(style.width), style.color, preset);
+    t.set_header(layout::header(&["#", "SEVERITY", "FINDING"], style.color));
+    // `#` and SEVERITY with a space of padding each side and one border column after each,
+    // then the FINDING column's own padding.
+    let digits = findings.len().to_string().len();
+    let room =
+        usize::from(style.width).saturating_sub(digits + 2 + 1 + "SEVERITY".len() + 2 + 1 + 2);
     // The ranking's root cause: the first error that is not a consequence of another finding.
     let cause = |f: &&Finding| f.severity == Severity::Error && f.consequence_of.is_none();
     let root = findings
@@ -556,7 +328,7 @@ fn findings_table(findings: &[Finding], style: Style) -> String {
         t.add_row(vec![
             Cell::new(i + 1),
             severity_cell(f, style),
-            Cell::new(text),
+            Cell::new(break_long_tokens(&text, room.max(20))),
         ]);
     }
     t.to_string()

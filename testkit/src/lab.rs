@@ -20,11 +20,15 @@ mod cluster;
 mod fidelity;
 mod never_silent;
 mod objects;
+mod replay;
 mod witness;
 pub use cluster::*;
 pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
 pub use objects::{cluster_objects, cluster_objects_for, fake_api};
+pub use replay::{
+    ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, is_replay_scenario, replay_kubelet,
+};
 pub use witness::{
     DEAD_RESOLVER_V4, REFUSING_RESOLVER_V4, WITNESS_SCENARIOS, reason_age_secs, rfc3339_ago,
 };
@@ -515,7 +519,9 @@ fn old_server_404() -> String {
 // Scenarios
 // ---------------------------------------------------------------------------------------------
 
-/// Every scenario name [`scenario`] knows, with what it reproduces.
+/// Every scenario name [`scenario`] knows, with what it reproduces, except the replay scenarios
+/// ([`REPLAY_SCENARIOS`]): those have no cert-manager solver to agree on (their tests create a
+/// stand-in).
 pub const SCENARIOS: &[(&str, &str)] = &[
     ("healthy", "the edge serves the key"),
     (
@@ -764,11 +770,13 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         other if cluster::build(&mut lab, other, d)? => {}
         other if fidelity::build(&mut lab, other, d)? => {}
         other if never_silent::build(&mut lab, other, d)? => {}
+        other if replay::build(&mut lab, other, d)? => {}
         other if witness::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",
             SCENARIOS
                 .iter()
+                .chain(REPLAY_SCENARIOS)
                 .map(|(n, _)| *n)
                 .collect::<Vec<_>>()
                 .join(", ")

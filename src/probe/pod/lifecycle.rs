@@ -32,8 +32,10 @@ pub fn deadline_grace(timeout: Duration) -> Duration {
 }
 /// How long an interrupted run waits for an in-flight POST and for each DELETE.
 const CLEANUP_WAIT: Duration = Duration::from_secs(10);
-/// `labelSelector=app.kubernetes.io/managed-by=kubectl-acmecheck`, percent-encoded.
-const SELECTOR_QUERY: &str = "app.kubernetes.io%2Fmanaged-by%3Dkubectl-acmecheck";
+/// `labelSelector=app.kubernetes.io/managed-by=kubectl-acmecheck,app.kubernetes.io/component!=replay-solver`,
+/// percent-encoded: probe pods (this run's and leftovers, also those of versions without the
+/// component label), never the replay's stand-in solver pods, whose own deadline is longer.
+const SELECTOR_QUERY: &str = "app.kubernetes.io%2Fmanaged-by%3Dkubectl-acmecheck%2Capp.kubernetes.io%2Fcomponent%21%3Dreplay-solver";
 
 // ---------------------------------------------------------------------------------------------
 // Interruption
@@ -220,14 +222,16 @@ pub async fn delete_pod(client: &kube::Client, ns: &str, name: &str) -> Result<b
 // Progress (stderr, only on a terminal)
 // ---------------------------------------------------------------------------------------------
 
-struct Progress {
+/// One line on stderr, rewritten in place, only when stderr is a terminal (the probe pod's and
+/// the replay's progress).
+pub(crate) struct Progress {
     enabled: bool,
     shown: bool,
     last: String,
 }
 
 impl Progress {
-    fn new() -> Progress {
+    pub(crate) fn new() -> Progress {
         Progress {
             enabled: std::io::stderr().is_terminal(),
             shown: false,
@@ -235,7 +239,7 @@ impl Progress {
         }
     }
 
-    fn show(&mut self, text: &str) {
+    pub(crate) fn show(&mut self, text: &str) {
         if text == self.last {
             return;
         }
@@ -248,7 +252,7 @@ impl Progress {
         }
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.shown {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K");

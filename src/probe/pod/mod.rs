@@ -21,6 +21,9 @@ use std::time::Duration;
 
 /// `app.kubernetes.io/name` and `app.kubernetes.io/managed-by` of every probe pod.
 pub const APP: &str = "kubectl-acmecheck";
+/// `app.kubernetes.io/component` of a probe pod (the replay's stand-ins have `replay-solver`).
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+pub const COMPONENT: &str = "probe";
 /// Label with the run id.
 pub const RUN_ID_LABEL: &str = "acmecheck.io/run-id";
 /// The selector that finds every probe pod (this run's and leftovers).

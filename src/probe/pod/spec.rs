@@ -5,7 +5,7 @@
 //! environment and `--acme-http01-solver-nameservers` travel in the plan instead). The pod itself
 //! passes the Pod Security `restricted` profile, so every namespace admits it.
 
-use super::{APP, CONTAINER, PodOptions, RUN_ID_LABEL, pod_name};
+use super::{APP, COMPONENT, COMPONENT_LABEL, CONTAINER, PodOptions, RUN_ID_LABEL, pod_name};
 use crate::evidence::{CertManagerEvidence, CertificateEvidence, ClusterEvidence};
 use crate::probe::incluster::Placement;
 use crate::probe::targets::probe_candidates;
@@ -137,11 +137,13 @@ fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     ])
 }
 
-/// Labels every probe pod carries (the managed-by label is what `cleanup` and the watch select).
+/// Labels every probe pod carries (the managed-by label is what `cleanup` and the watch select;
+/// the component label tells probe pods from the replay's stand-in solver pods).
 pub fn labels(run_id: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_owned(), APP.to_owned()),
         ("app.kubernetes.io/managed-by".to_owned(), APP.to_owned()),
+        (COMPONENT_LABEL.to_owned(), COMPONENT.to_owned()),
         (RUN_ID_LABEL.to_owned(), run_id.to_owned()),
     ])
 }
@@ -452,7 +454,7 @@ mod tests {
         assert_eq!(m["namespace"], "cert-manager");
         assert_eq!(
             m["labels"],
-            json!({"app.kubernetes.io/name": "kubectl-acmecheck", "app.kubernetes.io/managed-by": "kubectl-acmecheck", "acmecheck.io/run-id": "r1"})
+            json!({"app.kubernetes.io/name": "kubectl-acmecheck", "app.kubernetes.io/managed-by": "kubectl-acmecheck", "app.kubernetes.io/component": "probe", "acmecheck.io/run-id": "r1"})
         );
         assert_eq!(
             m["annotations"],

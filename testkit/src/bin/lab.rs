@@ -45,7 +45,7 @@ fn main() {
             }
         }
         Some("list") => {
-            for (name, what) in lab::SCENARIOS {
+            for (name, what) in lab::SCENARIOS.iter().chain(lab::REPLAY_SCENARIOS) {
                 println!("{name:32} {what}");
             }
         }

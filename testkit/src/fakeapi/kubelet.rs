@@ -61,6 +61,10 @@ pub struct KubeletConfig {
     pub netns: Option<String>,
     /// `status.podIP` of every pod (default [`DEFAULT_POD_IP`]).
     pub pod_ip: Option<String>,
+    /// `status.podIP` of the pods running an image (exactly as written in the pod spec),
+    /// instead of [`KubeletConfig::pod_ip`]: a lab gives the acmesolver the solver pod's
+    /// address. The container still runs in [`KubeletConfig::netns`], which must have it.
+    pub image_pod_ips: BTreeMap<String, String>,
     /// Node objects to create (if absent) and run pods on; default `["node-a"]`.
     pub nodes: Vec<String>,
     /// How long a pod stays `ContainerCreating` before its image is
@@ -74,6 +78,7 @@ impl Default for KubeletConfig {
             images: BTreeMap::new(),
             netns: None,
             pod_ip: None,
+            image_pod_ips: BTreeMap::new(),
             nodes: vec!["node-a".into()],
             start_delay: Duration::from_millis(100),
         }
@@ -143,6 +148,13 @@ impl KubeletConfig {
 
     fn pod_ip_or_default(&self) -> &str {
         self.pod_ip.as_deref().unwrap_or(DEFAULT_POD_IP)
+    }
+
+    /// The pod IP of a pod running `image`.
+    fn pod_ip_for(&self, image: &str) -> &str {
+        self.image_pod_ips
+            .get(image)
+            .map_or_else(|| self.pod_ip_or_default(), String::as_str)
     }
 }
 
@@ -588,7 +600,7 @@ impl Worker {
             &pod,
             &c,
             &node,
-            self.cfg.pod_ip_or_default(),
+            self.cfg.pod_ip_for(&facts.image),
             &facts.host_ip,
         );
         self.run_container(facts, &exe, &args, env, &pod).await;
@@ -641,7 +653,7 @@ impl Worker {
 
     /// Writes the kubelet status for a stage with this container state.
     fn status(&self, f: &Facts, stage: Stage, state: Value, extra: Option<(&str, &str)>) -> bool {
-        let pod_ip = self.cfg.pod_ip_or_default().to_string();
+        let pod_ip = self.cfg.pod_ip_for(&f.image).to_string();
         self.write(matches!(stage, Stage::Succeeded | Stage::Failed), |p| {
             let old = p.get("status").cloned().unwrap_or_default();
             let now = util::now_rfc3339();

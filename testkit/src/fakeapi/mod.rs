@@ -146,6 +146,7 @@
 
 mod admission;
 mod defaults;
+mod gateways;
 mod generate;
 mod kubelet;
 mod pods;
@@ -173,7 +174,7 @@ pub use kubelet::{DEFAULT_POD_IP, KubeletConfig};
 pub use resources::{Column, Resource};
 pub use selector::{FieldSelector, LabelSelector};
 pub use status::ApiError;
-pub use util::adler32;
+pub use util::{adler32, now_secs, rfc3339};
 
 use server::{Shared, lock};
 use store::Store;
@@ -543,6 +544,16 @@ impl FakeApi {
     /// resume from an older resourceVersion get 410 Expired.
     pub fn compact(&self) {
         lock(&self.shared.store).compact();
+    }
+
+    /// Starts a stand-in for a Gateway API controller named `controller` (e.g.
+    /// `io.cilium/gateway-controller`): it writes `status.parents` into HTTPRoutes as a real
+    /// one would (see `gateways.rs`: Accepted after the listeners' `allowedRoutes`, hostnames
+    /// and ports; ResolvedRefs after the backend Services).
+    pub fn enable_gateway_controller(&self, controller: &str) {
+        self.rt
+            .spawn(gateways::run(self.shared.clone(), controller.to_owned()));
+        self.shared.notify();
     }
 
     /// Turns on the fake scheduler + kubelet (see the module docs): creates

@@ -47,6 +47,9 @@ pub struct Plane<'a> {
     pub proxy_protocol: bool,
     /// `deny <source>` on the challenge path (ingress-nginx `whitelist-source-range`).
     pub deny: Option<&'a str>,
+    /// Route every token under the challenge path to the solver (a replay's stand-in has a
+    /// random token), not only cert-manager's fixed one.
+    pub any_token: bool,
 }
 
 impl Lab {
@@ -110,7 +113,7 @@ impl Lab {
         } else {
             ""
         };
-        let body = nginx_proxying_solver(delay_ms, plane.deny);
+        let body = nginx_proxying_solver(delay_ms, plane.deny, plane.any_token);
         let servers: Vec<(String, String)> = addrs
             .iter()
             .map(|a| (format!("{a}:80{pp}"), body.clone()))
@@ -121,7 +124,7 @@ impl Lab {
             .collect();
         self.nginx("ingress-nginx", &ns, &servers)?;
         self.notes.push(format!(
-            "ingress-nginx {}: routes the challenge to the solver{}{}",
+            "ingress-nginx {}: routes the challenge to the solver{}{}{}",
             addrs.join(", "),
             if plane.proxy_protocol {
                 ", expects PROXY protocol"
@@ -131,7 +134,8 @@ impl Lab {
             plane
                 .deny
                 .map(|d| format!(", denies {d} (403)"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if plane.any_token { " (any token)" } else { "" }
         ));
         Ok(ns)
     }
@@ -258,8 +262,9 @@ fn acmesolver(delay_ms: u32) -> String {
     )
 }
 
-/// ingress-nginx with the solver Ingress's rule: host + exact path to the solver Service.
-fn nginx_proxying_solver(delay_ms: u32, deny: Option<&str>) -> String {
+/// ingress-nginx with the solver Ingress's rule: host + exact path to the solver Service (every
+/// token under the challenge path with `any_token`).
+fn nginx_proxying_solver(delay_ms: u32, deny: Option<&str>, any_token: bool) -> String {
     let deny = deny.map(|d| format!("deny {d}; ")).unwrap_or_default();
     let not_found = if delay_ms > 0 {
         format!(
@@ -269,8 +274,13 @@ fn nginx_proxying_solver(delay_ms: u32, deny: Option<&str>) -> String {
     } else {
         "return 404;".to_owned()
     };
+    let location = if any_token {
+        "^~ /.well-known/acme-challenge/".to_owned()
+    } else {
+        format!("= /.well-known/acme-challenge/{TOKEN}")
+    };
     format!(
-        "    location = /.well-known/acme-challenge/{TOKEN} {{ {deny}if ($host != \"{DNS_NAME}\") {{ return 404; }} proxy_pass http://{SOLVER_V4}:{SOLVER_PORT}; proxy_set_header Host $host; }}\n    location / {{ {not_found} }}"
+        "    location {location} {{ {deny}if ($host != \"{DNS_NAME}\") {{ return 404; }} proxy_pass http://{SOLVER_V4}:{SOLVER_PORT}; proxy_set_header Host $host; }}\n    location / {{ {not_found} }}"
     )
 }
 

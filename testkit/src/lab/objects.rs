@@ -88,6 +88,10 @@ pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(Stri
         for d in &mut docs {
             adjust(d, scenario);
         }
+        super::replay::adjust_file(scenario, &file, &mut docs);
+        if docs.is_empty() {
+            continue;
+        }
         if file.starts_with("00-") {
             // The namespaces the cluster's workloads live in exist too.
             for ns in ["cert-manager", "ingress-nginx"] {
@@ -143,7 +147,9 @@ pub fn cluster_objects_for(
 
 /// The fake API server for a lab scenario: listening on the client namespace's loopback (where
 /// the CLI runs, like a cluster API reachable from a laptop), loaded with [`cluster_objects`];
-/// with `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`].
+/// with `kubelet`, its probe pods run in the lab's cluster namespace with pod IP [`POD_V4`]. For
+/// the replay scenarios the kubelet also runs the acmesolver stand-in and a Gateway controller
+/// stand-in writes HTTPRoute status (see `lab/replay.rs`).
 pub fn fake_api(
     lab: &Lab,
     scenario: &str,
@@ -154,12 +160,23 @@ pub fn fake_api(
     for (_, yaml) in cluster_objects(fixtures_root, scenario)? {
         api.load_yaml(&yaml)?;
     }
+    // Replay scenarios: the kubelet also runs the acmesolver stand-in (on the solver pod's
+    // address), and a Gateway controller stand-in writes HTTPRoute status.
+    let replay = super::is_replay_scenario(scenario);
     if let Some(cfg) = kubelet {
+        let cfg = if replay {
+            super::replay_kubelet(cfg)?
+        } else {
+            cfg
+        };
         api.enable_kubelet(KubeletConfig {
             netns: Some(lab.cluster.clone()),
             pod_ip: Some(POD_V4.into()),
             ..cfg
         });
+    }
+    if replay {
+        api.enable_gateway_controller(super::GATEWAY_CONTROLLER);
     }
     Ok(api)
 }

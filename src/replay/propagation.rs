@@ -1,0 +1,151 @@
+//! After the stand-in pods are ready, the ingress controller or Gateway still has to program
+//! the route: wait, for a bounded time, until the challenge path serves the stand-in's key from
+//! this machine (one request per resolved address per round, every 500 ms), so the probes that
+//! follow measure the data plane and not a route that is not there yet.
+//!
+//! The wait ends early when the name does not resolve from this machine (DNS does not change by
+//! waiting for a route) and otherwise at the bound: then [`Propagation::finished`] is false and
+//! the report says so, with what the last round saw. A data plane that never serves the key
+//! (the wrong one answers) also ends here, after the whole wait.
+
+use super::live::LiveSolver;
+use crate::evidence::replay::Propagation;
+use crate::probe::dns::{self, Source};
+use crate::probe::http::{self, Settings, Url};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Pause between rounds.
+const ROUND: Duration = Duration::from_millis(500);
+/// Time limit of one request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What one round saw for one name.
+enum Round {
+    Served,
+    /// Not served yet: what answered instead.
+    Not(String),
+    /// The name does not resolve here: waiting does not help.
+    NoDns(String),
+}
+
+async fn round(s: &LiveSolver, settings: &Settings) -> Round {
+    let url_text = format!(
+        "http://{}{}/{}",
+        if s.dns_name.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("[{}]", s.dns_name)
+        } else {
+            s.dns_name.clone()
+        },
+        super::CHALLENGE_PATH,
+        s.token
+    );
+    let Ok(url) = Url::parse(&url_text) else {
+        return Round::NoDns(format!("{url_text} is not a valid URL"));
+    };
+    let addrs: Vec<IpAddr> = match s.dns_name.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => {
+            let answer = dns::resolve(&s.dns_name, &Source::System, "primary").await;
+            let ips: Vec<IpAddr> = answer
+                .a
+                .iter()
+                .chain(&answer.aaaa)
+                .filter_map(|a| a.parse().ok())
+                .collect();
+            if ips.is_empty() {
+                return Round::NoDns(format!(
+                    "{} does not resolve from this machine ({})",
+                    s.dns_name,
+                    answer.error.map_or_else(
+                        || "no A or AAAA record".to_owned(),
+                        |e| e.as_str().to_owned()
+                    )
+                ));
+            }
+            ips
+        }
+    };
+    let mut seen = Vec::new();
+    for ip in addrs {
+        let ex = http::attempt(&url, SocketAddr::new(ip, url.port), settings).await;
+        if ex.status == Some(200) && ex.body.trim_ascii() == s.key.as_bytes() {
+            return Round::Served;
+        }
+        seen.push(match (ex.status, &ex.error) {
+            (Some(code), _) => format!(
+                "{ip}: {code}{}",
+                if ex.responder.is_empty() || ex.responder == "-" {
+                    String::new()
+                } else {
+                    format!(" from {}", ex.responder)
+                }
+            ),
+            (None, Some(e)) => format!("{ip}: {e}"),
+            (None, None) => format!("{ip}: no answer"),
+        });
+    }
+    Round::Not(seen.join(", "))
+}
+
+/// Wait until every stand-in's path serves its key from this machine, at most `bound`.
+/// `progress` is told what is being waited for.
+pub async fn wait(
+    solvers: &[LiveSolver],
+    bound: Duration,
+    user_agent: &str,
+    mut progress: impl FnMut(&str),
+) -> Propagation {
+    let started = Instant::now();
+    let mut pending: Vec<&LiveSolver> = solvers.iter().collect();
+    let mut last: Vec<(String, String)> = Vec::new();
+    let mut unresolved = Vec::new();
+    while !pending.is_empty() {
+        let mut next = Vec::new();
+        last.clear();
+        for s in pending {
+            let settings = Settings::new(user_agent, REQUEST_TIMEOUT, &s.key);
+            match round(s, &settings).await {
+                Round::Served => {}
+                Round::Not(what) => {
+                    last.push((s.dns_name.clone(), what));
+                    next.push(s);
+                }
+                Round::NoDns(why) => unresolved.push(why),
+            }
+        }
+        pending = next;
+        if pending.is_empty() || started.elapsed() + ROUND >= bound {
+            break;
+        }
+        progress(&format!(
+            "replay: waiting for the data plane to serve the stand-in's path for {} ({}s of {}s)",
+            pending
+                .iter()
+                .map(|s| s.dns_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            started.elapsed().as_secs(),
+            bound.as_secs()
+        ));
+        tokio::time::sleep(ROUND).await;
+    }
+    let waited = started.elapsed();
+    let mut detail: Vec<String> = unresolved;
+    detail.extend(
+        last.iter()
+            .map(|(name, what)| format!("{name} not served within {}s: {what}", bound.as_secs())),
+    );
+    Propagation {
+        finished: detail.is_empty(),
+        waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+        detail: if detail.is_empty() {
+            format!(
+                "the path served the key from this machine after {:.1}s",
+                waited.as_secs_f64()
+            )
+        } else {
+            detail.join("; ")
+        },
+    }
+}
