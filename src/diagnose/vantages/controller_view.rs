@@ -14,7 +14,10 @@
 //! findings the pod's failure rests on are then contradicted by the controller ([`weigh`]): they
 //! rank below what the controller saw and never call themselves the root cause.
 
-use super::util::{cm_names, count, facts, got, no_connection, passes_all, pod_where, witness};
+use super::util::{
+    cm_names, count, facts, from_the_controller_pod, got, no_connection, no_ready_endpoint,
+    passes_all, pod_where, witness,
+};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::outcome_summary;
 use crate::diagnose::view::Vantages;
@@ -25,6 +28,7 @@ use crate::reason::{ConnectionClass, Known, Reason};
 /// Codes whose finding rests on the probe pod not reaching (or not resolving) the name.
 const REACHABILITY: &[Code] = &[
     Code::HairpinUnreachable,
+    Code::InboundBlocked,
     Code::SelfcheckEgressBlocked,
     Code::SplitHorizon,
 ];
@@ -120,7 +124,13 @@ pub(crate) fn controller_disagrees(c: &Vantages) -> Vec<Finding> {
         w.time.words(),
         facts(o, host)
     );
-    let (summary, proof) = match pod_saw(inside) {
+    // A 503 while the API shows the solver without a ready endpoint is what ingress-nginx
+    // ("503 Service Temporarily Unavailable") and Envoy ("no healthy upstream") answer for a
+    // backend with no ready endpoint.
+    let no_endpoint = no_ready_endpoint(c.ch).filter(|_| o.status == Some(503));
+    let saw = pod_saw(inside);
+    let passed = matches!(saw, PodSaw::Passed { .. });
+    let (summary, proof) = match saw {
         // A timeout the controller keeps seeing is egress blocked for the controller alone
         // (controller_egress.rs); here only when the reason may predate a change.
         PodSaw::Passed { .. } if connect_timeout && rechecked != Some(false) => return vec![],
@@ -131,16 +141,21 @@ pub(crate) fn controller_disagrees(c: &Vantages) -> Vec<Finding> {
                 w.time.words()
             );
             let cycle = w.time.cycle_secs;
-            let summary = match rechecked {
-                Some(false) => format!(
-                    "{what}: it has not checked again since; it passes now from the pod, and cert-manager will see that at its next check, within {cycle} s, unless its own path differs"
+            let summary = match (rechecked, &no_endpoint) {
+                (_, Some((_, svc))) => format!(
+                    "{what}: a 503 is what ingress-nginx and Envoy answer when the backend has no ready endpoint, and the API shows none ({svc}); the data plane serves the key now, so either the endpoint became ready after that check (cert-manager will see it within {cycle} s) or the data plane still routes to a pod the API calls not Ready"
                 ),
-                Some(true) => format!(
-                    "{what} and has kept failing since (it checks every {cycle} s and rewrites its reason only when it changes): the controller's own path differs from the pod's"
-                ),
-                None => format!(
-                    "{what}: either the controller's own path differs from the pod's, or the answer changed after its last check"
-                ),
+                (rechecked, None) => match rechecked {
+                    Some(false) => format!(
+                        "{what}: it has not checked again since; it passes now from the pod, and cert-manager will see that at its next check, within {cycle} s, unless its own path differs"
+                    ),
+                    Some(true) => format!(
+                        "{what} and has kept failing since (it checks every {cycle} s and rewrites its reason only when it changes): the controller's own path differs from the pod's"
+                    ),
+                    None => format!(
+                        "{what}: either the controller's own path differs from the pod's, or the answer changed after its last check"
+                    ),
+                },
             };
             (summary, proven)
         }
@@ -203,10 +218,16 @@ pub(crate) fn controller_disagrees(c: &Vantages) -> Vec<Finding> {
         f = f.evidence(format!("the controller runs on node {n}"));
     }
     let compare = format!(
-        "compare the controller's path with the probe pod's: its node (the pod asks for it, preferably), NetworkPolicies that select the controller's pods but not the pod's (kubectl -n {ns} get networkpolicy), its DNS settings (dnsPolicy, dnsConfig, hostAliases of deployment {deploy}) and proxy variables; from the controller's node: curl -sv {}",
-        c.ch.challenge_url()
+        "compare the controller's path with the probe pod's: its node (the pod asks for it, preferably), NetworkPolicies that select the controller's pods but not the pod's (kubectl -n {ns} get networkpolicy), its DNS settings (dnsPolicy, dnsConfig, hostAliases of deployment {deploy}) and proxy variables; {}",
+        from_the_controller_pod(c)
     );
-    let fix = if rechecked == Some(true) {
+    let fix = if let Some((svc_ns, svc)) = no_endpoint.filter(|_| passed) {
+        f = f.evidence(svc);
+        format!(
+            "see why the solver pod is not Ready (kubectl -n {svc_ns} get pods,endpointslices -o wide; the node it runs on), then watch cert-manager's next check: kubectl -n {svc_ns} get challenge {} -w",
+            c.ch.name
+        )
+    } else if rechecked == Some(true) {
         compare
     } else {
         format!(

@@ -6,7 +6,7 @@
 //! address), who answered when asked directly, and what to check next. The final step of the
 //! diagnosis (`rank::finish`) calls it for every probed challenge, after all other rules.
 
-use super::util::{direct_line, facts};
+use super::util::{direct_line, facts, from_the_controller_pod};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::{outcome_summary, outcome_text};
 use crate::diagnose::view::Vantages;
@@ -173,6 +173,19 @@ pub(crate) fn unexplained(findings: &[Finding], c: &Vantages) -> Option<Finding>
                 .collect::<Vec<_>>()
                 .join(", ")
         )
+    } else if c.inside.is_none() {
+        // Only this machine looked (--local-only, or the pod could not run).
+        let o = reason::of_challenge(c.ch).and_then(|r| r.observation());
+        use reason::Known::{No, Yes};
+        match o.filter(|o| o.resolved == Yes && o.connected == No) {
+            Some(o) => format!(
+                "cert-manager's self check for {host} cannot connect ({}), yet this machine gets the key: the pattern of a cluster that cannot reach its own public address (no hairpin) or of egress blocked for the controller; the probe pod tells them apart, and it did not run",
+                o.address.as_deref().unwrap_or("port 80")
+            ),
+            None => format!(
+                "cert-manager's self check for {host} fails, but the key is served now from this machine; the cluster's view is missing (the probe pod did not run), so whether the controller's path differs or the failure has passed is open"
+            ),
+        }
     } else {
         format!(
             "cert-manager's self check for {host} fails, but the key is served now {}: the failure is on the controller's own path, or it was transient",
@@ -263,9 +276,16 @@ fn next_steps(c: &Vantages, seen: &[(&'static str, &TargetReport)], verdict_fail
             .find_map(|(_, t)| t.id.split_once('/').map(|(ns, _)| ns.to_owned()))
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "<namespace>".to_owned());
+        if c.inside.is_none() {
+            return format!(
+                "run again with the probe pod (without --local-only; see NOT_CHECKED if it could not run) to see the cluster's side, or look by hand {}",
+                from_the_controller_pod(c)
+            );
+        }
         return format!(
-            "cert-manager repeats the self check about every 10 s: kubectl -n {ns} get challenge {} -w; if its reason stays, the controller's path differs from the probe pod's (its node, NetworkPolicies that select its labels, its proxy settings): curl -sv {url} from the controller's node",
-            c.ch.name
+            "cert-manager repeats the self check about every 10 s: kubectl -n {ns} get challenge {} -w; if its reason stays, the controller's path differs from the probe pod's (its node, NetworkPolicies that select its labels, its proxy settings): look {}",
+            c.ch.name,
+            from_the_controller_pod(c)
         );
     }
     let failure = seen
@@ -451,5 +471,29 @@ mod tests {
             general(&[], &c, Some(&flaky), &ic).is_some(),
             "flaky counts as failing"
         );
+    }
+
+    /// Without the pod: no word about its path; a controller's timeout where this machine gets
+    /// the key is the hairpin/egress pattern; the by-hand check runs in the controller's network.
+    #[test]
+    fn without_the_pod_it_names_no_pod_and_the_timeout_pattern() {
+        let mut c = ch();
+        let url = c.challenge_url();
+        c.reason = Some(format!(
+            "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request '{url}': Get \"{url}\": dial tcp 203.0.113.10:80: i/o timeout"
+        ));
+        let l = passing(outside_ok());
+        let f = general(&[], &c, Some(&l), &InCluster::NotRequested).unwrap();
+        assert_eq!(
+            f.summary,
+            "cert-manager's self check for shop.example.test cannot connect (203.0.113.10:80), yet this machine gets the key: the pattern of a cluster that cannot reach its own public address (no hairpin) or of egress blocked for the controller; the probe pod tells them apart, and it did not run"
+        );
+        let fix = format!(
+            "run again with the probe pod (without --local-only; see NOT_CHECKED if it could not run) to see the cluster's side, or look by hand from inside the controller pod's own network: kubectl -n cert-manager get pods (deployment cert-manager's pod), then kubectl -n cert-manager debug -it <pod> --image=curlimages/curl -- curl -sv {url}"
+        );
+        assert!(f.fix.starts_with(&fix), "{}", f.fix);
+        c.reason = Some(REASON_404.into());
+        let f = general(&[], &c, Some(&l), &InCluster::NotRequested).unwrap();
+        assert!(f.summary.ends_with("the cluster's view is missing (the probe pod did not run), so whether the controller's path differs or the failure has passed is open"), "{}", f.summary);
     }
 }

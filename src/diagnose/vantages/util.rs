@@ -444,3 +444,49 @@ pub(super) fn facts(o: &Observation, host: &str) -> String {
         _ => "where it stalled is not known".to_owned(),
     }
 }
+
+/// How to test the controller pod's own path by hand: an ephemeral container (`kubectl debug`)
+/// joins the pod's network namespace, so it sees the pod's node, the NetworkPolicies that
+/// select it and its DNS configuration (a pod's resolv.conf is the same in all its
+/// containers); not its proxy variables. A curl from the node tests none of that.
+pub(super) fn from_the_controller_pod(c: &Vantages) -> String {
+    let (ns, deploy) = cm_names(c.cluster);
+    let selector: Vec<String> = c
+        .cluster
+        .cert_manager
+        .as_ref()
+        .map(|m| {
+            m.pod_labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let pods = if selector.is_empty() {
+        format!("kubectl -n {ns} get pods (deployment {deploy}'s pod)")
+    } else {
+        format!("kubectl -n {ns} get pods -l {}", selector.join(","))
+    };
+    format!(
+        "from inside the controller pod's own network: {pods}, then kubectl -n {ns} debug -it <pod> --image=curlimages/curl -- curl -sv {} (an ephemeral container shares the pod's network and DNS, not its proxy variables)",
+        c.ch.challenge_url()
+    )
+}
+
+/// A solver Service the API shows without a ready endpoint: its namespace and evidence line.
+pub(super) fn no_ready_endpoint(
+    ch: &crate::evidence::ChallengeEvidence,
+) -> Option<(String, String)> {
+    ch.solver_services
+        .iter()
+        .find(|s| s.ready_endpoints == 0)
+        .map(|s| {
+            (
+                s.namespace.clone(),
+                format!(
+                    "Service {}/{}: {} ready, {} not ready endpoint(s)",
+                    s.namespace, s.name, s.ready_endpoints, s.not_ready_endpoints
+                ),
+            )
+        })
+}
