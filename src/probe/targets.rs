@@ -159,7 +159,10 @@ pub fn local_plan_with(
 fn url_host(url: &str) -> Option<String> {
     let u = crate::probe::http::Url::parse(url).ok()?;
     let host = u.host.trim_start_matches('[').trim_end_matches(']');
-    (host.parse::<IpAddr>().is_err() && !host.is_empty()).then(|| host.to_ascii_lowercase())
+    let host = host.to_ascii_lowercase();
+    // localhost is the hosts file's, never a DNS server's (RFC 6761 §6.3).
+    let local = host == "localhost" || host.ends_with(".localhost");
+    (host.parse::<IpAddr>().is_err() && !host.is_empty() && !local).then_some(host)
 }
 
 /// The distinct host names of the ACME servers the certificates' issuers use.
@@ -627,13 +630,15 @@ pub(crate) mod tests {
             inside.options.health.unwrap().names,
             ["acme-v02.api.letsencrypt.org", "step-ca.pki.svc"]
         );
-        // An API server given by address adds nothing.
-        cluster.api_server = Some("https://127.0.0.1:6443".into());
-        let local = local_plan(&certs[..1], &cluster, None).unwrap();
-        assert_eq!(
-            local.options.health.unwrap().names,
-            ["acme-v02.api.letsencrypt.org"]
-        );
+        // An API server given by address, or localhost (the hosts file's), adds nothing.
+        for server in ["https://127.0.0.1:6443", "https://localhost:6443"] {
+            cluster.api_server = Some(server.into());
+            let local = local_plan(&certs[..1], &cluster, None).unwrap();
+            assert_eq!(
+                local.options.health.unwrap().names,
+                ["acme-v02.api.letsencrypt.org"]
+            );
+        }
     }
 
     #[test]
