@@ -115,9 +115,8 @@ fn can_produce(cause: Code, w: Option<&SelfCheckWitness>) -> bool {
     match &w.seen {
         Some(o) if o.answered == Known::Yes => !NO_ANSWER.contains(&cause),
         Some(o) if o.connected == Known::No || o.resolved == Known::No => {
-            !ANSWER_ONLY.contains(&cause)
-                && !(o.resolved == Known::No
-                    && matches!(cause, Code::InboundBlocked | Code::HairpinUnreachable))
+            let needs_an_address = matches!(cause, Code::InboundBlocked | Code::HairpinUnreachable);
+            !(ANSWER_ONLY.contains(&cause) || o.resolved == Known::No && needs_an_address)
         }
         _ => true,
     }
