@@ -56,10 +56,16 @@ fn setup(scenario: &str) -> Option<Setup> {
 /// `kubectl-acmecheck web -n shop -o json` in the client namespace, both vantages: the exit
 /// code and the report. No probe pod may be left, and the pod must have run.
 fn acmecheck(s: &Setup) -> (i32, Value) {
+    acmecheck_with(s, &[])
+}
+
+/// [`acmecheck`] with more arguments; with `--local-only` no pod may have run.
+fn acmecheck_with(s: &Setup, extra: &[&str]) -> (i32, Value) {
     let out = Command::new("ip")
         .args(["netns", "exec", &s.lab.client, BIN])
         .args(["web", "-n", "shop", "-o", "json", "--attempts"])
         .arg(ATTEMPTS.to_string())
+        .args(extra)
         .arg("--kubeconfig")
         .arg(&s.kubeconfig)
         .env("NO_COLOR", "1")
@@ -72,7 +78,13 @@ fn acmecheck(s: &Setup) -> (i32, Value) {
     assert!(code == 0 || code == 1, "exit {code}: {stderr}");
     let json: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    assert_eq!(json["inCluster"]["state"], "ran", "{stderr}");
+    let local_only = extra.contains(&"--local-only");
+    assert_eq!(
+        json["inCluster"]["state"] == "ran",
+        !local_only,
+        "{stderr}: {:#}",
+        json["inCluster"]
+    );
     let left: Vec<Value> = s
         .api
         .list("v1", "Pod")
@@ -223,5 +235,42 @@ fn the_controllers_timeout_outranks_a_passing_pod() {
             .iter()
             .any(|e| e.contains(", 3 min before the probes ran; ")),
         "{evidence:#?}"
+    );
+}
+
+/// The first reproduction: no probe pod (`--local-only`), this machine reaches no
+/// resolver, cert-manager's reason says 404. Nothing may be said about the domain's DNS: the
+/// outside view is missing, this machine's verdicts are unknown, and cert-manager's reason (the
+/// name resolved and port 80 answered from the controller) is the only witness.
+#[test]
+#[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
+fn without_the_pod_a_dead_resolver_here_says_nothing_about_the_domain() {
+    let Some(s) = setup("no-resolver-here") else {
+        return;
+    };
+    let (code, json) = acmecheck_with(&s, &["--local-only"]);
+    let all = findings(&json);
+    assert_eq!(code, 1, "{all:#?}");
+    assert!(
+        !all.iter()
+            .any(|f| f["code"].as_str().is_some_and(|c| c.starts_with("DNS_"))),
+        "{all:#?}"
+    );
+    assert_eq!(verdicts(vantage(&json, "local")), ("unknown", "unknown"));
+    let first = &all[0];
+    assert_eq!(first["severity"], "error", "{all:#?}");
+    let summary = first["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("so shop.example.test resolved and port 80 answered from the controller")
+            && summary.contains("cert-manager's own reason is the only witness"),
+        "{first:#}"
+    );
+    assert!(
+        all.iter().any(|f| f["code"] == "NOT_CHECKED"
+            && f["summary"]
+                .as_str()
+                .is_some_and(|t| t
+                    .contains("the outside view (the CA's side) of shop.example.test is missing"))),
+        "{all:#?}"
     );
 }
