@@ -26,9 +26,10 @@ use crate::probe::plan::{TargetReport, VerdictOutcome};
 use crate::reason::{ConnectionClass, Known, Reason};
 
 /// Codes whose finding rests on the probe pod not reaching (or not resolving) the name.
+/// (Not INBOUND_BLOCKED: it rests on this machine too, the CA's side, which the controller's
+/// answer does not contradict; the symptom is still never its consequence, see rank.rs.)
 const REACHABILITY: &[Code] = &[
     Code::HairpinUnreachable,
-    Code::InboundBlocked,
     Code::SelfcheckEgressBlocked,
     Code::SplitHorizon,
 ];
