@@ -633,7 +633,10 @@ fn interrupted_at_any_moment_leaves_no_pod() {
                 stderr.contains(&format!("interrupted (SIG{sig})")),
                 "{stderr}"
             );
-            if !matches!(m, Moment::Chain(_)) {
+            // At ReadingLog the run may already have deleted its pod on its own path (right
+            // after the log) when the signal arrives, while this machine's probe or the report
+            // still runs: nothing is left to delete then (no pod left: see interrupted_run).
+            if !matches!(m, Moment::Chain(_) | Moment::ReadingLog) {
                 assert!(
                     stderr.contains("deleted probe pod cert-manager/acmecheck-probe-"),
                     "{m:?}: {stderr}"
