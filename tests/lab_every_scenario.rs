@@ -52,10 +52,18 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("redirect-303", None),
     ("gateway-takes-all", Some("WRONG_DATA_PLANE")),
     ("hairpin-external-lb", Some("HAIRPIN_UNREACHABLE")),
-    // The API says the solver pod is not Ready while it answers: the network and the API
-    // disagree (its SOLVER_UNREACHABLE is legitimate, see below).
-    ("endpoints-not-ready", Some("UNEXPLAINED_FAILURE")),
+    // The API says the solver pod is not Ready while it answers, and cert-manager's last
+    // round (older) got ingress-nginx's 503 for a Service without ready endpoints: the pod's
+    // 200 now contradicts it (its SOLVER_UNREACHABLE is legitimate, see below).
+    ("endpoints-not-ready", Some("CONTROLLER_DISAGREES")),
     ("failed-validation", Some("WRONG_DATA_PLANE")),
+    // This machine's resolver is dead or refuses: a limitation of this vantage, never a
+    // finding about the domain's DNS; the cluster side is gateway-takes-all.
+    ("no-resolver-here", Some("WRONG_DATA_PLANE")),
+    ("refusing-resolver-here", Some("WRONG_DATA_PLANE")),
+    // The probe pod passes, cert-manager's own (3 min old) round could not connect: the
+    // controller's own path is blocked.
+    ("controller-only-timeout", Some("SELFCHECK_EGRESS_BLOCKED")),
 ];
 
 /// Scenarios where the tool's first finding is known to be wrong: (scenario, the right answer,

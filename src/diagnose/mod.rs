@@ -125,11 +125,12 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         inside_n,
     ));
     findings.extend(advice::dns01(cert, &findings));
-    let mut findings = rank::finish(findings, &probed);
+    let witnesses = rank::SelfCheckWitness::of(&probed);
+    let mut findings = rank::finish(findings, &probed, &witnesses);
     // After a replay, what the CA said back then follows from what the stand-in shows now
     // (UNEXPLAINED_FAILURE included, which the final step adds): rank again with that.
     if replayed::attribute_history(&mut findings, cert) {
-        rank::rank(&mut findings);
+        rank::rank_weighed(&mut findings, &witnesses);
     }
     let wanted = Wanted::after(cert, &findings);
     Diagnosis { findings, wanted }

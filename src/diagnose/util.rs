@@ -184,40 +184,13 @@ pub fn backoff(cert: &CertificateEvidence) -> Option<Retry> {
         2u64.saturating_pow(u32::try_from(attempts - 1).unwrap_or(u32::MAX))
             .min(32)
     };
-    let at = unix_seconds(&last_failure).map(|t| rfc3339(t + hours as i64 * 3600));
+    let at = reason::when::unix_seconds(&last_failure).map(|t| rfc3339(t + hours as i64 * 3600));
     Some(Retry {
         last_failure,
         attempts,
         hours,
         at,
     })
-}
-
-/// Seconds since 1970 of an RFC 3339 UTC time (`2026-11-28T05:03:00Z`, fraction and `Z` or
-/// `+00:00` allowed); None for anything else.
-fn unix_seconds(t: &str) -> Option<i64> {
-    let (date, time) = t.split_once(['T', 't'])?;
-    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time
-        .strip_suffix(['Z', 'z'])
-        .or_else(|| time.strip_suffix("+00:00"))?;
-    let mut hms = time.splitn(3, ':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let min: i64 = hms.next()?.parse().ok()?;
-    let sec: i64 = hms.next()?.split('.').next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + min * 60 + sec)
 }
 
 /// RFC 3339 UTC for seconds since 1970 (civil from days, Howard Hinnant's algorithm).

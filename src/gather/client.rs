@@ -162,6 +162,14 @@ fn check_names(kc: &Kubeconfig, flags: &KubeFlags, files: &[PathBuf]) -> Result<
 
 /// Build the client and pick the namespace (`-n`, else the context's, else `default`).
 pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserError> {
+    connect_with_server(flags).await.map(|(c, ns, _)| (c, ns))
+}
+
+/// [`connect`], and the API server's URL from the kubeconfig (this machine's resolver must
+/// answer for its host when it is a name: `probe::health`).
+pub async fn connect_with_server(
+    flags: &KubeFlags,
+) -> Result<(kube::Client, String, String), UserError> {
     let files = kubeconfig_files(flags.kubeconfig.as_deref())?;
     let kc = read_kubeconfig(&files)?;
     check_names(&kc, flags, &files)?;
@@ -198,6 +206,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
         .clone()
         .unwrap_or_else(|| cfg.default_namespace.clone());
     let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
+    let url = server.clone();
     let builder = kube::client::ClientBuilder::try_from(cfg).map_err(|e| match e {
         kube::Error::Auth(e) => UserError::new(format!(
             "cannot authenticate to the Kubernetes API server at {server}"
@@ -212,7 +221,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
             source: e,
         })
     });
-    Ok((builder.with_layer(&layer).build(), namespace))
+    Ok((builder.with_layer(&layer).build(), namespace, url))
 }
 
 #[cfg(test)]

@@ -24,20 +24,29 @@ pub async fn run_plan(plan: &ProbePlan) -> ProbeReport {
     let started_at = rfc3339(SystemTime::now());
     let opts = &plan.options;
     let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
-    let (mut targets, witnesses) = futures::future::join(
+    let (mut targets, witnesses, health) = futures::future::join3(
         futures::future::join_all(
             plan.targets
                 .iter()
                 .map(|t| run_target(t, opts, permits.clone())),
         ),
-        // The egress witness runs beside the challenge probes (see `egress`).
+        // The egress witness and the vantage's own check run beside the challenge probes (see
+        // `egress` and `health`).
         super::egress::run_all(&plan.targets, opts),
+        super::health::check(opts, &started_at),
     )
     .await;
     super::egress::attach(&mut targets, &plan.targets, &witnesses);
+    let vantage = opts.vantage.clone().unwrap_or_else(|| "local".to_owned());
+    if let Some(h) = &health {
+        for t in &mut targets {
+            super::health::qualify(t, h);
+            t.health = Some(h.clone());
+        }
+    }
     ProbeReport {
         api_version: API_VERSION.to_owned(),
-        vantage: opts.vantage.clone().unwrap_or_else(|| "local".to_owned()),
+        vantage,
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         targets,

@@ -22,6 +22,14 @@ pub(crate) fn self_check_failing(input: &Certificate) -> Vec<Finding> {
             )
             .challenge(&ch.name)
             .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
+            // When it was written (the controller's managedFields entry): it has not changed
+            // since, and cert-manager rewrites it only when it changes.
+            if let Some(w) = &ch.status_written {
+                f = f.evidence(format!(
+                    "cert-manager's controller ({}) last wrote the Challenge's status at {}; the reason has not changed since",
+                    w.manager, w.time
+                ));
+            }
             if let Some(log) = &ch.solver_log {
                 f = f.evidence(log_summary(log));
                 if log.requests == 0 && log.lines > 0 {

@@ -70,6 +70,10 @@ fn boulder_dns_text(host: &str, class: ErrorClass) -> String {
             " - the domain's nameservers may be malfunctioning",
         ),
         ErrorClass::DnsTimeout => ("query timed out", ""),
+        // Boulder `bdns/problem.go` `Error.Error`: `dns.RcodeToString` for other rcodes, a
+        // `net.OpError` that is not a timeout is a "networking error".
+        ErrorClass::DnsRefused => ("REFUSED", ""),
+        ErrorClass::DnsUnreachable => ("networking error", ""),
         ErrorClass::DnsNoRecords => {
             return format!(
                 "no valid A records found for {host}; no valid AAAA records found for {host}"
