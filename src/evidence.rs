@@ -430,6 +430,11 @@ pub struct ClusterEvidence {
     /// Things that could not be read (e.g. forbidden), said plainly: "could not list
     /// ingressclasses: forbidden (needs list on ingressclasses.networking.k8s.io)".
     pub unreadable: Vec<String>,
+    /// When gather read the cluster, in seconds since 1970 (UTC): the "now" diagnosis compares
+    /// the objects' times with (a backoff that has ended). None when unknown (fixtures): then
+    /// no rule says whether a time is past.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -163,6 +163,26 @@ pub struct Retry {
     pub at: Option<String>,
 }
 
+impl Retry {
+    /// Seconds from `now` to the end of the wait: negative once it has ended. None when either
+    /// time is unknown (diagnosis gets "now" as evidence: `ClusterEvidence::now`).
+    pub fn seconds_left(&self, now: Option<i64>) -> Option<i64> {
+        Some(unix_seconds(self.at.as_deref()?)? - now?)
+    }
+}
+
+/// A span of seconds in words a reader takes in at once: `45 min`, `2 h 5 min`, `8 d 1 h`.
+pub fn span(secs: i64) -> String {
+    let m = secs.abs() / 60;
+    match (m / 1440, m / 60 % 24, m % 60) {
+        (0, 0, min) => format!("{min} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, min) => format!("{h} h {min} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// The certificate is in cert-manager's issuance backoff: its last issuance failed and no
 /// other issuance is running (no CertificateRequest for the next revision, or only the failed
 /// one, which cert-manager keeps until the backoff ends).
@@ -195,7 +215,7 @@ pub fn backoff(cert: &CertificateEvidence) -> Option<Retry> {
 
 /// Seconds since 1970 of an RFC 3339 UTC time (`2026-11-28T05:03:00Z`, fraction and `Z` or
 /// `+00:00` allowed); None for anything else.
-fn unix_seconds(t: &str) -> Option<i64> {
+pub fn unix_seconds(t: &str) -> Option<i64> {
     let (date, time) = t.split_once(['T', 't'])?;
     let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);

@@ -30,6 +30,7 @@ pub fn cluster(snap: &Snapshot) -> ClusterEvidence {
         gateways: snap.gateways.iter().map(gateway).collect(),
         cert_manager: snap.deployments.iter().find_map(cert_manager),
         unreadable: snap.unreadable.clone(),
+        now: snap.now,
     }
 }
 

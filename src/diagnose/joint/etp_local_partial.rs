@@ -165,7 +165,12 @@ mod tests {
         assert!(code(&run(&cert, &cluster, Some(&p)), Code::EtpLocalPartial).is_none());
     }
 
-    fn local(lb: &[&str]) -> (crate::evidence::CertificateEvidence, crate::evidence::ClusterEvidence) {
+    fn local(
+        lb: &[&str],
+    ) -> (
+        crate::evidence::CertificateEvidence,
+        crate::evidence::ClusterEvidence,
+    ) {
         let (cert, mut cluster) = base();
         let svc = &mut cluster.data_planes[0].services[0];
         svc.external_traffic_policy = Some("Local".into());
@@ -186,7 +191,11 @@ mod tests {
             ],
         )]);
         let f = code(&run(&cert, &cluster, Some(&p)), Code::EtpLocalPartial).expect("etp");
-        assert!(f.summary.contains("1 of its 1 load-balancer"), "{}", f.summary);
+        assert!(
+            f.summary.contains("1 of its 1 load-balancer"),
+            "{}",
+            f.summary
+        );
     }
 
     #[test]
@@ -195,7 +204,13 @@ mod tests {
         // private-address: the name also publishes 10.0.0.5, which no vantage can route to.
         let mut private = addr(
             "10.0.0.5",
-            vec![oc(None, Some(ErrorClass::NetworkUnreachable), "-", false, 66)],
+            vec![oc(
+                None,
+                Some(ErrorClass::NetworkUnreachable),
+                "-",
+                false,
+                66,
+            )],
         );
         private.unroutable = true;
         let ok = || addr("203.0.113.10", vec![oc(Some(200), None, "nginx", true, 66)]);

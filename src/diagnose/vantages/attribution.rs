@@ -183,7 +183,11 @@ mod tests {
         let i = inside(
             vec![addr(EDGE, vec![status(403, "nginx", 66)])],
             vec![
-                direct(NGINX_SVC, "198.51.100.10:80", vec![status(403, "nginx", 20)]),
+                direct(
+                    NGINX_SVC,
+                    "198.51.100.10:80",
+                    vec![status(403, "nginx", 20)],
+                ),
                 gateway_404(),
             ],
         );

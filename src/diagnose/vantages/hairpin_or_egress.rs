@@ -479,7 +479,10 @@ mod tests {
             addr("203.0.113.10", vec![ok("nginx", 66)]),
             addr("2001:db8::10", vec![ok("nginx", 66)]),
         ]);
-        let mut v6 = addr("2001:db8::10", vec![err(ErrorClass::NetworkUnreachable, 66)]);
+        let mut v6 = addr(
+            "2001:db8::10",
+            vec![err(ErrorClass::NetworkUnreachable, 66)],
+        );
         v6.unroutable = true;
         let mut i = inside(
             vec![addr("203.0.113.10", vec![ok("nginx", 66)]), v6],

@@ -213,6 +213,10 @@ mod tests {
             "192.0.2.0/24".into(),
         );
         let f = run_for(&ch);
-        assert!(f[0].fix.starts_with("open /.well-known/acme-challenge/"), "{}", f[0].fix);
+        assert!(
+            f[0].fix.starts_with("open /.well-known/acme-challenge/"),
+            "{}",
+            f[0].fix
+        );
     }
 }

@@ -129,6 +129,10 @@ mod tests {
         // Only this machine gets the key (the pod cannot reach the edge): not this finding.
         let i = inside_edge(vec![err(ErrorClass::ConnectTimeout, 66)], vec![solver()]);
         let f = run(Some(&outside_ok()), &ran(i), &cluster());
-        assert!(!codes(&f).contains(&Code::SolverUnreachable), "{:?}", codes(&f));
+        assert!(
+            !codes(&f).contains(&Code::SolverUnreachable),
+            "{:?}",
+            codes(&f)
+        );
     }
 }
