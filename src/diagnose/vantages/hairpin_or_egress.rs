@@ -14,11 +14,9 @@ use crate::diagnose::view::Vantages;
 use crate::probe::incluster::InCluster;
 use crate::probe::plan::{AddressReport, DirectResult, ErrorClass, TargetReport};
 
-/// Addresses that pass from this machine and cannot be connected to from inside. An address
-/// the pod has no route to (`unroutable`: no source address of its family, an IPv4-only
-/// cluster and an AAAA) is left out: nothing was sent, so nothing failed to hairpin or was
-/// blocked on the way out; Go's dialer sorts such an address last and moves on at once
-/// (`net/addrselect.go` `sortByRFC6724`, `net/dial.go` `dialSerial`).
+/// Addresses that pass from this machine and cannot be connected to from inside; not those the
+/// pod has no route to (`unroutable`, e.g. an AAAA in an IPv4-only cluster): nothing was sent,
+/// and Go's dialer moves on at once (`net/addrselect.go` `sortByRFC6724`, `net/dial.go`).
 fn outside_only<'a>(
     local: &'a TargetReport,
     inside: &'a TargetReport,
