@@ -171,15 +171,16 @@ impl Retry {
     }
 }
 
-/// A span of seconds in words a reader takes in at once: `45 min`, `2 h 5 min`, `8 d 1 h`.
+/// A span of seconds in words a reader takes in at once: `45min`, `2h 5min`, `8d 1h` (no
+/// space inside a figure, so a wrapped line never splits one).
 pub fn span(secs: i64) -> String {
     let m = secs.abs() / 60;
     match (m / 1440, m / 60 % 24, m % 60) {
-        (0, 0, min) => format!("{min} min"),
-        (0, h, 0) => format!("{h} h"),
-        (0, h, min) => format!("{h} h {min} min"),
-        (d, 0, _) => format!("{d} d"),
-        (d, h, _) => format!("{d} d {h} h"),
+        (0, 0, min) => format!("{min}min"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, min) => format!("{h}h {min}min"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
     }
 }
 
