@@ -190,9 +190,8 @@ mod tests {
         let f = backoff_at("2026-11-28T06:00:00Z", Some(1));
         assert_eq!(f.severity, Severity::Warning);
         assert!(
-            f.summary.ends_with(
-                "waits 2h before the next try, until 2026-11-28T07:03:00Z (in 1h 3min)"
-            ),
+            f.summary
+                .ends_with("waits 2h before the next try, until 2026-11-28T07:03:00Z (in 1h 3min)"),
             "{}",
             f.summary
         );

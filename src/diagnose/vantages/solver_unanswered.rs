@@ -29,6 +29,16 @@ pub(crate) fn solver_unanswered(c: &Vantages) -> Vec<Finding> {
     if plane_results(inside).any(|d| d.cert_manager_passes > 0) {
         return vec![];
     }
+    // No data plane answered the pod either: it reached no Service inside the cluster, which
+    // says nothing about the solver in particular (the egress rules speak to that).
+    let planes: Vec<&DirectResult> = plane_results(inside).collect();
+    if !planes.is_empty()
+        && planes
+            .iter()
+            .all(|d| d.outcomes.iter().all(|o| o.status.is_none()))
+    {
+        return vec![];
+    }
     // The challenge URL itself serves the key: whatever carries it reaches the solver (a
     // redirect to another port, an edge that is not a data plane of this cluster), and the
     // probe pod is only kept out of the direct way.
