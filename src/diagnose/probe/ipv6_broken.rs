@@ -18,8 +18,8 @@ fn why(ca: CaProfile, first_broken: bool) -> &'static str {
         CaProfile::Pebble if first_broken => {
             ": Pebble dials the first address of its own lookup (AAAA first when it runs with -dnsserver) and does not fall back"
         }
-        CaProfile::Private => {
-            ": which address this ACME server dials first is not known; whenever it dials the AAAA address, validation fails"
+        CaProfile::Private | CaProfile::Public => {
+            ": which address this CA dials first is not known; whenever it dials the AAAA address, validation fails"
         }
         _ => "",
     }

@@ -9,7 +9,7 @@
 use super::util::{address_lines, is_private_address, with_evidence};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::view::Vantage;
-use crate::probe::plan::{AddressReport, ErrorClass};
+use crate::probe::plan::{AddressReport, CaProfile, ErrorClass};
 
 fn passes(a: &AddressReport) -> bool {
     a.attempts > 0 && a.cert_manager_passes == a.attempts
@@ -42,7 +42,7 @@ pub(crate) fn stale_address(c: &Vantage) -> Vec<Finding> {
             .filter(|a| {
                 fails(a)
                     && (!unreachable_here(a)
-                        || (is_private_address(&a.address) && !c.ca.is_public()))
+                        || (is_private_address(&a.address) && c.ca != CaProfile::Letsencrypt))
             })
             .collect();
         if good.is_empty() || bad.is_empty() {
