@@ -458,6 +458,11 @@ pub struct ClusterEvidence {
     /// its host is a name this machine's resolver must answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_server: Option<String>,
+    /// When gather read the cluster, in seconds since 1970 (UTC): the "now" diagnosis compares
+    /// the objects' times with (a backoff that has ended). None when unknown (fixtures): then
+    /// no rule says whether a time is past.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -78,10 +78,10 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     } = *e;
     let mut findings = certificate::findings(&view::Certificate { cert, cluster });
     let profile = cert_profile(cert);
-    let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
+    let (mut urls, mut local_n, mut inside_n) = (Vec::new(), 0, 0);
     let mut probed: Vec<view::Vantages> = Vec::new();
     for ch in probe_candidates(cert) {
-        candidates += 1;
+        urls.push(ch.challenge_url());
         let id = probe_id(cert, ch);
         let local = probes.local.get(&id);
         let inside = probes.in_cluster.target(&id);
@@ -120,7 +120,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     findings.extend(vantages::not_checked::not_checked(
         probes.enabled,
         &probes.in_cluster,
-        candidates,
+        &urls,
         local_n,
         inside_n,
     ));

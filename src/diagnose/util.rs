@@ -163,6 +163,27 @@ pub struct Retry {
     pub at: Option<String>,
 }
 
+impl Retry {
+    /// Seconds from `now` to the end of the wait: negative once it has ended. None when either
+    /// time is unknown (diagnosis gets "now" as evidence: `ClusterEvidence::now`).
+    pub fn seconds_left(&self, now: Option<i64>) -> Option<i64> {
+        Some(reason::when::unix_seconds(self.at.as_deref()?)? - now?)
+    }
+}
+
+/// A span of seconds in words a reader takes in at once: `45min`, `2h 5min`, `8d 1h` (no
+/// space inside a figure, so a wrapped line never splits one).
+pub fn span(secs: i64) -> String {
+    let m = secs.abs() / 60;
+    match (m / 1440, m / 60 % 24, m % 60) {
+        (0, 0, min) => format!("{min}min"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, min) => format!("{h}h {min}min"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 /// The certificate is in cert-manager's issuance backoff: its last issuance failed and no
 /// other issuance is running (no CertificateRequest for the next revision, or only the failed
 /// one, which cert-manager keeps until the backoff ends).

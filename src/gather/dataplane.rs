@@ -32,6 +32,7 @@ pub fn cluster(snap: &Snapshot) -> ClusterEvidence {
         unreadable: snap.unreadable.clone(),
         // The client knows it, not the snapshot: set by whoever connected.
         api_server: None,
+        now: snap.now,
     }
 }
 

@@ -76,7 +76,7 @@ fn ca_timeout(ca: CaProfile, cm: Duration) -> Duration {
     let own = match ca {
         CaProfile::Letsencrypt => Duration::from_secs(20),
         CaProfile::Pebble => Duration::from_secs(15),
-        CaProfile::Private => cm,
+        CaProfile::Private | CaProfile::Public => cm,
     };
     own.max(cm)
 }

@@ -110,12 +110,17 @@ pub enum CaProfile {
     Pebble,
     /// A private ACME server (step-ca, an internal Boulder): one validation, Go redirect rules.
     Private,
+    /// Another public CA (ZeroSSL, Google Trust Services, Buypass, SSL.com, Sectigo, DigiCert):
+    /// it validates from the Internet, and refuses non-public names; how it picks addresses,
+    /// which redirects it follows and from how many places it validates are not known here, so
+    /// its verdict is estimated like one validation with Go's client and says so.
+    Public,
 }
 
 impl CaProfile {
     /// Public CAs refuse reserved addresses and non-public names; private ones do not.
     pub fn is_public(self) -> bool {
-        matches!(self, CaProfile::Letsencrypt)
+        matches!(self, CaProfile::Letsencrypt | CaProfile::Public)
     }
 }
 

@@ -34,8 +34,9 @@ pub fn is_rejected(ch: &ChallengeEvidence) -> bool {
 /// Which validation rules the issuer's ACME server applies.
 pub fn ca_profile(server: &str) -> CaProfile {
     let s = server.to_ascii_lowercase();
+    // Other public CAs: validated from the Internet, their own rules not known here (not Let's
+    // Encrypt's: no perspective schedule, no AAAA-first claim).
     const PUBLIC: &[&str] = &[
-        "letsencrypt.org",
         "zerossl.com",
         "pki.goog",
         "buypass.com",
@@ -43,8 +44,10 @@ pub fn ca_profile(server: &str) -> CaProfile {
         "sectigo.com",
         "digicert.com",
     ];
-    if PUBLIC.iter().any(|p| s.contains(p)) {
+    if s.contains("letsencrypt.org") {
         CaProfile::Letsencrypt
+    } else if PUBLIC.iter().any(|p| s.contains(p)) {
+        CaProfile::Public
     } else if s.contains("pebble") || s.contains(":14000/") {
         CaProfile::Pebble
     } else {
@@ -518,6 +521,33 @@ pub(crate) mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn other_public_cas_are_not_lets_encrypt() {
+        assert_eq!(
+            ca_profile("https://acme-v02.api.letsencrypt.org/directory"),
+            CaProfile::Letsencrypt
+        );
+        for server in [
+            "https://acme.zerossl.com/v2/DV90",
+            "https://dv.acme-v02.api.pki.goog/directory",
+            "https://api.buypass.com/acme/directory",
+            "https://acme.ssl.com/sslcom-dv-rsa",
+            "https://acme.sectigo.com/v2/DV",
+            "https://acme.digicert.com/v2/acme/directory/",
+        ] {
+            assert_eq!(ca_profile(server), CaProfile::Public, "{server}");
+            assert!(ca_profile(server).is_public());
+        }
+        assert_eq!(
+            ca_profile("https://pebble.lab.example.test:14000/dir"),
+            CaProfile::Pebble
+        );
+        assert_eq!(
+            ca_profile("https://ca.internal.example/acme/acme/directory"),
+            CaProfile::Private
+        );
     }
 
     #[test]

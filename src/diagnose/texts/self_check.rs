@@ -36,12 +36,12 @@ pub(crate) fn self_check_failing(input: &Certificate) -> Vec<Finding> {
                     f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
                 }
             }
-            Some(
-                f.fix(format!(
-                    "the probe findings show why; to see it by hand, from a pod in the cluster: curl -sv {}",
-                    ch.challenge_url()
-                )),
-            )
+            // This rule reads cert-manager's text only: it cannot know whether anything was
+            // probed (`--no-probe`) or which finding explains it (the ranking marks that).
+            Some(f.fix(format!(
+                "this is the symptom: fix the finding it is marked a consequence of; when none is, see what the self check gets from a pod in the cluster: curl -sv {}",
+                ch.challenge_url()
+            )))
         })
         .collect()
 }

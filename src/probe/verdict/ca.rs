@@ -51,6 +51,14 @@ pub fn ca(t: &TargetReport, ctx: &CaContext) -> Verdict {
         CaProfile::Letsencrypt => letsencrypt(t, ctx),
         CaProfile::Pebble => pebble(t, &ctx.pebble),
         CaProfile::Private => private(t),
+        CaProfile::Public => {
+            let mut v = private(t);
+            v.basis = format!(
+                "another public CA: how it picks addresses, which redirects it follows and how many places it validates from are not known; estimated as one validation from the Internet with Go's client rules: {}",
+                v.basis
+            );
+            v
+        }
     }
 }
 
