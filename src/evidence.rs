@@ -258,6 +258,11 @@ pub struct ChallengeEvidence {
     pub state: String,
     pub reason: Option<String>,
     pub creation_timestamp: Option<String>,
+    /// When cert-manager's controller last changed this Challenge's status, so `reason` has
+    /// been what it is since then at least: the `time` of its `metadata.managedFields` entry
+    /// that owns `status.reason`. None when the object carries no such entry (time unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_written: Option<StatusWrite>,
     /// Solver resources found by identity labels + controller owner UID.
     pub solver_pods: Vec<PodEvidence>,
     pub solver_services: Vec<ServiceEvidence>,
@@ -276,6 +281,25 @@ pub struct ChallengeEvidence {
     /// whether a solver would pass (see `diagnose::screen`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub screen: bool,
+}
+
+/// A `metadata.managedFields` entry that owns a Challenge's `status.reason`: who wrote the
+/// status last and when. The API server updates `time` whenever the manager changes a field it
+/// owns (and cert-manager writes the status only when it changed, `acmechallenges/update.go`
+/// `updateStatus`), so the reason has not changed since `time`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StatusWrite {
+    /// RFC 3339 UTC.
+    pub time: String,
+    /// `cert-manager-challenges` (the field manager is the controller's User-Agent prefix,
+    /// `pkg/util/useragent.go` `PrefixFromUserAgent`; `cert-manager` before v1.8).
+    pub manager: String,
+    /// `Update` (UpdateStatus) or `Apply` (the ServerSideApply feature gate).
+    pub operation: String,
+    /// `status` for a write through the status subresource; empty when the entry is the main
+    /// resource's (then it may cover other fields too, and `time` is when any of them changed).
+    pub subresource: String,
 }
 
 /// Requests the acmesolver logged (failure-modes.md §4 K6), counted from its log lines
@@ -436,6 +460,15 @@ pub struct ClusterEvidence {
     /// Things that could not be read (e.g. forbidden), said plainly: "could not list
     /// ingressclasses: forbidden (needs list on ingressclasses.networking.k8s.io)".
     pub unreadable: Vec<String>,
+    /// The API server's URL from the kubeconfig (`https://api.example.com:6443`), when known:
+    /// its host is a name this machine's resolver must answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_server: Option<String>,
+    /// When gather read the cluster, in seconds since 1970 (UTC): the "now" diagnosis compares
+    /// the objects' times with (a backoff that has ended). None when unknown (fixtures): then
+    /// no rule says whether a time is past.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -321,7 +321,7 @@ fn dry_run(
 
 async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserError> {
     check_flags(cli)?;
-    let (client, namespace) = gather::connect(&cli.kube).await?;
+    let (client, namespace, server) = gather::connect_with_server(&cli.kube).await?;
     let scope = gather::Scope {
         namespace,
         names: cli.certificates.clone(),
@@ -331,6 +331,8 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
     let (mut certs, mut cluster, snap) =
         gather::gather_with_snapshot(client.clone(), &scope).await?;
     tracing::debug!(certificates = certs.len(), "gathered");
+    // This machine's resolver must answer for the API server's host when it is a name.
+    cluster.api_server = Some(server);
     let settings = ProbeSettings::from_cli(cli);
     let opts = stage_options(&cli.replay_flags, &settings, &cluster);
     if cli.replay && cli.replay_flags.dry_run {

@@ -27,6 +27,8 @@ fn run(kubeconfig: &Path, args: &[&str], columns: u16) -> Out {
         .arg(kubeconfig)
         .env("COLUMNS", columns.to_string())
         .env("NO_COLOR", "1")
+        // A fixed "now": the fixtures' times (a backoff) are compared with it.
+        .env("ACMECHECK_NOW", "2026-11-28T06:03:00Z")
         // Lines are box drawing in a UTF-8 locale, ASCII otherwise: the goldens are UTF-8.
         .env("LC_ALL", "C.UTF-8")
         .env_remove("KUBECONFIG")

@@ -325,6 +325,9 @@ agreement! {
     hairpin_external_lb: Case { scenario: "hairpin-external-lb", outcome: "fail", ..BLACK_HOLE };
     endpoints_not_ready: Case { scenario: "endpoints-not-ready", outcome: "pass", ..CASE };
     failed_validation: Case { scenario: "failed-validation", outcome: "fail", ..CASE };
+    no_resolver_here: Case { scenario: "no-resolver-here", outcome: "fail", ..CASE };
+    refusing_resolver_here: Case { scenario: "refusing-resolver-here", outcome: "fail", ..CASE };
+    controller_only_timeout: Case { scenario: "controller-only-timeout", outcome: "pass", ..CASE };
 }
 
 /// Every scenario of the lab is covered above.

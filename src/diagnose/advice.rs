@@ -4,7 +4,8 @@
 use super::{Code, Finding, Proof, Severity};
 use crate::evidence::CertificateEvidence;
 
-/// Findings that make DNS-01 the better method, and why.
+/// Findings that make DNS-01 the better method, and why. Not AUTH_REQUIRED: exempting the
+/// challenge path from authentication is the fix there, and HTTP-01 then works.
 const REASONS: &[(Code, &str)] = &[
     (
         Code::NonPublicName,
@@ -17,10 +18,6 @@ const REASONS: &[(Code, &str)] = &[
     (
         Code::CdnInFront,
         "a CDN or proxy answers for the name, and DNS-01 does not depend on it",
-    ),
-    (
-        Code::AuthRequired,
-        "the site requires authentication on every path",
     ),
     (
         Code::IpAllowlist,
@@ -54,6 +51,13 @@ pub fn dns01(cert: &CertificateEvidence, findings: &[Finding]) -> Option<Finding
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    // DNS-01's own propagation check asks the cluster's resolvers unless told otherwise: with
+    // split-horizon DNS it must be pointed at public ones, and `-only` alone does not do that.
+    let split = if findings.iter().any(|f| f.code == Code::SplitHorizon) {
+        "\nthe cluster's DNS has its own view of the zone (split horizon): also run cert-manager with --dns01-recursive-nameservers=<public resolver>:53 and --dns01-recursive-nameservers-only, so its DNS-01 check asks public resolvers"
+    } else {
+        ""
+    };
     let mut f = Finding::new(
         Code::Dns01Advised,
         Severity::Info,
@@ -64,7 +68,7 @@ pub fn dns01(cert: &CertificateEvidence, findings: &[Finding]) -> Option<Finding
         f = f.evidence(r);
     }
     Some(f.fix(format!(
-        "add a DNS-01 solver to the {issuer} (needs a DNS provider cert-manager supports, or a webhook, and its credentials):\n  solvers:\n  - selector: {{dnsNames: [{names}]}}\n    dns01: {{<provider>: ...}}\nfor split-horizon zones also set --dns01-recursive-nameservers-only on cert-manager"
+        "add a DNS-01 solver to the {issuer} (needs a DNS provider cert-manager supports, or a webhook, and its credentials):\n  solvers:\n  - selector: {{dnsNames: [{names}]}}\n    dns01: {{<provider>: ...}}{split}"
     )))
 }
 
@@ -121,6 +125,26 @@ mod tests {
             "{}",
             a.fix
         );
+    }
+
+    #[test]
+    fn split_horizon_names_both_flags_and_auth_is_no_reason() {
+        let a = dns01(&cert(false), &[f(Code::InboundBlocked)]).expect("advice");
+        assert!(!a.fix.contains("--dns01-recursive"), "{}", a.fix);
+        let a = dns01(
+            &cert(false),
+            &[f(Code::InboundBlocked), f(Code::SplitHorizon)],
+        )
+        .expect("advice");
+        assert!(
+            a.fix
+                .contains("--dns01-recursive-nameservers=<public resolver>:53")
+                && a.fix.contains("--dns01-recursive-nameservers-only"),
+            "{}",
+            a.fix
+        );
+        // basic-auth: the fix is to exempt the challenge path, not DNS-01.
+        assert!(dns01(&cert(false), &[f(Code::AuthRequired)]).is_none());
     }
 
     #[test]

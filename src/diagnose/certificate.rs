@@ -11,6 +11,7 @@ type Rule = fn(&Certificate) -> Vec<Finding>;
 
 /// The rules, in the order their findings are most useful when severities tie.
 pub(super) const RULES: &[Rule] = &[
+    cluster::not_acted::not_acted_on,
     cluster::issuer::issuer_problems,
     texts::rate_limited::rate_limited,
     cluster::wildcard::wildcard_needs_dns01,

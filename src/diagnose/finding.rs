@@ -159,6 +159,9 @@ codes! {
     AcmeUnreachable,
     /// a check fails and no rule names a more specific cause: what was expected, what each vantage saw
     UnexplainedFailure,
+    // Weighing the witnesses (issue 14); appended to keep indexes stable
+    /// cert-manager's own self check saw otherwise than the probe pod placed like it: their paths differ, or it changed since
+    ControllerDisagrees,
     // Renewal screen (issue 13); appended to keep indexes stable
     /// renewal screen: every answer for the name is from the data plane that would carry the solver's route
     ScreenPassed,
@@ -219,6 +222,11 @@ pub struct Finding {
     /// When another finding in the same report explains this one: its code. Set by [`crate::diagnose::rank::rank`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consequence_of: Option<Code>,
+    /// When a witness contradicts what this finding rests on (cert-manager's own self check
+    /// got an answer where the probe pod could not connect, say): the code of the finding that
+    /// says so. Such a finding ranks below what the controller saw and is never the root cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contradicted_by: Option<Code>,
     /// The finding's page (`docs/findings/<CODE>.md` in the repository).
     #[serde(default)]
     pub docs: String,
@@ -239,6 +247,7 @@ impl Finding {
             evidence: Vec::new(),
             fix: String::new(),
             consequence_of: None,
+            contradicted_by: None,
             docs: format!("{DOCS_BASE}/{code}.md"),
         }
     }
@@ -333,6 +342,7 @@ mod tests {
         "WRONG_DATA_PLANE",
         "ACME_UNREACHABLE",
         "UNEXPLAINED_FAILURE",
+        "CONTROLLER_DISAGREES",
         "SCREEN_PASSED",
         "SCREEN_INCONCLUSIVE",
     ];

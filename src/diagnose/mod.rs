@@ -90,10 +90,10 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     };
     let mut findings = certificate::findings(&view::Certificate { cert, cluster });
     let profile = cert_profile(cert);
-    let (mut candidates, mut local_n, mut inside_n) = (0, 0, 0);
+    let (mut urls, mut local_n, mut inside_n) = (Vec::new(), 0, 0);
     let mut probed: Vec<view::Vantages> = Vec::new();
     for ch in probe_candidates(cert) {
-        candidates += 1;
+        urls.push(ch.challenge_url());
         let id = probe_id(cert, ch);
         let local = probes.local.get(&id);
         let inside = probes.in_cluster.target(&id);
@@ -132,7 +132,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     findings.extend(vantages::not_checked::not_checked(
         probes.enabled,
         &probes.in_cluster,
-        candidates,
+        &urls,
         local_n,
         inside_n,
     ));
@@ -148,11 +148,12 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
             ca: profile,
         }));
     }
-    let mut findings = rank::finish(findings, &probed);
+    let witnesses = rank::SelfCheckWitness::of(&probed);
+    let mut findings = rank::finish(findings, &probed, &witnesses);
     // After a replay, what the CA said back then follows from what the stand-in shows now
     // (UNEXPLAINED_FAILURE included, which the final step adds): rank again with that.
     if replayed::attribute_history(&mut findings, cert) {
-        rank::rank(&mut findings);
+        rank::rank_weighed(&mut findings, &witnesses);
     }
     let wanted = Wanted::after(cert, &findings);
     Diagnosis { findings, wanted }

@@ -163,6 +163,27 @@ pub struct Retry {
     pub at: Option<String>,
 }
 
+impl Retry {
+    /// Seconds from `now` to the end of the wait: negative once it has ended. None when either
+    /// time is unknown (diagnosis gets "now" as evidence: `ClusterEvidence::now`).
+    pub fn seconds_left(&self, now: Option<i64>) -> Option<i64> {
+        Some(reason::when::unix_seconds(self.at.as_deref()?)? - now?)
+    }
+}
+
+/// A span of seconds in words a reader takes in at once: `45min`, `2h 5min`, `8d 1h` (no
+/// space inside a figure, so a wrapped line never splits one).
+pub fn span(secs: i64) -> String {
+    let m = secs.abs() / 60;
+    match (m / 1440, m / 60 % 24, m % 60) {
+        (0, 0, min) => format!("{min}min"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, min) => format!("{h}h {min}min"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 /// The certificate is in cert-manager's issuance backoff: its last issuance failed and no
 /// other issuance is running (no CertificateRequest for the next revision, or only the failed
 /// one, which cert-manager keeps until the backoff ends).
@@ -184,40 +205,13 @@ pub fn backoff(cert: &CertificateEvidence) -> Option<Retry> {
         2u64.saturating_pow(u32::try_from(attempts - 1).unwrap_or(u32::MAX))
             .min(32)
     };
-    let at = unix_seconds(&last_failure).map(|t| rfc3339(t + hours as i64 * 3600));
+    let at = reason::when::unix_seconds(&last_failure).map(|t| rfc3339(t + hours as i64 * 3600));
     Some(Retry {
         last_failure,
         attempts,
         hours,
         at,
     })
-}
-
-/// Seconds since 1970 of an RFC 3339 UTC time (`2026-11-28T05:03:00Z`, fraction and `Z` or
-/// `+00:00` allowed); None for anything else.
-fn unix_seconds(t: &str) -> Option<i64> {
-    let (date, time) = t.split_once(['T', 't'])?;
-    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time
-        .strip_suffix(['Z', 'z'])
-        .or_else(|| time.strip_suffix("+00:00"))?;
-    let mut hms = time.splitn(3, ':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let min: i64 = hms.next()?.parse().ok()?;
-    let sec: i64 = hms.next()?.split('.').next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + min * 60 + sec)
 }
 
 /// RFC 3339 UTC for seconds since 1970 (civil from days, Howard Hinnant's algorithm).

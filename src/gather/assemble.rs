@@ -319,6 +319,43 @@ fn order_evidence(o: &Order) -> OrderEvidence {
     }
 }
 
+/// The `managedFields` entry that owns `status.reason` (`f:status` → `f:reason`), cert-manager's
+/// controller's first (its manager name starts with `cert-manager`), through the status
+/// subresource first, the latest of equals. Entries without a time say nothing.
+pub(crate) fn status_written(meta: &ObjectMeta) -> Option<StatusWrite> {
+    let entries = meta.managed_fields.as_deref()?;
+    entries
+        .iter()
+        .filter(|e| {
+            e.fields_v1.as_ref().is_some_and(|f| {
+                f.0.get("f:status")
+                    .and_then(|s| s.get("f:reason"))
+                    .is_some()
+            })
+        })
+        .filter_map(|e| {
+            let time = e.time.as_ref()?.0.to_string();
+            let manager = e.manager.clone().unwrap_or_default();
+            let subresource = e.subresource.clone().unwrap_or_default();
+            let rank = (
+                manager.starts_with("cert-manager"),
+                subresource == "status",
+                time.clone(),
+            );
+            Some((
+                rank,
+                StatusWrite {
+                    time,
+                    manager,
+                    operation: e.operation.clone().unwrap_or_default(),
+                    subresource,
+                },
+            ))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, w)| w)
+}
+
 fn challenge(ch: &Challenge, snap: &Snapshot, idx: &Index) -> ChallengeEvidence {
     let mut ev = ChallengeEvidence {
         name: ch.name().to_owned(),
@@ -337,6 +374,7 @@ fn challenge(ch: &Challenge, snap: &Snapshot, idx: &Index) -> ChallengeEvidence 
         state: ch.status.state.clone().unwrap_or_default(),
         reason: ch.status.reason.clone().filter(|r| !r.is_empty()),
         creation_timestamp: ts(&ch.metadata.creation_timestamp),
+        status_written: status_written(&ch.metadata),
         ..Default::default()
     };
     if !ev.is_http01() {

@@ -179,6 +179,14 @@ fn in_cluster(no_kubeconfig: UserError) -> Result<Config, UserError> {
 /// any kubeconfig (no `--kubeconfig`, `$KUBECONFIG` or `~/.kube/config`) inside a pod, the
 /// in-cluster config (its ServiceAccount; the namespace is the pod's).
 pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserError> {
+    connect_with_server(flags).await.map(|(c, ns, _)| (c, ns))
+}
+
+/// [`connect`], and the API server's URL from the kubeconfig (this machine's resolver must
+/// answer for its host when it is a name: `probe::health`).
+pub async fn connect_with_server(
+    flags: &KubeFlags,
+) -> Result<(kube::Client, String, String), UserError> {
     let files = match kubeconfig_files(flags.kubeconfig.as_deref()) {
         Ok(files) => files,
         Err(e) if flags.kubeconfig.is_none() && in_a_pod() => {
@@ -199,8 +207,9 @@ pub async fn connect(flags: &KubeFlags) -> Result<(kube::Client, String), UserEr
     client(cfg, flags)
 }
 
-/// The client for `cfg` with the flags' impersonation and timeouts, and the namespace.
-fn client(mut cfg: Config, flags: &KubeFlags) -> Result<(kube::Client, String), UserError> {
+/// The client for `cfg` with the flags' impersonation and timeouts, the namespace and the
+/// API server's URL.
+fn client(mut cfg: Config, flags: &KubeFlags) -> Result<(kube::Client, String, String), UserError> {
     if let Some(user) = &flags.as_user {
         cfg.auth_info.impersonate = Some(user.clone());
     }
@@ -226,6 +235,7 @@ fn client(mut cfg: Config, flags: &KubeFlags) -> Result<(kube::Client, String), 
         .clone()
         .unwrap_or_else(|| cfg.default_namespace.clone());
     let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
+    let url = server.clone();
     let builder = kube::client::ClientBuilder::try_from(cfg).map_err(|e| match e {
         kube::Error::Auth(e) => UserError::new(format!(
             "cannot authenticate to the Kubernetes API server at {server}"
@@ -240,7 +250,7 @@ fn client(mut cfg: Config, flags: &KubeFlags) -> Result<(kube::Client, String), 
             source: e,
         })
     });
-    Ok((builder.with_layer(&layer).build(), namespace))
+    Ok((builder.with_layer(&layer).build(), namespace, url))
 }
 
 #[cfg(test)]

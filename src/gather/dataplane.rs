@@ -30,6 +30,9 @@ pub fn cluster(snap: &Snapshot) -> ClusterEvidence {
         gateways: snap.gateways.iter().map(gateway).collect(),
         cert_manager: snap.deployments.iter().find_map(cert_manager),
         unreadable: snap.unreadable.clone(),
+        // The client knows it, not the snapshot: set by whoever connected.
+        api_server: None,
+        now: snap.now,
     }
 }
 

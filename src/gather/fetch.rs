@@ -563,13 +563,29 @@ pub fn is_ready(c: &super::types::Certificate) -> bool {
     condition(&c.status.conditions, "Ready").is_some_and(|c| c.status == "True")
 }
 
+/// The "now" diagnosis compares times with, seconds since 1970: `ACMECHECK_NOW` (an RFC 3339
+/// UTC time, for reports that must not change with the clock: tests, runs compared later),
+/// else this machine's clock.
+pub(super) fn unix_now() -> Option<i64> {
+    if let Some(t) = std::env::var_os("ACMECHECK_NOW") {
+        return t.to_str().and_then(crate::reason::when::unix_seconds);
+    }
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    i64::try_from(d.as_secs()).ok()
+}
+
 /// Make every read for the scope and return the raw snapshot.
 ///
 /// Requests: certificate get (or list), certificaterequests, orders, challenges, issuer get
 /// (or issuers + clusterissuers lists), solver pods, services, ingresses, httproutes,
 /// ingressclasses, deployments, gateways: at most 13, whatever the number of certificates.
 pub async fn fetch(client: &kube::Client, scope: &Scope) -> Result<Snapshot, UserError> {
-    let mut snap = Snapshot::default();
+    let mut snap = Snapshot {
+        now: unix_now(),
+        ..Snapshot::default()
+    };
     certificates(client, scope, &mut snap).await?;
     snap.cert_manager_installed = true;
     if scope.all {

@@ -38,7 +38,7 @@ pub mod types;
 mod tests;
 
 pub use assemble::{adler32, assemble};
-pub use client::connect;
+pub use client::{connect, connect_with_server};
 pub use fetch::fetch;
 pub use snapshot::Snapshot;
 

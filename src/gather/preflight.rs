@@ -76,6 +76,7 @@ pub async fn fetch(client: &kube::Client, target: &Target) -> Result<Preflight, 
     );
     let mut snap = Snapshot {
         cert_manager_installed: true,
+        now: super::fetch::unix_now(),
         ..Snapshot::default()
     };
     // The Challenges decide which names may be replayed: without them, nothing is.

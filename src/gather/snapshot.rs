@@ -33,6 +33,8 @@ pub struct Snapshot {
     pub gateway_api_installed: bool,
     /// Optional context that could not be read, said plainly.
     pub unreadable: Vec<String>,
+    /// When the reads started, seconds since 1970 (UTC); None for fixtures.
+    pub now: Option<i64>,
 }
 
 /// How a decode failure is handled: chain objects stop the run, context objects are skipped.

@@ -500,3 +500,43 @@ fn malformed_context_objects_are_skipped_and_said() {
         "{err}"
     );
 }
+
+/// The time cert-manager's controller last wrote a Challenge's status: its managedFields
+/// entry that owns `status.reason` (as a real API server records it, with the field manager
+/// cert-manager derives from its User-Agent), the status subresource's first.
+#[test]
+fn the_reason_is_dated_by_the_controllers_managed_fields_entry() {
+    use super::assemble::status_written;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let meta: ObjectMeta = serde_json::from_value(serde_json::json!({
+        "name": "web-1-3571442311-2617004231",
+        "managedFields": [
+            {"apiVersion": "acme.cert-manager.io/v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:ownerReferences": {}}, "f:spec": {"f:token": {}}},
+             "manager": "cert-manager-orders", "operation": "Update",
+             "time": "2026-12-06T04:00:00Z"},
+            {"apiVersion": "acme.cert-manager.io/v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:finalizers": {}}},
+             "manager": "cert-manager-challenges", "operation": "Update",
+             "time": "2026-12-06T04:30:00Z"},
+            {"apiVersion": "acme.cert-manager.io/v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:status": {".": {}, "f:presented": {}, "f:processing": {},
+                                       "f:reason": {}, "f:state": {}}},
+             "manager": "cert-manager-challenges", "operation": "Update",
+             "subresource": "status", "time": "2026-12-06T04:12:07Z"}
+        ]
+    }))
+    .unwrap();
+    let w = status_written(&meta).expect("the status entry");
+    assert_eq!(
+        (w.time.as_str(), w.manager.as_str(), w.operation.as_str()),
+        ("2026-12-06T04:12:07Z", "cert-manager-challenges", "Update")
+    );
+    assert_eq!(w.subresource, "status");
+    // No entry owns the reason (a fixture, a stripped export): time unknown.
+    let bare: ObjectMeta = serde_json::from_value(serde_json::json!({"name": "x"})).unwrap();
+    assert_eq!(status_written(&bare), None);
+    // The chain fixtures carry none: their challenges are undated.
+    let (certs, _) = scenario("selfcheck-404");
+    assert_eq!(certs[0].challenges[0].status_written, None);
+}

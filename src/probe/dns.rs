@@ -87,7 +87,13 @@ fn build(source: &Source) -> Result<TokioResolver, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
-fn classify(e: &NetError) -> ErrorClass {
+/// The class of a failed lookup, from what hickory reports (`hickory-net` `NetError`,
+/// `DnsError::from_response`): the rcode when a server answered (NXDOMAIN, NOERROR without data,
+/// REFUSED, SERVFAIL and the other error rcodes), no answer in time, or no server that could be
+/// asked at all (`NoConnections`: the pool had no connection to use; an I/O error that refuses or
+/// cannot route the query). hickory's pool stops at the first REFUSED or SERVFAIL
+/// (`name_server_pool.rs` `try_send`), so one answer decides.
+pub fn classify(e: &NetError) -> ErrorClass {
     match e {
         NetError::Dns(DnsError::NoRecordsFound(nr)) => {
             if nr.response_code == ResponseCode::NXDomain {
@@ -96,10 +102,11 @@ fn classify(e: &NetError) -> ErrorClass {
                 ErrorClass::DnsNoRecords
             }
         }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail | ResponseCode::Refused)) => {
-            ErrorClass::DnsServfail
-        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => ErrorClass::DnsRefused,
+        NetError::Dns(DnsError::ResponseCode(_)) => ErrorClass::DnsServfail,
         NetError::Timeout => ErrorClass::DnsTimeout,
+        NetError::NoConnections => ErrorClass::DnsUnreachable,
+        NetError::Io(io) if unreachable_io(io.kind()) => ErrorClass::DnsUnreachable,
         _ => {
             let s = e.to_string().to_ascii_lowercase();
             if s.contains("timed out") || s.contains("timeout") {
@@ -109,6 +116,21 @@ fn classify(e: &NetError) -> ErrorClass {
             }
         }
     }
+}
+
+/// I/O errors that mean the query could not be sent to (or was refused by) the server's
+/// address: nothing about the name.
+fn unreachable_io(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        ConnectionRefused
+            | ConnectionReset
+            | NetworkUnreachable
+            | HostUnreachable
+            | AddrNotAvailable
+            | NotConnected
+    )
 }
 
 /// Resolve `name` (A, AAAA, CNAME chain) with one resolver.
@@ -121,7 +143,16 @@ pub async fn resolve(name: &str, source: &Source, role: &str) -> ResolverAnswer 
     let resolver = match build(source) {
         Ok(r) => r,
         Err(e) => {
-            answer.error = Some(ErrorClass::DnsError);
+            // Nothing to ask (no `nameserver` line, or resolv.conf unreadable): Go would fall
+            // back to 127.0.0.1:53 and ::1 (`dnsconfig_unix.go` `defaultNS`); either way no
+            // resolver answers for this vantage.
+            answer.error = Some(
+                if e.contains("no nameservers") || e.contains("resolv.conf") {
+                    ErrorClass::DnsUnreachable
+                } else {
+                    ErrorClass::DnsError
+                },
+            );
             answer.detail.push(e);
             return answer;
         }
@@ -159,11 +190,14 @@ pub async fn resolve(name: &str, source: &Source, role: &str) -> ResolverAnswer 
     answer.a.dedup();
     answer.aaaa.dedup();
     if answer.a.is_empty() && answer.aaaa.is_empty() {
-        // The most telling error: NXDOMAIN over SERVFAIL over timeouts over "no records".
+        // The most telling error: an answer about the name (NXDOMAIN, SERVFAIL, REFUSED) over
+        // no answer (timeouts, no server to ask) over "no records".
         let order = [
             ErrorClass::DnsNxdomain,
             ErrorClass::DnsServfail,
+            ErrorClass::DnsRefused,
             ErrorClass::DnsTimeout,
+            ErrorClass::DnsUnreachable,
             ErrorClass::DnsError,
             ErrorClass::DnsNoRecords,
         ];
@@ -194,12 +228,32 @@ pub fn system_server() -> String {
         .unwrap_or_else(|| "127.0.0.1:53".to_owned())
 }
 
+/// Every `nameserver` of `/etc/resolv.conf` as `ip:53`, in order (empty when there is none or
+/// the file cannot be read).
+pub fn system_servers() -> Vec<String> {
+    std::fs::read_to_string("/etc/resolv.conf")
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    (w.next() == Some("nameserver"))
+                        .then(|| w.next())
+                        .flatten()
+                        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                        .map(|ip| SocketAddr::new(ip, 53).to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Go's words for a failed lookup of `host` (`net.DNSError`), as a dial reports it.
 pub fn go_lookup_error(host: &str, class: ErrorClass) -> String {
     let what = match class {
         ErrorClass::DnsNxdomain | ErrorClass::DnsNoRecords => "no such host",
-        ErrorClass::DnsServfail => "server misbehaving",
-        ErrorClass::DnsTimeout => "i/o timeout",
+        // Go prints one text for every error rcode (`dnsclient_unix.go` `checkHeader`).
+        ErrorClass::DnsServfail | ErrorClass::DnsRefused => "server misbehaving",
+        ErrorClass::DnsTimeout | ErrorClass::DnsUnreachable => "i/o timeout",
         _ => "no such host",
     };
     format!("dial tcp: lookup {host} on {}: {what}", system_server())

@@ -38,20 +38,29 @@ pub async fn run_plan_counting(
     } else {
         Semaphore::MAX_PERMITS
     });
-    let (mut targets, witnesses) = futures::future::join(
+    let (mut targets, witnesses, health) = futures::future::join3(
         futures::future::join_all(plan.targets.iter().map(|t| async {
             let r = run_target(t, opts, permits.clone(), &ledger, &lookups).await;
             done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             r
         })),
-        // The egress witness runs beside the challenge probes (see `egress`).
+        // The egress witness and the vantage's own check run beside the challenge probes (see
+        // `egress` and `health`).
         super::egress::run_all(&plan.targets, opts),
+        super::health::check(opts, &started_at),
     )
     .await;
     super::egress::attach(&mut targets, &plan.targets, &witnesses);
+    let vantage = opts.vantage.clone().unwrap_or_else(|| "local".to_owned());
+    if let Some(h) = &health {
+        for t in &mut targets {
+            super::health::qualify(t, h);
+            t.health = Some(h.clone());
+        }
+    }
     ProbeReport {
         api_version: API_VERSION.to_owned(),
-        vantage: opts.vantage.clone().unwrap_or_else(|| "local".to_owned()),
+        vantage,
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         targets,
@@ -81,7 +90,7 @@ fn ca_timeout(ca: CaProfile, cm: Duration) -> Duration {
     let own = match ca {
         CaProfile::Letsencrypt => Duration::from_secs(20),
         CaProfile::Pebble => Duration::from_secs(15),
-        CaProfile::Private => cm,
+        CaProfile::Private | CaProfile::Public => cm,
     };
     own.max(cm)
 }

@@ -58,6 +58,14 @@ const RULES: &[Rule] = &[
         (server.starts_with("nginx") || body.contains("<center>nginx")).then_some("nginx")
     },
     |_, server, _| server.starts_with("apache").then_some("apache"),
+    // Squid (a forward proxy, e.g. the controller's HTTP_PROXY): `Server: squid/<version>`, its
+    // error pages carry `X-Squid-Error`, and what it relays a `Via: … (squid/<version>)`.
+    |r, server, _| {
+        (server.starts_with("squid")
+            || header(r, "x-squid-error").is_some()
+            || header(r, "via").is_some_and(|v| v.to_ascii_lowercase().contains("(squid")))
+        .then_some("squid")
+    },
     |_, server, _| server.starts_with("caddy").then_some("caddy"),
     |_, server, _| {
         ["micro_httpd", "cisco-ios", "lancom", "mini web server"]
@@ -161,6 +169,26 @@ mod tests {
             body: body.as_bytes(),
             is_key,
         })
+    }
+
+    #[test]
+    fn squid_is_named() {
+        assert_eq!(
+            id(403, &[("Server", "squid")], "Access denied", false),
+            "squid"
+        );
+        assert_eq!(
+            id(
+                403,
+                &[
+                    ("Server", "squid/5.7"),
+                    ("X-Squid-Error", "ERR_ACCESS_DENIED 0")
+                ],
+                "<html>…",
+                false
+            ),
+            "squid"
+        );
     }
 
     #[test]

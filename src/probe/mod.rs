@@ -11,6 +11,7 @@ pub mod dns;
 pub mod egress;
 pub mod engine;
 pub mod fingerprint;
+pub mod health;
 pub mod http;
 pub mod iana;
 pub mod incluster;

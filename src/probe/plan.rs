@@ -110,12 +110,17 @@ pub enum CaProfile {
     Pebble,
     /// A private ACME server (step-ca, an internal Boulder): one validation, Go redirect rules.
     Private,
+    /// Another public CA (ZeroSSL, Google Trust Services, Buypass, SSL.com, Sectigo, DigiCert):
+    /// it validates from the Internet, and refuses non-public names; how it picks addresses,
+    /// which redirects it follows and from how many places it validates are not known here, so
+    /// its verdict is estimated like one validation with Go's client and says so.
+    Public,
 }
 
 impl CaProfile {
     /// Public CAs refuse reserved addresses and non-public names; private ones do not.
     pub fn is_public(self) -> bool {
-        matches!(self, CaProfile::Letsencrypt)
+        matches!(self, CaProfile::Letsencrypt | CaProfile::Public)
     }
 }
 
@@ -225,6 +230,10 @@ pub struct ProbeOptions {
     /// acmecheck renewals`); absent: every target gets its own attempts, unbounded overall.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// What the vantage checks about itself first (see [`crate::probe::health`]); absent in
+    /// plans of earlier versions, then no health is reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthPlan>,
 }
 
 /// [`DirectTarget::id`] of a direct probe asked for every target of the plan.
@@ -262,6 +271,7 @@ impl Default for ProbeOptions {
             direct_targets: Vec::new(),
             vantage: None,
             budget: None,
+            health: None,
         }
     }
 }
@@ -278,7 +288,9 @@ pub enum ErrorClass {
     DnsNxdomain,
     /// The name exists but has no A/AAAA record (NOERROR, no data).
     DnsNoRecords,
-    /// The resolver answered SERVFAIL (or REFUSED).
+    /// The resolver answered SERVFAIL (or another error rcode but REFUSED): it tried and
+    /// failed, which for a resolver that answers other names means the name's own DNS servers
+    /// (its delegation) fail.
     DnsServfail,
     /// No answer from the resolver in time.
     DnsTimeout,
@@ -316,6 +328,13 @@ pub enum ErrorClass {
     ProxyError,
     /// Another local I/O error.
     Io,
+    /// The resolver answered REFUSED: it will not answer this question for this client (its
+    /// policy: an ACL, a resolver that serves only its own zones, a VPN resolver for internal
+    /// names). Go prints `server misbehaving` for it as for SERVFAIL; the rcode tells them apart.
+    DnsRefused,
+    /// No configured DNS server could be asked at all: none configured, or every one failed at
+    /// once (no route, refused, no connection could be made). Not an answer about the name.
+    DnsUnreachable,
 }
 
 impl ErrorClass {
@@ -340,6 +359,8 @@ impl ErrorClass {
             ErrorClass::Timeout => "timeout",
             ErrorClass::ProxyError => "proxy_error",
             ErrorClass::Io => "io",
+            ErrorClass::DnsRefused => "dns_refused",
+            ErrorClass::DnsUnreachable => "dns_unreachable",
         }
     }
     /// Failed before any byte of HTTP was exchanged on the first hop (a validator may try
@@ -360,6 +381,8 @@ impl ErrorClass {
                 | ErrorClass::DnsServfail
                 | ErrorClass::DnsTimeout
                 | ErrorClass::DnsError
+                | ErrorClass::DnsRefused
+                | ErrorClass::DnsUnreachable
         )
     }
 }
@@ -423,6 +446,143 @@ pub struct TargetReport {
     /// targets with the same URL), when the plan asked for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub egress: Option<EgressReport>,
+    /// What this vantage could observe at all (its resolvers, a route per address family, its
+    /// proxy), checked beside the targets and shared by them; when the plan asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<VantageHealth>,
+}
+
+/// The vantage's own check, asked for by the plan (see [`crate::probe::health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HealthPlan {
+    /// Names that must exist, asked of every resolver the vantage uses: the Issuer's ACME
+    /// server, and for this machine the API server's host when it is a name. A resolver that
+    /// cannot answer these cannot answer for the challenge either.
+    pub names: Vec<String>,
+}
+
+/// What one vantage can observe, established before what it observed counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VantageHealth {
+    /// `local` or `in-cluster` (the plan's `options.vantage`).
+    pub vantage: String,
+    /// RFC 3339 UTC time of the check: the vantage's "now" (the age of cert-manager's reason
+    /// is measured against it).
+    pub checked_at: String,
+    /// One entry per resolver the vantage uses (the self check's, then the system resolver when
+    /// that is another one).
+    pub resolvers: Vec<ResolverHealth>,
+    /// `ipv4` and `ipv6`: whether the kernel has a route and a source address.
+    pub routes: Vec<RouteHealth>,
+    /// The proxy the vantage must use, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyHealth>,
+}
+
+impl VantageHealth {
+    /// The health of the resolver a [`ResolverAnswer`] names (same label).
+    pub fn resolver(&self, label: &str) -> Option<&ResolverHealth> {
+        self.resolvers.iter().find(|r| r.resolver == label)
+    }
+}
+
+/// How a resolver answered for names that must exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolverState {
+    /// It resolved at least one of them.
+    Answers,
+    /// It answered, but none of them exists for it (NXDOMAIN, no data): a resolver with a view
+    /// of its own (internal names only), not the public DNS.
+    UnknownNames,
+    /// It refused them (REFUSED): its policy does not answer this client or these names.
+    Refuses,
+    /// It failed for them (SERVFAIL): it cannot resolve names that must exist, so it cannot
+    /// recurse at all.
+    Fails,
+    /// No answer at all: nothing configured, nothing reachable, or no reply in time.
+    Unreachable,
+    /// No name to ask (no ACME server name, say): not known.
+    #[default]
+    NotChecked,
+}
+
+impl ResolverState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolverState::Answers => "answers",
+            ResolverState::UnknownNames => "unknown-names",
+            ResolverState::Refuses => "refuses",
+            ResolverState::Fails => "fails",
+            ResolverState::Unreachable => "unreachable",
+            ResolverState::NotChecked => "not-checked",
+        }
+    }
+}
+
+/// One resolver's check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResolverHealth {
+    /// The resolver's label, as [`ResolverAnswer::resolver`] (`system`, `nameservers …`).
+    pub resolver: String,
+    /// The servers it asks (`ip:port`), from resolv.conf or the plan.
+    pub servers: Vec<String>,
+    pub state: ResolverState,
+    /// The names asked and what came back.
+    pub names: Vec<NameCheck>,
+}
+
+/// One name that must exist, asked of one resolver.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NameCheck {
+    pub name: String,
+    /// A and AAAA records, when it resolved.
+    pub addresses: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorClass>,
+    /// The resolver's messages per record type.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detail: Vec<String>,
+}
+
+/// Whether the kernel routes one address family from this vantage (a UDP "connect", no packet
+/// sent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RouteHealth {
+    /// `ipv4` or `ipv6`.
+    pub family: String,
+    /// The address asked about: the ACME server's of that family when known, else a root
+    /// name server's (a global address).
+    pub destination: String,
+    /// The local address the kernel picks; None when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Why there is none (`network is unreachable`: no route; `no source address`: a route but
+    /// no address of the family).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The proxy a vantage must use: the controller's `HTTP(S)_PROXY` given in the plan (the probe
+/// pod's), or the one this machine's environment names (the probe does not use it: it connects
+/// directly, as the CA does).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProxyHealth {
+    /// `http://host:port` (no credentials).
+    pub proxy: String,
+    /// `plan` or `environment`.
+    pub source: String,
+    /// A TCP connection to it was made (None: not tried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One HTTPS request to an ACME directory URL, as the cert-manager controller makes it (same

@@ -5,7 +5,7 @@ use crate::evidence::{
 };
 use crate::gather::dataplane::is_placeholder;
 use crate::probe::plan::{
-    Budget, CaProfile, DEFAULT_USER_AGENT, DirectTarget, EVERY_TARGET, PebbleSettings,
+    Budget, CaProfile, DEFAULT_USER_AGENT, DirectTarget, EVERY_TARGET, HealthPlan, PebbleSettings,
     ProbeOptions, ProbePlan, ProxySettings, Target,
 };
 use crate::reason::{self, Phase};
@@ -34,8 +34,9 @@ pub fn is_rejected(ch: &ChallengeEvidence) -> bool {
 /// Which validation rules the issuer's ACME server applies.
 pub fn ca_profile(server: &str) -> CaProfile {
     let s = server.to_ascii_lowercase();
+    // Other public CAs: validated from the Internet, their own rules not known here (not Let's
+    // Encrypt's: no perspective schedule, no AAAA-first claim).
     const PUBLIC: &[&str] = &[
-        "letsencrypt.org",
         "zerossl.com",
         "pki.goog",
         "buypass.com",
@@ -43,8 +44,10 @@ pub fn ca_profile(server: &str) -> CaProfile {
         "sectigo.com",
         "digicert.com",
     ];
-    if PUBLIC.iter().any(|p| s.contains(p)) {
+    if s.contains("letsencrypt.org") {
         CaProfile::Letsencrypt
+    } else if PUBLIC.iter().any(|p| s.contains(p)) {
+        CaProfile::Public
     } else if s.contains("pebble") || s.contains(":14000/") {
         CaProfile::Pebble
     } else {
@@ -140,8 +143,54 @@ pub fn local_plan_with(
     settings: &PlanSettings,
 ) -> Option<ProbePlan> {
     let targets = targets(certs);
-    (!targets.is_empty())
-        .then(|| ProbePlan::new(targets, settings.options(user_agent(cluster), "local")))
+    if targets.is_empty() {
+        return None;
+    }
+    let mut options = settings.options(user_agent(cluster), "local");
+    // Names that must exist for this machine: the ACME servers a public resolver knows (not
+    // the cluster's own names), and the API server's host when it is a name.
+    let mut names: Vec<String> = acme_hosts(certs)
+        .into_iter()
+        .filter(|h| !cluster_internal(h))
+        .collect();
+    if let Some(host) = cluster.api_server.as_deref().and_then(url_host)
+        && !names.contains(&host)
+    {
+        names.push(host);
+    }
+    options.health = Some(HealthPlan { names });
+    Some(ProbePlan::new(targets, options))
+}
+
+/// The host of an `https://host[:port]/…` URL, when it is a name (not an IP literal).
+fn url_host(url: &str) -> Option<String> {
+    let u = crate::probe::http::Url::parse(url).ok()?;
+    let host = u.host.trim_start_matches('[').trim_end_matches(']');
+    let host = host.to_ascii_lowercase();
+    // localhost is the hosts file's, never a DNS server's (RFC 6761 §6.3).
+    let local = host == "localhost" || host.ends_with(".localhost");
+    (host.parse::<IpAddr>().is_err() && !host.is_empty() && !local).then_some(host)
+}
+
+/// The distinct host names of the ACME servers the certificates' issuers use.
+fn acme_hosts(certs: &[CertificateEvidence]) -> Vec<String> {
+    let mut hosts: Vec<String> = certs
+        .iter()
+        .filter_map(|c| c.issuer.as_ref()?.acme.as_ref())
+        .filter_map(|a| url_host(&a.server))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// A name only the cluster's DNS knows (a Service name, `*.cluster.local`, a bare name).
+fn cluster_internal(host: &str) -> bool {
+    let h = host.trim_end_matches('.');
+    !h.contains('.')
+        || [".svc", ".cluster.local", ".local"]
+            .iter()
+            .any(|s| h.ends_with(s))
 }
 
 /// The plan for the probe pod: the self check's resolvers (`--acme-http01-solver-nameservers`)
@@ -229,6 +278,10 @@ pub fn in_cluster_plan_with(
     options.proxy = proxy;
     options.proxy_unknown = unknown;
     options.direct_targets = direct_targets;
+    // The controller's ACME servers must resolve from its namespace.
+    options.health = Some(HealthPlan {
+        names: acme_hosts(certs),
+    });
     Some(ProbePlan::new(targets, options))
 }
 
@@ -510,6 +563,33 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn other_public_cas_are_not_lets_encrypt() {
+        assert_eq!(
+            ca_profile("https://acme-v02.api.letsencrypt.org/directory"),
+            CaProfile::Letsencrypt
+        );
+        for server in [
+            "https://acme.zerossl.com/v2/DV90",
+            "https://dv.acme-v02.api.pki.goog/directory",
+            "https://api.buypass.com/acme/directory",
+            "https://acme.ssl.com/sslcom-dv-rsa",
+            "https://acme.sectigo.com/v2/DV",
+            "https://acme.digicert.com/v2/acme/directory/",
+        ] {
+            assert_eq!(ca_profile(server), CaProfile::Public, "{server}");
+            assert!(ca_profile(server).is_public());
+        }
+        assert_eq!(
+            ca_profile("https://pebble.lab.example.test:14000/dir"),
+            CaProfile::Pebble
+        );
+        assert_eq!(
+            ca_profile("https://ca.internal.example/acme/acme/directory"),
+            CaProfile::Private
+        );
+    }
+
+    #[test]
     fn direct_targets_for_every_data_plane_and_the_solver() {
         let (cert, cluster) = evidence();
         let plan = in_cluster_plan(std::slice::from_ref(&cert), &cluster, None).unwrap();
@@ -630,6 +710,49 @@ pub(crate) mod tests {
             plan.options.proxy.and_then(|p| p.http).as_deref(),
             Some("proxy.corp:3128")
         );
+    }
+
+    /// Each vantage checks its resolvers with names that must exist: the ACME servers (this
+    /// machine: not the cluster's own names) and this machine also the API server's host.
+    #[test]
+    fn health_names_per_vantage() {
+        let (cert, mut cluster) = evidence();
+        let issued_by = |server: &str| {
+            let mut c = cert.clone();
+            c.issuer = Some(crate::evidence::IssuerEvidence {
+                acme: Some(crate::evidence::AcmeIssuer {
+                    server: server.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            c
+        };
+        let certs = [
+            issued_by("https://acme-v02.api.letsencrypt.org/directory"),
+            issued_by("https://step-ca.pki.svc:9000/acme/acme/directory"),
+            issued_by("https://192.0.2.41:14000/dir"),
+        ];
+        cluster.api_server = Some("https://API.example.com:6443".into());
+        let local = local_plan(&certs, &cluster, None).unwrap();
+        assert_eq!(
+            local.options.health.unwrap().names,
+            ["acme-v02.api.letsencrypt.org", "api.example.com"]
+        );
+        let inside = in_cluster_plan(&certs, &cluster, None).unwrap();
+        assert_eq!(
+            inside.options.health.unwrap().names,
+            ["acme-v02.api.letsencrypt.org", "step-ca.pki.svc"]
+        );
+        // An API server given by address, or localhost (the hosts file's), adds nothing.
+        for server in ["https://127.0.0.1:6443", "https://localhost:6443"] {
+            cluster.api_server = Some(server.into());
+            let local = local_plan(&certs[..1], &cluster, None).unwrap();
+            assert_eq!(
+                local.options.health.unwrap().names,
+                ["acme-v02.api.letsencrypt.org"]
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! * `goerr` — the Go network error inside them ([`Failure`]);
 //! * `present` — Present errors, bare in `status.reason` ([`PresentFailure`]);
 //! * `ca` — ACME problem documents and failed requests to the ACME server;
-//! * `observe` — what a self-check reason proves ([`Observation`]).
+//! * `observe` — what a self-check reason proves ([`Observation`]);
+//! * `when` — when the reason was written and what its age means ([`when::ReasonTime`]).
 
 mod ca;
 mod goerr;
@@ -28,6 +29,7 @@ mod tests_observe;
 #[cfg(test)]
 mod tests_wordings;
 mod text;
+pub mod when;
 
 pub use goerr::{Failure, connection_class};
 pub use observe::{BodySeen, BodyShape, Known, Observation, observation};

@@ -295,7 +295,9 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
         names: &names,
         replay: args.replay,
         strict: args.strict,
-        now_unix: now_unix(),
+        // The gather's now: ACMECHECK_NOW when set (reports that must not change with the
+        // clock), else this machine's.
+        now_unix: snap.now.unwrap_or_else(now_unix),
         notes,
         cap_per_address: args.max_connections_per_address,
     });

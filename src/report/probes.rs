@@ -94,6 +94,7 @@ fn ca_rules(t: &TargetReport) -> &'static str {
         CaProfile::Letsencrypt => "Let's Encrypt rules",
         CaProfile::Pebble => "Pebble rules",
         CaProfile::Private => "private ACME server",
+        CaProfile::Public => "another public CA, its rules not known",
     }
 }
 

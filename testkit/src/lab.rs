@@ -23,6 +23,7 @@ mod objects;
 mod renewals;
 mod replay;
 pub mod selfcheck;
+mod witness;
 pub use cluster::*;
 pub use fidelity::{DEAD_V6, EDGE_V6, FIDELITY_SCENARIOS, PRIVATE_V4, REFUSING_V4};
 pub use never_silent::{ACME_HOST, ACME_PORT, ACME_V4, NEVER_SILENT_SCENARIOS};
@@ -33,6 +34,9 @@ pub use renewals::{
 };
 pub use replay::{
     ACMESOLVER_IMAGE, GATEWAY_CONTROLLER, REPLAY_SCENARIOS, is_replay_scenario, replay_kubelet,
+};
+pub use witness::{
+    DEAD_RESOLVER_V4, REFUSING_RESOLVER_V4, WITNESS_SCENARIOS, reason_age_secs, rfc3339_ago,
 };
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -238,6 +242,18 @@ impl Lab {
         records: &[(&str, &str)],
         forward: Option<&str>,
     ) -> Result<()> {
+        self.dnsmasq_with(ns, addr, records, forward, &[])
+    }
+
+    /// [`Lab::dnsmasq`] with `extra` dnsmasq arguments (e.g. `--address=/name/` for NXDOMAIN).
+    pub fn dnsmasq_with(
+        &mut self,
+        ns: &str,
+        addr: &str,
+        records: &[(&str, &str)],
+        forward: Option<&str>,
+        extra: &[&str],
+    ) -> Result<()> {
         let n = self.daemons.len();
         let mut args = vec![
             "--keep-in-foreground".to_owned(),
@@ -259,6 +275,7 @@ impl Lab {
         for (name, a) in records {
             args.push(format!("--host-record={name},{a}"));
         }
+        args.extend(extra.iter().map(|e| (*e).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.start("dnsmasq", ns, "dnsmasq", &args, Some(&format!("{addr}:53")))?;
         let answers = records
@@ -623,6 +640,18 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "failed-validation",
         "the CA rejected the challenge (404), the solver is gone, the Certificate backs off; the edge sends port 80 to the gateway",
     ),
+    (
+        "no-resolver-here",
+        "gateway-takes-all, and this machine's resolv.conf names a server where nothing answers",
+    ),
+    (
+        "refusing-resolver-here",
+        "gateway-takes-all, and this machine's resolver (dnsmasq) refuses every question",
+    ),
+    (
+        "controller-only-timeout",
+        "the edge serves the key from everywhere, yet cert-manager's own self check (its reason, 3 min old) timed out connecting",
+    ),
 ];
 
 /// Options for building a scenario.
@@ -759,6 +788,7 @@ pub fn scenario(name: &str, opts: Options) -> Result<Lab> {
         other if fidelity::build(&mut lab, other, d)? => {}
         other if never_silent::build(&mut lab, other, d)? => {}
         other if replay::build(&mut lab, other, d)? => {}
+        other if witness::build(&mut lab, other, d)? => {}
         other if renewals::build(&mut lab, other, d)? => {}
         other => bail!(
             "unknown scenario {other:?}; known: {}",

@@ -11,6 +11,7 @@ pub mod ip_identifier;
 pub mod issuance_backoff;
 pub mod issuer;
 pub mod no_matching_solver;
+pub mod not_acted;
 pub mod scheduling;
 pub mod solver_config;
 pub mod solver_pod;

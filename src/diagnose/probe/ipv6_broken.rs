@@ -4,7 +4,26 @@
 use super::util::{address_lines, with_evidence};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::view::Vantage;
-use crate::probe::plan::{AddressReport, ErrorClass};
+use crate::probe::plan::{AddressReport, CaProfile, ErrorClass};
+
+/// What the CA does with the AAAA address, for the profile that validates: only what is known
+/// of that CA (Boulder `va/http.go` `newHTTPValidationTarget`: the first AAAA first, no
+/// fallback on an HTTP answer; Pebble `va/va.go`: the first address of its own lookup, AAAA
+/// first with `-dnsserver`, no fallback).
+fn why(ca: CaProfile, first_broken: bool) -> &'static str {
+    match ca {
+        CaProfile::Letsencrypt if first_broken => {
+            ": Let's Encrypt tries the AAAA address first and does not fall back on an HTTP error"
+        }
+        CaProfile::Pebble if first_broken => {
+            ": Pebble dials the first address of its own lookup (AAAA first when it runs with -dnsserver) and does not fall back"
+        }
+        CaProfile::Private | CaProfile::Public => {
+            ": which address this CA dials first is not known; whenever it dials the AAAA address, validation fails"
+        }
+        _ => "",
+    }
+}
 
 pub(crate) fn ipv6_broken(c: &Vantage) -> Vec<Finding> {
     let v6: Vec<&AddressReport> = c.report.addresses.iter().filter(|a| a.is_ipv6()).collect();
@@ -49,10 +68,7 @@ pub(crate) fn ipv6_broken(c: &Vantage) -> Vec<Finding> {
             Code::Ipv6Broken,
             Severity::Error,
             Proof::Proves,
-            format!(
-                "IPv4 serves the key, IPv6 does not{}",
-                if first_broken { ": Let's Encrypt tries the AAAA address first and does not fall back on an HTTP error" } else { "" }
-            ),
+            format!("IPv4 serves the key, IPv6 does not{}", why(c.ca, first_broken)),
         )
         .challenge(&c.ch.name),
         address_lines(&c.report.addresses.iter().collect::<Vec<_>>()),
@@ -102,5 +118,44 @@ mod tests {
             ),
         ]);
         assert_eq!(codes(&r, CaProfile::Pebble), vec![Code::NotChecked]);
+    }
+
+    #[test]
+    fn the_reason_names_the_ca_that_validates() {
+        let r = report(vec![
+            addr(
+                "2001:db8::10",
+                vec![oc(Some(404), None, "envoy", KeyMatch::No, 66)],
+            ),
+            addr(
+                "192.0.2.10",
+                vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)],
+            ),
+        ]);
+        let summary = |ca| {
+            crate::diagnose::probe::findings(
+                &crate::evidence::ChallengeEvidence {
+                    name: "c".into(),
+                    dns_name: "shop.example.com".into(),
+                    ..Default::default()
+                },
+                &r,
+                ca,
+            )
+            .into_iter()
+            .find(|f| f.code == Code::Ipv6Broken)
+            .map(|f| f.summary)
+            .unwrap_or_default()
+        };
+        assert!(summary(CaProfile::Letsencrypt).contains("Let's Encrypt tries the AAAA"));
+        let pebble = summary(CaProfile::Pebble);
+        assert!(
+            pebble.contains("Pebble dials the first address"),
+            "{pebble}"
+        );
+        assert!(!pebble.contains("Let's Encrypt"), "{pebble}");
+        let private = summary(CaProfile::Private);
+        assert!(private.contains("is not known"), "{private}");
+        assert!(!private.contains("Let's Encrypt"), "{private}");
     }
 }

@@ -4,7 +4,7 @@
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::outcome_summary;
 use crate::diagnose::view::Vantage;
-use crate::probe::plan::{KeyMatch, OutcomeCount};
+use crate::probe::plan::{AddressReport, KeyMatch, OutcomeCount};
 
 fn pct(n: u32, d: u32) -> u32 {
     if d == 0 {
@@ -12,6 +12,27 @@ fn pct(n: u32, d: u32) -> u32 {
     } else {
         (f64::from(n) * 100.0 / f64::from(d)).round() as u32
     }
+}
+
+/// The strict rotation seen at an address: its period and one turn, counted per answer in
+/// order of first appearance (`9× nginx 200, 1× envoy 404`).
+fn rotation(a: &AddressReport) -> Option<(u32, String, usize)> {
+    let order = a.arrival_order.as_ref()?;
+    let period = order.period?;
+    let mut turn: Vec<(String, u32)> = Vec::new();
+    for slot in order.sequence.iter().take(period as usize) {
+        let what = match (slot.status, slot.error_class) {
+            (Some(st), _) => format!("{} {st}", slot.responder),
+            (None, Some(e)) => e.as_str().to_owned(),
+            (None, None) => "no answer".to_owned(),
+        };
+        match turn.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, n)) => *n += 1,
+            None => turn.push((what, 1)),
+        }
+    }
+    let turn: Vec<String> = turn.iter().map(|(w, n)| format!("{n}× {w}")).collect();
+    Some((period, turn.join(", "), order.sequence.len()))
 }
 
 pub(crate) fn mixed_backends(c: &Vantage) -> Vec<Finding> {
@@ -49,10 +70,21 @@ pub(crate) fn mixed_backends(c: &Vantage) -> Vec<Finding> {
             )
             .challenge(&c.ch.name)
             .evidence(format!("{}  {}", a.address, outcome_summary(a)))
-            .evidence(match &sc.rotation {
-                // Strict round-robin: the rounds are not independent draws (probe::verdict).
-                Some(note) => note.clone(),
-                None => format!(
+            .evidence(match (&sc.rotation, rotation(a)) {
+                // Strict round-robin: the rounds are not independent draws (probe::verdict);
+                // said with the verdict's own figure, the independent one only for contrast.
+                (Some(_), Some((period, turn, seen))) => format!(
+                    "{} rotates strictly over {period} slots ({turn} per turn, seen over {seen} attempts sent one at a time): cert-manager's 5 checks land on consecutive slots, so {} (the self-check verdict); with other traffic on the balancer the draws would be independent: ≈{:.1} %",
+                    a.address,
+                    match sc.pass_probability {
+                        p if p <= 0.0 => "no round passes".to_owned(),
+                        p if p >= 1.0 => "every round passes".to_owned(),
+                        p => format!("≈{:.1} % of rounds pass", p * 100.0),
+                    },
+                    (f64::from(good) / f64::from(a.attempts.max(1))).powi(5) * 100.0
+                ),
+                (Some(note), None) => note.clone(),
+                (None, _) => format!(
                     "cert-manager needs 5 passes in a row: ≈{:.1} % of rounds pass ({}% of requests)",
                     sc.pass_probability * 100.0,
                     pct(good, a.attempts)
@@ -106,5 +138,40 @@ mod tests {
             ],
         )]);
         assert!(!codes(&r, CaProfile::Pebble).contains(&Code::MixedBackends));
+    }
+
+    #[test]
+    fn a_strict_rotation_is_said_once_with_the_verdicts_figure() {
+        use crate::probe::plan::{ArrivalOrder, Slot};
+        // founding-incident-90-10: nine nginx slots, one envoy slot.
+        let mut a = addr(
+            "203.0.113.10",
+            vec![
+                oc(Some(200), None, "nginx", KeyMatch::Exact, 180),
+                oc(Some(404), None, "envoy", KeyMatch::No, 20),
+            ],
+        );
+        let slot = |who: &str, st: u16| Slot {
+            status: Some(st),
+            responder: who.into(),
+            cert_manager_pass: st == 200,
+            ..Default::default()
+        };
+        let mut seq: Vec<Slot> = (0..9).map(|_| slot("nginx", 200)).collect();
+        seq.push(slot("envoy", 404));
+        let seq: Vec<Slot> = seq.iter().cycle().take(30).cloned().collect();
+        a.arrival_order = Some(ArrivalOrder {
+            sequence: seq,
+            period: Some(10),
+        });
+        let mut r = report(vec![a]);
+        r.verdicts.self_check.pass_probability = 0.5;
+        r.verdicts.self_check.rotation = Some("the verdict's note".into());
+        let f = findings(&ch(), &r, CaProfile::Pebble);
+        let line = &f[0].evidence[1];
+        assert_eq!(
+            line,
+            "203.0.113.10 rotates strictly over 10 slots (9× nginx 200, 1× envoy 404 per turn, seen over 30 attempts sent one at a time): cert-manager's 5 checks land on consecutive slots, so ≈50.0 % of rounds pass (the self-check verdict); with other traffic on the balancer the draws would be independent: ≈59.0 %"
+        );
     }
 }

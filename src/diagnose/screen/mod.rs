@@ -196,6 +196,32 @@ mod tests {
         );
     }
 
+    /// This machine's own resolver cannot answer (probe::health): the failed lookup is not the
+    /// name's, so no DNS finding; the screen cannot tell from that vantage.
+    #[test]
+    fn a_vantage_whose_resolver_fails_says_nothing_about_the_name() {
+        use crate::probe::plan::{ResolverHealth, ResolverState, VantageHealth};
+        let mut nx = report("system", &[], vec![]);
+        nx.dns.resolvers[0].error = Some(ErrorClass::DnsTimeout);
+        nx.health = Some(VantageHealth {
+            vantage: "local".into(),
+            resolvers: vec![ResolverHealth {
+                resolver: "system".into(),
+                state: ResolverState::Unreachable,
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let (_, i) = both(vec![status(404, "nginx", 20)]);
+        let f = run(Some(&nx), Some(&i));
+        assert_eq!(codes(&f), [Code::ScreenInconclusive], "{f:#?}");
+        assert!(
+            !f[0].summary.contains("only one vantage"),
+            "{}",
+            f[0].summary
+        );
+    }
+
     #[test]
     fn no_name_or_no_connection_is_at_risk() {
         let nx = report("system", &[], vec![]);

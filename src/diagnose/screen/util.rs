@@ -67,6 +67,9 @@ pub(super) struct Facts {
     pub(super) vantages: Vec<&'static str>,
     /// (vantage, address) that the run's connection cap left short.
     pub(super) capped: Vec<(&'static str, String)>,
+    /// Why a vantage's failed lookup is its own trouble (its resolver), not the name's
+    /// (`probe::health`): that vantage then says nothing about the name.
+    pub(super) own_trouble: Vec<String>,
 }
 
 pub(super) const LOCAL: &str = "this machine";
@@ -165,16 +168,21 @@ pub(super) fn facts(c: &Vantages) -> Facts {
         let Some(report) = report else {
             continue;
         };
-        f.vantages.push(vantage);
         if report.addresses.is_empty() {
-            let class = report
-                .dns
-                .resolvers
-                .first()
+            let primary = report.dns.resolvers.first();
+            let own = primary
+                .zip(report.health.as_ref())
+                .and_then(|(answer, health)| crate::probe::health::own_trouble(answer, health));
+            if let Some(why) = own {
+                f.own_trouble.push(why);
+                continue;
+            }
+            let class = primary
                 .and_then(|r| r.error)
                 .unwrap_or(ErrorClass::DnsError);
             f.dns_failures.push((vantage, class));
         }
+        f.vantages.push(vantage);
         for d in report.direct.iter().filter(|d| d.capped) {
             f.capped.push((vantage, d.address.clone()));
         }

@@ -30,7 +30,7 @@ pub(super) fn verdict(c: &Vantages, f: &Facts) -> Vec<Finding> {
         return vec![finding];
     }
     let mut why: Vec<String> = Vec::new();
-    if f.vantages.len() < 2 {
+    if f.vantages.len() < 2 && f.own_trouble.is_empty() {
         why.push(
             "only one vantage probed the name (the probe pod did not run, or --local-only)"
                 .to_owned(),
@@ -69,6 +69,7 @@ pub(super) fn verdict(c: &Vantages, f: &Facts) -> Vec<Finding> {
             why.push(format!("{n} {text}"));
         }
     }
+    why.extend(f.own_trouble.iter().cloned());
     for (vantage, address) in &f.capped {
         why.push(format!(
             "the run's connection cap for {address} was reached ({vantage}): raise --max-connections-per-address or check fewer names at once"

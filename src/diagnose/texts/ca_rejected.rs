@@ -135,6 +135,14 @@ pub(crate) fn ca_rejected(input: &Certificate) -> Vec<Finding> {
                 None => "read the CA detail above; what answers the URL now (when it was probed) locates the CA's request".to_owned(),
             };
             let when = match backoff(cert) {
+                // The wait is over (ISSUANCE_BACKOFF says whether cert-manager retried).
+                Some(b) if b.seconds_left(input.cluster.now).is_some_and(|s| s <= 0) => format!(
+                    "cert-manager's wait ended at {} ({} h after the failure at {}, failedIssuanceAttempts {}): it retries with a new order",
+                    b.at.as_deref().unwrap_or("an unknown time"),
+                    b.hours,
+                    b.last_failure,
+                    b.attempts
+                ),
                 Some(b) => format!(
                     "cert-manager tries again at {} ({} h after the failure at {}, failedIssuanceAttempts {})",
                     b.at.as_deref().unwrap_or("an unknown time"),

@@ -22,18 +22,26 @@ pub(crate) fn self_check_failing(input: &Certificate) -> Vec<Finding> {
             )
             .challenge(&ch.name)
             .evidence(format!("Challenge {} reason: {}", ch.name, ch.reason.as_deref().unwrap_or("")));
+            // When it was written (the controller's managedFields entry): it has not changed
+            // since, and cert-manager rewrites it only when it changes.
+            if let Some(w) = &ch.status_written {
+                f = f.evidence(format!(
+                    "cert-manager's controller ({}) last wrote the Challenge's status at {}; the reason has not changed since",
+                    w.manager, w.time
+                ));
+            }
             if let Some(log) = &ch.solver_log {
                 f = f.evidence(log_summary(log));
                 if log.requests == 0 && log.lines > 0 {
                     f = f.evidence("no request reached the solver: the self check ends at whatever answers in front of it (edge, controller default backend, another route)");
                 }
             }
-            Some(
-                f.fix(format!(
-                    "the probe findings show why; to see it by hand, from a pod in the cluster: curl -sv {}",
-                    ch.challenge_url()
-                )),
-            )
+            // This rule reads cert-manager's text only: it cannot know whether anything was
+            // probed (`--no-probe`) or which finding explains it (the ranking marks that).
+            Some(f.fix(format!(
+                "this is the symptom: fix the finding it is marked a consequence of; when none is, see what the self check gets from a pod in the cluster: curl -sv {}",
+                ch.challenge_url()
+            )))
         })
         .collect()
 }

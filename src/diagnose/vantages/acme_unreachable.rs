@@ -6,13 +6,28 @@
 use super::util::{cm_names, egress_line, pod_where};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::view::Vantages;
-use crate::probe::plan::ErrorClass;
+use crate::probe::plan::{ErrorClass, ResolverState};
 
 pub(crate) fn acme_unreachable(c: &Vantages) -> Vec<Finding> {
     let Some(e) = c.inside.and_then(|i| i.egress.as_ref()) else {
         return vec![];
     };
     if e.reached() {
+        return vec![];
+    }
+    // A lookup that failed because the pod reaches no resolver (or its resolver refuses or
+    // fails for every name that must exist) is the pod's limitation (vantage_limits.rs); the
+    // controller's own reason tells whether it shares it.
+    let pod_resolver_down = c.inside.and_then(|i| i.health.as_ref()).is_some_and(|h| {
+        h.resolvers.iter().any(|r| {
+            r.resolver == "system"
+                && matches!(
+                    r.state,
+                    ResolverState::Unreachable | ResolverState::Refuses | ResolverState::Fails
+                )
+        })
+    });
+    if pod_resolver_down && e.error_class.is_some_and(ErrorClass::is_dns) {
         return vec![];
     }
     let (ns, deploy) = cm_names(c.cluster);

@@ -90,15 +90,33 @@ pub(crate) fn attribution(
         .filter(|(_, _, who)| who != "-" && failing.contains(who))
         .collect();
     if let Some((plane, what, who)) = culprits.first() {
-        let also = if serving.is_empty() {
-            "no data plane serves the key".to_owned()
-        } else {
+        // The same server serves the key to the other vantage on the challenge URL: it has the
+        // route, and its failure here is about who asks.
+        let serves_local = local.is_some_and(|t| {
+            t.addresses
+                .iter()
+                .flat_map(|a| &a.outcomes)
+                .any(|o| o.cert_manager_pass && o.responder == *who)
+        });
+        let also = if !serving.is_empty() {
             format!("{} serves the key", serving.join(" and "))
+        } else if serves_local {
+            format!("the same server ({who}) serves the key to this machine")
+        } else {
+            "no data plane serves the key".to_owned()
+        };
+        // 401/403 are a denial, not a missing route.
+        let why = if what == "401" || what == "403" {
+            "which denies the request"
+        } else if serves_local {
+            "which fails here"
+        } else {
+            "which has no route"
         };
         lines.insert(
             0,
             format!(
-                "traffic for {} reaches {plane}, which has no route: {what} ({who}); {also}",
+                "traffic for {} reaches {plane}, {why}: {what} ({who}); {also}",
                 ch.dns_name
             ),
         );
@@ -156,5 +174,27 @@ mod tests {
         let lines = attribution(&ch(), None, Some(&i));
         assert_eq!(lines.len(), 1);
         assert!(lines[0].starts_with("direct from inside"));
+    }
+
+    #[test]
+    fn a_denial_is_not_a_missing_route() {
+        // allowlist: nginx serves the key to this machine and denies the probe pod (403).
+        let l = local(vec![addr(EDGE, vec![ok("nginx", 66)])]);
+        let i = inside(
+            vec![addr(EDGE, vec![status(403, "nginx", 66)])],
+            vec![
+                direct(
+                    NGINX_SVC,
+                    "198.51.100.10:80",
+                    vec![status(403, "nginx", 20)],
+                ),
+                gateway_404(),
+            ],
+        );
+        let lines = attribution(&ch(), Some(&l), Some(&i));
+        assert_eq!(
+            lines[0],
+            "traffic for shop.example.test reaches ingress-nginx, which denies the request: 403 (nginx); the same server (nginx) serves the key to this machine"
+        );
     }
 }

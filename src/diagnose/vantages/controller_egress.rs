@@ -1,7 +1,9 @@
 //! SELFCHECK_EGRESS_BLOCKED for the controller only: the probe pod passes with the controller's
-//! resolvers and proxy, but cert-manager's own self check reports a connection timeout.
+//! resolvers and proxy, but cert-manager's own self check reports a connection timeout. When
+//! the reason is younger than one check cycle it may predate a change (CONTROLLER_DISAGREES
+//! says so instead); otherwise the controller has kept failing while the pod passes.
 
-use super::util::{cm_names, passes_all, pod_where};
+use super::util::{cm_names, passes_all, pod_where, witness};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::outcome_summary;
 use crate::diagnose::view::Vantages;
@@ -24,6 +26,10 @@ pub(crate) fn egress_blocked_for_the_controller_only(c: &Vantages) -> Vec<Findin
     if inside.addresses.is_empty() || !inside.addresses.iter().all(passes_all) {
         return vec![];
     }
+    let time = witness(c).map(|w| w.time);
+    if time.as_ref().and_then(|t| t.rechecked()) == Some(false) {
+        return vec![];
+    }
     let (ns, deploy) = cm_names(c.cluster);
     let pod = pod_where(c.in_cluster);
     let mut f = Finding::new(
@@ -38,6 +44,20 @@ pub(crate) fn egress_blocked_for_the_controller_only(c: &Vantages) -> Vec<Findin
     )
     .challenge(&c.ch.name)
     .evidence(format!("Challenge {} reason: {detail}", c.ch.name));
+    if let Some(t) = &time {
+        f = f.evidence(format!(
+            "cert-manager's reason: {}{}",
+            t.detail(),
+            if t.rechecked() == Some(true) {
+                format!(
+                    "; it checks again every {} s and rewrites the reason only when it changes, so it has kept failing since",
+                    t.cycle_secs
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
     for a in &inside.addresses {
         f = f.evidence(format!("in cluster: {}  {}", a.address, outcome_summary(a)));
     }
@@ -81,23 +101,22 @@ mod tests {
         assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
         assert_eq!(f[0].proof, Proof::Proves);
         assert!(f[0].summary.contains("passes 66 of 66"), "{}", f[0].summary);
-        // A 404 reason is not an egress problem.
+        // A 404 reason is not an egress problem: the controller connected (CONTROLLER_DISAGREES
+        // says how its view and the pod's differ).
         c.reason = Some(
             "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
                 .into(),
         );
         let i = inside_edge(vec![ok("nginx", 66)], vec![]);
         let ic = ran(i);
-        assert!(
-            findings(
-                &c,
-                Some(&l),
-                pod_report(&ic),
-                &ic,
-                &cluster(),
-                CaProfile::Pebble
-            )
-            .is_empty()
+        let f = findings(
+            &c,
+            Some(&l),
+            pod_report(&ic),
+            &ic,
+            &cluster(),
+            CaProfile::Pebble,
         );
+        assert_eq!(codes(&f), [Code::ControllerDisagrees]);
     }
 }

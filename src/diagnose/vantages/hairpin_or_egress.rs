@@ -14,7 +14,9 @@ use crate::diagnose::view::Vantages;
 use crate::probe::incluster::InCluster;
 use crate::probe::plan::{AddressReport, DirectResult, ErrorClass, TargetReport};
 
-/// Addresses that pass from this machine and cannot be connected to from inside.
+/// Addresses that pass from this machine and cannot be connected to from inside; not those the
+/// pod has no route to (`unroutable`, e.g. an AAAA in an IPv4-only cluster): nothing was sent,
+/// and Go's dialer moves on at once (`net/addrselect.go` `sortByRFC6724`, `net/dial.go`).
 fn outside_only<'a>(
     local: &'a TargetReport,
     inside: &'a TargetReport,
@@ -22,6 +24,7 @@ fn outside_only<'a>(
     inside
         .addresses
         .iter()
+        .filter(|i| !i.unroutable)
         .filter(|i| unreachable(i) || router_only(i))
         .filter_map(|i| {
             address(local, &i.address)
@@ -213,15 +216,15 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
                 format!(
                     "{pod} cannot reach {} ({fails} of {tries} connections fail) although it passes from this machine, and no address outside the cluster was reachable from there{}{}",
                     foreign_ips.join(", "),
-                    if served.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; Services inside the cluster answer ({} direct probe(s) serve the key)", served.len())
-                    },
                     if witness_failed {
                         ", not even the ACME server"
                     } else {
                         ""
+                    },
+                    match served.len() {
+                        0 => String::new(),
+                        1 => "; a Service inside the cluster serves the key when asked directly".to_owned(),
+                        n => format!("; {n} Services inside the cluster serve the key when asked directly"),
                     }
                 ),
             )
@@ -400,7 +403,9 @@ mod tests {
         );
         assert_eq!(f[0].proof, Proof::Proves);
         assert!(
-            f[0].summary.ends_with(", not even the ACME server"),
+            f[0].summary.ends_with(
+                "was reachable from there, not even the ACME server; a Service inside the cluster serves the key when asked directly"
+            ),
             "{}",
             f[0].summary
         );
@@ -463,5 +468,32 @@ mod tests {
             "{}",
             f[0].fix
         );
+    }
+
+    #[test]
+    fn an_address_the_pod_has_no_route_to_is_not_hairpin() {
+        // ipv4-cluster-aaaa-ok: A and AAAA serve the key; the cluster has no IPv6.
+        let l = local(vec![
+            addr("203.0.113.10", vec![ok("nginx", 66)]),
+            addr("2001:db8::10", vec![ok("nginx", 66)]),
+        ]);
+        let mut v6 = addr(
+            "2001:db8::10",
+            vec![err(ErrorClass::NetworkUnreachable, 66)],
+        );
+        v6.unroutable = true;
+        let mut i = inside(
+            vec![addr("203.0.113.10", vec![ok("nginx", 66)]), v6],
+            vec![nginx_serves()],
+        );
+        i.egress = Some(crate::probe::plan::EgressReport {
+            url: "https://acme.example/directory".into(),
+            address: "192.0.2.41:443".into(),
+            status: Some(200),
+            responder: "-".into(),
+            ..Default::default()
+        });
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert!(f.is_empty(), "{:?}", codes(&f));
     }
 }

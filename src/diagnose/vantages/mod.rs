@@ -21,6 +21,7 @@ pub mod after_failure;
 pub mod attribution;
 pub mod backend_pinned;
 pub mod controller_egress;
+pub mod controller_view;
 pub mod hairpin_or_egress;
 pub mod ip_allowlist;
 pub mod live_evidence;
@@ -33,6 +34,7 @@ pub mod split_horizon;
 pub(crate) mod testdata;
 pub mod unexplained;
 pub mod util;
+pub mod vantage_limits;
 pub mod wrong_data_plane;
 pub mod wrong_data_plane_local;
 
@@ -44,6 +46,7 @@ pub(crate) const RULES: &[Rule] = &[
     hairpin_or_egress::hairpin_or_egress,
     acme_unreachable::acme_unreachable,
     controller_egress::egress_blocked_for_the_controller_only,
+    controller_view::controller_disagrees,
     ip_allowlist::ip_allowlist,
     proxy_protocol::proxy_protocol_mismatch,
     selfcheck_via_proxy::selfcheck_via_proxy,
@@ -52,6 +55,7 @@ pub(crate) const RULES: &[Rule] = &[
     wrong_data_plane_local::wrong_data_plane_by_responder,
     solver_unanswered::solver_unanswered,
     after_failure::after_failure,
+    vantage_limits::vantage_limits,
 ];
 
 /// The cross-vantage findings for one challenge: `local` is this machine's report, `inside`
@@ -112,5 +116,42 @@ pub(crate) mod tests {
         assert!(run(Some(&l), &ran(i), &cluster()).is_empty());
         // No in-cluster view: nothing to compare.
         assert!(run(Some(&l), &InCluster::NotRequested, &cluster()).is_empty());
+    }
+
+    /// endpoints-not-ready (reviewer): cert-manager got 503 and the API shows the solver
+    /// Service without a ready endpoint, which is what ingress-nginx and Envoy answer then;
+    /// the pod passes now. CONTROLLER_DISAGREES names that, and the fix is the pod's readiness.
+    #[test]
+    fn a_503_with_no_ready_endpoint_is_named() {
+        let mut c = ch();
+        c.reason = Some(
+            "Waiting for HTTP-01 challenge propagation: wrong status code '503', expected '200'"
+                .into(),
+        );
+        c.solver_services = vec![crate::evidence::ServiceEvidence {
+            namespace: "shop".into(),
+            name: "cm-acme-http-solver-svc".into(),
+            not_ready_endpoints: 1,
+            ..Default::default()
+        }];
+        let l = outside_ok();
+        let ic = ran(inside_edge(vec![ok("nginx", 20)], vec![nginx_serves()]));
+        let pod = pod_report(&ic);
+        let f = findings(&c, Some(&l), pod, &ic, &cluster(), CaProfile::Pebble);
+        assert_eq!(codes(&f), [Code::ControllerDisagrees], "{f:#?}");
+        assert!(
+            f[0].summary.ends_with("a 503 is what ingress-nginx and Envoy answer when the backend has no ready endpoint, and the API shows none (Service shop/cm-acme-http-solver-svc: 0 ready, 1 not ready endpoint(s)); the data plane serves the key now, so either the endpoint became ready after that check (cert-manager will see it within 20 s) or the data plane still routes to a pod the API calls not Ready"),
+            "{}",
+            f[0].summary
+        );
+        assert!(f[0].fix.starts_with("see why the solver pod is not Ready (kubectl -n shop get pods,endpointslices -o wide"), "{}", f[0].fix);
+        // Another status, or endpoints that are ready: the general wording.
+        c.solver_services[0].ready_endpoints = 1;
+        let f = findings(&c, Some(&l), pod, &ic, &cluster(), CaProfile::Pebble);
+        assert!(
+            !f[0].summary.contains("no ready endpoint"),
+            "{}",
+            f[0].summary
+        );
     }
 }

@@ -8,15 +8,24 @@ use crate::probe::incluster::InCluster;
 /// What the cross-vantage rules could not check, when the in-cluster view is missing.
 const UNCHECKED: &str = "not checked from inside the cluster: hairpin NAT, split-horizon DNS, PROXY protocol on in-cluster paths, the controller's proxy and egress, and which data plane serves the token";
 
-/// Say what the run could not see for a certificate: `candidates` challenges to probe, of
-/// which `local` were probed from this machine and `inside` from the probe pod.
+/// `curl -sv <url>` for each challenge URL, to run by hand.
+fn curls(urls: &[String]) -> String {
+    urls.iter()
+        .map(|u| format!("curl -sv {u}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Say what the run could not see for a certificate: the URLs of the challenges to probe
+/// (`urls`), of which `local` were probed from this machine and `inside` from the probe pod.
 pub(crate) fn not_checked(
     enabled: bool,
     in_cluster: &InCluster,
-    candidates: usize,
+    urls: &[String],
     local: usize,
     inside: usize,
 ) -> Option<Finding> {
+    let candidates = urls.len();
     if candidates == 0 {
         return None;
     }
@@ -32,7 +41,10 @@ pub(crate) fn not_checked(
             .fix("run without --no-probe to see what the self check and the CA see"),
         );
     }
-    let by_hand = "to compare by hand, from a pod in the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>";
+    let by_hand = format!(
+        "to compare by hand, from a pod in the cluster: {}",
+        curls(urls)
+    );
     match in_cluster {
         InCluster::NotRequested => Some(
             Finding::new(
@@ -60,7 +72,7 @@ pub(crate) fn not_checked(
                 f = f.evidence(format!("probe pod: {}", placement_text(p)));
             }
             let fix = if problem.hint.is_empty() {
-                by_hand.to_owned()
+                by_hand
             } else {
                 format!("{}; {by_hand}", problem.hint)
             };
@@ -84,7 +96,7 @@ pub(crate) fn not_checked(
                 Proof::Supports,
                 format!("probed {local} of {candidates} challenge URL(s) from this machine; the CA's view (from outside) is estimated from it"),
             )
-            .fix("from a machine outside the cluster: curl -sv http://<dnsName>/.well-known/acme-challenge/<token>"),
+            .fix(format!("from a machine outside the cluster: {}", curls(urls))),
         ),
         InCluster::Ran { .. } => None,
     }
@@ -98,10 +110,22 @@ mod tests {
 
     #[test]
     fn what_could_not_be_checked() {
-        assert!(not_checked(true, &InCluster::NotRequested, 0, 0, 0).is_none());
-        let f = not_checked(false, &InCluster::NotRequested, 1, 0, 0).unwrap();
+        let url = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("http://shop{i}.example.test/.well-known/acme-challenge/tok{i}"))
+                .collect()
+        };
+        assert!(not_checked(true, &InCluster::NotRequested, &url(0), 0, 0).is_none());
+        let f = not_checked(false, &InCluster::NotRequested, &url(1), 0, 0).unwrap();
         assert!(f.summary.contains("--no-probe"));
-        let f = not_checked(true, &InCluster::NotRequested, 2, 2, 0).unwrap();
+        let f = not_checked(true, &InCluster::NotRequested, &url(2), 2, 0).unwrap();
+        // --local-only: the fix names the URLs, no placeholders.
+        assert!(
+            f.fix.ends_with("curl -sv http://shop0.example.test/.well-known/acme-challenge/tok0; curl -sv http://shop1.example.test/.well-known/acme-challenge/tok1"),
+            "{}",
+            f.fix
+        );
+        assert!(!f.fix.contains("<dnsName>"), "{}", f.fix);
         assert!(
             f.summary
                 .contains("probed 2 of 2 challenge URL(s) from this machine only (--local-only)"),
@@ -124,7 +148,7 @@ mod tests {
                 hint: "use --probe-image to point at a mirror".into(),
             },
         };
-        let f = not_checked(true, &failed, 1, 1, 0).unwrap();
+        let f = not_checked(true, &failed, &url(1), 1, 0).unwrap();
         assert!(f.summary.starts_with("the in-cluster probe pod did not run (image pull failed): image \"registry.example/acmecheck:v0.2.0\" could not be pulled: ErrImagePull; the local vantage was still used"), "{}", f.summary);
         assert!(
             f.fix.starts_with("use --probe-image to point at a mirror"),
@@ -139,9 +163,9 @@ mod tests {
             f.evidence
         );
         let both = ran(local(vec![]));
-        assert!(not_checked(true, &both, 1, 1, 1).is_none());
+        assert!(not_checked(true, &both, &url(1), 1, 1).is_none());
         assert!(
-            not_checked(true, &both, 2, 2, 1)
+            not_checked(true, &both, &url(2), 2, 1)
                 .unwrap()
                 .summary
                 .contains("reported on 1 of 2")

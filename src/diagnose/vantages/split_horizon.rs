@@ -5,7 +5,8 @@ use super::util::{cm_names, passes_all};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::outcome_summary;
 use crate::diagnose::view::Vantages;
-use crate::probe::plan::{AddressReport, ResolverAnswer, TargetReport};
+use crate::probe::health::own_trouble;
+use crate::probe::plan::{AddressReport, ErrorClass, ResolverAnswer, TargetReport};
 
 fn primary(t: &TargetReport) -> Option<&ResolverAnswer> {
     t.dns.resolvers.iter().find(|a| a.role == "primary")
@@ -38,6 +39,15 @@ pub(crate) fn split_horizon(c: &Vantages) -> Vec<Finding> {
     if la.error.is_some() || local.dns.ip_literal {
         return vec![];
     }
+    // The pod's own resolver trouble (none reachable, refusing or failing for names that must
+    // exist) is a limitation of that vantage (vantage_limits.rs), not cluster DNS's answer.
+    if inside
+        .health
+        .as_ref()
+        .is_some_and(|h| own_trouble(ia, h).is_some())
+    {
+        return vec![];
+    }
     let (lset, iset) = (answer_set(la), answer_set(ia));
     if lset == iset && ia.error.is_none() {
         return vec![];
@@ -67,6 +77,11 @@ pub(crate) fn split_horizon(c: &Vantages) -> Vec<Finding> {
         Proof::Proves
     };
     let summary = match ia.error {
+        Some(ErrorClass::DnsRefused) => format!(
+            "cluster DNS refuses to resolve {} (REFUSED: a policy of that resolver, not the domain's DNS; cert-manager's self check sees it as `server misbehaving`) while this machine's resolver answers {}: the self check never reaches the entry point the CA uses",
+            c.ch.dns_name,
+            joined(&lset)
+        ),
         Some(e) => format!(
             "cluster DNS cannot resolve {} ({e}) while this machine's resolver answers {}: the self check never reaches the entry point the CA uses",
             c.ch.dns_name,
@@ -163,6 +178,26 @@ mod tests {
             "{}",
             f[0].summary
         );
+        // REFUSED by cluster DNS: its policy, and said so.
+        let mut i = report("system", &[], vec![]);
+        i.dns.resolvers[0].error = Some(ErrorClass::DnsRefused);
+        let f = run(Some(&l), &ran(i.clone()), &cluster());
+        assert_eq!(codes(&f), [Code::SplitHorizon]);
+        assert!(
+            f[0].summary
+                .starts_with("cluster DNS refuses to resolve shop.example.test (REFUSED: a policy of that resolver"),
+            "{}",
+            f[0].summary
+        );
+        // The pod reaches no resolver at all: a limitation of the pod, not split horizon.
+        i.dns.resolvers[0].error = Some(ErrorClass::DnsTimeout);
+        let i = with_health(
+            i,
+            "in-cluster",
+            crate::probe::plan::ResolverState::Unreachable,
+        );
+        let f = run(Some(&l), &ran(i), &cluster());
+        assert_eq!(codes(&f), [Code::NotChecked]);
         // Nameservers already set: the fix says to change them.
         let mut cl = cluster();
         cl.cert_manager.as_mut().unwrap().solver_nameservers = vec!["198.51.100.53:53".into()];

@@ -200,3 +200,43 @@ pub fn all_to_gateway() -> (TargetReport, TargetReport) {
     );
     (l, i)
 }
+
+/// `t` with its vantage's own check: the system resolver (192.0.2.98:53) in `state` for the
+/// lab's ACME server, checked at 2026-12-06T04:38:00Z.
+pub fn with_health(
+    mut t: TargetReport,
+    vantage: &str,
+    state: crate::probe::plan::ResolverState,
+) -> TargetReport {
+    use crate::probe::plan::{NameCheck, ResolverHealth, ResolverState, VantageHealth};
+    let answers = state == ResolverState::Answers;
+    t.health = Some(VantageHealth {
+        vantage: vantage.into(),
+        checked_at: "2026-12-06T04:38:00Z".into(),
+        resolvers: vec![ResolverHealth {
+            resolver: "system".into(),
+            servers: vec!["192.0.2.98:53".into()],
+            state,
+            names: vec![NameCheck {
+                name: "pebble.lab.example.test".into(),
+                addresses: if answers {
+                    vec!["192.0.2.41".into()]
+                } else {
+                    vec![]
+                },
+                error: (!answers).then_some(ErrorClass::DnsTimeout),
+                ..Default::default()
+            }],
+        }],
+        ..Default::default()
+    });
+    t
+}
+
+/// A report whose lookup of the name failed with `error` (nothing probed).
+pub fn unresolved(error: ErrorClass) -> TargetReport {
+    let mut t = report("system", &[], vec![]);
+    t.dns.resolvers[0].error = Some(error);
+    t.dns.resolvers[0].detail = vec![format!("A: {error}: request timed out")];
+    t
+}

@@ -6,7 +6,7 @@
 //! address), who answered when asked directly, and what to check next. The final step of the
 //! diagnosis (`rank::finish`) calls it for every probed challenge, after all other rules.
 
-use super::util::direct_line;
+use super::util::{direct_line, facts, from_the_controller_pod};
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::{outcome_summary, outcome_text};
 use crate::diagnose::view::Vantages;
@@ -152,13 +152,44 @@ pub(crate) fn unexplained(findings: &[Finding], c: &Vantages) -> Option<Finding>
         )
     } else if seen.is_empty() {
         format!("cert-manager's self check for {host} fails, and no rule names a cause")
+    } else if passing(&seen).is_empty() {
+        // Every vantage that ran could not look (its verdicts are unknown: NOT_CHECKED says
+        // why): cert-manager's own reason is the only witness.
+        let r = reason::of_challenge(c.ch);
+        let proven = r
+            .as_ref()
+            .and_then(|r| r.observation())
+            .map(|o| format!(", {}", facts(&o, host)))
+            .unwrap_or_default();
+        format!(
+            "cert-manager's self check for {host} fails ({}{proven}), and no probe could observe it: {}; cert-manager's own reason is the only witness",
+            r.map_or_else(|| "its reason".to_owned(), |r| r.short()),
+            seen.iter()
+                .map(|(v, _)| if *v == "this machine" {
+                    "this machine could not look"
+                } else {
+                    "the probe pod could not look"
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if c.inside.is_none() {
+        // Only this machine looked (--local-only, or the pod could not run).
+        let o = reason::of_challenge(c.ch).and_then(|r| r.observation());
+        use reason::Known::{No, Yes};
+        match o.filter(|o| o.resolved == Yes && o.connected == No) {
+            Some(o) => format!(
+                "cert-manager's self check for {host} cannot connect ({}), yet this machine gets the key: the pattern of a cluster that cannot reach its own public address (no hairpin) or of egress blocked for the controller; the probe pod tells them apart, and it did not run",
+                o.address.as_deref().unwrap_or("port 80")
+            ),
+            None => format!(
+                "cert-manager's self check for {host} fails, but the key is served now from this machine; the cluster's view is missing (the probe pod did not run), so whether the controller's path differs or the failure has passed is open"
+            ),
+        }
     } else {
         format!(
             "cert-manager's self check for {host} fails, but the key is served now {}: the failure is on the controller's own path, or it was transient",
-            seen.iter()
-                .map(|(v, _)| from(v))
-                .collect::<Vec<_>>()
-                .join(" and ")
+            passing(&seen).join(" and ")
         )
     };
     let mut f = Finding::new(Code::UnexplainedFailure, Severity::Error, Proof::Supports, summary)
@@ -211,6 +242,14 @@ pub(crate) fn unexplained(findings: &[Finding], c: &Vantages) -> Option<Finding>
     Some(f.fix(next_steps(c, &seen, verdict_fail)))
 }
 
+/// The vantages whose self-check verdict passes (`from this machine`, …).
+fn passing(seen: &[(&'static str, &TargetReport)]) -> Vec<&'static str> {
+    seen.iter()
+        .filter(|(_, t)| t.verdicts.self_check.outcome == VerdictOutcome::Pass)
+        .map(|(v, _)| from(v))
+        .collect()
+}
+
 fn from(vantage: &str) -> &'static str {
     if vantage == "this machine" {
         "from this machine"
@@ -225,6 +264,11 @@ fn next_steps(c: &Vantages, seen: &[(&'static str, &TargetReport)], verdict_fail
     let url = c.ch.challenge_url();
     let by_hand =
         format!("then compare by hand: curl -sv {url} from outside and from a pod in the cluster");
+    if !verdict_fail && !seen.is_empty() && passing(seen).is_empty() {
+        return format!(
+            "see NOT_CHECKED for what kept each vantage from looking, and look from where it can: from a pod in the cluster, curl -sv {url} (the self check's side), and from outside, curl -sv {url} with a working resolver (the CA's side)"
+        );
+    }
     if !verdict_fail && !seen.is_empty() {
         // The reports are filed under `<namespace>/<challenge>`.
         let ns = seen
@@ -232,9 +276,16 @@ fn next_steps(c: &Vantages, seen: &[(&'static str, &TargetReport)], verdict_fail
             .find_map(|(_, t)| t.id.split_once('/').map(|(ns, _)| ns.to_owned()))
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "<namespace>".to_owned());
+        if c.inside.is_none() {
+            return format!(
+                "run again with the probe pod (without --local-only; see NOT_CHECKED if it could not run) to see the cluster's side, or look by hand {}",
+                from_the_controller_pod(c)
+            );
+        }
         return format!(
-            "cert-manager repeats the self check about every 10 s: kubectl -n {ns} get challenge {} -w; if its reason stays, the controller's path differs from the probe pod's (its node, NetworkPolicies that select its labels, its proxy settings): curl -sv {url} from the controller's node",
-            c.ch.name
+            "cert-manager repeats the self check about every 10 s: kubectl -n {ns} get challenge {} -w; if its reason stays, the controller's path differs from the probe pod's (its node, NetworkPolicies that select its labels, its proxy settings): look {}",
+            c.ch.name,
+            from_the_controller_pod(c)
         );
     }
     let failure = seen
@@ -420,5 +471,29 @@ mod tests {
             general(&[], &c, Some(&flaky), &ic).is_some(),
             "flaky counts as failing"
         );
+    }
+
+    /// Without the pod: no word about its path; a controller's timeout where this machine gets
+    /// the key is the hairpin/egress pattern; the by-hand check runs in the controller's network.
+    #[test]
+    fn without_the_pod_it_names_no_pod_and_the_timeout_pattern() {
+        let mut c = ch();
+        let url = c.challenge_url();
+        c.reason = Some(format!(
+            "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request '{url}': Get \"{url}\": dial tcp 203.0.113.10:80: i/o timeout"
+        ));
+        let l = passing(outside_ok());
+        let f = general(&[], &c, Some(&l), &InCluster::NotRequested).unwrap();
+        assert_eq!(
+            f.summary,
+            "cert-manager's self check for shop.example.test cannot connect (203.0.113.10:80), yet this machine gets the key: the pattern of a cluster that cannot reach its own public address (no hairpin) or of egress blocked for the controller; the probe pod tells them apart, and it did not run"
+        );
+        let fix = format!(
+            "run again with the probe pod (without --local-only; see NOT_CHECKED if it could not run) to see the cluster's side, or look by hand from inside the controller pod's own network: kubectl -n cert-manager get pods (deployment cert-manager's pod), then kubectl -n cert-manager debug -it <pod> --image=curlimages/curl -- curl -sv {url}"
+        );
+        assert!(f.fix.starts_with(&fix), "{}", f.fix);
+        c.reason = Some(REASON_404.into());
+        let f = general(&[], &c, Some(&l), &InCluster::NotRequested).unwrap();
+        assert!(f.summary.ends_with("the cluster's view is missing (the probe pod did not run), so whether the controller's path differs or the failure has passed is open"), "{}", f.summary);
     }
 }

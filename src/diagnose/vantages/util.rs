@@ -11,6 +11,8 @@ use crate::probe::plan::{
     TargetReport,
 };
 use crate::probe::targets::{SOLVER_LABEL, plane_name};
+use crate::reason::when::ReasonTime;
+use crate::reason::{Failure, Known, Observation, Reason};
 
 pub(super) fn passes_all(a: &AddressReport) -> bool {
     a.attempts > 0 && a.cert_manager_passes == a.attempts
@@ -375,4 +377,116 @@ pub(super) fn seen_lines(f: Finding, seen: &[Seen]) -> Finding {
             outcome_summary(s.addr)
         ))
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// cert-manager's reason as a witness (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+/// The controller's reason as a witness: what it proves and when it was written.
+pub(super) struct Witness {
+    pub(super) reason: Reason,
+    pub(super) seen: Observation,
+    pub(super) time: ReasonTime,
+}
+
+pub(super) fn witness(c: &Vantages) -> Option<Witness> {
+    let reason = crate::reason::of_challenge(c.ch)?;
+    let seen = reason.observation()?;
+    let now = [c.inside, c.local]
+        .into_iter()
+        .flatten()
+        .find_map(|t| t.health.as_ref().map(|h| h.checked_at.clone()));
+    let args = c
+        .cluster
+        .cert_manager
+        .as_ref()
+        .map(|m| m.args.clone())
+        .unwrap_or_default();
+    Some(Witness {
+        time: ReasonTime::of(c.ch, &args, now.as_deref()),
+        reason,
+        seen,
+    })
+}
+
+/// What cert-manager's last self check got, as a noun phrase: `HTTP 404`, `a timeout
+/// (203.0.113.10:80)`.
+pub(super) fn got(r: &Reason) -> String {
+    match r {
+        Reason::WrongStatus { status } => format!("HTTP {status}"),
+        Reason::BodyMismatch { .. } => "HTTP 200 with another body than the key".to_owned(),
+        Reason::BodyReadFailed { .. } => "HTTP 200, then its body could not be read".to_owned(),
+        Reason::ConnectionFailed {
+            class,
+            address: Some(a),
+            ..
+        } => format!("a {} ({a})", class.label()),
+        Reason::ConnectionFailed { class, .. } => format!("a {}", class.label()),
+        other => other.short(),
+    }
+}
+
+/// What the facts of the controller's observation are, in words.
+pub(super) fn facts(o: &Observation, host: &str) -> String {
+    let misbehaving = o.failure == Some(Failure::ResolverMisbehaving);
+    match (o.resolved, o.connected, o.answered) {
+        (_, _, Known::Yes) => {
+            format!("so {host} resolved and port 80 answered from the controller")
+        }
+        (Known::Yes, Known::No, _) => {
+            format!("so {host} resolved from the controller, but it could not connect")
+        }
+        (Known::No, _, _) if misbehaving => format!(
+            "so the controller's resolver failed for {host} (Go's `server misbehaving` is SERVFAIL or REFUSED alike)"
+        ),
+        (Known::No, _, _) => format!("so the controller could not resolve {host}"),
+        _ => "where it stalled is not known".to_owned(),
+    }
+}
+
+/// How to test the controller pod's own path by hand: an ephemeral container (`kubectl debug`)
+/// joins the pod's network namespace, so it sees the pod's node, the NetworkPolicies that
+/// select it and its DNS configuration (a pod's resolv.conf is the same in all its
+/// containers); not its proxy variables. A curl from the node tests none of that.
+pub(super) fn from_the_controller_pod(c: &Vantages) -> String {
+    let (ns, deploy) = cm_names(c.cluster);
+    let selector: Vec<String> = c
+        .cluster
+        .cert_manager
+        .as_ref()
+        .map(|m| {
+            m.pod_labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let pods = if selector.is_empty() {
+        format!("kubectl -n {ns} get pods (deployment {deploy}'s pod)")
+    } else {
+        format!("kubectl -n {ns} get pods -l {}", selector.join(","))
+    };
+    format!(
+        "from inside the controller pod's own network: {pods}, then kubectl -n {ns} debug -it <pod> --image=curlimages/curl -- curl -sv {} (an ephemeral container shares the pod's network and DNS, not its proxy variables)",
+        c.ch.challenge_url()
+    )
+}
+
+/// A solver Service the API shows without a ready endpoint: its namespace and evidence line.
+pub(super) fn no_ready_endpoint(
+    ch: &crate::evidence::ChallengeEvidence,
+) -> Option<(String, String)> {
+    ch.solver_services
+        .iter()
+        .find(|s| s.ready_endpoints == 0)
+        .map(|s| {
+            (
+                s.namespace.clone(),
+                format!(
+                    "Service {}/{}: {} ready, {} not ready endpoint(s)",
+                    s.namespace, s.name, s.ready_endpoints, s.not_ready_endpoints
+                ),
+            )
+        })
 }

@@ -51,6 +51,14 @@ pub fn ca(t: &TargetReport, ctx: &CaContext) -> Verdict {
         CaProfile::Letsencrypt => letsencrypt(t, ctx),
         CaProfile::Pebble => pebble(t, &ctx.pebble),
         CaProfile::Private => private(t),
+        CaProfile::Public => {
+            let mut v = private(t);
+            v.basis = format!(
+                "another public CA: how it picks addresses, which redirects it follows and how many places it validates from are not known; estimated as one validation from the Internet with Go's client rules: {}",
+                v.basis
+            );
+            v
+        }
     }
 }
 
@@ -70,6 +78,10 @@ fn boulder_dns_text(host: &str, class: ErrorClass) -> String {
             " - the domain's nameservers may be malfunctioning",
         ),
         ErrorClass::DnsTimeout => ("query timed out", ""),
+        // Boulder `bdns/problem.go` `Error.Error`: `dns.RcodeToString` for other rcodes, a
+        // `net.OpError` that is not a timeout is a "networking error".
+        ErrorClass::DnsRefused => ("REFUSED", ""),
+        ErrorClass::DnsUnreachable => ("networking error", ""),
         ErrorClass::DnsNoRecords => {
             return format!(
                 "no valid A records found for {host}; no valid AAAA records found for {host}"

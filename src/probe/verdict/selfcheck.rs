@@ -149,8 +149,9 @@ pub(super) fn describe_order(ordered: &[&AddressReport]) -> String {
 /// Go's text for a lookup that failed with `class`.
 fn lookup_text(t: &TargetReport, class: ErrorClass) -> String {
     let what = match class {
-        ErrorClass::DnsServfail => "server misbehaving",
-        ErrorClass::DnsTimeout => "i/o timeout",
+        // Go prints one text for every error rcode (`dnsclient_unix.go` `checkHeader`).
+        ErrorClass::DnsServfail | ErrorClass::DnsRefused => "server misbehaving",
+        ErrorClass::DnsTimeout | ErrorClass::DnsUnreachable => "i/o timeout",
         _ => "no such host",
     };
     let server = if t.dns.system_server.is_empty() {

@@ -614,3 +614,25 @@ fn rotating_resolver_over_rotating_balancers() {
         (0.7 + 0.8) / 2.0
     ));
 }
+
+#[test]
+fn another_public_ca_is_estimated_and_says_what_is_not_known() {
+    // An A that serves the key and an AAAA that does not: Let's Encrypt takes the AAAA first;
+    // for another public CA that is not known, and its verdict is Go's one validation.
+    let t = target(vec![
+        addr("93.184.216.10", 10, 0, None),
+        addr("2001:db8::10", 0, 10, None),
+    ]);
+    let public = ca(&t, &ctx(CaProfile::Public));
+    let private = ca(&t, &ctx(CaProfile::Private));
+    assert_eq!(public.outcome, private.outcome);
+    assert!(close(public.pass_probability, private.pass_probability));
+    assert!(
+        public
+            .basis
+            .starts_with("another public CA: how it picks addresses, which redirects it follows and how many places it validates from are not known"),
+        "{}",
+        public.basis
+    );
+    assert!(!public.basis.contains("Let's Encrypt"), "{}", public.basis);
+}

@@ -38,7 +38,11 @@ pub fn chain_fixture(scenario: &str) -> &'static str {
 /// ([`selfcheck::state_without_lab`]); [`fake_api`] runs the round instead.
 pub fn cluster_objects(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, String)>> {
     let mut files = documents(fixtures_root, scenario)?;
-    write_state(&mut files, &selfcheck::state_without_lab(scenario)?);
+    write_state(
+        &mut files,
+        &selfcheck::state_without_lab(scenario)?,
+        scenario,
+    );
     render(files)
 }
 
@@ -121,10 +125,16 @@ fn documents(fixtures_root: &Path, scenario: &str) -> Result<Vec<(String, Vec<Va
 }
 
 /// Write `state` into every Challenge of `files`.
-fn write_state(files: &mut [(String, Vec<Value>)], state: &State) {
+/// In the scenarios that date cert-manager's reason ([`super::reason_age_secs`]), the status
+/// write carries its time (a managedFields entry, see [`dated`]).
+fn write_state(files: &mut [(String, Vec<Value>)], state: &State, scenario: &str) {
+    let time = super::reason_age_secs(scenario).map(super::rfc3339_ago);
     for d in files.iter_mut().flat_map(|(_, docs)| docs.iter_mut()) {
         if d["kind"] == "Challenge" {
             state.write(d);
+            if let Some(t) = &time {
+                dated(d, t);
+            }
         }
     }
 }
@@ -193,7 +203,7 @@ pub fn fake_api(
 ) -> Result<FakeApi> {
     let mut files = documents(fixtures_root, scenario)?;
     let state = live_state(lab, scenario, &files)?;
-    write_state(&mut files, &state);
+    write_state(&mut files, &state, scenario);
     let api = crate::proc::in_netns(&lab.client, FakeApi::spawn)??;
     for (_, yaml) in render(files)? {
         api.load_yaml(&yaml)?;
@@ -262,6 +272,22 @@ fn not_ready(pod: &mut Value) {
             c["ready"] = json!(false);
         }
     }
+}
+
+/// The managedFields entry a real API server keeps for cert-manager's last status write: the
+/// controller's field manager (`cert-manager-challenges`, its User-Agent's prefix) through the
+/// status subresource, owning the status fields it writes (`acmechallenges/update.go`).
+fn dated(challenge: &mut Value, time: &str) {
+    challenge["metadata"]["managedFields"] = json!([{
+        "apiVersion": "acme.cert-manager.io/v1",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:status": {".": {}, "f:presented": {}, "f:processing": {},
+                                  "f:reason": {}, "f:state": {}}},
+        "manager": "cert-manager-challenges",
+        "operation": "Update",
+        "subresource": "status",
+        "time": time,
+    }]);
 }
 
 fn kind(d: &Value) -> (&str, &str, &str) {
