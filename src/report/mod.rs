@@ -18,6 +18,7 @@ pub mod overflow;
 pub mod picture;
 mod probes;
 pub mod renewals;
+mod renewals_table;
 pub mod replay;
 pub mod summary;
 pub mod table;
