@@ -10,8 +10,9 @@ use super::{Lab, Options, fake_api, scenario, skip_without_root};
 use crate::fakeapi::{FakeApi, KubeletConfig};
 use anyhow::{Context, Result};
 use serde_json::Value;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The chain fixtures the lab's objects start from (`tests/fixtures/chain` of the plugin).
@@ -212,3 +213,29 @@ fn list<'a>(v: &'a Value, what: &str) -> &'a Vec<Value> {
         .unwrap_or_else(|| panic!("no {what}: {v:#}"))
 }
 
+/// `bin probe --plan -` (the probe engine, as the probe pod runs it) in namespace `ns` with
+/// `plan` (JSON) on its stdin: its stdout, the probe report (asserted to succeed).
+pub fn probe_in(bin: &str, ns: &str, plan: &str) -> String {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, bin, "probe", "--plan", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {bin} probe in {ns}: {e}"));
+    child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(plan.as_bytes()))
+        .unwrap_or_else(|| panic!("no stdin"))
+        .unwrap_or_else(|e| panic!("writing the plan: {e}"));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{bin} probe in {ns}: {e}"));
+    assert!(
+        out.status.success(),
+        "probe in {ns} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
