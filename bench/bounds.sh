@@ -22,23 +22,9 @@
 #
 # Needs hyperfine and python3 (the two misbehaving servers, on 127.0.0.1 only; each connection
 # is bounded in bytes and time and the servers stop with the script).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
-command -v python3 >/dev/null || { echo "bench/bounds.sh needs python3" >&2; exit 2; }
-
-cargo build --release -q --bin kubectl-acmecheck
-BIN=$PWD/target/release/kubectl-acmecheck
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  # The lab tears itself down when its stdin (fd 3) closes; the servers are killed by PID.
-  exec 3>&- 2>/dev/null || true
-  [ "${#pids[@]}" -gt 0 ] && kill "${pids[@]}" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_need hyperfine python3
+bench_build
 
 cat >"$work/server.py" <<'PY'
 # A misbehaving HTTP server on 127.0.0.1: `trickle` sends a 1 MB Content-Length and then one
@@ -80,15 +66,18 @@ while True:
     threading.Thread(target=handle, args=(conn,), daemon=True).start()
 PY
 
-serve() { # serve <mode>: starts the server, prints its port
+serve() { # serve <mode>: starts the server (killed at exit); its port is in $work/<mode>.port
   python3 "$work/server.py" "$1" >"$work/$1.port" &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
   [ -s "$work/$1.port" ] || { echo "the $1 server did not start" >&2; exit 1; }
-  cat "$work/$1.port"
 }
-TRICKLE=$(serve trickle)
-HUGE=$(serve huge)
+# Not in $(…): a subshell's `pids` would not reach the cleanup, and the servers would outlive
+# the script.
+serve trickle
+serve huge
+TRICKLE=$(cat "$work/trickle.port")
+HUGE=$(cat "$work/huge.port")
 
 target() { # target <id> <port>
   printf '{"id":"%s","url":"http://127.0.0.1:%s/.well-known/acme-challenge/tok","dnsName":"a.test","token":"tok","expectedKey":"k"}' "$1" "$2"
@@ -116,13 +105,9 @@ if [ "$(id -u)" != 0 ]; then
   echo "(not root: the lab case 'dropped' is left out)"
   exit 0
 fi
-cargo build --release -q -p acmecheck-testkit --bin lab
-mkfifo "$work/in"
-target/release/lab up dropped <"$work/in" >"$work/lab.out" &
-exec 3>"$work/in"
-for _ in $(seq 100); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$work/lab.out" || { cat "$work/lab.out"; exit 1; }
-NS=$(sed -n 's/^client=//p' "$work/lab.out")
+bench_build lab
+bench_lab_up dropped
+NS=$client
 cat >"$work/dropped.json" <<'JSON'
 {"apiVersion":"acmecheck.io/v1alpha1",
  "targets":[{"id":"dropped","dnsName":"shop.example.test","token":"GyBCgvtZQEY1tQV2BRXQ7yAr5LafxpnvzwbhEO0cTgk","expectedKey":"k"}],

@@ -2,15 +2,9 @@
 # Benchmark: `kubectl acmecheck --all -A --no-probe` over 1,000 generated certificates (and 10 for
 # comparison) against the project's fake API server on 127.0.0.1: wall time (hyperfine), API
 # requests (the test suite asserts they are the same for 10 and 1,000), peak RSS. No root needed.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
-cargo build --release -q --bin kubectl-acmecheck
-cargo build --release -q -p acmecheck-testkit --bin fake-apiserver
-BIN=$PWD/target/release/kubectl-acmecheck
-work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
+bench_need hyperfine
+bench_build fake-apiserver
 
 start() { # start <n> <name>
   target/release/fake-apiserver --generate "$1:20" --kubeconfig-out "$work/$2.kubeconfig" >"$work/$2.url" 2>"$work/$2.log" &

@@ -3,24 +3,14 @@
 # round-robin between nginx and an envoy-style 404), 20 ms added to every backend response,
 # 66 fresh connections to each of 2 addresses = 132 requests. Needs root (network namespaces)
 # and hyperfine. Prints hyperfine's table and the engine's peak RSS.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench/probe.sh needs root (network namespaces)" >&2; exit 2; }
-command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+source "$(dirname "$0")/lib.sh"
+bench_need_root bench/probe.sh
+bench_need hyperfine
 
-cargo build --release -q --bin kubectl-acmecheck
-cargo build -q -p acmecheck-testkit --bin lab
-BIN=$PWD/target/release/kubectl-acmecheck
-work=$(mktemp -d)
-trap 'exec 3>&- ; wait 2>/dev/null; rm -rf "$work"' EXIT
-
-# Bring the lab up; it lives until its stdin (fd 3) closes.
-mkfifo "$work/in"
-target/debug/lab up founding-incident-two-addresses --delay-ms 20 <"$work/in" >"$work/lab.out" &
-exec 3>"$work/in"
-for _ in $(seq 100); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$work/lab.out" || { cat "$work/lab.out"; exit 1; }
-NS=$(sed -n 's/^client=//p' "$work/lab.out")
+bench_build lab
+# The lab lives until the script ends.
+bench_lab_up founding-incident-two-addresses --delay-ms 20
+NS=$client
 grep '^#' "$work/lab.out" || true
 
 NAME=shop.example.test

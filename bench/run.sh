@@ -13,61 +13,30 @@
 # and prints "whole run − probe alone" (the target: ≤ 1.5 s) and the API requests of one run
 # for one certificate, from the fake API server's request log (the target: ≤ 16).
 # Needs root (network namespaces), hyperfine and python3.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench/run.sh needs root (network namespaces)" >&2; exit 2; }
-command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+source "$(dirname "$0")/lib.sh"
+bench_need_root bench/run.sh
+bench_need hyperfine python3
 scenario=${1:-healthy}
 attempts=${2:-20}
 
-cargo build --release -q --bin kubectl-acmecheck
-cargo build --release -q -p acmecheck-testkit --bin lab
-BIN=$PWD/target/release/kubectl-acmecheck
+bench_build lab
 IMAGE=lab.example.test/kubectl-acmecheck:bench
-work=$(mktemp -d)
-trap 'exec 3>&- ; wait 2>/dev/null; rm -rf "$work"' EXIT
-
-# The probe image: the release binary, remembering the plan it was given (--plan-json JSON).
-cat >"$work/probe-image" <<EOF
-#!/bin/sh
-[ "\$1 \$2" = "probe --plan-json" ] && printf '%s' "\$3" >"$work/plan.json"
-exec "$BIN" "\$@"
-EOF
-chmod +x "$work/probe-image"
-
-# Lab + fake API server + kubelet; they live until stdin (fd 3) closes.
-mkfifo "$work/in"
-target/release/lab up "$scenario" --api --kubelet-image "$IMAGE=$work/probe-image" <"$work/in" >"$work/lab.out" 2>"$work/lab.err" &
-exec 3>"$work/in"
-for _ in $(seq 300); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$work/lab.out" || { cat "$work/lab.out" "$work/lab.err" >&2; exit 1; }
-client=$(sed -n 's/^client=//p' "$work/lab.out")
-cluster=$(sed -n 's/^cluster=//p' "$work/lab.out")
-kubeconfig=$(sed -n 's/^kubeconfig=//p' "$work/lab.out")
+bench_probe_image
+# Lab + fake API server + kubelet; they live until the script ends.
+bench_lab_up "$scenario" --api --kubelet-image "$IMAGE=$work/probe-image"
 echo "lab: $scenario ($attempts attempts per address and vantage)"
 sed -n 's/^# /  /p' "$work/lab.out"
 
 run=(ip netns exec "$client" env "ACMECHECK_PROBE_IMAGE=$IMAGE" "$BIN" web -n shop -o json
   --attempts "$attempts" --kubeconfig "$kubeconfig")
 
-# The API requests of one whole run (the lab prints and forgets them on `requests`).
-requests() {
-  local before
-  before=$(grep -c '^requests=' "$work/lab.out" || true)
-  echo requests >&3
-  for _ in $(seq 100); do
-    [ "$(grep -c '^requests=' "$work/lab.out" || true)" -gt "$before" ] && return
-    sleep 0.05
-  done
-  echo "the lab did not answer 'requests'" >&2; exit 1
-}
-requests
+bench_requests
 set +e
 "${run[@]}" >"$work/report.json"
 code=$?
 set -e
 [ "$code" -le 1 ] || { echo "kubectl-acmecheck exited $code" >&2; exit 1; }
-requests
+bench_requests
 echo
 echo "== API requests for one certificate (both vantages; discovery excluded)"
 awk '/^requests=/{n++} n==2' "$work/lab.out" | sed 's/^# /  /'

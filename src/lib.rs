@@ -19,6 +19,7 @@
 //! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
 //! * [`run`] wires the stages together for the CLI in `main.rs`: one call into diagnosis per
 //!   certificate.
+//! * [`time`] converts RFC 3339 UTC times to and from seconds since 1970 for every stage.
 
 pub mod cli;
 pub mod completion;
@@ -33,3 +34,4 @@ pub mod renewals;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod time;

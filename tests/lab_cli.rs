@@ -3,64 +3,26 @@
 //! must name the scenario's root cause; the founding incident's table is a golden file at 100
 //! and 80 columns. Needs root.
 
-use acmecheck_testkit::fakeapi::FakeApi;
-use acmecheck_testkit::lab::{self, Lab};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use acmecheck_testkit::lab::cli::{self, LabCli};
+use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 
-struct Setup {
-    // Field order: the API server stops before the lab's namespaces go away.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
+/// The scenario with its API server (no kubelet: `--local-only` runs).
+fn setup(scenario: &str) -> Option<LabCli> {
+    LabCli::for_test(scenario, None)
 }
 
-fn setup(scenario: &str) -> Option<Setup> {
-    if lab::skip_without_root(scenario) {
-        return None;
-    }
-    let lab = lab::scenario(scenario, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    // The server listens on the client namespace's loopback, where the CLI runs.
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, scenario, &fixtures, None).unwrap();
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Some(Setup {
-        api,
-        kubeconfig,
-        lab,
-    })
-}
-
-fn acmecheck(s: &Setup, args: &[&str], columns: u16) -> (i32, String) {
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &s.lab.client,
-            env!("CARGO_BIN_EXE_kubectl-acmecheck"),
-        ])
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", columns.to_string())
-        // The golden's lines are box drawing, which needs a UTF-8 locale (ASCII otherwise).
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .unwrap();
-    let _ = &s.api;
-    assert!(
-        out.status.code().is_some_and(|c| c < 2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+/// `kubectl-acmecheck args` in the client namespace at `columns`: (exit code, stdout).
+fn acmecheck(s: &LabCli, args: &[&str], columns: u16) -> (i32, String) {
+    let r = s.output(
+        s.command(BIN, args)
+            .env("COLUMNS", columns.to_string())
+            // The golden's lines are box drawing, which needs a UTF-8 locale (ASCII otherwise).
+            .env("LC_ALL", "C.UTF-8"),
     );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (r.code, r.stdout)
 }
 
 /// Scenario → the first error finding's code (None: no error finding, exit 0).
@@ -101,7 +63,7 @@ fn the_first_finding_names_the_root_cause() {
         );
         let json: serde_json::Value = serde_json::from_str(&out).unwrap();
         if code == 0 {
-            every_verdict_passes(&json);
+            cli::every_verdict_passes(&json);
         }
         let findings = json["certificates"][0]["findings"].as_array().unwrap();
         let errors: Vec<&str> = findings
@@ -124,25 +86,6 @@ fn the_first_finding_names_the_root_cause() {
             json["certificates"][0]["challenges"][0]["vantages"]["local"]["addresses"].is_array(),
             "{scenario}"
         );
-    }
-}
-
-/// Never silent: a run that exits 0 has no verdict that fails (or is flaky, or unknown), for
-/// any challenge.
-fn every_verdict_passes(json: &serde_json::Value) {
-    for cert in json["certificates"].as_array().unwrap() {
-        for ch in cert["challenges"].as_array().unwrap() {
-            for (side, v) in ch["vantages"].as_object().into_iter().flatten() {
-                for which in ["selfCheck", "acme"] {
-                    let outcome = &v["verdicts"][which]["outcome"];
-                    assert_eq!(
-                        outcome, "pass",
-                        "exit 0 with {side} {which} {outcome}: {:#}",
-                        cert["findings"]
-                    );
-                }
-            }
-        }
     }
 }
 

@@ -7,118 +7,37 @@
 //! requests, and a run that exits 0 has no failing verdict (never silent). Needs root; with
 //! ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists them as ignored.
 
-use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
+use acmecheck_testkit::lab::cli::{self, LabCli, Run};
 use acmecheck_testkit::lab::{
-    self, ACME_HOST, ACME_PORT, ACME_V4, EDGE_V4, ENVOY_V4, Lab, NGINX_V4, SOLVER_V4,
+    ACME_HOST, ACME_PORT, ACME_V4, EDGE_V4, ENVOY_V4, NGINX_V4, SOLVER_V4,
 };
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 /// Fixed attempts per address on each vantage (`--attempts`).
 const ATTEMPTS: u64 = 20;
 
-struct Setup {
-    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
-}
-
-fn setup(scenario: &str) -> Option<Setup> {
-    if lab::skip_without_root(scenario) {
-        return None;
-    }
-    let lab = lab::scenario(scenario, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    // The API server listens on the client namespace's loopback, where the CLI runs; its
-    // kubelet starts the probe pod with `ip netns exec <cluster>`.
-    let kubelet = KubeletConfig {
-        start_delay: Duration::from_millis(20),
-        ..Default::default()
-    }
-    .image(DEFAULT_PROBE_IMAGE, BIN);
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet)).unwrap();
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Some(Setup {
-        api,
-        kubeconfig,
-        lab,
-    })
-}
-
-struct Run {
-    code: i32,
-    json: Value,
-    stderr: String,
+/// The scenario with the API server's kubelet running the built binary as the probe pod.
+fn setup(scenario: &str) -> Option<LabCli> {
+    let kubelet = cli::probe_kubelet(DEFAULT_PROBE_IMAGE, BIN, Duration::from_millis(20));
+    LabCli::for_test(scenario, Some(kubelet))
 }
 
 /// `kubectl-acmecheck web -n shop -o json` in the client namespace, both vantages.
-fn acmecheck(s: &Setup) -> Run {
-    s.api.clear_requests();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &s.lab.client, BIN])
-        .args(["web", "-n", "shop", "-o", "json", "--attempts"])
-        .arg(ATTEMPTS.to_string())
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
+fn acmecheck(s: &LabCli) -> Run {
+    let attempts = ATTEMPTS.to_string();
+    let r = s.run_env(
+        BIN,
+        &["web", "-n", "shop", "-o", "json", "--attempts", &attempts],
         // A fixed "now" inside failed-validation's 2 h backoff (2026-11-28T05:03 to 07:03).
-        .env("ACMECHECK_NOW", "2026-11-28T06:03:00Z")
-        .env_remove("KUBECONFIG")
-        .env_remove("ACMECHECK_PROBE_IMAGE")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    if code == 0 {
-        every_verdict_passes(&json);
+        &[("ACMECHECK_NOW", "2026-11-28T06:03:00Z")],
+    );
+    if r.code == 0 {
+        cli::every_verdict_passes(&r.json);
     }
-    Run { code, json, stderr }
-}
-
-/// Never silent: a run that exits 0 has no verdict that fails (or is flaky, or unknown) from
-/// either vantage, for any challenge.
-fn every_verdict_passes(json: &Value) {
-    for cert in json["certificates"].as_array().unwrap() {
-        for ch in cert["challenges"].as_array().unwrap() {
-            for (side, v) in ch["vantages"].as_object().into_iter().flatten() {
-                for which in ["selfCheck", "acme"] {
-                    let outcome = &v["verdicts"][which]["outcome"];
-                    assert_eq!(
-                        outcome, "pass",
-                        "exit 0 with {side} {which} {outcome}: {:#}",
-                        cert["findings"]
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Codes of the error findings, in report order.
-fn error_codes(r: &Run) -> Vec<String> {
-    r.json["certificates"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .filter_map(|f| f["code"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn vantage<'a>(r: &'a Run, which: &str) -> &'a Value {
-    let v = &r.json["certificates"][0]["challenges"][0]["vantages"][which];
-    assert!(v.is_object(), "no {which} vantage: {:#}", r.json);
-    v
+    r
 }
 
 /// The one address a vantage probed: (address, attempts, certManagerPasses).
@@ -178,13 +97,8 @@ fn direct(v: &Value, address: &str) -> (u64, u64) {
 
 /// What every run must leave: no probe pod, ≤ 16 API requests for the certificate, and the
 /// in-cluster vantage from the pod (not a failure).
-fn common(s: &Setup, r: &Run) {
-    let pods: Vec<Value> = s
-        .api
-        .list("v1", "Pod")
-        .into_iter()
-        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-acmecheck")
-        .collect();
+fn common(s: &LabCli, r: &Run) {
+    let pods = s.managed(&[("v1", "Pod")]);
     assert!(pods.is_empty(), "probe pod left behind: {pods:#?}");
     let requests: Vec<String> = s
         .api
@@ -219,7 +133,7 @@ fn diagnosed(scenario: &str, code: &str) -> Option<Run> {
     common(&s, &r);
     assert_eq!(r.code, 1, "{scenario}");
     assert_eq!(
-        error_codes(&r).first().map(String::as_str),
+        r.error_codes().first().copied(),
         Some(code),
         "{scenario}: {:#}",
         r.json["certificates"][0]["findings"]
@@ -233,7 +147,7 @@ fn hairpin_inside_times_out_outside_passes() {
     let Some(r) = diagnosed("hairpin", "HAIRPIN_UNREACHABLE") else {
         return;
     };
-    let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
+    let (local, inside) = (r.vantage("local"), r.vantage("inCluster"));
     assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
     assert_eq!(address(inside), (EDGE_V4, ATTEMPTS, 0));
     let o = outcomes(inside);
@@ -253,7 +167,7 @@ fn split_horizon_cluster_dns_answers_the_gateway() {
     let Some(r) = diagnosed("split-horizon", "SPLIT_HORIZON") else {
         return;
     };
-    let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
+    let (local, inside) = (r.vantage("local"), r.vantage("inCluster"));
     assert_eq!(a_records(local), [EDGE_V4]);
     assert_eq!(a_records(inside), [ENVOY_V4]);
     assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
@@ -267,7 +181,7 @@ fn allowlist_403_inside_only() {
     let Some(r) = diagnosed("allowlist", "IP_ALLOWLIST") else {
         return;
     };
-    let (local, inside) = (vantage(&r, "local"), vantage(&r, "inCluster"));
+    let (local, inside) = (r.vantage("local"), r.vantage("inCluster"));
     assert_eq!(address(local), (EDGE_V4, ATTEMPTS, ATTEMPTS));
     assert_eq!(outcomes(inside), [(Some(403), None, "nginx", ATTEMPTS)]);
 }
@@ -279,7 +193,7 @@ fn founding_incident_seen_from_both_sides() {
         return;
     };
     for side in ["local", "inCluster"] {
-        let v = vantage(&r, side);
+        let v = r.vantage(side);
         let (addr, attempts, passes) = address(v);
         assert_eq!(addr, EDGE_V4);
         // Round-robin: about half of the fresh connections reach nginx, from either side.
@@ -293,7 +207,7 @@ fn founding_incident_seen_from_both_sides() {
         assert_eq!(responders, ["envoy", "nginx"], "{side}");
     }
     // Attribution from inside: nginx serves the key, the gateway has no route, the solver answers.
-    let inside = vantage(&r, "inCluster");
+    let inside = r.vantage("inCluster");
     let (p, a) = direct(inside, &format!("{NGINX_V4}:80"));
     assert!(a > 0 && p == a, "nginx {p}/{a}");
     let (p, a) = direct(inside, &format!("{ENVOY_V4}:80"));
@@ -325,7 +239,7 @@ fn gateway_takes_all_names_the_data_plane() {
         "{first:#}"
     );
     for side in ["local", "inCluster"] {
-        let v = vantage(&r, side);
+        let v = r.vantage(side);
         assert_eq!(
             outcomes(v),
             [(Some(404), None, "envoy", ATTEMPTS)],
@@ -333,7 +247,7 @@ fn gateway_takes_all_names_the_data_plane() {
         );
         assert_eq!(v["verdicts"]["selfCheck"]["outcome"], "fail", "{side}");
     }
-    let inside = vantage(&r, "inCluster");
+    let inside = r.vantage("inCluster");
     let (p, a) = direct(inside, &format!("{NGINX_V4}:80"));
     assert!(a > 0 && p == a, "nginx {p}/{a}");
     let (p, a) = direct(inside, &format!("{ENVOY_V4}:80"));
@@ -357,7 +271,7 @@ fn hairpin_behind_an_external_lb_with_working_egress() {
             .contains(&format!("while the ACME server https://{ACME_HOST}:{ACME_PORT}/dir outside the cluster is reachable from there")),
         "{first:#}"
     );
-    let inside = vantage(&r, "inCluster");
+    let inside = r.vantage("inCluster");
     assert_eq!(address(inside), (EDGE_V4, ATTEMPTS, 0));
     let egress = &inside["egress"];
     assert_eq!(egress["status"], 200, "{egress:#}");
@@ -368,11 +282,11 @@ fn hairpin_behind_an_external_lb_with_working_egress() {
     );
     // Not named as blocked egress.
     assert!(
-        !error_codes(&r)
+        !r.error_codes()
             .iter()
-            .any(|c| c == "SELFCHECK_EGRESS_BLOCKED" || c == "ACME_UNREACHABLE"),
+            .any(|c| *c == "SELFCHECK_EGRESS_BLOCKED" || *c == "ACME_UNREACHABLE"),
         "{:?}",
-        error_codes(&r)
+        r.error_codes()
     );
 }
 
@@ -415,12 +329,12 @@ fn endpoints_not_ready_but_the_solver_answers() {
     );
     for side in ["local", "inCluster"] {
         assert_eq!(
-            address(vantage(&r, side)),
+            address(r.vantage(side)),
             (EDGE_V4, ATTEMPTS, ATTEMPTS),
             "{side}"
         );
     }
-    let (p, a) = direct(vantage(&r, "inCluster"), &format!("{SOLVER_V4}:8089"));
+    let (p, a) = direct(r.vantage("inCluster"), &format!("{SOLVER_V4}:8089"));
     assert!(a > 0 && p == a, "solver {p}/{a}");
 }
 
@@ -478,7 +392,7 @@ fn failed_validation_is_probed_and_attributed() {
     );
     for side in ["local", "inCluster"] {
         assert_eq!(
-            outcomes(vantage(&r, side)),
+            outcomes(r.vantage(side)),
             [(Some(404), None, "envoy", ATTEMPTS)],
             "{side}"
         );
@@ -502,9 +416,9 @@ fn the_first_finding_names_the_root_cause_with_both_vantages() {
         let Some(s) = setup(scenario) else { return };
         let r = acmecheck(&s);
         common(&s, &r);
-        let codes = error_codes(&r);
+        let codes = r.error_codes();
         let ok = match want {
-            Some(c) => codes.first().map(String::as_str) == Some(*c) && r.code == 1,
+            Some(c) => codes.first() == Some(c) && r.code == 1,
             None => codes.is_empty() && r.code == 0,
         };
         if !ok {
@@ -527,10 +441,10 @@ fn egress_blocked_reaches_not_even_the_acme_server() {
     let findings = r.json["certificates"][0]["findings"].as_array().unwrap();
     assert_eq!(findings[0]["proof"], "proves", "{:#}", findings[0]);
     assert!(
-        error_codes(&r).iter().any(|c| c == "ACME_UNREACHABLE"),
+        r.error_codes().contains(&"ACME_UNREACHABLE"),
         "{findings:#?}"
     );
-    let egress = &vantage(&r, "inCluster")["egress"];
+    let egress = &r.vantage("inCluster")["egress"];
     assert_eq!(egress["status"], Value::Null, "{egress:#}");
     assert_eq!(egress["errorClass"], "connect_timeout", "{egress:#}");
 }

@@ -13,15 +13,14 @@
 //!
 //! Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists it as ignored.
 
-use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, Lab};
+use acmecheck_testkit::lab::{
+    self,
+    cli::{self, LabCli},
+};
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 
 /// Scenario → the first error finding (None: no error finding, exit 0). The lab's Issuer is a
@@ -77,51 +76,20 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
 /// what the tool says and the rule suspected). Printed, not asserted.
 const NOT_YET: &[(&str, &str, &str)] = &[];
 
-struct Setup {
-    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
-}
-
-fn setup(scenario: &str) -> Setup {
-    let lab = lab::scenario(scenario, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    let kubelet = KubeletConfig {
-        start_delay: Duration::from_millis(20),
-        ..Default::default()
-    }
-    .image(DEFAULT_PROBE_IMAGE, BIN);
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet))
-        .unwrap_or_else(|e| panic!("{scenario}: {e:#}"));
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Setup {
-        api,
-        kubeconfig,
-        lab,
-    }
+/// The scenario with the API server's kubelet running the built binary as the probe pod (the
+/// root check is done once, before the first).
+fn setup(scenario: &str) -> LabCli {
+    let kubelet = cli::probe_kubelet(DEFAULT_PROBE_IMAGE, BIN, Duration::from_millis(20));
+    LabCli::start(scenario, Some(kubelet)).unwrap_or_else(|e| panic!("{scenario}: {e:#}"))
 }
 
 /// `kubectl-acmecheck web -n shop -o json` in the client namespace: (exit code, report).
-fn acmecheck(s: &Setup) -> (i32, Value) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", &s.lab.client, BIN])
-        .args(["web", "-n", "shop", "-o", "json", "--attempts", "20"])
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .env_remove("ACMECHECK_PROBE_IMAGE")
-        .output()
-        .unwrap();
-    let _ = &s.api;
-    let code = out.status.code().unwrap_or(-1);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    (code, json)
+fn acmecheck(s: &LabCli) -> (i32, Value) {
+    let r = s.run(
+        BIN,
+        &["web", "-n", "shop", "-o", "json", "--attempts", "20"],
+    );
+    (r.code, r.json)
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 use acmecheck_testkit::lab::{
     self, DNS_NAME, EDGE_V4, ENVOY_V4, KEY, Lab, NGINX_V4, PROXY_DENIED, PROXY_PORT, PROXY_V4,
-    SOLVER_PORT, SOLVER_V4, TOKEN,
+    SOLVER_PORT, SOLVER_V4, TOKEN, cli,
 };
 use kubectl_acmecheck::evidence::{CertificateEvidence, ClusterEvidence};
 use kubectl_acmecheck::gather::{self, Snapshot};
@@ -16,7 +16,6 @@ use kubectl_acmecheck::probe::plan::*;
 use kubectl_acmecheck::probe::targets::{in_cluster_plan, local_plan};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -44,34 +43,9 @@ fn evidence(scenario: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
 
 /// Run the real binary's `probe --plan -` in namespace `ns`.
 fn probe_in(ns: &str, plan: &ProbePlan) -> TargetReport {
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns,
-            env!("CARGO_BIN_EXE_kubectl-acmecheck"),
-            "probe",
-            "--plan",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(plan).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "probe in {ns} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut report: ProbeReport = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = serde_json::to_string(plan).unwrap();
+    let out = cli::probe_in(env!("CARGO_BIN_EXE_kubectl-acmecheck"), ns, &plan);
+    let mut report: ProbeReport = serde_json::from_str(&out).unwrap();
     assert_eq!(report.targets.len(), 1);
     report.targets.remove(0)
 }

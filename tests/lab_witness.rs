@@ -13,109 +13,44 @@
 //!
 //! Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists them as ignored.
 
-use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, DEAD_RESOLVER_V4, EDGE_V4, Lab, REFUSING_RESOLVER_V4};
+use acmecheck_testkit::lab::cli::{self, LabCli, Run, verdicts};
+use acmecheck_testkit::lab::{DEAD_RESOLVER_V4, EDGE_V4, REFUSING_RESOLVER_V4};
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 const ATTEMPTS: u64 = 20;
 
-struct Setup {
-    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
-}
-
-fn setup(scenario: &str) -> Option<Setup> {
-    if lab::skip_without_root(scenario) {
-        return None;
-    }
-    let lab = lab::scenario(scenario, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    let kubelet = KubeletConfig {
-        start_delay: Duration::from_millis(20),
-        ..Default::default()
-    }
-    .image(DEFAULT_PROBE_IMAGE, BIN);
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet)).unwrap();
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Some(Setup {
-        api,
-        kubeconfig,
-        lab,
-    })
+/// The scenario with the API server's kubelet running the built binary as the probe pod.
+fn setup(scenario: &str) -> Option<LabCli> {
+    let kubelet = cli::probe_kubelet(DEFAULT_PROBE_IMAGE, BIN, Duration::from_millis(20));
+    LabCli::for_test(scenario, Some(kubelet))
 }
 
 /// `kubectl-acmecheck web -n shop -o json` in the client namespace, both vantages: the exit
 /// code and the report. No probe pod may be left, and the pod must have run.
-fn acmecheck(s: &Setup) -> (i32, Value) {
+fn acmecheck(s: &LabCli) -> Run {
     acmecheck_with(s, &[])
 }
 
 /// [`acmecheck`] with more arguments; with `--local-only` no pod may have run.
-fn acmecheck_with(s: &Setup, extra: &[&str]) -> (i32, Value) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", &s.lab.client, BIN])
-        .args(["web", "-n", "shop", "-o", "json", "--attempts"])
-        .arg(ATTEMPTS.to_string())
-        .args(extra)
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .env_remove("ACMECHECK_PROBE_IMAGE")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
-    let json: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+fn acmecheck_with(s: &LabCli, extra: &[&str]) -> Run {
+    let attempts = ATTEMPTS.to_string();
+    let mut args = vec!["web", "-n", "shop", "-o", "json", "--attempts", &attempts];
+    args.extend_from_slice(extra);
+    let r = s.run(BIN, &args);
     let local_only = extra.contains(&"--local-only");
     assert_eq!(
-        json["inCluster"]["state"] == "ran",
+        r.json["inCluster"]["state"] == "ran",
         !local_only,
-        "{stderr}: {:#}",
-        json["inCluster"]
+        "{}: {:#}",
+        r.stderr,
+        r.json["inCluster"]
     );
-    let left: Vec<Value> = s
-        .api
-        .list("v1", "Pod")
-        .into_iter()
-        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-acmecheck")
-        .collect();
+    let left = s.managed(&[("v1", "Pod")]);
     assert!(left.is_empty(), "probe pod left behind: {left:#?}");
-    (code, json)
-}
-
-fn findings(json: &Value) -> &Vec<Value> {
-    json["certificates"][0]["findings"].as_array().unwrap()
-}
-
-fn errors(json: &Value) -> Vec<&str> {
-    findings(json)
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .filter_map(|f| f["code"].as_str())
-        .collect()
-}
-
-fn vantage<'a>(json: &'a Value, which: &str) -> &'a Value {
-    &json["certificates"][0]["challenges"][0]["vantages"][which]
-}
-
-fn verdicts(v: &Value) -> (&str, &str) {
-    (
-        v["verdicts"]["selfCheck"]["outcome"].as_str().unwrap_or(""),
-        v["verdicts"]["acme"]["outcome"].as_str().unwrap_or(""),
-    )
+    r
 }
 
 /// The same cluster objects and data planes, three resolvers on this machine.
@@ -138,10 +73,10 @@ fn this_machines_resolver_is_not_the_domains_dns() {
         ),
     ] {
         let Some(s) = setup(scenario) else { return };
-        let (code, json) = acmecheck(&s);
-        let all = findings(&json);
-        assert_eq!(code, 1, "{scenario}: {all:#?}");
-        let errs = errors(&json);
+        let r = acmecheck(&s);
+        let all = r.findings();
+        assert_eq!(r.code, 1, "{scenario}: {all:#?}");
+        let errs = r.error_codes();
         // The first finding is the data plane (the pod's direct probes prove it), never the
         // domain's DNS; no DNS finding at all comes from this machine's resolver.
         assert_eq!(
@@ -153,7 +88,7 @@ fn this_machines_resolver_is_not_the_domains_dns() {
             !errs.iter().any(|c| c.starts_with("DNS_")),
             "{scenario}: {errs:?}"
         );
-        let local = vantage(&json, "local");
+        let local = r.vantage("local");
         let health = &local["health"]["resolvers"][0];
         assert_eq!(health["state"], state, "{scenario}: {health:#}");
         let outside_missing = all.iter().find(|f| {
@@ -162,7 +97,7 @@ fn this_machines_resolver_is_not_the_domains_dns() {
                     t.contains("the outside view (the CA's side) of shop.example.test is missing")
                 })
         });
-        let inside = vantage(&json, "inCluster");
+        let inside = r.vantage("inCluster");
         assert_eq!(verdicts(inside), ("fail", "fail"), "{scenario}");
         match (resolver, class) {
             (Some(ns), Some(classes)) => {
@@ -200,11 +135,11 @@ fn the_controllers_timeout_outranks_a_passing_pod() {
     let Some(s) = setup("controller-only-timeout") else {
         return;
     };
-    let (code, json) = acmecheck(&s);
-    let all = findings(&json);
-    assert_eq!(code, 1, "{all:#?}");
+    let r = acmecheck(&s);
+    let all = r.findings();
+    assert_eq!(r.code, 1, "{all:#?}");
     for side in ["local", "inCluster"] {
-        assert_eq!(verdicts(vantage(&json, side)), ("pass", "pass"), "{side}");
+        assert_eq!(verdicts(r.vantage(side)), ("pass", "pass"), "{side}");
     }
     let first = &all[0];
     assert_eq!(first["code"], "SELFCHECK_EGRESS_BLOCKED", "{all:#?}");
@@ -248,15 +183,15 @@ fn without_the_pod_a_dead_resolver_here_says_nothing_about_the_domain() {
     let Some(s) = setup("no-resolver-here") else {
         return;
     };
-    let (code, json) = acmecheck_with(&s, &["--local-only"]);
-    let all = findings(&json);
-    assert_eq!(code, 1, "{all:#?}");
+    let r = acmecheck_with(&s, &["--local-only"]);
+    let all = r.findings();
+    assert_eq!(r.code, 1, "{all:#?}");
     assert!(
         !all.iter()
             .any(|f| f["code"].as_str().is_some_and(|c| c.starts_with("DNS_"))),
         "{all:#?}"
     );
-    assert_eq!(verdicts(vantage(&json, "local")), ("unknown", "unknown"));
+    assert_eq!(verdicts(r.vantage("local")), ("unknown", "unknown"));
     let first = &all[0];
     assert_eq!(first["severity"], "error", "{all:#?}");
     let summary = first["summary"].as_str().unwrap();

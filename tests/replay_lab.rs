@@ -11,12 +11,11 @@
 //! Scenarios: testkit/src/lab/replay.rs. Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo
 //! lists them as ignored.
 
-use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, Lab};
+use acmecheck_testkit::lab::cli::{self, LabCli, Run};
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,99 +31,40 @@ const KINDS: &[(&str, &str)] = &[
     ("gateway.networking.k8s.io/v1", "HTTPRoute"),
 ];
 
-struct Setup {
-    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
-}
-
-fn setup(scenario: &str) -> Option<Setup> {
+fn setup(scenario: &str) -> Option<LabCli> {
     setup_with(scenario, Duration::from_millis(20))
 }
 
 /// `setup` with pods that stay ContainerCreating for `start_delay`.
-fn setup_with(scenario: &str, start_delay: Duration) -> Option<Setup> {
-    if lab::skip_without_root(scenario) {
-        return None;
-    }
-    let lab = lab::scenario(scenario, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    let kubelet = KubeletConfig {
-        start_delay,
-        ..Default::default()
-    }
-    .image(DEFAULT_PROBE_IMAGE, BIN);
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet)).unwrap();
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Some(Setup {
-        api,
-        kubeconfig,
-        lab,
-    })
+fn setup_with(scenario: &str, start_delay: Duration) -> Option<LabCli> {
+    let kubelet = cli::probe_kubelet(DEFAULT_PROBE_IMAGE, BIN, start_delay);
+    LabCli::for_test(scenario, Some(kubelet))
 }
 
-struct Run {
-    code: i32,
-    json: Value,
-    stderr: String,
+/// `args` plus `-o json`, attempts, a short route wait.
+fn with_options<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json", "--attempts", ATTEMPTS, "--replay-wait", "3s"]);
+    all
 }
 
 /// The CLI in the client namespace with `args` (plus `-o json`, attempts, a short route wait).
-fn command(s: &Setup, args: &[&str]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", &s.lab.client, BIN])
-        .args(args)
-        .args(["-o", "json", "--attempts", ATTEMPTS, "--replay-wait", "3s"])
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .env_remove("ACMECHECK_PROBE_IMAGE");
-    c
+fn command(s: &LabCli, args: &[&str]) -> Command {
+    s.command(BIN, &with_options(args))
 }
 
-fn run(s: &Setup, args: &[&str]) -> Run {
-    s.api.clear_requests();
-    let out = command(s, args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    let r = Run { code, json, stderr };
+fn run(s: &LabCli, args: &[&str]) -> Run {
+    let r = s.run(BIN, &with_options(args));
     never_silent(&r);
     nothing_left(s);
     r
 }
 
-/// Objects with the tool's label, of every kind it creates, in every namespace.
-fn leftovers(api: &FakeApi) -> Vec<String> {
-    KINDS
-        .iter()
-        .flat_map(|(av, kind)| {
-            api.list(av, kind)
-                .into_iter()
-                .filter(|o| {
-                    o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-acmecheck"
-                })
-                .map(move |o| {
-                    format!(
-                        "{kind} {}/{}",
-                        o["metadata"]["namespace"].as_str().unwrap_or(""),
-                        o["metadata"]["name"].as_str().unwrap_or("")
-                    )
-                })
-        })
-        .collect()
-}
-
 /// Nothing of any kind is left (a pod being deleted goes within seconds).
-fn nothing_left(s: &Setup) {
+fn nothing_left(s: &LabCli) {
     let until = Instant::now() + Duration::from_secs(15);
     loop {
-        let left = leftovers(&s.api);
+        let left = s.managed(KINDS);
         if left.is_empty() {
             return;
         }
@@ -155,37 +95,18 @@ fn never_silent(r: &Run) {
     if r.code == 0 {
         assert!(failing.is_empty(), "exit 0 with {failing:?}: {:#}", r.json);
         assert!(
-            error_codes(r).is_empty(),
+            r.error_codes().is_empty(),
             "exit 0 with errors: {:?}",
-            error_codes(r)
+            r.error_codes()
         );
     }
     if !failing.is_empty() {
         assert_eq!(r.code, 1, "{failing:?} without exit 1");
         assert!(
-            !error_codes(r).is_empty(),
+            !r.error_codes().is_empty(),
             "{failing:?} without an error finding"
         );
     }
-}
-
-fn findings(r: &Run) -> &Vec<Value> {
-    r.json["certificates"][0]["findings"].as_array().unwrap()
-}
-
-fn error_codes(r: &Run) -> Vec<String> {
-    findings(r)
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .filter_map(|f| f["code"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn first_error(r: &Run) -> &Value {
-    findings(r)
-        .iter()
-        .find(|f| f["severity"] == "error")
-        .unwrap_or_else(|| panic!("no error finding: {:#}", r.json))
 }
 
 fn replay(r: &Run) -> &Value {
@@ -200,7 +121,7 @@ fn stand_in(r: &Run) -> String {
         .to_owned()
 }
 
-fn requests(s: &Setup) -> Vec<String> {
+fn requests(s: &LabCli) -> Vec<String> {
     s.api
         .requests()
         .into_iter()
@@ -235,10 +156,11 @@ fn replaying_the_founding_incident_names_mixed_backends() {
     assert_eq!(replay(&r)["state"], "ran", "{}", r.stderr);
     assert_eq!(replay(&r)["propagation"]["finished"], true);
     let name = stand_in(&r);
-    let first = first_error(&r);
-    assert_eq!(first["code"], "MIXED_BACKENDS", "{:#?}", findings(&r));
+    let first = r.first_error();
+    assert_eq!(first["code"], "MIXED_BACKENDS", "{:#?}", r.findings());
     assert_eq!(first["challenge"], name.as_str());
-    let ca = findings(&r)
+    let ca = r
+        .findings()
         .iter()
         .find(|f| f["code"] == "CA_REJECTED")
         .expect("the CA's old rejection");
@@ -292,13 +214,14 @@ fn replaying_all_traffic_to_the_wrong_data_plane_names_the_gateway() {
     let r = run(&s, &["web", "-n", "shop", "--replay"]);
     assert_eq!(r.code, 1);
     let name = stand_in(&r);
-    let first = first_error(&r);
-    assert_eq!(first["code"], "WRONG_DATA_PLANE", "{:#?}", findings(&r));
+    let first = r.first_error();
+    assert_eq!(first["code"], "WRONG_DATA_PLANE", "{:#?}", r.findings());
     assert_eq!(first["challenge"], name.as_str());
     let evidence = first["evidence"].to_string();
     assert!(evidence.contains("gateway infra/public"), "{evidence}");
     assert!(evidence.contains("ingress-nginx"), "{evidence}");
-    let ca = findings(&r)
+    let ca = r
+        .findings()
         .iter()
         .find(|f| f["code"] == "CA_REJECTED")
         .unwrap();
@@ -306,11 +229,11 @@ fn replaying_all_traffic_to_the_wrong_data_plane_names_the_gateway() {
     // The route never served the key from outside: said, not hidden.
     assert_eq!(replay(&r)["propagation"]["finished"], false);
     assert!(
-        findings(&r)
+        r.findings()
             .iter()
             .any(|f| f["code"] == "NOT_CHECKED" && f["severity"] == "warning"),
         "{:#?}",
-        findings(&r)
+        r.findings()
     );
 }
 
@@ -321,7 +244,7 @@ fn a_healthy_preflight_exits_0() {
         return;
     };
     let r = run(&s, &["preflight", "ingress/web", "-n", "shop"]);
-    assert_eq!(r.code, 0, "{:#?}\n{}", findings(&r), r.stderr);
+    assert_eq!(r.code, 0, "{:#?}\n{}", r.findings(), r.stderr);
     assert_eq!(replay(&r)["state"], "ran");
     assert_eq!(replay(&r)["preflight"], true);
     assert_eq!(replay(&r)["standIns"][0]["dnsName"], "shop.example.test");
@@ -343,12 +266,12 @@ fn a_preflight_through_an_ingress_class_nobody_serves() {
     };
     let r = run(&s, &["preflight", "ingress/web", "-n", "shop"]);
     assert_eq!(r.code, 1);
-    let first = first_error(&r);
+    let first = r.first_error();
     assert_eq!(
         first["code"],
         "INGRESS_CLASS_UNSERVED",
         "{:#?}",
-        findings(&r)
+        r.findings()
     );
     assert!(
         first["summary"].as_str().unwrap().contains("\"traefik\""),
@@ -376,12 +299,12 @@ fn a_preflight_of_an_httproute_the_gateway_does_not_allow() {
         ],
     );
     assert_eq!(r.code, 1);
-    let first = first_error(&r);
+    let first = r.first_error();
     assert_eq!(
         first["code"],
         "HTTPROUTE_NOT_ATTACHED",
         "{:#?}",
-        findings(&r)
+        r.findings()
     );
     assert!(
         first["summary"]
@@ -418,7 +341,8 @@ fn without_create_on_ingresses_the_run_goes_on_without_replay() {
         r.stderr
     );
     assert_eq!(replay(&r)["state"], "forbidden");
-    let nc = findings(&r)
+    let nc = r
+        .findings()
         .iter()
         .find(|f| f["code"] == "NOT_CHECKED")
         .expect("the replay that did not run is said");
@@ -430,7 +354,7 @@ fn without_create_on_ingresses_the_run_goes_on_without_replay() {
             .contains("kubectl create role acmecheck-replay"),
         "{nc:#}"
     );
-    assert_eq!(first_error(&r)["code"], "CA_REJECTED");
+    assert_eq!(r.first_error()["code"], "CA_REJECTED");
     // No stand-in, so nothing was probed: the failed challenge has no probe report.
     assert_eq!(
         r.json["certificates"][0]["challenges"]

@@ -28,6 +28,9 @@ const ROOT_ENTRY_POINTS: &[&str] = &[
     "Lab::new",
     "lab::scenario",
     "Netns::create",
+    // testkit/src/lab/cli.rs: builds the lab scenario (for_test also does the root check).
+    "LabCli::start",
+    "LabCli::for_test",
 ];
 
 /// One `fn` of a file: its name, whether it is a test, whether it carries the mark, its body.

@@ -24,15 +24,12 @@
 //!
 //! Needs root (network namespaces); skips loudly with ACMECHECK_SKIP_ROOT_TESTS=1.
 
-use acmecheck_testkit::gobuild;
-use acmecheck_testkit::lab::{self, Lab, agreement};
+use acmecheck_testkit::lab::{self, Lab, agreement, cli, selfcheck};
 use kubectl_acmecheck::evidence::{CertificateEvidence, ClusterEvidence};
 use kubectl_acmecheck::gather::{self, Snapshot};
 use kubectl_acmecheck::probe::plan::*;
 use kubectl_acmecheck::probe::targets::in_cluster_plan;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Reference rounds for a deterministic forecast (25 checks).
@@ -55,28 +52,9 @@ fn evidence(scenario: &str) -> (Vec<CertificateEvidence>, ClusterEvidence) {
 
 /// The engine (the real binary's `probe --plan -`) in the cluster namespace.
 fn tool(lab: &Lab, plan: &ProbePlan) -> TargetReport {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &lab.cluster])
-        .arg(env!("CARGO_BIN_EXE_kubectl-acmecheck"))
-        .args(["probe", "--plan", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(plan).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "probe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut report: ProbeReport = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = serde_json::to_string(plan).unwrap();
+    let out = cli::probe_in(env!("CARGO_BIN_EXE_kubectl-acmecheck"), &lab.cluster, &plan);
+    let mut report: ProbeReport = serde_json::from_str(&out).unwrap();
     report.targets.remove(0)
 }
 
@@ -91,28 +69,9 @@ struct Reference {
 /// `rounds` rounds of the Go reference in the cluster namespace, with the plan's resolver,
 /// proxy environment and User-Agent.
 fn reference(lab: &Lab, plan: &ProbePlan, rounds: u32) -> Reference {
-    let bin = gobuild::build("selfcheck").unwrap_or_else(|e| panic!("{e:#}"));
     let t = &plan.targets[0];
     let o = &plan.options;
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &lab.cluster])
-        .arg(&bin)
-        .args(["-url", &t.url, "-key", &t.expected_key])
-        .args(["-rounds", &rounds.to_string(), "-sleep", "0s"])
-        .args(["-timeout", &format!("{}ms", o.timeout_ms)])
-        .args(["-nameservers", &o.nameservers.join(",")])
-        .args(["-user-agent", &o.user_agent]);
-    for name in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "REQUEST_METHOD",
-    ] {
-        cmd.env_remove(name);
-    }
+    let mut env = Vec::new();
     if let Some(p) = &o.proxy {
         for (name, v) in [
             ("HTTP_PROXY", &p.http),
@@ -120,10 +79,20 @@ fn reference(lab: &Lab, plan: &ProbePlan, rounds: u32) -> Reference {
             ("NO_PROXY", &p.no_proxy),
         ] {
             if let Some(v) = v {
-                cmd.env(name, v);
+                env.push((name.to_owned(), v.clone()));
             }
         }
     }
+    let settings = selfcheck::Settings {
+        url: t.url.clone(),
+        key: t.expected_key.clone(),
+        nameservers: o.nameservers.join(","),
+        env,
+        user_agent: o.user_agent.clone(),
+    };
+    let timeout = format!("{}ms", o.timeout_ms);
+    let mut cmd = selfcheck::reference_command(&lab.cluster, &settings, rounds, &timeout)
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),

@@ -167,7 +167,7 @@ impl Retry {
     /// Seconds from `now` to the end of the wait: negative once it has ended. None when either
     /// time is unknown (diagnosis gets "now" as evidence: `ClusterEvidence::now`).
     pub fn seconds_left(&self, now: Option<i64>) -> Option<i64> {
-        Some(reason::when::unix_seconds(self.at.as_deref()?)? - now?)
+        Some(crate::time::unix_seconds(self.at.as_deref()?)? - now?)
     }
 }
 
@@ -205,33 +205,14 @@ pub fn backoff(cert: &CertificateEvidence) -> Option<Retry> {
         2u64.saturating_pow(u32::try_from(attempts - 1).unwrap_or(u32::MAX))
             .min(32)
     };
-    let at = reason::when::unix_seconds(&last_failure).map(|t| rfc3339(t + hours as i64 * 3600));
+    let at = crate::time::unix_seconds(&last_failure)
+        .map(|t| crate::time::rfc3339(t + hours as i64 * 3600));
     Some(Retry {
         last_failure,
         attempts,
         hours,
         at,
     })
-}
-
-/// RFC 3339 UTC for seconds since 1970 (civil from days, Howard Hinnant's algorithm).
-fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -568,7 +568,7 @@ pub fn is_ready(c: &super::types::Certificate) -> bool {
 /// else this machine's clock.
 pub(super) fn unix_now() -> Option<i64> {
     if let Some(t) = std::env::var_os("ACMECHECK_NOW") {
-        return t.to_str().and_then(crate::reason::when::unix_seconds);
+        return t.to_str().and_then(crate::time::unix_seconds);
     }
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

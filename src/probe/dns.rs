@@ -213,18 +213,9 @@ pub async fn resolve(name: &str, source: &Source, role: &str) -> ResolverAnswer 
 /// its errors (`lookup <host> on <server>: no such host`), also when cert-manager's own
 /// `Resolver.Dial` sends the query elsewhere.
 pub fn system_server() -> String {
-    std::fs::read_to_string("/etc/resolv.conf")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let mut w = l.split_whitespace();
-                (w.next() == Some("nameserver"))
-                    .then(|| w.next())
-                    .flatten()
-                    .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
-                    .map(|ip| SocketAddr::new(ip, 53).to_string())
-            })
-        })
+    system_servers()
+        .into_iter()
+        .next()
         .unwrap_or_else(|| "127.0.0.1:53".to_owned())
 }
 

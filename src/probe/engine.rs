@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Run a plan to completion. Never fails: what could not be done is recorded in the report.
@@ -27,7 +27,7 @@ pub async fn run_plan_counting(
     done: &std::sync::atomic::AtomicUsize,
 ) -> ProbeReport {
     let started = Instant::now();
-    let started_at = rfc3339(SystemTime::now());
+    let started_at = crate::time::rfc3339(crate::time::now_unix());
     let opts = &plan.options;
     let permits = Arc::new(Semaphore::new(opts.concurrency.clamp(1, 1024) as usize));
     let ledger = Ledger::new(opts.budget);
@@ -572,29 +572,6 @@ fn sanitize(b: &[u8]) -> String {
         .collect()
 }
 
-/// RFC 3339 UTC timestamp without a date crate (days-from-civil inverse, Howard Hinnant).
-fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,13 +589,6 @@ mod tests {
         assert_eq!(ca_timeout(CaProfile::Private, ten), ten);
         let short = Duration::from_millis(1500);
         assert_eq!(ca_timeout(CaProfile::Letsencrypt, short), short);
-    }
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_845_071);
-        assert_eq!(rfc3339(t), "2026-11-28T05:51:11Z");
     }
 
     #[test]

@@ -142,6 +142,11 @@ fn contains(block: &str, ip: IpAddr) -> bool {
     let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
         return false;
     };
+    bits <= if net.is_ipv4() { 32 } else { 128 } && cidr_contains(net, bits, ip)
+}
+
+/// Whether `ip` lies in `net`/`bits` (of the same family; `bits` at most 32 or 128).
+pub(super) fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
             let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);

@@ -43,26 +43,19 @@ impl Day {
         Ok(Day { year, month, day })
     }
 
-    /// The UTC day of a Unix time (days-from-civil inverse, Howard Hinnant's algorithm).
+    /// The UTC day of a Unix time.
     pub fn from_unix(secs: i64) -> Day {
-        let z = secs.div_euclid(86_400) + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Day { year, month, day }
+        let (year, month, day) = crate::time::civil(secs);
+        Day {
+            year: i32::try_from(year).unwrap_or(i32::MAX),
+            month,
+            day,
+        }
     }
 
     /// Today (UTC) from the system clock.
     pub fn today() -> Day {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()) as i64;
-        Day::from_unix(secs)
+        Day::from_unix(crate::time::now_unix())
     }
 }
 

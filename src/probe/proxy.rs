@@ -14,6 +14,7 @@
 //!   no port) matches nothing, as in Go.
 
 use super::http::Url;
+use super::iana::cidr_contains;
 use super::plan::ProxySettings;
 use std::net::IpAddr;
 
@@ -175,20 +176,6 @@ fn use_proxy(no_proxy: &str, url: &Url) -> bool {
                 && (p.is_empty() || *p == port)
         }
     })
-}
-
-fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
-    }
 }
 
 /// The proxy Go's `http.ProxyFromEnvironment` sends `url` through under these settings.

@@ -15,6 +15,7 @@
 //!   is at most a cycle away.
 
 use crate::evidence::ChallengeEvidence;
+use crate::time::unix_seconds;
 
 /// cert-manager's default `--dns01-check-retry-period` (it sets the HTTP-01 retry too).
 pub const DEFAULT_RETRY_SECS: i64 = 10;
@@ -132,33 +133,6 @@ fn go_duration_secs(v: &str) -> Option<i64> {
     Some(total_ms / 1000)
 }
 
-/// Seconds since 1970 of an RFC 3339 UTC time (`2026-11-28T05:03:00Z`, fraction and `Z` or
-/// `+00:00` allowed); None for anything else.
-pub fn unix_seconds(t: &str) -> Option<i64> {
-    let (date, time) = t.split_once(['T', 't'])?;
-    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time
-        .strip_suffix(['Z', 'z'])
-        .or_else(|| time.strip_suffix("+00:00"))?;
-    let mut hms = time.splitn(3, ':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let min: i64 = hms.next()?.parse().ok()?;
-    let sec: i64 = hms.next()?.split('.').next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + min * 60 + sec)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +194,5 @@ mod tests {
             [ago(8), ago(180), ago(3 * 3600), ago(5 * 86_400)],
             ["8 s", "3 min", "3 h", "5 days"]
         );
-        assert_eq!(unix_seconds("1970-01-01T00:01:00Z"), Some(60));
-        assert_eq!(unix_seconds("yesterday"), None);
     }
 }

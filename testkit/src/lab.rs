@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 pub mod agreement;
+pub mod cli;
 mod cluster;
 mod fidelity;
 mod never_silent;

@@ -139,7 +139,7 @@ mod tests {
     use super::*;
     use crate::diagnose::certificate::tests::{codes, findings};
     use crate::diagnose::testdata::{ch, stuck, stuck_with_controller};
-    use crate::reason::when::unix_seconds;
+    use crate::time::unix_seconds;
 
     #[test]
     fn ca_rejection_and_backoff() {

@@ -1,6 +1,8 @@
 //! The CA's validation: Let's Encrypt (Boulder), Pebble, or a private ACME server.
 
-use super::selfcheck::{Lookup, describe_order, go_order, go_pass, lookups, primary_addresses};
+use super::selfcheck::{
+    Lookup, describe_order, go_order, go_orders, go_pass, lookups, primary_addresses,
+};
 use super::{
     Burst, apply_rotation, dial_failures, frac, joint_rotation, likeliest_failure, no_ipv6_here,
     outcome, over_dns_rotation, pebble_probability, quorum_probability, rotation_period,
@@ -387,13 +389,7 @@ fn private(t: &TargetReport) -> Verdict {
             ..Default::default()
         };
     }
-    let orders: Vec<Option<Vec<&AddressReport>>> = looks
-        .iter()
-        .map(|l| match l {
-            Lookup::Addrs(v) => Some(go_order(v)),
-            Lookup::Failed(_) => None,
-        })
-        .collect();
+    let orders = go_orders(&looks);
     let p = orders
         .iter()
         .map(|o| o.as_ref().map_or(0.0, |v| go_pass(v, false)))

@@ -86,6 +86,17 @@ pub(super) fn source_of(a: &AddressReport) -> Option<IpAddr> {
         .or_else(|| a.address.parse().ok())
 }
 
+/// Each lookup's addresses in Go's order from this vantage; None for a failed lookup.
+pub(super) fn go_orders<'a>(looks: &[Lookup<'a>]) -> Vec<Option<Vec<&'a AddressReport>>> {
+    looks
+        .iter()
+        .map(|l| match l {
+            Lookup::Addrs(v) => Some(go_order(v)),
+            Lookup::Failed(_) => None,
+        })
+        .collect()
+}
+
 /// `addrs` in Go's order from this vantage.
 pub(super) fn go_order<'a>(addrs: &[&'a AddressReport]) -> Vec<&'a AddressReport> {
     let mut v: Vec<(IpAddr, Option<IpAddr>, &AddressReport)> = addrs
@@ -200,13 +211,7 @@ pub fn self_check(t: &TargetReport, in_cluster: bool) -> Verdict {
             ..Default::default()
         };
     }
-    let orders: Vec<Option<Vec<&AddressReport>>> = looks
-        .iter()
-        .map(|l| match l {
-            Lookup::Addrs(v) => Some(go_order(v)),
-            Lookup::Failed(_) => None,
-        })
-        .collect();
+    let orders = go_orders(&looks);
     let slots: Vec<f64> = orders
         .iter()
         .map(|o| o.as_ref().map_or(0.0, |v| go_pass(v, true)))

@@ -359,14 +359,23 @@ impl Lab {
     }
 }
 
-/// Run one round of `testkit/go/selfcheck` in namespace `ns`.
-pub fn run_round(ns: &str, s: &Settings) -> Result<Round> {
+/// `testkit/go/selfcheck` in namespace `ns` with `s`: `rounds` rounds without cert-manager's
+/// 2 s sleeps, `timeout` (a Go duration) per request, and of the proxy environment only what
+/// `s.env` sets.
+pub fn reference_command(ns: &str, s: &Settings, rounds: u32, timeout: &str) -> Result<Command> {
     let bin = crate::gobuild::build("selfcheck")?;
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns])
         .arg(&bin)
         .args(["-url", &s.url, "-key", &s.key])
-        .args(["-rounds", "1", "-sleep", "0s", "-timeout", ROUND_TIMEOUT])
+        .args([
+            "-rounds",
+            &rounds.to_string(),
+            "-sleep",
+            "0s",
+            "-timeout",
+            timeout,
+        ])
         .args(["-nameservers", &s.nameservers, "-user-agent", &s.user_agent]);
     for name in [
         "HTTP_PROXY",
@@ -382,6 +391,12 @@ pub fn run_round(ns: &str, s: &Settings) -> Result<Round> {
     for (k, v) in &s.env {
         cmd.env(k, v);
     }
+    Ok(cmd)
+}
+
+/// Run one round of `testkit/go/selfcheck` in namespace `ns`.
+pub fn run_round(ns: &str, s: &Settings) -> Result<Round> {
+    let mut cmd = reference_command(ns, s, 1, ROUND_TIMEOUT)?;
     let out = cmd
         .output()
         .context("running the reference self check (testkit/go/selfcheck)")?;

@@ -88,28 +88,9 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
     Ok(true)
 }
 
-/// RFC 3339 UTC for `secs` before now (civil from days, Howard Hinnant's algorithm).
+/// RFC 3339 UTC for `secs` before now.
 pub fn rfc3339_ago(secs: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let t = now.saturating_sub(secs) as i64;
-    let (days, rem) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::fakeapi::rfc3339(crate::fakeapi::now_secs().saturating_sub(secs))
 }
 
 #[cfg(test)]
