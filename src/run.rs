@@ -217,12 +217,21 @@ pub fn stage_options(
 /// SIGINT and SIGTERM are caught from the start: the run stops, deletes the probe pod and the
 /// replay's stand-ins it created (or is creating), and exits 130 or 143.
 pub async fn execute(cli: &Cli) -> Result<i32, UserError> {
+    with_signals(async |tracker: &Tracker| diagnose_and_report(cli, tracker).await).await
+}
+
+/// Run `work` with SIGINT and SIGTERM caught from the start: on a signal the work stops, what
+/// it created (tracked by the [`Tracker`] it is given) is deleted, and the exit code is 130 or
+/// 143. Every subcommand that creates objects runs through here.
+pub async fn with_signals(
+    work: impl AsyncFnOnce(&Tracker) -> Result<i32, UserError>,
+) -> Result<i32, UserError> {
     let mut signals = Signals::install().map_err(|e| {
         UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
     })?;
     let tracker = Tracker::default();
     tokio::select! {
-        r = diagnose_and_report(cli, &tracker) => r,
+        r = work(&tracker) => r,
         sig = signals.recv() => Ok(interrupted(sig, &tracker).await),
     }
 }

@@ -18,10 +18,7 @@ use crate::error::UserError;
 use crate::evidence::CertificateEvidence;
 use crate::gather;
 use crate::probe::plan::Budget;
-use crate::probe::pod::{
-    self,
-    lifecycle::{Signals, Tracker},
-};
+use crate::probe::pod::{self, lifecycle::Tracker};
 use crate::replay::{self, ReplayInput, stage};
 use crate::report::renewals::{self as rr, CheckedBy, NameInput};
 use crate::run::{ProbeSettings, Probes, print_stdout, stage_options, use_color};
@@ -30,14 +27,7 @@ use select::{How, NamePlan};
 /// Everything `kubectl acmecheck renewals` does. Returns the exit code. SIGINT and SIGTERM
 /// delete what the run created, as for a diagnosis.
 pub async fn execute(cli: &Cli, args: &RenewalsArgs) -> Result<i32, UserError> {
-    let mut signals = Signals::install().map_err(|e| {
-        UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
-    })?;
-    let tracker = Tracker::default();
-    tokio::select! {
-        r = run(cli, args, &tracker) => r,
-        sig = signals.recv() => Ok(crate::run::interrupted(sig, &tracker).await),
-    }
+    crate::run::with_signals(async |tracker: &Tracker| run(cli, args, tracker).await).await
 }
 
 fn check(args: &RenewalsArgs) -> Result<(), UserError> {

@@ -3,14 +3,11 @@
 //! Ingress/Gateway, its issuer, the cluster) → replay (stand-ins) → probe (both vantages) →
 //! diagnose → report — with the stand-ins deleted on every path. Exit codes as for a diagnosis.
 
-use super::{ProbeSettings, interrupted, print_stdout, probe_and_report, render, use_color};
+use super::{ProbeSettings, print_stdout, probe_and_report, render, use_color};
 use crate::cli::{Cli, PreflightArgs};
 use crate::error::UserError;
 use crate::gather::{self, preflight};
-use crate::probe::pod::{
-    self,
-    lifecycle::{Signals, Tracker},
-};
+use crate::probe::pod::{self, lifecycle::Tracker};
 use crate::replay::{self, ReplayInput, stage};
 
 /// The command line that runs this pre-flight again (for the report).
@@ -54,14 +51,7 @@ fn check(cli: &Cli, args: &PreflightArgs) -> Result<(), UserError> {
 /// Everything `kubectl acmecheck preflight` does. Returns the exit code. SIGINT and SIGTERM
 /// delete what the run created, as for a diagnosis.
 pub async fn execute(cli: &Cli, args: &PreflightArgs) -> Result<i32, UserError> {
-    let mut signals = Signals::install().map_err(|e| {
-        UserError::new("cannot install the SIGINT/SIGTERM handlers").why(e.to_string())
-    })?;
-    let tracker = Tracker::default();
-    tokio::select! {
-        r = run(cli, args, &tracker) => r,
-        sig = signals.recv() => Ok(interrupted(sig, &tracker).await),
-    }
+    crate::run::with_signals(async |tracker: &Tracker| run(cli, args, tracker).await).await
 }
 
 async fn run(cli: &Cli, args: &PreflightArgs, tracker: &Tracker) -> Result<i32, UserError> {
