@@ -11,6 +11,7 @@
 //! Exit code: 1 when a Certificate is at risk (or, with `--strict`, unknown), 0 otherwise, 2
 //! when the check could not run.
 
+mod progress;
 pub mod select;
 
 use crate::cli::{Cli, OutputFormat, RenewalsArgs};
@@ -21,7 +22,7 @@ use crate::probe::plan::Budget;
 use crate::probe::pod::{self, lifecycle::Tracker};
 use crate::replay::{self, ReplayInput, stage};
 use crate::report::renewals::{self as rr, CheckedBy, NameInput};
-use crate::run::{ProbeSettings, Probes, print_stdout, stage_options, use_color};
+use crate::run::{ProbeSettings, print_stdout, stage_options, use_color};
 use select::{How, NamePlan};
 
 /// Everything `kubectl acmecheck renewals` does. Returns the exit code. SIGINT and SIGTERM
@@ -136,56 +137,6 @@ fn dry_run(
     out
 }
 
-/// Both vantages, as a diagnosis probes them (one probe pod for every name), with a progress
-/// line on stderr when it is a terminal: names probed from this machine out of all.
-async fn probe_with_progress(
-    client: &kube::Client,
-    certs: &[CertificateEvidence],
-    cluster: &crate::evidence::ClusterEvidence,
-    settings: &ProbeSettings,
-    tracker: &Tracker,
-    run_id: &str,
-) -> Probes {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let done = AtomicUsize::new(0);
-    let plan = crate::probe::targets::local_plan_with(certs, cluster, &settings.plan);
-    let total = plan.as_ref().map_or(0, |p| p.targets.len());
-    let local = async {
-        let mut probes = Probes {
-            enabled: true,
-            ..Default::default()
-        };
-        if let Some(plan) = &plan {
-            for t in crate::probe::run_plan_counting(plan, &done).await.targets {
-                probes.local.insert(t.id.clone(), t);
-            }
-        }
-        probes
-    };
-    let pod = crate::run::probe_in_cluster(client, certs, cluster, settings, tracker, run_id);
-    let mut progress = crate::probe::pod::lifecycle::Progress::new();
-    let both = async { tokio::join!(local, pod) };
-    tokio::pin!(both);
-    let (mut probes, in_cluster) = loop {
-        progress.show(&format!(
-            "renewals: {}/{total} names probed from this machine{}",
-            done.load(Ordering::Relaxed),
-            if settings.local_only {
-                ""
-            } else {
-                "; the probe pod probes them from inside the cluster"
-            }
-        ));
-        tokio::select! {
-            r = &mut both => break r,
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
-        }
-    };
-    progress.clear();
-    probes.in_cluster = in_cluster;
-    probes
-}
-
 /// Fresh connections per name and address first, more where its answers differ.
 pub const FIRST_PER_NAME: u32 = 4;
 pub const MORE_WHERE_ANSWERS_DIFFER: u32 = 16;
@@ -271,7 +222,8 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
     };
     // From here on nothing returns early: the stand-ins are deleted below on every path (and
     // by the tracker on a signal).
-    let probes = probe_with_progress(&client, &certs, &cluster, &settings, tracker, &run_id).await;
+    let probes =
+        progress::probe_with_progress(&client, &certs, &cluster, &settings, tracker, &run_id).await;
     let report = crate::run::with_solver_logs(&client, &mut certs, &mut cluster, &probes).await;
     running.finish().await;
     let names: Vec<Vec<NameInput>> = certs
