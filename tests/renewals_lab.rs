@@ -314,38 +314,57 @@ fn all_healthy_exits_0() {
     assert!(text.lines().all(|l| l.chars().count() <= 72), "{text}");
 }
 
-/// With --replay, a name without a live challenge gets a stand-in solver, probed with a token
-/// it serves: healthy → ok and exit 0; the name behind the wrong data plane → at risk, exit 1.
-/// Every stand-in is deleted. (One name per scenario: the lab has one solver address.)
+/// With --replay, every name without a live challenge gets a stand-in, probed with a token it
+/// serves — one shared stand-in (pod, Service, Ingress) for every name of the four
+/// Certificates in four namespaces: healthy → every certificate ok and exit 0; one name behind
+/// the wrong data plane → exactly that certificate at risk with WRONG_DATA_PLANE, exit 1.
+/// Every stand-in is deleted.
 #[test]
 #[cfg_attr(acmecheck_skip_root_tests, ignore = "needs root")]
-fn replay_proves_a_healthy_renewal_and_names_the_wrong_data_plane() {
-    for (scenario, code, verdict) in [
-        ("renewals-replay-healthy", 0, "ok"),
-        ("renewals-replay-wrong-plane", 1, "atRisk"),
+fn replay_proves_healthy_renewals_and_names_the_wrong_data_plane() {
+    for (scenario, code) in [
+        ("renewals-replay-healthy", 0),
+        ("renewals-replay-wrong-plane", 1),
     ] {
         let Some(s) = setup(scenario) else {
             return;
         };
-        let r = run(&s, &["-n", "shop", "--replay", "--replay-wait", "3s"]);
+        let r = run(&s, &["-A", "--replay", "--replay-wait", "3s"]);
         assert_eq!(r.code, code, "{scenario}: {:#}\n{}", r.json, r.stderr);
         assert_eq!(r.json["summary"]["mode"], "replay");
-        let web = cert(&r, "shop/web");
-        assert_eq!(web["verdict"], verdict, "{scenario}: {web:#}");
-        let name = &web["names"][0];
-        assert_eq!(name["checkedBy"], "replay", "{scenario}: {web:#}");
-        assert!(
-            name["challenge"]
-                .as_str()
-                .is_some_and(|c| c.starts_with("acmecheck-solver-")),
-            "{scenario}: {name:#}"
-        );
-        if code == 0 {
-            assert_eq!(name["selfCheck"], "pass", "{web:#}");
-            assert_eq!(name["ca"], "pass", "{web:#}");
-        } else {
-            assert_eq!(web["firstFinding"]["code"], "WRONG_DATA_PLANE", "{web:#}");
+        let expected: Vec<(String, String)> = ["api/api", "blog/blog", "docs/docs", "shop/web"]
+            .iter()
+            .map(|c| {
+                let v = if code == 1 && *c == "api/api" {
+                    "atRisk"
+                } else {
+                    "ok"
+                };
+                ((*c).to_owned(), v.to_owned())
+            })
+            .collect();
+        let mut got = verdicts(&r);
+        got.sort();
+        assert_eq!(got, expected, "{scenario}: {:#}", r.json);
+        let mut challenges = Vec::new();
+        for c in certs(&r) {
+            for name in c["names"].as_array().unwrap() {
+                assert_eq!(name["checkedBy"], "replay", "{scenario}: {c:#}");
+                let ch = name["challenge"].as_str().unwrap_or_default().to_owned();
+                assert!(ch.starts_with("acmecheck-solver-"), "{scenario}: {name:#}");
+                challenges.push(ch);
+                if c["verdict"] == "ok" {
+                    assert_eq!(name["selfCheck"], "pass", "{c:#}");
+                    assert_eq!(name["ca"], "pass", "{c:#}");
+                }
+            }
+            if c["verdict"] == "atRisk" {
+                assert_eq!(c["firstFinding"]["code"], "WRONG_DATA_PLANE", "{c:#}");
+            }
         }
+        challenges.sort();
+        challenges.dedup();
+        assert_eq!(challenges.len(), 5, "a challenge per name: {challenges:?}");
         let posts: Vec<String> = s
             .api
             .requests()
@@ -356,7 +375,19 @@ fn replay_proves_a_healthy_renewal_and_names_the_wrong_data_plane() {
         assert_eq!(
             posts.len(),
             4,
-            "stand-in pod, Service, Ingress + the probe pod: {posts:#?}"
+            "one shared stand-in (pod, Service, Ingress) + the probe pod: {posts:#?}"
+        );
+        assert!(
+            posts
+                .iter()
+                .all(|p| p.starts_with("/api/v1/namespaces/shop/")
+                    || p.starts_with("/apis/networking.k8s.io/v1/namespaces/shop/")),
+            "the run's namespace (the kubeconfig's): {posts:#?}"
+        );
+        assert!(
+            r.json.to_string().contains("served by a shared stand-in"),
+            "the report says so: {:#}",
+            r.json
         );
     }
 }

@@ -61,8 +61,15 @@ pub struct ReplayEvidence {
 pub struct StandInEvidence {
     pub dns_name: String,
     /// The pod, Service and Ingress/HTTPRoute share this name; it is also the name of the
-    /// stand-in's challenge in the report.
+    /// stand-in's challenge in the report unless [`StandInEvidence::challenge_name`] is set.
     pub object_name: String,
+    /// The stand-in's challenge in the report when one stand-in serves several names
+    /// (`renewals --replay`): `<object name>-<n>`. Empty: [`StandInEvidence::object_name`].
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub challenge_name: String,
+    /// Where its objects are, when not in the replay's namespace (a shared stand-in).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
     /// `Ingress` or `HTTPRoute`.
     pub route_kind: String,
     /// The issuer's solver it stands in for (index in `spec.acme.solvers`).
@@ -117,6 +124,26 @@ pub struct Propagation {
 impl ReplayEvidence {
     /// Is `challenge` (a challenge's name) one of this replay's stand-ins?
     pub fn is_stand_in(&self, challenge: &str) -> bool {
-        self.stand_ins.iter().any(|s| s.object_name == challenge)
+        self.stand_ins.iter().any(|s| s.challenge() == challenge)
+    }
+
+    /// The namespace of `s`'s objects.
+    pub fn namespace_of<'a>(&'a self, s: &'a StandInEvidence) -> &'a str {
+        if s.namespace.is_empty() {
+            &self.namespace
+        } else {
+            &s.namespace
+        }
+    }
+}
+
+impl StandInEvidence {
+    /// The name of the stand-in's challenge in the report.
+    pub fn challenge(&self) -> &str {
+        if self.challenge_name.is_empty() {
+            &self.object_name
+        } else {
+            &self.challenge_name
+        }
     }
 }

@@ -51,23 +51,63 @@ pub async fn attach(
     let fetched =
         futures::future::join_all(wanted.iter().map(|(ns, pod)| fetch(client, ns, pod))).await;
     for ((ns, pod), result) in wanted.iter().zip(fetched) {
-        let parsed = match result {
-            Ok((text, truncated)) => parse(ns, pod, &text, truncated),
+        let (parsed, result_text) = match result {
+            Ok((text, truncated)) => (parse(ns, pod, &text, truncated), Some((text, truncated))),
             Err(e) => {
                 unreadable.push(e);
                 continue;
             }
         };
-        for ch in certs.iter_mut().flat_map(|c| c.challenges.iter_mut()) {
-            if ch
-                .solver_pods
+        let owns = |ch: &crate::evidence::ChallengeEvidence| {
+            ch.solver_pods
                 .iter()
                 .any(|p| &p.namespace == ns && &p.name == pod)
-            {
-                ch.solver_log = Some(parsed.clone());
+        };
+        let shared = certs
+            .iter()
+            .flat_map(|c| c.challenges.iter())
+            .filter(|ch| owns(ch))
+            .count()
+            > 1;
+        for ch in certs.iter_mut().flat_map(|c| c.challenges.iter_mut()) {
+            if owns(ch) {
+                ch.solver_log = Some(if shared {
+                    let (text, truncated) = match &result_text {
+                        Some(t) => t,
+                        None => continue,
+                    };
+                    parse(
+                        ns,
+                        pod,
+                        &lines_for(text, &ch.dns_name, &ch.token),
+                        *truncated,
+                    )
+                } else {
+                    parsed.clone()
+                });
             }
         }
     }
+}
+
+/// A shared stand-in's log lines about one name: its own requests (that host; served or
+/// wrong-token lines for it only with its token or any token), and what concerns every name
+/// (requests for a host it does not serve, wrong base paths, health checks).
+fn lines_for(text: &str, host: &str, token: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let has = |msg: &str| line.contains(&format!("\"{msg}\""));
+            if has("got successful challenge request, writing key") {
+                value(line, "host").as_deref() == Some(host)
+                    && value(line, "token").as_deref() == Some(token)
+            } else if has("invalid token") || has("validating request") {
+                value(line, "host").as_deref() == Some(host)
+            } else {
+                true
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The value of `key` in a log line, in klog text (`key="v"`), old logr (`"key"="v"`) or JSON
@@ -238,5 +278,45 @@ I1128 09:00:04.000000       1 solver.go:106] "got successful challenge request, 
         let ev = parse("shop", "p", "\"invalid host\" host=\"a\u{1b}[31mb\"", false);
         assert_eq!(ev.invalid_hosts[0].0, "a[31mb");
         assert_eq!(parse("shop", "p", "garbage\nno quotes", true).requests, 0);
+    }
+
+    #[test]
+    fn a_shared_stand_ins_log_is_counted_per_name() {
+        let line = |msg: &str, host: &str, token: &str| {
+            format!(
+                r#"I1206 09:00:00.000000       1 solver.go:1] "{msg}" logger="cert-manager.acmesolver" host="{host}" path="/.well-known/acme-challenge/{token}" base_path="/.well-known/acme-challenge" token="{token}" headers={{}}"#
+            )
+        };
+        let ok = "got successful challenge request, writing key";
+        let log = [
+            line(ok, "a.example.test", "ta"),
+            line(ok, "a.example.test", "ta"),
+            line(ok, "b.example.test", "tb"),
+            line("invalid token", "a.example.test", "zz"),
+            line("invalid token", "b.example.test", "zz"),
+            line("invalid host", "10.0.0.1", "ta"),
+            line("responding OK to health check", "10.0.0.1", ""),
+        ]
+        .join("\n");
+        let a = parse("ops", "p", &lines_for(&log, "a.example.test", "ta"), false);
+        assert_eq!(
+            (
+                a.served,
+                a.invalid_tokens.len(),
+                a.invalid_hosts.len(),
+                a.health_checks
+            ),
+            (2, 1, 1, 1)
+        );
+        let b = parse("ops", "p", &lines_for(&log, "b.example.test", "tb"), false);
+        assert_eq!((b.served, b.requests), (1, 4));
+        // A second Certificate's token for the same host: not its successes.
+        let a2 = parse(
+            "ops",
+            "p",
+            &lines_for(&log, "a.example.test", "other"),
+            false,
+        );
+        assert_eq!(a2.served, 0);
     }
 }

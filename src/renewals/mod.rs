@@ -20,7 +20,8 @@ use crate::evidence::CertificateEvidence;
 use crate::gather;
 use crate::probe::plan::Budget;
 use crate::probe::pod::{self, lifecycle::Tracker};
-use crate::replay::{self, ReplayInput, stage};
+use crate::replay::pooled::{self, Planned};
+use crate::replay::{self, stage};
 use crate::report::renewals::{self as rr, CheckedBy, NameInput};
 use crate::run::{ProbeSettings, print_stdout, stage_options, use_color};
 use select::{How, NamePlan};
@@ -41,24 +42,39 @@ fn check(args: &RenewalsArgs) -> Result<(), UserError> {
     Ok(())
 }
 
-/// `--replay` creates one stand-in (pod, Service, route) per name without a live challenge:
-/// above `max` of them in one run it stops before creating anything (exit 2), so a cluster-wide
-/// replay never creates hundreds of objects.
-fn check_stand_ins(plans: &[Vec<NamePlan>], max: u32) -> Result<(), UserError> {
-    let n = plans
-        .iter()
-        .flatten()
-        .filter(|n| matches!(n.how, How::Check(_)))
-        .count();
+/// `--replay` creates shared stand-ins (a pod, a Service and an Ingress or HTTPRoute each, for
+/// every namespace × solver configuration): above `max` of them in one run it stops before
+/// creating anything (exit 2).
+fn check_stand_ins(planned: &Planned, max: u32) -> Result<(), UserError> {
+    let n = planned.pools.len();
     if n > usize::try_from(max).unwrap_or(usize::MAX) {
         return Err(UserError::new(format!(
             "--replay would create {n} stand-in solvers ({} objects), more than --max-stand-ins {max}",
-            n * 3
+            planned.objects()
         ))
-        .why("a stand-in is a pod, a Service and an Ingress or HTTPRoute per name without a live challenge")
+        .why("a stand-in is a pod, a Service and an Ingress or HTTPRoute, shared by the names of one namespace and solver configuration (HTTPRoute solvers: up to 16 names each)")
         .hint("replay one namespace at a time (-n NAMESPACE), raise --max-stand-ins, or drop --replay for the read-only screen"));
     }
     Ok(())
+}
+
+/// What the report says about the shared stand-ins (none when nothing is replayed).
+fn shared_note(planned: &Planned) -> Option<String> {
+    let names: usize = planned.pools.iter().map(|p| p.plan.items.len()).sum();
+    let first = planned.pools.first()?;
+    let mut places: Vec<&str> = planned
+        .pools
+        .iter()
+        .map(|p| p.plan.namespace.as_str())
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    Some(format!(
+        "--replay: {} shared stand-in(s) (a pod, a Service and an Ingress or HTTPRoute each, in namespace(s) {}) served {names} name(s) with random tokens: the plugin's own image ({}) in its solver mode answers as cert-manager's acmesolver for every name, where cert-manager runs one acmesolver pod, Service and route per name; Ingress solvers share one stand-in in the run's namespace, so what only a Certificate's own namespace changes (NetworkPolicies, quotas) is not replayed",
+        planned.pools.len(),
+        places.join(", "),
+        first.plan.settings.image.as_deref().unwrap_or("?"),
+    ))
 }
 
 /// How each name ended up being checked, for the report.
@@ -74,7 +90,7 @@ fn name_inputs(cert: &CertificateEvidence, plan: &[NamePlan], replayed: bool) ->
                     let r = cert.replay.as_ref();
                     let stand_in = r
                         .and_then(|r| r.stand_ins.iter().find(|s| s.dns_name == n.name))
-                        .filter(|s| cert.challenges.iter().any(|c| c.name == s.object_name));
+                        .filter(|s| cert.challenges.iter().any(|c| c.name == s.challenge()));
                     let note = match (stand_in, r) {
                         (Some(_), _) => None,
                         (None, Some(r)) => Some(
@@ -93,7 +109,7 @@ fn name_inputs(cert: &CertificateEvidence, plan: &[NamePlan], replayed: bool) ->
                     };
                     (
                         CheckedBy::Replay,
-                        stand_in.map(|s| s.object_name.clone()),
+                        stand_in.map(|s| s.challenge().to_owned()),
                         note,
                     )
                 }
@@ -115,24 +131,22 @@ fn name_inputs(cert: &CertificateEvidence, plan: &[NamePlan], replayed: bool) ->
         .collect()
 }
 
-/// `--replay --dry-run`: every covered certificate's stand-ins as YAML; nothing is created.
-fn dry_run(
-    certs: &[CertificateEvidence],
-    cluster: &crate::evidence::ClusterEvidence,
-    snap: &gather::Snapshot,
-    opts: &stage::StageOptions,
-) -> String {
-    let run_id = pod::new_run_id();
+/// `--replay --dry-run`: the shared stand-ins as YAML, and the names that get none; nothing
+/// is created.
+fn dry_run(planned: &Planned, certs: &[CertificateEvidence]) -> String {
     let mut out = String::new();
-    for (i, cert) in certs.iter().enumerate() {
-        let input = ReplayInput::for_certificate(cert, snap);
-        let id = if i == 0 {
-            run_id.clone()
-        } else {
-            format!("{run_id}-{i}")
-        };
-        let plan = replay::plan(&input, cluster, &stage::replay_options(&id, opts));
-        out.push_str(&replay::manifest::yaml(&plan));
+    for (cert, plan) in certs.iter().zip(&planned.plans) {
+        for item in &plan.items {
+            if let replay::Decision::Skip(s) = &item.decision {
+                out.push_str(&format!(
+                    "# {}/{}: {}: not replayed: {}\n",
+                    cert.namespace, cert.name, item.name, s.message
+                ));
+            }
+        }
+    }
+    for p in &planned.pools {
+        out.push_str(&replay::manifest::yaml(&p.plan));
     }
     out
 }
@@ -167,6 +181,8 @@ fn in_a_pod() -> bool {
 async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, UserError> {
     check(args)?;
     let (client, namespace) = gather::connect(&cli.kube).await?;
+    // Where shared stand-ins of Ingress solvers go: the namespace of the run.
+    let run_namespace = namespace.clone();
     let scope = gather::Scope {
         namespace,
         names: vec![],
@@ -192,26 +208,38 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
         pod: args.pod.options(),
     };
     let opts = stage_options(&args.replay_flags, &settings, &cluster);
-    if args.replay && args.replay_flags.dry_run {
-        print_stdout(&dry_run(&certs, &cluster, &snap, &opts));
-        return Ok(crate::error::exit::OK);
+    let run_id = pod::new_run_id();
+    let planned = args.replay.then(|| {
+        pooled::plan_all(
+            &certs,
+            &cluster,
+            &snap,
+            &opts,
+            &run_id,
+            &run_namespace,
+            &settings.pod.image,
+        )
+    });
+    if let Some(p) = &planned {
+        if args.replay_flags.dry_run {
+            print_stdout(&dry_run(p, &certs));
+            return Ok(crate::error::exit::OK);
+        }
+        check_stand_ins(p, args.max_stand_ins)?;
     }
     let mut notes = Vec::new();
     if in_a_pod() {
         notes.push("running inside the cluster (in-cluster config): \"this machine\" is a pod too, so the outside vantage (the CA's view from the Internet) is missing; run it from outside the cluster as well to see what the CA sees".to_owned());
     }
-    if args.replay {
-        check_stand_ins(&plans, args.max_stand_ins)?;
-    }
-    let run_id = pod::new_run_id();
-    let running = if args.replay {
+    let running = if let Some(planned) = planned {
+        notes.extend(shared_note(&planned));
         let s = stage::Stage {
             client: &client,
             tracker,
             snap: &snap,
             opts: &opts,
         };
-        stage::start(&s, &mut certs, &cluster, &run_id).await
+        pooled::start(&s, &mut certs, planned).await
     } else {
         for (cert, plan) in certs.iter_mut().zip(&plans) {
             for (name, why) in select::add_screens(cert, plan, &snap) {
@@ -259,27 +287,27 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::pool::tests::{cert, ingress, planned};
 
     #[test]
     fn replay_stops_before_creating_more_stand_ins_than_allowed() {
-        let plan = |n: usize| -> Vec<NamePlan> {
-            (0..n)
-                .map(|i| NamePlan {
-                    name: format!("n{i}.example.test"),
-                    how: How::Check(Box::default()),
-                })
-                .chain(std::iter::once(NamePlan {
-                    name: "live.example.test".into(),
-                    how: How::Live("web-1".into()),
-                }))
-                .collect()
-        };
-        assert!(check_stand_ins(&[plan(10), plan(10)], 20).is_ok());
-        let e = check_stand_ins(&[plan(10), plan(11)], 20)
-            .unwrap_err()
-            .to_string();
+        // Three solver configurations: three shared stand-ins, whatever the number of names.
+        let certs: Vec<CertificateEvidence> = (0..30)
+            .map(|i| {
+                let name = format!("n{i}.example.test");
+                cert(
+                    &format!("ns{i}"),
+                    "c",
+                    &[&name],
+                    ingress(&format!("class{}", i % 3)),
+                )
+            })
+            .collect();
+        let p = planned(&certs);
+        assert!(check_stand_ins(&p, 3).is_ok());
+        let e = check_stand_ins(&p, 2).unwrap_err().to_string();
         assert!(
-            e.contains("--replay would create 21 stand-in solvers (63 objects)"),
+            e.contains("--replay would create 3 stand-in solvers (9 objects)"),
             "{e}"
         );
         assert!(e.contains("-n NAMESPACE"), "{e}");

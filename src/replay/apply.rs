@@ -229,6 +229,7 @@ pub async fn apply(
             key: s.key.clone(),
             namespace: ns.clone(),
             object_name: s.object_name.clone(),
+            challenge_name: s.challenge_name.clone(),
             pod_ip: None,
             node: None,
             service_type: None,
@@ -259,21 +260,22 @@ pub async fn apply(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            if created.get("kind").and_then(Value::as_str) == Some("Service")
-                && let Some(ls) = live.solvers.iter_mut().find(|l| l.object_name == name)
-            {
-                ls.service_type = created
-                    .pointer("/spec/type")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                ls.cluster_ip = created
-                    .pointer("/spec/clusterIP")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                ls.node_port = created
-                    .pointer("/spec/ports/0/nodePort")
-                    .and_then(Value::as_i64)
-                    .and_then(|p| i32::try_from(p).ok());
+            if created.get("kind").and_then(Value::as_str) == Some("Service") {
+                // Every name the Service serves (one, or all of a shared stand-in's).
+                for ls in live.solvers.iter_mut().filter(|l| l.object_name == name) {
+                    ls.service_type = created
+                        .pointer("/spec/type")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    ls.cluster_ip = created
+                        .pointer("/spec/clusterIP")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    ls.node_port = created
+                        .pointer("/spec/ports/0/nodePort")
+                        .and_then(Value::as_i64)
+                        .and_then(|p| i32::try_from(p).ok());
+                }
             }
             live.created.push(Created { kind, name });
         }
@@ -347,18 +349,21 @@ async fn wait_ready(
             };
             let name = pod.metadata.name.clone().unwrap_or_default();
             let ours = pod.metadata.labels.as_ref().and_then(|l| l.get(RUN_ID_LABEL)) == Some(&live.run_id);
-            let Some(ls) = live.solvers.iter_mut().find(|l| ours && l.object_name == name) else {
+            if !(ours && live.solvers.iter().any(|l| l.object_name == name)) {
                 if let Some(overdue_seconds) = overdue(pod.metadata.annotations.as_ref(), now_unix())
                     && !live.leftovers.iter().any(|l| l.name == name)
                 {
                     live.leftovers.push(Leftover { namespace: ns.clone(), name, overdue_seconds });
                 }
                 continue;
-            };
+            }
             match podstate::assess(&pod, &image) {
                 PodState::Ready { pod_ip, node } => {
-                    ls.pod_ip = pod_ip;
-                    ls.node = node;
+                    // Every name the pod serves.
+                    for ls in live.solvers.iter_mut().filter(|l| l.object_name == name) {
+                        ls.pod_ip.clone_from(&pod_ip);
+                        ls.node.clone_from(&node);
+                    }
                 }
                 PodState::Waiting(text) => {
                     progress.show(&format!("replay: stand-in pod {ns}/{name}: {text}"));

@@ -26,6 +26,8 @@ pub struct LiveSolver {
     pub namespace: String,
     /// The pod, Service and Ingress/HTTPRoute all have this name.
     pub object_name: String,
+    /// Its challenge's name (the object name unless the stand-in is shared).
+    pub challenge_name: String,
     pub pod_ip: Option<String>,
     pub node: Option<String>,
     pub service_type: Option<String>,
@@ -52,7 +54,7 @@ impl LiveSolver {
         let s = &self.stand_in;
         let ready = self.pod_ip.is_some();
         let mut ch = ChallengeEvidence {
-            name: self.object_name.clone(),
+            name: self.challenge_name.clone(),
             dns_name: self.dns_name.clone(),
             type_: "HTTP-01".into(),
             token: self.token.clone(),

@@ -7,6 +7,13 @@ use serde_json::Value;
 
 /// The objects of a plan in creation order, with the name each stands in for.
 pub fn objects(plan: &ReplayPlan) -> Vec<(&str, &Value)> {
+    if !plan.shared.is_empty() {
+        return plan
+            .shared
+            .iter()
+            .map(|o| (plan.subject.as_str(), o))
+            .collect();
+    }
     let stand_ins: Vec<&StandIn> = plan.stand_ins().collect();
     let mut out = Vec::new();
     for pick in [

@@ -46,6 +46,8 @@ mod live;
 pub mod manifest;
 mod plan;
 pub mod podstate;
+pub mod pool;
+pub mod pooled;
 pub mod propagation;
 pub mod render;
 pub mod route;

@@ -48,6 +48,10 @@ pub struct ReplayPlan {
     pub deadline_at: String,
     pub settings: SolverSettings,
     pub items: Vec<PlanItem>,
+    /// A shared stand-in's objects (pod, Service, Ingress/HTTPRoute; see [`super::pool`]):
+    /// created instead of each item's own, which then only describe the item's name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<Value>,
 }
 
 impl ReplayPlan {
@@ -131,6 +135,9 @@ pub struct StandIn {
     pub dns_name: String,
     /// The name of its pod, Service and Ingress/HTTPRoute.
     pub object_name: String,
+    /// The name of its challenge in the report: the object name, or `<object name>-<n>` for
+    /// the n-th name of a shared stand-in.
+    pub challenge_name: String,
     /// The issuer's solver it stands in for (index in `spec.acme.solvers`), after the Order's
     /// override annotations.
     pub solver_index: usize,
@@ -301,6 +308,7 @@ pub fn plan(input: &ReplayInput, cluster: &ClusterEvidence, opts: &ReplayOptions
         deadline_at,
         settings,
         items,
+        shared: Vec::new(),
     }
 }
 
@@ -438,6 +446,7 @@ fn decide(ctx: &Ctx, name: &str, index: usize) -> Result<StandIn, Decision> {
     };
     Ok(StandIn {
         dns_name: name.to_owned(),
+        challenge_name: object_name.clone(),
         object_name: object_name.clone(),
         solver_index,
         solver,

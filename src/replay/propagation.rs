@@ -88,64 +88,118 @@ async fn round(s: &LiveSolver, settings: &Settings) -> Round {
     Round::Not(seen.join(", "))
 }
 
+/// Names asked at once in a round (a shared stand-in serves hundreds).
+const AT_ONCE: usize = 16;
+
+/// What the wait saw: per stand-in (in the order given), `None` when its path served the key,
+/// else what the last round saw (or why waiting could not help).
+#[derive(Debug, Clone, Default)]
+pub struct Waited {
+    pub elapsed: Duration,
+    pub bound: Duration,
+    pub outcomes: Vec<Option<String>>,
+}
+
+impl Waited {
+    /// The propagation of the stand-ins `which` selects (by index).
+    pub fn summary(&self, which: impl Fn(usize) -> bool) -> Propagation {
+        let detail: Vec<&str> = self
+            .outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| which(*i))
+            .filter_map(|(_, o)| o.as_deref())
+            .collect();
+        Propagation {
+            finished: detail.is_empty(),
+            waited_ms: u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+            detail: if detail.is_empty() {
+                format!(
+                    "the path served the key from this machine after {:.1}s",
+                    self.elapsed.as_secs_f64()
+                )
+            } else {
+                detail.join("; ")
+            },
+        }
+    }
+}
+
 /// Wait until every stand-in's path serves its key from this machine, at most `bound`.
 /// `progress` is told what is being waited for.
 pub async fn wait(
     solvers: &[LiveSolver],
     bound: Duration,
     user_agent: &str,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Propagation {
+    wait_each(solvers, bound, user_agent, progress)
+        .await
+        .summary(|_| true)
+}
+
+/// [`wait`], with what each stand-in saw; up to [`AT_ONCE`] names are asked at a time.
+pub async fn wait_each(
+    solvers: &[LiveSolver],
+    bound: Duration,
+    user_agent: &str,
+    mut progress: impl FnMut(&str),
+) -> Waited {
+    use futures::StreamExt;
     let started = Instant::now();
-    let mut pending: Vec<&LiveSolver> = solvers.iter().collect();
-    let mut last: Vec<(String, String)> = Vec::new();
-    let mut unresolved = Vec::new();
+    let mut outcomes: Vec<Option<String>> = vec![None; solvers.len()];
+    let mut pending: Vec<usize> = (0..solvers.len()).collect();
     while !pending.is_empty() {
+        let seen: Vec<(usize, Round)> = futures::stream::iter(pending.iter().copied())
+            .map(|i| async move {
+                let s = &solvers[i];
+                let settings = Settings::new(user_agent, REQUEST_TIMEOUT, &s.key);
+                (i, round(s, &settings).await)
+            })
+            .buffer_unordered(AT_ONCE)
+            .collect()
+            .await;
         let mut next = Vec::new();
-        last.clear();
-        for s in pending {
-            let settings = Settings::new(user_agent, REQUEST_TIMEOUT, &s.key);
-            match round(s, &settings).await {
-                Round::Served => {}
+        for (i, r) in seen {
+            outcomes[i] = match r {
+                Round::Served => None,
                 Round::Not(what) => {
-                    last.push((s.dns_name.clone(), what));
-                    next.push(s);
+                    next.push(i);
+                    Some(format!(
+                        "{} not served within {}s: {what}",
+                        solvers[i].dns_name,
+                        bound.as_secs()
+                    ))
                 }
-                Round::NoDns(why) => unresolved.push(why),
-            }
+                Round::NoDns(why) => Some(why),
+            };
         }
+        next.sort_unstable();
         pending = next;
         if pending.is_empty() || started.elapsed() + ROUND >= bound {
             break;
         }
+        let names: Vec<&str> = pending
+            .iter()
+            .take(3)
+            .map(|&i| solvers[i].dns_name.as_str())
+            .collect();
         progress(&format!(
-            "replay: waiting for the data plane to serve the stand-in's path for {} ({}s of {}s)",
-            pending
-                .iter()
-                .map(|s| s.dns_name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            "replay: waiting for the data plane to serve the stand-in's path for {}{} ({}s of {}s)",
+            names.join(", "),
+            if pending.len() > names.len() {
+                format!(" and {} more", pending.len() - names.len())
+            } else {
+                String::new()
+            },
             started.elapsed().as_secs(),
             bound.as_secs()
         ));
         tokio::time::sleep(ROUND).await;
     }
-    let waited = started.elapsed();
-    let mut detail: Vec<String> = unresolved;
-    detail.extend(
-        last.iter()
-            .map(|(name, what)| format!("{name} not served within {}s: {what}", bound.as_secs())),
-    );
-    Propagation {
-        finished: detail.is_empty(),
-        waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-        detail: if detail.is_empty() {
-            format!(
-                "the path served the key from this machine after {:.1}s",
-                waited.as_secs_f64()
-            )
-        } else {
-            detail.join("; ")
-        },
+    Waited {
+        elapsed: started.elapsed(),
+        bound,
+        outcomes,
     }
 }

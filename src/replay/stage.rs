@@ -88,6 +88,12 @@ fn stand_in_evidence(plan: &ReplayPlan, s: &StandIn) -> StandInEvidence {
     StandInEvidence {
         dns_name: s.dns_name.clone(),
         object_name: s.object_name.clone(),
+        challenge_name: if s.challenge_name == s.object_name {
+            String::new()
+        } else {
+            s.challenge_name.clone()
+        },
+        namespace: String::new(),
         route_kind: route.to_owned(),
         solver_index: s.solver_index,
         objects: vec![
@@ -190,7 +196,7 @@ pub fn hint(
 }
 
 /// The problem of a failed apply, as evidence.
-fn problem(e: &ApplyError) -> ReplayProblem {
+pub(super) fn problem(e: &ApplyError) -> ReplayProblem {
     ReplayProblem {
         kind: e.kind_name().to_owned(),
         message: e.message.clone(),
@@ -211,7 +217,7 @@ pub struct Running {
 }
 
 /// The run id of the `i`-th certificate's plan (object names stay unique within a run).
-fn run_id_for(base: &str, i: usize) -> String {
+pub(super) fn run_id_for(base: &str, i: usize) -> String {
     if i == 0 {
         base.to_owned()
     } else {

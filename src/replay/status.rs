@@ -17,25 +17,34 @@ pub async fn read_route_status(client: &kube::Client, live: &mut Live) -> Vec<St
     let [routes, ingresses, _, _] = kinds();
     let mut notes = Vec::new();
     let ns = live.namespace.clone();
+    // One GET per route object: a shared stand-in's route serves many names.
+    let mut read: std::collections::HashMap<String, Option<DynamicObject>> =
+        std::collections::HashMap::new();
     for s in &mut live.solvers {
         let ar = match s.route_kind {
             RouteKind::Ingress => &ingresses,
             RouteKind::HttpRoute => &routes,
         };
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, ar);
-        let obj = match api.get(&s.object_name).await {
-            Ok(o) => o,
-            Err(e) => {
-                let why = match e {
-                    kube::Error::Api(s) => s.message.clone(),
-                    other => other.to_string(),
-                };
-                notes.push(format!(
-                    "could not read the status of the stand-in {} {ns}/{}: {why}",
-                    ar.kind, s.object_name
-                ));
-                continue;
-            }
+        if !read.contains_key(&s.object_name) {
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, ar);
+            let got = match api.get(&s.object_name).await {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    let why = match e {
+                        kube::Error::Api(s) => s.message.clone(),
+                        other => other.to_string(),
+                    };
+                    notes.push(format!(
+                        "could not read the status of the stand-in {} {ns}/{}: {why}",
+                        ar.kind, s.object_name
+                    ));
+                    None
+                }
+            };
+            read.insert(s.object_name.clone(), got);
+        }
+        let Some(Some(obj)) = read.get(&s.object_name) else {
+            continue;
         };
         match s.route_kind {
             RouteKind::HttpRoute => {

@@ -33,7 +33,11 @@ fn objects(r: &ReplayEvidence) -> Vec<String> {
         .map(|s| {
             format!(
                 "for {}: Pod, Service and {} {}/{} (solver #{})",
-                s.dns_name, s.route_kind, r.namespace, s.object_name, s.solver_index
+                s.dns_name,
+                s.route_kind,
+                r.namespace_of(s),
+                s.object_name,
+                s.solver_index
             )
         })
         .collect()

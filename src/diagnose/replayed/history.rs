@@ -22,7 +22,7 @@ pub(crate) fn attribute_history(findings: &mut [Finding], cert: &CertificateEvid
             .stand_ins
             .iter()
             .filter(|s| s.dns_name.eq_ignore_ascii_case(dns_name))
-            .map(|s| s.object_name.as_str())
+            .map(|s| s.challenge())
             .collect();
         findings
             .iter()

@@ -110,11 +110,11 @@ fn network_policy_findings(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in &r.stand_ins {
-        let id = format!("{}/{}", cert.namespace, s.object_name);
+        let id = format!("{}/{}", cert.namespace, s.challenge());
         let Some(report) = in_cluster.target(&id) else {
             continue;
         };
-        let pod_label = format!("solver pod {}/{}", r.namespace, s.object_name);
+        let pod_label = format!("solver pod {}/{}", r.namespace_of(s), s.object_name);
         let Some(d) = report.direct.iter().find(|d| d.label == pod_label) else {
             continue;
         };
@@ -146,11 +146,11 @@ fn network_policy_findings(
                     s.object_name, d.address
                 ),
             )
-            .challenge(&s.object_name)
+            .challenge(s.challenge())
             .evidence(format!("direct probe {}: {}", d.label, errors.join(", ")))
             .fix(format!(
                 "look for NetworkPolicies in namespace {}: kubectl get networkpolicy -n {} -o yaml; if one selects acme.cert-manager.io/http01-solver, cert-manager's solver is admitted and this is an artefact of the replay",
-                r.namespace, r.namespace
+                r.namespace_of(s), r.namespace_of(s)
             )),
         );
     }

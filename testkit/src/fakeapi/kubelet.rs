@@ -65,6 +65,10 @@ pub struct KubeletConfig {
     /// instead of [`KubeletConfig::pod_ip`]: a lab gives the acmesolver the solver pod's
     /// address. The container still runs in [`KubeletConfig::netns`], which must have it.
     pub image_pod_ips: BTreeMap<String, String>,
+    /// `status.podIP` of the pods whose container's first argument is the key, before
+    /// [`KubeletConfig::image_pod_ips`]: one image with several modes (the plugin's `probe`
+    /// and `solver`) gets an address per mode.
+    pub arg_pod_ips: BTreeMap<String, String>,
     /// Node objects to create (if absent) and run pods on; default `["node-a"]`.
     pub nodes: Vec<String>,
     /// How long a pod stays `ContainerCreating` before its image is
@@ -79,6 +83,7 @@ impl Default for KubeletConfig {
             netns: None,
             pod_ip: None,
             image_pod_ips: BTreeMap::new(),
+            arg_pod_ips: BTreeMap::new(),
             nodes: vec!["node-a".into()],
             start_delay: Duration::from_millis(100),
         }
@@ -150,10 +155,11 @@ impl KubeletConfig {
         self.pod_ip.as_deref().unwrap_or(DEFAULT_POD_IP)
     }
 
-    /// The pod IP of a pod running `image`.
-    fn pod_ip_for(&self, image: &str) -> &str {
-        self.image_pod_ips
-            .get(image)
+    /// The pod IP of a pod running `image` with `first_arg` as its first argument.
+    fn pod_ip_for(&self, image: &str, first_arg: &str) -> &str {
+        self.arg_pod_ips
+            .get(first_arg)
+            .or_else(|| self.image_pod_ips.get(image))
             .map_or_else(|| self.pod_ip_or_default(), String::as_str)
     }
 }
@@ -422,6 +428,8 @@ struct Facts {
     start_time: String,
     container_id: String,
     started_at: String,
+    /// The container's first argument (its mode, for [`KubeletConfig::arg_pod_ips`]).
+    first_arg: String,
 }
 
 impl Worker {
@@ -539,6 +547,11 @@ impl Worker {
             start_time: util::now_rfc3339(),
             container_id: String::new(),
             started_at: String::new(),
+            first_arg: c
+                .pointer("/args/0")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         };
         self.deadline = pod
             .pointer("/spec/activeDeadlineSeconds")
@@ -600,7 +613,7 @@ impl Worker {
             &pod,
             &c,
             &node,
-            self.cfg.pod_ip_for(&facts.image),
+            self.cfg.pod_ip_for(&facts.image, &facts.first_arg),
             &facts.host_ip,
         );
         self.run_container(facts, &exe, &args, env, &pod).await;
@@ -653,7 +666,7 @@ impl Worker {
 
     /// Writes the kubelet status for a stage with this container state.
     fn status(&self, f: &Facts, stage: Stage, state: Value, extra: Option<(&str, &str)>) -> bool {
-        let pod_ip = self.cfg.pod_ip_for(&f.image).to_string();
+        let pod_ip = self.cfg.pod_ip_for(&f.image, &f.first_arg).to_string();
         self.write(matches!(stage, Stage::Succeeded | Stage::Failed), |p| {
             let old = p.get("status").cloned().unwrap_or_default();
             let now = util::now_rfc3339();

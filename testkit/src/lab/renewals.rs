@@ -6,11 +6,12 @@
 //! | `renewals-healthy` | every name → the edge → ingress-nginx; the solver serves `shop/web`'s live challenge | `shop/web` (live challenge, self check in progress) and Ready Certificates `blog/blog`, `docs/docs` (two names), `api/api` |
 //! | `renewals-wrong-plane` | the same, but `api.example.test` resolves to the gateway (404), which carries no solver route | the same |
 //! | `renewals-bench` | 500 names over 3 edge addresses, each → ingress-nginx | 500 Ready Certificates in 50 namespaces, no live challenge (benchmark) |
-//! | `renewals-replay-healthy` | `shop.example.test` → the edge → ingress-nginx, which routes any token to the solver address | one Ready Certificate `shop/web`, no challenge: `--replay`'s stand-in (the kubelet's acmesolver) serves it |
-//! | `renewals-replay-wrong-plane` | `shop.example.test` → the gateway (404); ingress-nginx would route the solver | the same |
+//! | `renewals-replay-healthy` | every name → the edge → ingress-nginx, which routes any token to the solver address | Ready Certificates `shop/web`, `blog/blog`, `docs/docs` (two names), `api/api`, no challenge: `--replay`'s shared stand-in (the plugin in `solver` mode, run by the kubelet) serves them all |
+//! | `renewals-replay-wrong-plane` | the same, but `api.example.test` resolves to the gateway (404); ingress-nginx would route the solver | the same |
+//! | `renewals-replay-bench` | the benchmark's network, ingress-nginx routing any token to the solver address | the benchmark's 500 Ready Certificates (`--replay` benchmark) |
 //!
-//! The replay scenarios have one name: the lab's cluster namespace has one solver address, so
-//! one stand-in at a time (a multi-name stand-in is not built yet).
+//! The replay scenarios rely on the shared stand-in: the lab's cluster namespace has one solver
+//! address, where one pod serves every name.
 
 use super::cluster::Plane;
 use super::{DNS_NAME, EDGE_V4, EDGE2_V4, ENVOY_V4, Lab, NGINX_V4};
@@ -33,18 +34,27 @@ pub const RENEWAL_SCENARIOS: &[(&str, &str)] = &[
     ),
     (
         "renewals-replay-healthy",
-        "one Ready Certificate shop/web, no challenge; its name reaches ingress-nginx, which routes any token to the solver (--replay)",
+        "Ready Certificates shop/web, blog, docs (two names), api, no challenge; every name reaches ingress-nginx, which routes any token to the solver (--replay)",
     ),
     (
         "renewals-replay-wrong-plane",
-        "one Ready Certificate shop/web, no challenge; its name resolves to the gateway (404) while ingress-nginx would route the solver (--replay)",
+        "the same, but api.example.test resolves to the gateway (404) while ingress-nginx would route the solver (--replay)",
+    ),
+    (
+        "renewals-replay-bench",
+        "the benchmark's 500 Ready Certificates in 50 namespaces over 3 edge addresses, ingress-nginx routing any token to the solver (--replay benchmark)",
     ),
 ];
 
 /// The renewal scenarios with no Challenge at all (every Certificate Ready): no self-check round
 /// to record (`selfcheck::kept`).
 pub fn without_challenge(name: &str) -> bool {
-    name == "renewals-bench" || replays(name)
+    is_bench(name) || replays(name)
+}
+
+/// The benchmark scenarios: 500 Certificates over 3 edge addresses.
+pub fn is_bench(name: &str) -> bool {
+    name == "renewals-bench" || name == "renewals-replay-bench"
 }
 
 /// The renewal scenarios whose checks replay: the kubelet runs the acmesolver stand-in for the
@@ -110,27 +120,42 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
             lab.gateway_without_route(d)?;
             lab.edge_to_nginx(&[], false, "")?;
         }
-        "renewals-bench" => {
+        "renewals-bench" | "renewals-replay-bench" => {
             let certs: Vec<(String, String, String, &str)> =
                 (0..BENCH_CERTS).map(bench_cert).collect();
             let records: Vec<(&str, &str)> =
                 certs.iter().map(|(_, _, n, a)| (n.as_str(), *a)).collect();
             lab.dns(&records)?;
-            lab.ingress_nginx(d, Plane::default())?;
+            lab.ingress_nginx(
+                d,
+                Plane {
+                    any_token: replays(name),
+                    ..Default::default()
+                },
+            )?;
             lab.gateway_without_route(d)?;
             let edge = lab.host("edge", &BENCH_ADDRESSES)?;
             let n = format!("{NGINX_V4}:80");
             for addr in BENCH_ADDRESSES {
                 lab.haproxy(&edge, &format!("{addr}:80"), &[("ingress_nginx", &n, 1)])?;
             }
+            if replays(name) {
+                lab.cluster_hosting_solver()?;
+            }
         }
         "renewals-replay-healthy" | "renewals-replay-wrong-plane" => {
-            let to = if name.ends_with("wrong-plane") {
-                ENVOY_V4
-            } else {
-                EDGE_V4
-            };
-            lab.dns(&[(DNS_NAME, to)])?;
+            let mut records: Vec<(&str, &str)> = vec![(DNS_NAME, EDGE_V4)];
+            for (_, _, names, _) in READY {
+                for n in *names {
+                    let to = if name.ends_with("wrong-plane") && *n == WRONG_NAME {
+                        ENVOY_V4
+                    } else {
+                        EDGE_V4
+                    };
+                    records.push((n, to));
+                }
+            }
+            lab.dns(&records)?;
             lab.ingress_nginx(
                 d,
                 Plane {
@@ -183,16 +208,12 @@ pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
     if !is_renewal_scenario(scenario) {
         return;
     }
-    let bench = scenario == "renewals-bench";
+    let bench = is_bench(scenario);
     if (bench || replays(scenario)) && (file.starts_with("20-") || file.starts_with("30-")) {
         docs.clear();
         return;
     }
     if !file.starts_with("40-") {
-        return;
-    }
-    if replays(scenario) {
-        docs.push(ready_certificate("shop", "web", &[DNS_NAME], 12));
         return;
     }
     if bench {
@@ -205,6 +226,9 @@ pub(crate) fn adjust_file(scenario: &str, file: &str, docs: &mut Vec<Value>) {
             docs.push(ready_certificate(&ns, &name, &[dns.as_str()], days));
         }
         return;
+    }
+    if replays(scenario) {
+        docs.push(ready_certificate("shop", "web", &[DNS_NAME], 12));
     }
     for (ns, name, names, days) in READY {
         docs.push(namespace(ns));

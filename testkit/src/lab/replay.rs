@@ -63,11 +63,15 @@ pub const ACMESOLVER_IMAGE: &str = "quay.io/jetstack/cert-manager-acmesolver:v1.
 pub const GATEWAY_CONTROLLER: &str = "io.cilium/gateway-controller";
 
 /// The kubelet of a replay scenario: `cfg` plus the acmesolver stand-in for
-/// [`ACMESOLVER_IMAGE`], whose pods get the solver pod address.
+/// [`ACMESOLVER_IMAGE`], whose pods get the solver pod address, as do the pods that run the
+/// plugin's image in `solver` mode (`cfg` maps that image to the plugin).
 pub fn replay_kubelet(cfg: KubeletConfig) -> Result<KubeletConfig> {
     let mut cfg = cfg.acmesolver(ACMESOLVER_IMAGE)?;
     cfg.image_pod_ips
         .insert(ACMESOLVER_IMAGE.to_owned(), SOLVER_POD_V4.to_owned());
+    // The plugin's shared stand-in (`renewals --replay`): the probe image in `solver` mode.
+    cfg.arg_pod_ips
+        .insert("solver".to_owned(), SOLVER_POD_V4.to_owned());
     Ok(cfg)
 }
 

@@ -1,0 +1,304 @@
+//! The replay stage of `kubectl acmecheck renewals --replay`: every certificate's names
+//! planned as for a single replay, pooled into shared stand-ins ([`super::pool`]), created
+//! together, waited for together (one propagation wait for every name), and handed to the probe
+//! stage as challenges of their certificates — so the objects created grow with namespaces ×
+//! solver configurations, not with names. [`plan_all`] is pure (the count is checked before
+//! anything is created); [`start`] creates; [`super::stage::Running::finish`] deletes.
+
+use super::apply::{self, ApplyOptions, Live};
+use super::live::leftover_warning;
+use super::plan::{ReplayPlan, RouteKind, plan};
+use super::pool::{self, PoolOptions, Pooled};
+use super::stage::{self, Running, Stage, StageOptions};
+use super::{ReplayInput, propagation, status};
+use crate::evidence::replay::{ReplayEvidence, ReplayState, StandInEvidence};
+use crate::evidence::{CertificateEvidence, ClusterEvidence};
+use crate::gather::{Snapshot, context};
+use crate::probe::pod::lifecycle::Progress;
+
+/// What a renewals replay would create.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// One plan per certificate (in the order given): which names get a stand-in, which not.
+    pub plans: Vec<ReplayPlan>,
+    /// The shared stand-ins serving them.
+    pub pools: Vec<Pooled>,
+}
+
+impl Planned {
+    /// Objects the stand-ins are (pods, Services, Ingresses/HTTPRoutes).
+    pub fn objects(&self) -> usize {
+        self.pools.iter().map(|p| p.plan.shared.len()).sum()
+    }
+}
+
+/// Plan every certificate's names, then pool them. `namespace` is the run's (where pooled
+/// Ingress stand-ins go), `image` the plugin's (the shared stand-in runs its `solver` mode).
+pub fn plan_all(
+    certs: &[CertificateEvidence],
+    cluster: &ClusterEvidence,
+    snap: &Snapshot,
+    opts: &StageOptions,
+    run_id: &str,
+    namespace: &str,
+    image: &str,
+) -> Planned {
+    let plans: Vec<ReplayPlan> = certs
+        .iter()
+        .enumerate()
+        .map(|(i, cert)| {
+            let input = ReplayInput::for_certificate(cert, snap);
+            let mut o = stage::replay_options(&stage::run_id_for(run_id, i), opts);
+            // The acmesolver image is not used: the shared stand-in runs the plugin's.
+            o.solver_image = Some(image.to_owned());
+            plan(&input, cluster, &o)
+        })
+        .collect();
+    let pools = pool::pool(
+        &plans,
+        &PoolOptions {
+            run_id,
+            namespace,
+            image,
+        },
+    );
+    Planned { plans, pools }
+}
+
+/// What differs for a name served by a shared stand-in.
+fn shared_notes(cert: &CertificateEvidence, live: &Live, names: usize) -> Vec<String> {
+    let route = live
+        .solvers
+        .first()
+        .map_or("Ingress", |s| match s.route_kind {
+            RouteKind::Ingress => "Ingress",
+            RouteKind::HttpRoute => "HTTPRoute",
+        });
+    let name = live.solvers.first().map_or("", |s| s.object_name.as_str());
+    let mut notes = vec![format!(
+        "served by a shared stand-in (pod, Service and {route} {}/{name}) for {names} name(s): the plugin's own image in its solver mode answers as cert-manager's acmesolver for each name and token, where cert-manager runs one acmesolver pod, Service and {route} per name",
+        live.namespace
+    )];
+    if live.namespace != cert.namespace {
+        notes.push(format!(
+            "the stand-in runs in namespace {}, not in the Certificate's namespace {}: what only that namespace changes (its NetworkPolicies, ResourceQuotas, a controller that watches some namespaces) is not replayed; kubectl acmecheck renewals -n {} --replay places it there",
+            live.namespace, cert.namespace, cert.namespace
+        ));
+    }
+    notes
+}
+
+/// Create the shared stand-ins, wait for them, and put them among their certificates'
+/// challenges; each certificate's `replay` says how it went. Returns what runs.
+pub async fn start(
+    stage: &Stage<'_>,
+    certs: &mut [CertificateEvidence],
+    planned: Planned,
+) -> Running {
+    let Planned { plans, pools } = planned;
+    let image = pools.first().and_then(|p| p.plan.settings.image.clone());
+    let mut evs: Vec<ReplayEvidence> = certs
+        .iter()
+        .zip(&plans)
+        .map(|(c, p)| {
+            let mut ev = stage::planned(p, &stage::command(c), false);
+            ev.stand_ins.clear();
+            ev.image.clone_from(&image);
+            ev
+        })
+        .collect();
+    let mut lives: Vec<(usize, Live)> = Vec::new();
+    let mut warned = false;
+    for (k, pooled) in pools.iter().enumerate() {
+        let applied = apply::apply(
+            stage.client,
+            &pooled.plan,
+            stage.tracker,
+            &ApplyOptions {
+                ready_timeout: stage.opts.ready_timeout,
+            },
+        )
+        .await;
+        match applied {
+            Ok(live) => {
+                if let Some(w) = leftover_warning(&live.leftovers) {
+                    eprintln!("{w}");
+                }
+                lives.push((k, live));
+            }
+            Err(e) => {
+                if e.is_forbidden() && !warned {
+                    eprintln!("warning: replay: {e}");
+                    warned = true;
+                }
+                for &c in &pooled.certs {
+                    if let Some(ev) = evs.get_mut(c) {
+                        ev.state = if e.is_forbidden() {
+                            ReplayState::Forbidden
+                        } else {
+                            ReplayState::Failed
+                        };
+                        ev.problem = Some(stage::problem(&e));
+                    }
+                }
+            }
+        }
+    }
+    // One wait for every name of every shared stand-in.
+    let solvers: Vec<_> = lives
+        .iter()
+        .flat_map(|(_, l)| l.solvers.iter().cloned())
+        .collect();
+    let mut progress = Progress::new();
+    let waited = propagation::wait_each(
+        &solvers,
+        stage.opts.propagation_wait,
+        &stage.opts.user_agent,
+        |t| progress.show(t),
+    )
+    .await;
+    progress.clear();
+    let mut owner = Vec::with_capacity(solvers.len());
+    let mut running = Running::default();
+    for (k, mut live) in lives {
+        let route_notes = status::read_route_status(stage.client, &mut live).await;
+        let certs_of = &pools[k].certs;
+        for (j, s) in live.solvers.iter().enumerate() {
+            let Some((c, cert)) = certs_of.get(j).and_then(|&c| Some((c, certs.get_mut(c)?)))
+            else {
+                owner.push(usize::MAX);
+                continue;
+            };
+            owner.push(c);
+            let ev = &mut evs[c];
+            let route = match s.route_kind {
+                RouteKind::Ingress => "Ingress",
+                RouteKind::HttpRoute => "HTTPRoute",
+            };
+            let ns = &live.namespace;
+            let mut notes = s.stand_in.notes.clone();
+            notes.extend(shared_notes(cert, &live, live.solvers.len()));
+            ev.stand_ins.push(StandInEvidence {
+                dns_name: s.dns_name.clone(),
+                object_name: s.object_name.clone(),
+                challenge_name: s.challenge_name.clone(),
+                namespace: if *ns == cert.namespace {
+                    String::new()
+                } else {
+                    ns.clone()
+                },
+                route_kind: route.to_owned(),
+                solver_index: s.stand_in.solver_index,
+                objects: vec![
+                    format!("Pod {ns}/{}", s.object_name),
+                    format!("Service {ns}/{}", s.object_name),
+                    format!("{route} {ns}/{}", s.object_name),
+                ],
+                notes,
+            });
+            for n in &route_notes {
+                if !ev.notes.contains(n) {
+                    ev.notes.push(n.clone());
+                }
+            }
+            let mut ch = s.as_challenge();
+            ch.host_ingresses = context::host_ingresses(stage.snap, &ch);
+            cert.challenges.push(ch);
+        }
+        running.push(live);
+    }
+    for (c, (cert, mut ev)) in certs.iter_mut().zip(evs).enumerate() {
+        if ev.problem.is_none() && !ev.stand_ins.is_empty() {
+            ev.state = ReplayState::Ran;
+            ev.propagation = Some(waited.summary(|i| owner.get(i) == Some(&c)));
+        }
+        cert.replay = Some(ev);
+    }
+    running
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{
+        AcmeIssuer, CertManagerEvidence, Http01Ingress, Http01Solver, IssuerEvidence, Solver,
+    };
+    use std::time::Duration;
+
+    fn cert(ns: &str, name: &str, dns: &[&str]) -> CertificateEvidence {
+        CertificateEvidence {
+            namespace: ns.into(),
+            name: name.into(),
+            dns_names: dns.iter().map(|d| (*d).to_owned()).collect(),
+            issuer: Some(IssuerEvidence {
+                kind: "ClusterIssuer".into(),
+                name: "le".into(),
+                acme: Some(AcmeIssuer {
+                    server: "https://acme-v02.api.letsencrypt.org/directory".into(),
+                    solvers: vec![Solver {
+                        http01: Some(Http01Solver {
+                            ingress: Some(Http01Ingress {
+                                ingress_class_name: Some("nginx".into()),
+                                ..Default::default()
+                            }),
+                            gateway_http_route: None,
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn cluster() -> ClusterEvidence {
+        ClusterEvidence {
+            cert_manager_installed: true,
+            cert_manager: Some(CertManagerEvidence {
+                namespace: "cert-manager".into(),
+                version: Some("v1.19.1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn many_certificates_in_many_namespaces_share_one_stand_in() {
+        let certs: Vec<CertificateEvidence> = (0..40)
+            .map(|i| {
+                let ns = format!("team{}", i % 10);
+                let a = format!("a{i}.example.test");
+                let b = format!("b{i}.example.test");
+                cert(&ns, &format!("c{i}"), &[&a, &b])
+            })
+            .collect();
+        let opts = StageOptions {
+            solver_image: None,
+            ready_timeout: Duration::from_secs(60),
+            propagation_wait: Duration::from_secs(20),
+            deadline: Duration::from_secs(300),
+            user_agent: "ua".into(),
+        };
+        let p = plan_all(
+            &certs,
+            &cluster(),
+            &Snapshot::default(),
+            &opts,
+            "r1",
+            "ops",
+            "ghcr.io/example/kubectl-acmecheck:0.1.0",
+        );
+        assert_eq!(p.plans.len(), 40);
+        assert_eq!(p.pools.len(), 1, "one configuration → one stand-in");
+        assert_eq!(p.objects(), 3);
+        let pooled = &p.pools[0];
+        assert_eq!(pooled.plan.namespace, "ops");
+        assert_eq!(pooled.plan.items.len(), 80);
+        assert_eq!(pooled.certs.len(), 80);
+        assert_eq!(pooled.certs[1], 0);
+        assert_eq!(pooled.certs[2], 1);
+    }
+}
