@@ -231,7 +231,7 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
     if in_a_pod() {
         notes.push("running inside the cluster (in-cluster config): \"this machine\" is a pod too, so the outside vantage (the CA's view from the Internet) is missing; run it from outside the cluster as well to see what the CA sees".to_owned());
     }
-    let running = if let Some(planned) = planned {
+    let started = if let Some(planned) = planned {
         notes.extend(shared_note(&planned));
         let s = stage::Stage {
             client: &client,
@@ -246,8 +246,9 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
                 notes.push(format!("{name} could not be screened: {why}"));
             }
         }
-        stage::Running::default()
+        pooled::Started::default()
     };
+    let running = started.running;
     // From here on nothing returns early: the stand-ins are deleted below on every path (and
     // by the tracker on a signal).
     let probes =
@@ -270,6 +271,7 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
         now_unix: snap.now.unwrap_or_else(now_unix),
         notes,
         cap_per_address: args.max_connections_per_address,
+        replay_wait: started.wait_requests,
     });
     let text = match cli.output.output {
         OutputFormat::Json => r.to_json() + "\n",

@@ -67,10 +67,13 @@ fn key(plan: &ReplayPlan, s: &StandIn, opts: &PoolOptions) -> (String, String) {
     (namespace.to_owned(), format!("{:?}|{http01}", s.route_kind))
 }
 
+/// The names of one shared stand-in: (certificate index, its stand-in).
+type Members<'a> = Vec<(usize, &'a StandIn)>;
+
 /// Pool the stand-ins of `plans` (one plan per certificate; skipped names stay in their plan).
 pub fn pool(plans: &[ReplayPlan], opts: &PoolOptions) -> Vec<Pooled> {
     // (namespace, configuration) → members (certificate index, stand-in), in first-seen order.
-    let mut groups: Vec<((String, String), Vec<(usize, &StandIn)>)> = Vec::new();
+    let mut groups: Vec<((String, String), Members)> = Vec::new();
     for (c, plan) in plans.iter().enumerate() {
         for s in plan.stand_ins() {
             let k = key(plan, s, opts);

@@ -88,13 +88,20 @@ fn shared_notes(cert: &CertificateEvidence, live: &Live, names: usize) -> Vec<St
     notes
 }
 
+/// What [`start`] leaves running, and the requests its propagation wait sent per address.
+#[derive(Debug, Default)]
+pub struct Started {
+    pub running: Running,
+    pub wait_requests: std::collections::BTreeMap<String, u32>,
+}
+
 /// Create the shared stand-ins, wait for them, and put them among their certificates'
 /// challenges; each certificate's `replay` says how it went. Returns what runs.
 pub async fn start(
     stage: &Stage<'_>,
     certs: &mut [CertificateEvidence],
     planned: Planned,
-) -> Running {
+) -> Started {
     let Planned { plans, pools } = planned;
     let image = pools.first().and_then(|p| p.plan.settings.image.clone());
     let mut evs: Vec<ReplayEvidence> = certs
@@ -214,7 +221,10 @@ pub async fn start(
         }
         cert.replay = Some(ev);
     }
-    running
+    Started {
+        running,
+        wait_requests: waited.requests,
+    }
 }
 
 #[cfg(test)]

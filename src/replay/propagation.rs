@@ -29,7 +29,8 @@ enum Round {
     NoDns(String),
 }
 
-async fn round(s: &LiveSolver, settings: &Settings) -> Round {
+/// One round for `s`; each address it sent a request to is added to `asked`.
+async fn round(s: &LiveSolver, settings: &Settings, asked: &mut Vec<IpAddr>) -> Round {
     let url_text = format!(
         "http://{}{}/{}",
         if s.dns_name.parse::<std::net::Ipv6Addr>().is_ok() {
@@ -68,6 +69,7 @@ async fn round(s: &LiveSolver, settings: &Settings) -> Round {
     };
     let mut seen = Vec::new();
     for ip in addrs {
+        asked.push(ip);
         let ex = http::attempt(&url, SocketAddr::new(ip, url.port), settings).await;
         if ex.status == Some(200) && ex.body.trim_ascii() == s.key.as_bytes() {
             return Round::Served;
@@ -92,12 +94,14 @@ async fn round(s: &LiveSolver, settings: &Settings) -> Round {
 const AT_ONCE: usize = 16;
 
 /// What the wait saw: per stand-in (in the order given), `None` when its path served the key,
-/// else what the last round saw (or why waiting could not help).
+/// else what the last round saw (or why waiting could not help); and the requests it sent.
 #[derive(Debug, Clone, Default)]
 pub struct Waited {
     pub elapsed: Duration,
     pub bound: Duration,
     pub outcomes: Vec<Option<String>>,
+    /// Requests (each a fresh connection) per address, as the probe reports count theirs.
+    pub requests: std::collections::BTreeMap<String, u32>,
 }
 
 impl Waited {
@@ -138,7 +142,11 @@ pub async fn wait(
         .summary(|_| true)
 }
 
-/// [`wait`], with what each stand-in saw; up to [`AT_ONCE`] names are asked at a time.
+/// [`wait`], with what each stand-in saw. Kind to the load balancers a shared stand-in's
+/// hundreds of names sit behind: at most [`AT_ONCE`] names are asked at a time, a name that
+/// served its key is not asked again, and the wait pauses [`ROUND`] only after a batch in which
+/// nothing new was served — so every name is asked once when the route is there, and only the
+/// names still not served are asked again.
 pub async fn wait_each(
     solvers: &[LiveSolver],
     bound: Duration,
@@ -147,24 +155,44 @@ pub async fn wait_each(
 ) -> Waited {
     use futures::StreamExt;
     let started = Instant::now();
-    let mut outcomes: Vec<Option<String>> = vec![None; solvers.len()];
-    let mut pending: Vec<usize> = (0..solvers.len()).collect();
+    let not_asked = |s: &LiveSolver| {
+        Some(format!(
+            "{} not served within {}s: not asked before the wait ended",
+            s.dns_name,
+            bound.as_secs()
+        ))
+    };
+    let mut outcomes: Vec<Option<String>> = solvers.iter().map(not_asked).collect();
+    let mut requests = std::collections::BTreeMap::new();
+    let mut pending: std::collections::VecDeque<usize> = (0..solvers.len()).collect();
     while !pending.is_empty() {
-        let seen: Vec<(usize, Round)> = futures::stream::iter(pending.iter().copied())
+        let batch: Vec<usize> = (0..AT_ONCE.min(pending.len()))
+            .filter_map(|_| pending.pop_front())
+            .collect();
+        let seen: Vec<(usize, Round, Vec<IpAddr>)> = futures::stream::iter(batch)
             .map(|i| async move {
                 let s = &solvers[i];
                 let settings = Settings::new(user_agent, REQUEST_TIMEOUT, &s.key);
-                (i, round(s, &settings).await)
+                let mut asked = Vec::new();
+                let r = round(s, &settings, &mut asked).await;
+                (i, r, asked)
             })
             .buffer_unordered(AT_ONCE)
             .collect()
             .await;
-        let mut next = Vec::new();
-        for (i, r) in seen {
+        let mut served_now = false;
+        let mut again = Vec::new();
+        for (i, r, asked) in seen {
+            for ip in asked {
+                *requests.entry(ip.to_string()).or_insert(0u32) += 1;
+            }
             outcomes[i] = match r {
-                Round::Served => None,
+                Round::Served => {
+                    served_now = true;
+                    None
+                }
                 Round::Not(what) => {
-                    next.push(i);
+                    again.push(i);
                     Some(format!(
                         "{} not served within {}s: {what}",
                         solvers[i].dns_name,
@@ -174,10 +202,13 @@ pub async fn wait_each(
                 Round::NoDns(why) => Some(why),
             };
         }
-        next.sort_unstable();
-        pending = next;
+        again.sort_unstable();
+        pending.extend(again);
         if pending.is_empty() || started.elapsed() + ROUND >= bound {
             break;
+        }
+        if served_now {
+            continue;
         }
         let names: Vec<&str> = pending
             .iter()
@@ -201,5 +232,6 @@ pub async fn wait_each(
         elapsed: started.elapsed(),
         bound,
         outcomes,
+        requests,
     }
 }

@@ -155,6 +155,10 @@ pub struct Connections {
     pub cap_per_address: u32,
     pub local: std::collections::BTreeMap<String, u32>,
     pub in_cluster: std::collections::BTreeMap<String, u32>,
+    /// With `--replay`: requests from this machine while waiting for the data plane to serve
+    /// the stand-ins' paths (before the probes; each name asked once when served at once).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub replay_wait: std::collections::BTreeMap<String, u32>,
 }
 
 fn count_connections(
@@ -227,6 +231,8 @@ pub struct Input<'a> {
     pub notes: Vec<String>,
     /// The connection cap per address each vantage had.
     pub cap_per_address: u32,
+    /// Requests of the `--replay` propagation wait per address (empty without `--replay`).
+    pub replay_wait: std::collections::BTreeMap<String, u32>,
 }
 
 fn seconds_until(ts: Option<&str>, now: i64) -> Option<i64> {
@@ -459,7 +465,10 @@ pub fn build(input: Input) -> RenewalsReport {
             crate::error::exit::OK
         },
         line: String::new(),
-        connections: connections(input.report, input.cap_per_address),
+        connections: Connections {
+            replay_wait: input.replay_wait,
+            ..connections(input.report, input.cap_per_address)
+        },
     };
     summary.line = count_line(&summary);
     let mut notes = input.notes;

@@ -116,6 +116,7 @@ fn sample(strict: bool) -> RenewalsReport {
         now_unix: NOW,
         notes: vec![],
         cap_per_address: 1000,
+        replay_wait: Default::default(),
     })
 }
 
@@ -199,6 +200,7 @@ fn unknown_changes_the_exit_code_only_with_strict() {
             now_unix: NOW,
             notes: vec![],
             cap_per_address: 1000,
+            replay_wait: Default::default(),
         });
         assert_eq!(r.summary.exit_code, code, "strict {strict}");
         assert_eq!(r.summary.line, "2 certificates, 0 at risk, 1 unknown");
@@ -218,6 +220,7 @@ fn unknown_changes_the_exit_code_only_with_strict() {
         now_unix: NOW,
         notes: vec![],
         cap_per_address: 1000,
+        replay_wait: Default::default(),
     });
     assert_eq!(r.certificates[0].verdict, Verdict::Unknown);
 }

@@ -84,7 +84,7 @@ pub(crate) fn planned(certs: &[CertificateEvidence]) -> Planned {
         user_agent: "ua".into(),
     };
     plan_all(
-        &certs,
+        certs,
         &cluster,
         &Snapshot::default(),
         &opts,
