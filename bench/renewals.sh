@@ -2,9 +2,11 @@
 # Benchmark: `kubectl acmecheck renewals -A` over a big cluster on the network lab — 500 Ready
 # Certificates in 50 namespaces whose names resolve to 3 edge addresses (each → ingress-nginx),
 # from the fake API server, both vantages (the fake kubelet runs the probe pod), the read-only
-# screen (no --replay).
+# screen; with --replay, the same cluster checked through shared stand-ins (the fake kubelet
+# runs the plugin in solver mode on the lab's solver address; ingress-nginx routes any token
+# there): scenario renewals-replay-bench.
 #
-#   sudo bench/renewals.sh [RUNS]     # default: 3
+#   sudo bench/renewals.sh [RUNS] [--replay]     # default: 3 runs, the screen
 #
 # Prints, against the targets of issue 13:
 #   wall time            hyperfine over RUNS runs                          (target ≤ 60 s)
@@ -23,8 +25,15 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/renewals.sh needs root (network namespaces)" >&2; exit 2; }
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
-runs=${1:-3}
+runs=3
+mode=()
 scenario=renewals-bench
+for a in "$@"; do
+  case $a in
+    --replay) mode=(--replay); scenario=renewals-replay-bench ;;
+    *) runs=$a ;;
+  esac
+done
 
 cargo build --release -q --bin kubectl-acmecheck
 cargo build --release -q -p acmecheck-testkit --bin lab
@@ -49,7 +58,7 @@ kubeconfig=$(sed -n 's/^kubeconfig=//p' "$work/lab.out")
 echo "lab: $scenario"
 
 run=(ip netns exec "$client" env "ACMECHECK_PROBE_IMAGE=$IMAGE" "$BIN" renewals -A -o json
-  --kubeconfig "$kubeconfig")
+  --kubeconfig "$kubeconfig" "${mode[@]}")
 
 # The API requests since the last call (the lab prints and forgets them on `requests`).
 requests() {
@@ -99,6 +108,13 @@ for side in ("local", "inCluster"):
     print(f"  connections ({side}): {len(per)} addresses, at most {top[0][1] if top else 0} per address (cap {cap}): "
           + ", ".join(f"{a} {n}" for a, n in top[:8]))
     assert all(n <= cap for n in per.values()), f"over the cap: {top[:3]}"
+wait = c.get("replayWait", {})
+if wait:
+    both = {a: n + c["local"].get(a, 0) for a, n in wait.items()}
+    top = sorted(both.items(), key=lambda kv: -kv[1])
+    print(f"  replay wait (this machine, before probing): {sum(wait.values())} requests over {len(wait)} addresses: "
+          + ", ".join(f"{a} {n}" for a, n in sorted(wait.items())))
+    print(f"  this machine, wait + probes: at most {top[0][1]} per address (cap {cap} on the probes)")
 print(f"  peak memory: CLI {int(cli_kb) / 1024:.1f} MiB (wall {cli_s} s), probe pod {max(pod) / 1024 if pod else 0:.1f} MiB")
 PY
 

@@ -306,6 +306,11 @@ plane is asked directly from inside; a name is `ok` when every answer is the dat
 would carry the solver's route, `at risk` when another data plane answers (or nothing does, or
 the name does not resolve), `unknown` when the screen cannot tell (replay to be sure).
 
+With --replay, names share stand-ins: one pod (the plugin's own image, --probe-image, in its
+solver mode), Service and Ingress or HTTPRoute for each namespace and solver configuration.
+Ingress solvers' stand-ins go to the run's namespace (-n, or the kubeconfig's); HTTPRoute and
+edit-in-place solvers' stay in the Certificate's. --solver-image does not apply here.
+
 Exit codes: 0 no certificate at risk (unknown ones included, unless --strict), 1 at least one
 at risk (or unknown with --strict), 2 could not check; 130/143 interrupted.";
 
@@ -321,8 +326,9 @@ pub struct RenewalsArgs {
     /// Exit 1 when a certificate's verdict is unknown too (not only at risk)
     #[arg(long)]
     pub strict: bool,
-    /// With --replay: stop before creating anything when more names than this would get a
-    /// stand-in (each is a pod, a Service and an Ingress or HTTPRoute)
+    /// With --replay: stop before creating anything when more shared stand-ins than this would
+    /// be created (each a pod, a Service and an Ingress or HTTPRoute, serving the names of one
+    /// namespace and solver configuration)
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub max_stand_ins: u32,
     /// Hard cap of fresh connections per address (ip:port) over the whole run, for each vantage

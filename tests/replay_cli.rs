@@ -211,3 +211,75 @@ fn preflight_reads_hosts_and_issuer_from_an_ingress_or_a_gateway() {
     assert!(out.contains("host: gw.example.test"), "{out}");
     read_only(&api);
 }
+
+/// `renewals --replay --dry-run`: the four Certificates' five names (four namespaces) share one
+/// stand-in — a pod running the plugin's solver mode with every name, token and key, a
+/// Service, an Ingress with every name's rule — in the run's namespace; nothing is created.
+/// `--max-stand-ins` below that stops before any write.
+#[test]
+fn renewals_replay_shares_one_stand_in_across_namespaces() {
+    let api = api("renewals-replay-wrong-plane");
+    let (code, out, err) = cli(&api, &["renewals", "-A", "--replay", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    read_only(&api);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&out).unwrap();
+    let docs: Vec<&Value> = docs.iter().filter(|d| !d.is_null()).collect();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Pod", "Service", "Ingress"], "{out}");
+    let ns = docs[0]["metadata"]["namespace"].as_str().unwrap();
+    assert!(
+        docs.iter().all(|d| d["metadata"]["namespace"] == ns),
+        "{out}"
+    );
+    let args: Vec<&str> = docs[0]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[..2], ["solver", "--listen-port=8089"], "{out}");
+    let served: Vec<&str> = args[2..]
+        .iter()
+        .map(|a| {
+            a.strip_prefix("--serve=")
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    let mut hosts: Vec<&str> = docs[2]["spec"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(served, hosts, "a rule per served name: {out}");
+    hosts.sort_unstable();
+    assert_eq!(
+        hosts,
+        [
+            "api.example.test",
+            "blog.example.test",
+            "docs.example.test",
+            "shop.example.test",
+            "www.docs.example.test"
+        ]
+    );
+    assert_eq!(
+        docs[1]["spec"]["selector"]["acmecheck.io/replay-solver"],
+        docs[0]["metadata"]["name"]
+    );
+    let (code, _, err) = cli(
+        &api,
+        &["renewals", "-A", "--replay", "--max-stand-ins", "0"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "--replay would create 1 stand-in solvers (3 objects), more than --max-stand-ins 0"
+        ),
+        "{err}"
+    );
+    read_only(&api);
+}
