@@ -229,86 +229,28 @@ pub async fn start(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::evidence::{
-        AcmeIssuer, CertManagerEvidence, Http01Ingress, Http01Solver, IssuerEvidence, Solver,
-    };
-    use std::time::Duration;
-
-    fn cert(ns: &str, name: &str, dns: &[&str]) -> CertificateEvidence {
-        CertificateEvidence {
-            namespace: ns.into(),
-            name: name.into(),
-            dns_names: dns.iter().map(|d| (*d).to_owned()).collect(),
-            issuer: Some(IssuerEvidence {
-                kind: "ClusterIssuer".into(),
-                name: "le".into(),
-                acme: Some(AcmeIssuer {
-                    server: "https://acme-v02.api.letsencrypt.org/directory".into(),
-                    solvers: vec![Solver {
-                        http01: Some(Http01Solver {
-                            ingress: Some(Http01Ingress {
-                                ingress_class_name: Some("nginx".into()),
-                                ..Default::default()
-                            }),
-                            gateway_http_route: None,
-                        }),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
-    fn cluster() -> ClusterEvidence {
-        ClusterEvidence {
-            cert_manager_installed: true,
-            cert_manager: Some(CertManagerEvidence {
-                namespace: "cert-manager".into(),
-                version: Some("v1.19.1".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
+    use crate::replay::pool::tests::{cert, ingress, planned};
 
     #[test]
     fn many_certificates_in_many_namespaces_share_one_stand_in() {
-        let certs: Vec<CertificateEvidence> = (0..40)
+        let certs: Vec<_> = (0..40)
             .map(|i| {
-                let ns = format!("team{}", i % 10);
-                let a = format!("a{i}.example.test");
-                let b = format!("b{i}.example.test");
-                cert(&ns, &format!("c{i}"), &[&a, &b])
+                let (a, b) = (format!("a{i}.example.test"), format!("b{i}.example.test"));
+                cert(
+                    &format!("team{}", i % 10),
+                    &format!("c{i}"),
+                    &[&a, &b],
+                    ingress("nginx"),
+                )
             })
             .collect();
-        let opts = StageOptions {
-            solver_image: None,
-            ready_timeout: Duration::from_secs(60),
-            propagation_wait: Duration::from_secs(20),
-            deadline: Duration::from_secs(300),
-            user_agent: "ua".into(),
-        };
-        let p = plan_all(
-            &certs,
-            &cluster(),
-            &Snapshot::default(),
-            &opts,
-            "r1",
-            "ops",
-            "ghcr.io/example/kubectl-acmecheck:0.1.0",
-        );
+        let p = planned(&certs);
         assert_eq!(p.plans.len(), 40);
         assert_eq!(p.pools.len(), 1, "one configuration → one stand-in");
         assert_eq!(p.objects(), 3);
         let pooled = &p.pools[0];
         assert_eq!(pooled.plan.namespace, "ops");
         assert_eq!(pooled.plan.items.len(), 80);
-        assert_eq!(pooled.certs.len(), 80);
-        assert_eq!(pooled.certs[1], 0);
-        assert_eq!(pooled.certs[2], 1);
+        assert_eq!(pooled.certs[..3], [0, 0, 1]);
     }
 }
