@@ -18,14 +18,20 @@ use tokio::sync::Semaphore;
 
 /// Run a plan to completion. Never fails: what could not be done is recorded in the report.
 pub async fn run_plan(plan: &ProbePlan) -> ProbeReport {
-    run_plan_counting(plan, &std::sync::atomic::AtomicUsize::new(0)).await
+    run_plan_observed(plan, &|_: &TargetReport| {}).await
 }
 
-/// [`run_plan`], adding one to `done` as each target is finished (for a progress line).
-pub async fn run_plan_counting(
-    plan: &ProbePlan,
-    done: &std::sync::atomic::AtomicUsize,
-) -> ProbeReport {
+/// What [`run_plan_observed`] calls as each target is finished.
+pub type Observer<'a> = &'a (dyn Fn(&TargetReport) + Sync);
+
+/// [`run_plan`], calling `observe` with each target's report as soon as that target is
+/// finished (for a progress line): its verdicts are final then, qualified by the vantage's
+/// own check (`health::qualify`) as in the returned report, so an observer judges exactly what
+/// the report will hold. Only the egress witness (`TargetReport::egress`, shared by every
+/// target of an ACME server) is attached after all targets. Each target waits for the
+/// vantage's check, which runs beside the targets from the start.
+pub async fn run_plan_observed(plan: &ProbePlan, observe: Observer<'_>) -> ProbeReport {
+    use futures::FutureExt;
     let started = Instant::now();
     let started_at = crate::time::rfc3339(crate::time::now_unix());
     let opts = &plan.options;
@@ -38,26 +44,30 @@ pub async fn run_plan_counting(
     } else {
         Semaphore::MAX_PERMITS
     });
-    let (mut targets, witnesses, health) = futures::future::join3(
-        futures::future::join_all(plan.targets.iter().map(|t| async {
-            let r = run_target(t, opts, permits.clone(), &ledger, &lookups).await;
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            r
+    // The vantage's own check, awaited by every target (and once more below, so that it
+    // completes with no target too).
+    let health = super::health::check(opts, &started_at).shared();
+    let (mut targets, witnesses, _) = futures::future::join3(
+        futures::future::join_all(plan.targets.iter().map(|t| {
+            let health = health.clone();
+            let (permits, ledger, lookups) = (permits.clone(), &ledger, &lookups);
+            async move {
+                let mut r = run_target(t, opts, permits, ledger, lookups).await;
+                if let Some(h) = health.await {
+                    super::health::qualify(&mut r, &h);
+                    r.health = Some(h);
+                }
+                observe(&r);
+                r
+            }
         })),
-        // The egress witness and the vantage's own check run beside the challenge probes (see
-        // `egress` and `health`).
+        // The egress witness runs beside the challenge probes (see `egress`).
         super::egress::run_all(&plan.targets, opts),
-        super::health::check(opts, &started_at),
+        health,
     )
     .await;
     super::egress::attach(&mut targets, &plan.targets, &witnesses);
     let vantage = opts.vantage.clone().unwrap_or_else(|| "local".to_owned());
-    if let Some(h) = &health {
-        for t in &mut targets {
-            super::health::qualify(t, h);
-            t.health = Some(h.clone());
-        }
-    }
     ProbeReport {
         api_version: API_VERSION.to_owned(),
         vantage,
@@ -589,6 +599,54 @@ mod tests {
         assert_eq!(ca_timeout(CaProfile::Private, ten), ten);
         let short = Duration::from_millis(1500);
         assert_eq!(ca_timeout(CaProfile::Letsencrypt, short), short);
+    }
+
+    /// The observer sees each target once, as the report will hold it: verdicts and the
+    /// vantage's check included. (Invalid URLs and a check with no names: nothing is sent.)
+    #[tokio::test]
+    async fn the_observer_sees_each_target_as_the_report_holds_it() {
+        let targets = ["shop/web-1", "shop/web-2", "blog/blog-1"]
+            .map(|id| Target {
+                id: id.into(),
+                url: "http//not a url".into(),
+                ..Default::default()
+            })
+            .to_vec();
+        let options = ProbeOptions {
+            health: Some(HealthPlan { names: vec![] }),
+            ..Default::default()
+        };
+        let seen = std::sync::Mutex::new(Vec::new());
+        let report = run_plan_observed(&ProbePlan::new(targets, options), &|t: &TargetReport| {
+            seen.lock().unwrap().push(t.clone());
+        })
+        .await;
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut held = report.targets.clone();
+        held.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(seen, held);
+        assert_eq!(seen.len(), 3);
+        assert!(
+            seen.iter()
+                .all(|t| t.health.is_some() && t.verdicts.acme.reason.starts_with("invalid URL"))
+        );
+        // run_plan: the same report, nobody told.
+        let plain = run_plan(&ProbePlan::new(
+            report
+                .targets
+                .iter()
+                .map(|t| Target {
+                    id: t.id.clone(),
+                    url: t.url.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ProbeOptions::default(),
+        ))
+        .await;
+        assert_eq!(plain.targets.len(), 3);
+        assert!(plain.targets.iter().all(|t| t.health.is_none()));
     }
 
     #[test]

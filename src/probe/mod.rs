@@ -25,7 +25,7 @@ pub mod url;
 pub mod verdict;
 mod wire;
 
-pub use engine::{run_plan, run_plan_counting};
+pub use engine::{Observer, run_plan, run_plan_observed};
 
 use incluster::InCluster;
 use plan::TargetReport;
