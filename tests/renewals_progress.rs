@@ -2,9 +2,9 @@
 //! (a pseudo-terminal from util-linux `script`) stderr shows names probed from this machine
 //! and how many are at risk so far, then the line is cleared before the report; with stderr
 //! not a terminal (a pipe) nothing of it is written. Scenario `renewals-replay-wrong-plane`
-//! (testkit/src/lab/renewals.rs): the stand-in's key is not served from this machine (the
-//! name resolves to the gateway), so that one name is at risk from here already, while the
-//! probe pod still runs. Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists it as ignored.
+//! (testkit/src/lab/renewals.rs), namespace `api`: the stand-in's key is not served from this
+//! machine (api.example.test resolves to the gateway), so that one name is at risk from here
+//! already, while the probe pod still runs. Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists it as ignored.
 
 use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
 use acmecheck_testkit::lab::{self, Lab};
@@ -50,7 +50,7 @@ fn argv(s: &Setup) -> Vec<String> {
         BIN,
         "renewals",
         "-n",
-        "shop",
+        "api",
         "--replay",
         "--replay-wait",
         "3s",
