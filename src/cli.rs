@@ -289,6 +289,23 @@ pub enum Command {
     /// replayed with --replay; one table sorted by renewal time; exit 1 when one is at risk
     #[command(after_help = RENEWALS_AFTER_HELP)]
     Renewals(Box<RenewalsArgs>),
+    /// A stand-in for cert-manager's HTTP-01 solver serving many names and tokens (what a
+    /// `renewals --replay` stand-in pod runs; see the `solver` module)
+    #[command(hide = true)]
+    Solver(SolverArgs),
+}
+
+/// `kubectl-acmecheck solver`: the multi-name stand-in solver.
+#[derive(Args, Debug)]
+pub struct SolverArgs {
+    /// The port to listen on, on every address (cert-manager's solver port by default)
+    #[arg(long, value_name = "PORT", default_value_t = 8089)]
+    pub listen_port: u16,
+    /// A name, a challenge token and its key authorization to serve (repeatable); the key is
+    /// TOKEN.<thumbprint>
+    #[arg(long = "serve", value_name = "DOMAIN/TOKEN/KEY", required = true,
+        value_parser = crate::solver::parse_serve)]
+    pub serve: Vec<crate::solver::Triple>,
 }
 
 /// Shown after `renewals --help`.

@@ -19,6 +19,8 @@
 //! * [`report`] renders findings for people (table) and scripts (JSON/YAML, versioned schema).
 //! * [`run`] wires the stages together for the CLI in `main.rs`: one call into diagnosis per
 //!   certificate.
+//! * [`solver`] is not a stage: the multi-name stand-in solver a `renewals --replay` stand-in
+//!   pod runs (`kubectl-acmecheck solver`, hidden); only `main.rs` calls it.
 //! * [`time`] converts RFC 3339 UTC times to and from seconds since 1970 for every stage.
 
 pub mod cli;
@@ -34,4 +36,5 @@ pub mod renewals;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod solver;
 pub mod time;

@@ -17,6 +17,7 @@ fn main() {
         Some(Command::Completion(args)) => completion::completion_main(args),
         Some(Command::Complete(args)) => completion::complete_main(args),
         Some(Command::Renewals(args)) => renewals(&cli, args),
+        Some(Command::Solver(args)) => kubectl_acmecheck::solver::solver_main(args),
         None => diagnose(&cli),
     };
     std::process::exit(code);
