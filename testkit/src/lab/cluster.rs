@@ -50,6 +50,9 @@ pub struct Plane<'a> {
     /// Route every token under the challenge path to the solver (a replay's stand-in has a
     /// random token), not only cert-manager's fixed one.
     pub any_token: bool,
+    /// Route the challenge path of every host, not only [`DNS_NAME`]'s (a shared stand-in's
+    /// Ingress has a rule for each of its names).
+    pub any_host: bool,
 }
 
 impl Lab {
@@ -123,7 +126,7 @@ impl Lab {
         } else {
             ""
         };
-        let body = nginx_proxying_solver(delay_ms, plane.deny, plane.any_token);
+        let body = nginx_proxying_solver(delay_ms, &plane);
         let servers: Vec<(String, String)> = addrs
             .iter()
             .map(|a| (format!("{a}:80{pp}"), body.clone()))
@@ -145,7 +148,12 @@ impl Lab {
                 .deny
                 .map(|d| format!(", denies {d} (403)"))
                 .unwrap_or_default(),
-            if plane.any_token { " (any token)" } else { "" }
+            match (plane.any_token, plane.any_host) {
+                (true, true) => " (any token, every host)",
+                (true, false) => " (any token)",
+                (false, true) => " (every host)",
+                (false, false) => "",
+            }
         ));
         Ok(ns)
     }
@@ -274,8 +282,11 @@ fn acmesolver(delay_ms: u32) -> String {
 
 /// ingress-nginx with the solver Ingress's rule: host + exact path to the solver Service (every
 /// token under the challenge path with `any_token`).
-fn nginx_proxying_solver(delay_ms: u32, deny: Option<&str>, any_token: bool) -> String {
-    let deny = deny.map(|d| format!("deny {d}; ")).unwrap_or_default();
+fn nginx_proxying_solver(delay_ms: u32, plane: &Plane) -> String {
+    let deny = plane
+        .deny
+        .map(|d| format!("deny {d}; "))
+        .unwrap_or_default();
     let not_found = if delay_ms > 0 {
         format!(
             "echo_sleep {}; echo_status 404; echo -n \"<html><center>nginx</center></html>\";",
@@ -284,13 +295,18 @@ fn nginx_proxying_solver(delay_ms: u32, deny: Option<&str>, any_token: bool) -> 
     } else {
         "return 404;".to_owned()
     };
-    let location = if any_token {
+    let location = if plane.any_token {
         "^~ /.well-known/acme-challenge/".to_owned()
     } else {
         format!("= /.well-known/acme-challenge/{TOKEN}")
     };
+    let host_check = if plane.any_host {
+        String::new()
+    } else {
+        format!("if ($host != \"{DNS_NAME}\") {{ return 404; }} ")
+    };
     format!(
-        "    location {location} {{ {deny}if ($host != \"{DNS_NAME}\") {{ return 404; }} proxy_pass http://{SOLVER_V4}:{SOLVER_PORT}; proxy_set_header Host $host; }}\n    location / {{ {not_found} }}"
+        "    location {location} {{ {deny}{host_check}proxy_pass http://{SOLVER_V4}:{SOLVER_PORT}; proxy_set_header Host $host; }}\n    location / {{ {not_found} }}"
     )
 }
 

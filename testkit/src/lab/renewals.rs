@@ -130,6 +130,7 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
                 d,
                 Plane {
                     any_token: replays(name),
+                    any_host: replays(name),
                     ..Default::default()
                 },
             )?;
@@ -160,6 +161,7 @@ pub(crate) fn build(lab: &mut Lab, name: &str, d: u32) -> Result<bool> {
                 d,
                 Plane {
                     any_token: true,
+                    any_host: true,
                     ..Default::default()
                 },
             )?;
