@@ -17,7 +17,8 @@
 #   API requests         every non-discovery request of one run            (one list per kind,
 #                                                                          whatever the number
 #                                                                          of Certificates)
-#   peak memory          max RSS of the CLI and of the probe pod's process (GNU time)
+#   peak memory          max RSS of the CLI and of the pods' processes (GNU time; with --replay
+#                        the shared stand-in runs the same image)
 #                                                                          (target ≤ 200 MB)
 # Needs root (network namespaces), hyperfine, python3 and GNU time (/usr/bin/time).
 set -euo pipefail
@@ -115,7 +116,7 @@ if wait:
     print(f"  replay wait (this machine, before probing): {sum(wait.values())} requests over {len(wait)} addresses: "
           + ", ".join(f"{a} {n}" for a, n in sorted(wait.items())))
     print(f"  this machine, wait + probes: at most {top[0][1]} per address (cap {cap} on the probes)")
-print(f"  peak memory: CLI {int(cli_kb) / 1024:.1f} MiB (wall {cli_s} s), probe pod {max(pod) / 1024 if pod else 0:.1f} MiB")
+print(f"  peak memory: CLI {int(cli_kb) / 1024:.1f} MiB (wall {cli_s} s), largest pod process (probe pod, stand-in) {max(pod) / 1024 if pod else 0:.1f} MiB")
 PY
 
 echo
