@@ -5,7 +5,7 @@
 
 pub mod preflight;
 
-use crate::cli::{Cli, ColorChoice, OutputFormat};
+use crate::cli::{Cli, ColorChoice, OutputFlags, OutputFormat};
 use crate::diagnose::{self, Diagnosis, Evidence};
 use crate::error::UserError;
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
@@ -366,25 +366,63 @@ async fn diagnose_and_report(cli: &Cli, tracker: &Tracker) -> Result<i32, UserEr
         }
         stage::Running::default()
     };
-    // From here on nothing returns early: the stand-ins are deleted below on every path (and
-    // by the tracker on a signal).
+    let probing = Probing::new(&client, &settings, tracker, &run_id);
+    Ok(probe_finish_print(&probing, &mut certs, &mut cluster, running, &cli.output).await)
+}
+
+/// What the probe stage of one run needs besides the evidence: the cluster's client, the
+/// probe settings, the tracker that deletes what the run creates on a signal, and the run's id.
+pub(crate) struct Probing<'a> {
+    client: &'a kube::Client,
+    settings: &'a ProbeSettings,
+    tracker: &'a Tracker,
+    run_id: &'a str,
+}
+
+impl<'a> Probing<'a> {
+    pub(crate) fn new(
+        client: &'a kube::Client,
+        settings: &'a ProbeSettings,
+        tracker: &'a Tracker,
+        run_id: &'a str,
+    ) -> Self {
+        Probing {
+            client,
+            settings,
+            tracker,
+            run_id,
+        }
+    }
+}
+
+/// The end of a diagnosis and of a pre-flight: probe, diagnose and build the report
+/// ([`probe_and_report`]), delete the stand-ins (`running`), then print the report in the
+/// chosen format. Nothing here returns early, so the stand-ins are deleted on every path (and
+/// by the tracker on a signal). Returns the exit code.
+pub(crate) async fn probe_finish_print(
+    probing: &Probing<'_>,
+    certs: &mut [CertificateEvidence],
+    cluster: &mut ClusterEvidence,
+    running: stage::Running,
+    output: &OutputFlags,
+) -> i32 {
     let report = probe_and_report(
-        &client,
-        &mut certs,
-        &mut cluster,
-        &settings,
-        tracker,
-        &run_id,
+        probing.client,
+        certs,
+        cluster,
+        probing.settings,
+        probing.tracker,
+        probing.run_id,
     )
     .await;
     running.finish().await;
     print_stdout(&render(
         &report,
-        cli.output.output,
-        use_color(cli.output.color),
-        !cli.output.no_picture,
+        output.output,
+        use_color(output.color),
+        !output.no_picture,
     ));
-    Ok(report.summary.exit_code)
+    report.summary.exit_code
 }
 
 /// Probe (both vantages, unless told otherwise), diagnose and build the report.

@@ -172,6 +172,19 @@ pub fn addr(ip: &str, outcomes: Vec<OutcomeCount>) -> AddressReport {
     }
 }
 
+/// An address where all 66 attempts get the key from nginx (200, exact body).
+pub fn serving(ip: &str) -> AddressReport {
+    addr(ip, vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)])
+}
+
+/// An address where all 66 attempts fail with `class`, without an answer.
+pub fn failing(ip: &str, class: ErrorClass) -> AddressReport {
+    addr(
+        ip,
+        vec![oc(None, Some(class), "-", KeyMatch::NotApplicable, 66)],
+    )
+}
+
 /// Test helper: every finding a rule fixture produces is complete — a summary, at least one
 /// non-empty evidence line, a fix, and a docs link for its code. Rule tests call it on every
 /// finding they look at.

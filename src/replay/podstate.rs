@@ -4,8 +4,11 @@
 //! ready once it runs. States that will not get better end the wait: an image that cannot be
 //! pulled, an unschedulable pod, a container that cannot be created or that ended. The first
 //! two would stop cert-manager's own solver pod the same way: same image, same podTemplate.
+//! The pod's fields are read as the probe pod's are ([`crate::probe::pod::status`]); the
+//! words are the replay's.
 
 use super::error::{ApplyError, ApplyErrorKind};
+use crate::probe::pod::status::{Hold, Seen};
 use k8s_openapi::api::core::v1::Pod;
 
 /// The solver container's name (cert-manager's).
@@ -24,20 +27,9 @@ pub enum PodState {
     Failed(ApplyError),
 }
 
-const IMAGE_PULL: &[&str] = &[
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-    "RegistryUnavailable",
-    "SignatureValidationFailed",
-];
-const CONTAINER_REFUSED: &[&str] = &[
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-    "CrashLoopBackOff",
-];
+/// A stand-in's own reason for a container the kubelet will not start (besides the shared
+/// ones in [`Seen::hold`]).
+const ALSO_REFUSED: &[&str] = &["CrashLoopBackOff"];
 
 fn reason_text(reason: &str, message: Option<&str>) -> String {
     match message.filter(|m| !m.trim().is_empty()) {
@@ -46,27 +38,18 @@ fn reason_text(reason: &str, message: Option<&str>) -> String {
     }
 }
 
-/// Classify one observed state of the stand-in pod running `image`.
+/// Classify one observed state of the stand-in pod running `image`: its container's end or the
+/// pod's first (a stand-in must keep running), then readiness, then what holds it
+/// ([`Seen::hold`]).
 pub fn assess(pod: &Pod, image: &str) -> PodState {
-    let id = format!(
-        "{}/{}",
-        pod.metadata.namespace.as_deref().unwrap_or(""),
-        pod.metadata.name.as_deref().unwrap_or("")
-    );
+    let Some(seen) = Seen::read(pod, CONTAINER) else {
+        return PodState::Waiting("Pending".into());
+    };
+    let (id, status, phase) = (&seen.id, seen.status, seen.phase);
     let failed = |kind, message: String, hint: &str| {
         PodState::Failed(ApplyError::new(kind, message, hint).about("Pod"))
     };
-    let Some(status) = pod.status.as_ref() else {
-        return PodState::Waiting("Pending".into());
-    };
-    let phase = status.phase.as_deref().unwrap_or("Pending");
-    let cs = status
-        .container_statuses
-        .iter()
-        .flatten()
-        .find(|c| c.name == CONTAINER);
-    let state = cs.and_then(|c| c.state.as_ref());
-    if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
+    if let Some(t) = seen.terminated() {
         return failed(
             ApplyErrorKind::ContainerFailed,
             format!(
@@ -97,7 +80,7 @@ pub fn assess(pod: &Pod, image: &str) -> PodState {
                 "run again; if it keeps happening, look at the node's events",
             );
         }
-        "Running" if cs.is_some_and(|c| c.ready) => {
+        "Running" if seen.container.is_some_and(|c| c.ready) => {
             return PodState::Ready {
                 pod_ip: status.pod_ip.clone(),
                 node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
@@ -105,51 +88,32 @@ pub fn assess(pod: &Pod, image: &str) -> PodState {
         }
         _ => {}
     }
-    if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
-        let reason = w.reason.as_deref().unwrap_or("");
-        if IMAGE_PULL.contains(&reason) {
-            return failed(
-                ApplyErrorKind::ImagePull,
-                format!(
-                    "the acmesolver image {image:?} cannot be pulled ({}); cert-manager's own solver pod uses the same image and cannot start either",
-                    reason_text(reason, w.message.as_deref())
-                ),
-                "make the image pullable (mirror it and set --acme-http01-solver-image on the cert-manager controller), or add imagePullSecrets to the solver's podTemplate",
-            );
-        }
-        if CONTAINER_REFUSED.contains(&reason) {
-            return failed(
-                ApplyErrorKind::ContainerFailed,
-                format!(
-                    "the acmesolver container of stand-in pod {id} does not start ({})",
-                    reason_text(reason, w.message.as_deref())
-                ),
-                "cert-manager's solver pod is built the same way: check the solver's podTemplate securityContext and the --acme-http01-solver-run-as-non-root setting",
-            );
-        }
-    }
-    let unschedulable = status.conditions.iter().flatten().find(|c| {
-        c.type_ == "PodScheduled"
-            && c.status == "False"
-            && c.reason.as_deref() == Some("Unschedulable")
-    });
-    if let Some(c) = unschedulable {
-        return failed(
+    match seen.hold(ALSO_REFUSED) {
+        Hold::ImagePull { reason, message } => failed(
+            ApplyErrorKind::ImagePull,
+            format!(
+                "the acmesolver image {image:?} cannot be pulled ({}); cert-manager's own solver pod uses the same image and cannot start either",
+                reason_text(reason, message)
+            ),
+            "make the image pullable (mirror it and set --acme-http01-solver-image on the cert-manager controller), or add imagePullSecrets to the solver's podTemplate",
+        ),
+        Hold::Refused { reason, message } => failed(
+            ApplyErrorKind::ContainerFailed,
+            format!(
+                "the acmesolver container of stand-in pod {id} does not start ({})",
+                reason_text(reason, message)
+            ),
+            "cert-manager's solver pod is built the same way: check the solver's podTemplate securityContext and the --acme-http01-solver-run-as-non-root setting",
+        ),
+        Hold::Unschedulable { message } => failed(
             ApplyErrorKind::Unschedulable,
             format!(
-                "stand-in pod {id} cannot be scheduled: {}; cert-manager's solver pod has the same nodeSelector, tolerations and affinity",
-                c.message.as_deref().unwrap_or("Unschedulable")
+                "stand-in pod {id} cannot be scheduled: {message}; cert-manager's solver pod has the same nodeSelector, tolerations and affinity"
             ),
             "fix the solver's podTemplate (nodeSelector, tolerations, affinity) or the nodes' capacity",
-        );
+        ),
+        Hold::OnItsWay(text) => PodState::Waiting(text),
     }
-    let detail = state
-        .and_then(|s| s.waiting.as_ref())
-        .and_then(|w| w.reason.clone());
-    PodState::Waiting(match detail {
-        Some(d) => format!("{phase} ({d})"),
-        None => phase.to_owned(),
-    })
 }
 
 #[cfg(test)]

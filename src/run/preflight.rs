@@ -3,7 +3,7 @@
 //! Ingress/Gateway, its issuer, the cluster) → replay (stand-ins) → probe (both vantages) →
 //! diagnose → report — with the stand-ins deleted on every path. Exit codes as for a diagnosis.
 
-use super::{ProbeSettings, print_stdout, probe_and_report, render, use_color};
+use super::{ProbeSettings, Probing, print_stdout, probe_finish_print};
 use crate::cli::{Cli, PreflightArgs};
 use crate::error::UserError;
 use crate::gather::{self, preflight};
@@ -99,25 +99,8 @@ async fn run(cli: &Cli, args: &PreflightArgs, tracker: &Tracker) -> Result<i32, 
     if let Some(r) = cert.replay.as_mut() {
         r.notes.extend(pf.notes.iter().cloned());
     }
-    // From here on nothing returns early: the stand-ins are deleted below on every path (and
-    // by the tracker on a signal).
-    let report = probe_and_report(
-        &client,
-        &mut certs,
-        &mut cluster,
-        &settings,
-        tracker,
-        &run_id,
-    )
-    .await;
-    running.finish().await;
-    print_stdout(&render(
-        &report,
-        cli.output.output,
-        use_color(cli.output.color),
-        !cli.output.no_picture,
-    ));
-    Ok(report.summary.exit_code)
+    let probing = Probing::new(&client, &settings, tracker, &run_id);
+    Ok(probe_finish_print(&probing, &mut certs, &mut cluster, running, &cli.output).await)
 }
 
 #[cfg(test)]

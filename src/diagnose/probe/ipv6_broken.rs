@@ -83,17 +83,14 @@ pub(crate) fn ipv6_broken(c: &Vantage) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::probe::tests::{codes, report};
-    use crate::diagnose::testdata::{addr, oc};
+    use crate::diagnose::testdata::{addr, failing, oc, serving};
     use crate::probe::plan::CaProfile;
     use crate::probe::plan::KeyMatch;
 
     #[test]
     fn ipv6_answers_wrong() {
         let r = report(vec![
-            addr(
-                "192.0.2.10",
-                vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)],
-            ),
+            serving("192.0.2.10"),
             addr(
                 "2001:db8::10",
                 vec![oc(Some(404), None, "apache", KeyMatch::NotApplicable, 66)],
@@ -102,20 +99,8 @@ mod tests {
         assert_eq!(codes(&r, CaProfile::Pebble), vec![Code::Ipv6Broken]);
         // No IPv6 route from here: say it was not checked instead.
         let r = report(vec![
-            addr(
-                "192.0.2.10",
-                vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)],
-            ),
-            addr(
-                "2001:db8::10",
-                vec![oc(
-                    None,
-                    Some(ErrorClass::NetworkUnreachable),
-                    "-",
-                    KeyMatch::NotApplicable,
-                    66,
-                )],
-            ),
+            serving("192.0.2.10"),
+            failing("2001:db8::10", ErrorClass::NetworkUnreachable),
         ]);
         assert_eq!(codes(&r, CaProfile::Pebble), vec![Code::NotChecked]);
     }
@@ -127,10 +112,7 @@ mod tests {
                 "2001:db8::10",
                 vec![oc(Some(404), None, "envoy", KeyMatch::No, 66)],
             ),
-            addr(
-                "192.0.2.10",
-                vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)],
-            ),
+            serving("192.0.2.10"),
         ]);
         let summary = |ca| {
             crate::diagnose::probe::findings(

@@ -93,27 +93,15 @@ pub(crate) fn stale_address(c: &Vantage) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::probe::tests::{codes, report};
-    use crate::diagnose::testdata::{addr, oc};
+    use crate::diagnose::testdata::{failing, oc, serving};
     use crate::probe::plan::CaProfile;
     use crate::probe::plan::KeyMatch;
 
     #[test]
     fn stale_a_record() {
         let r = report(vec![
-            addr(
-                "192.0.2.10",
-                vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)],
-            ),
-            addr(
-                "192.0.2.99",
-                vec![oc(
-                    None,
-                    Some(ErrorClass::ConnectTimeout),
-                    "-",
-                    KeyMatch::NotApplicable,
-                    66,
-                )],
-            ),
+            serving("192.0.2.10"),
+            failing("192.0.2.99", ErrorClass::ConnectTimeout),
         ]);
         let c = codes(&r, CaProfile::Pebble);
         assert!(c.contains(&Code::StaleAddress), "{c:?}");
@@ -123,24 +111,9 @@ mod tests {
     #[test]
     fn private_address_published_in_dns() {
         // private-address: 10.0.0.5 beside the edge; no vantage has a route to it.
-        let mut private = addr(
-            "10.0.0.5",
-            vec![oc(
-                None,
-                Some(ErrorClass::NetworkUnreachable),
-                "-",
-                KeyMatch::NotApplicable,
-                66,
-            )],
-        );
+        let mut private = failing("10.0.0.5", ErrorClass::NetworkUnreachable);
         private.unroutable = true;
-        let r = report(vec![
-            addr(
-                "203.0.113.10",
-                vec![oc(Some(200), None, "nginx", KeyMatch::Exact, 66)],
-            ),
-            private.clone(),
-        ]);
+        let r = report(vec![serving("203.0.113.10"), private.clone()]);
         let found = crate::diagnose::probe::findings(
             &crate::evidence::ChallengeEvidence {
                 name: "c".into(),
@@ -166,16 +139,7 @@ mod tests {
         assert!(!codes(&r, CaProfile::Letsencrypt).contains(&Code::StaleAddress));
         // A documentation (public in the lab) address without a route from here is this
         // vantage's limit (an IPv4-only host and an AAAA), not a stale record.
-        let mut v6 = addr(
-            "2001:db8::10",
-            vec![oc(
-                None,
-                Some(ErrorClass::NetworkUnreachable),
-                "-",
-                KeyMatch::NotApplicable,
-                66,
-            )],
-        );
+        let mut v6 = failing("2001:db8::10", ErrorClass::NetworkUnreachable);
         v6.unroutable = true;
         let mut v6ok = v6.clone();
         v6ok.address = "2001:db8::11".into();

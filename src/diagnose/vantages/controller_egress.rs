@@ -76,9 +76,7 @@ pub(crate) fn egress_blocked_for_the_controller_only(c: &Vantages) -> Vec<Findin
 mod tests {
     use super::super::testdata::*;
     use super::*;
-    use crate::diagnose::vantages::findings;
-    use crate::diagnose::vantages::tests::{codes, pod_report};
-    use crate::probe::plan::CaProfile;
+    use crate::diagnose::vantages::tests::{codes, run_on};
 
     #[test]
     fn the_pod_passes_but_the_controller_times_out() {
@@ -88,16 +86,8 @@ mod tests {
             c.challenge_url()
         ));
         let l = outside_ok();
-        let i = inside_edge(vec![ok("nginx", 66)], vec![]);
-        let ic = ran(i);
-        let f = findings(
-            &c,
-            Some(&l),
-            pod_report(&ic),
-            &ic,
-            &cluster(),
-            CaProfile::Pebble,
-        );
+        let ic = ran(inside_edge(vec![ok("nginx", 66)], vec![]));
+        let f = run_on(&c, Some(&l), &ic, &cluster());
         assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
         assert_eq!(f[0].proof, Proof::Proves);
         assert!(f[0].summary.contains("passes 66 of 66"), "{}", f[0].summary);
@@ -107,16 +97,7 @@ mod tests {
             "Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'"
                 .into(),
         );
-        let i = inside_edge(vec![ok("nginx", 66)], vec![]);
-        let ic = ran(i);
-        let f = findings(
-            &c,
-            Some(&l),
-            pod_report(&ic),
-            &ic,
-            &cluster(),
-            CaProfile::Pebble,
-        );
+        let f = run_on(&c, Some(&l), &ic, &cluster());
         assert_eq!(codes(&f), [Code::ControllerDisagrees]);
     }
 }

@@ -83,17 +83,19 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
             && w.error_class
                 .is_some_and(|e| e.is_dial_failure() || e == ErrorClass::Timeout)
     });
+    // Blocked egress is proven when the witness could not connect either.
+    let egress_proof = if witness_failed {
+        Proof::Proves
+    } else {
+        Proof::Supports
+    };
     // The probe pod reached nothing at all, not even Services inside the cluster.
     if !planes.is_empty() && !direct_answers && inside.addresses.iter().all(unreachable) {
         let (ns, _) = cm_names(c.cluster);
         let f = Finding::new(
             Code::SelfcheckEgressBlocked,
             Severity::Error,
-            if witness_failed {
-                Proof::Proves
-            } else {
-                Proof::Supports
-            },
+            egress_proof,
             format!(
                 "{pod} could connect to nothing: not {} (which passes from this machine) and not the data planes' Services inside the cluster ({} direct probes, no answer)",
                 c.ch.dns_name,
@@ -208,11 +210,7 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
             let mut f = Finding::new(
                 Code::SelfcheckEgressBlocked,
                 Severity::Error,
-                if witness_failed {
-                    Proof::Proves
-                } else {
-                    Proof::Supports
-                },
+                egress_proof,
                 format!(
                     "{pod} cannot reach {} ({fails} of {tries} connections fail) although it passes from this machine, and no address outside the cluster was reachable from there{}{}",
                     foreign_ips.join(", "),
@@ -253,7 +251,7 @@ pub(crate) fn hairpin_or_egress(c: &Vantages) -> Vec<Finding> {
 mod tests {
     use super::super::testdata::*;
     use super::*;
-    use crate::diagnose::vantages::tests::{codes, run};
+    use crate::diagnose::vantages::tests::{codes, first, run};
     use crate::probe::plan::ErrorClass;
 
     #[test]
@@ -304,10 +302,7 @@ mod tests {
             vec![],
         );
         let f = run(Some(&l2), &ran(i2), &cl);
-        assert_eq!(
-            (f[0].code, f[0].proof),
-            (Code::HairpinUnreachable, Proof::Supports)
-        );
+        assert_eq!(first(&f), (Code::HairpinUnreachable, Proof::Supports));
         assert!(
             f[0].summary
                 .contains("load-balancer address of Gateway infra/public, yet"),
@@ -324,20 +319,12 @@ mod tests {
         let mut weaker = i;
         weaker.direct = vec![gateway_404()];
         let f = run(Some(&l), &ran(weaker), &cluster());
-        assert_eq!(
-            (f[0].code, f[0].proof),
-            (Code::HairpinUnreachable, Proof::Supports)
-        );
+        assert_eq!(first(&f), (Code::HairpinUnreachable, Proof::Supports));
     }
 
     #[test]
     fn a_foreign_address_is_hairpin_only_when_other_outside_addresses_work_from_inside() {
-        let foreign = "192.0.2.77";
-        let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(foreign, vec![err(ErrorClass::ConnectTimeout, 66)])],
-            vec![nginx_serves()],
-        );
+        let (l, i) = foreign_address(err(ErrorClass::ConnectTimeout, 66));
         let f = run(Some(&l), &ran(i.clone()), &cluster());
         assert_eq!(codes(&f), [Code::SelfcheckEgressBlocked]);
         assert_eq!(f[0].proof, Proof::Supports);
@@ -349,13 +336,7 @@ mod tests {
             f[0].evidence
         );
         // Another challenge's outside address answers from inside: egress works, the NAT does not.
-        let mut other = inside(
-            vec![addr("192.0.2.88", vec![status(404, "apache", 66)])],
-            vec![],
-        );
-        other.id = "shop/other-1".into();
-        other.url = "http://other.example.test/.well-known/acme-challenge/x".into();
-        let f = run(Some(&l), &ran_all(vec![i, other]), &cluster());
+        let f = run(Some(&l), &ran_all(vec![i, other_challenge()]), &cluster());
         assert_eq!(codes(&f), [Code::HairpinUnreachable]);
         assert_eq!(f[0].proof, Proof::Proves);
         assert!(
@@ -369,12 +350,7 @@ mod tests {
     #[test]
     fn the_egress_witness_tells_hairpin_from_blocked_egress() {
         use crate::probe::plan::EgressReport;
-        let foreign = "192.0.2.77";
-        let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
-        let mut i = inside(
-            vec![addr(foreign, vec![err(ErrorClass::ConnectTimeout, 66)])],
-            vec![nginx_serves()],
-        );
+        let (l, mut i) = foreign_address(err(ErrorClass::ConnectTimeout, 66));
         let witness = |status: Option<u16>, class: Option<ErrorClass>| EgressReport {
             url: "https://acme.example/directory".into(),
             address: "192.0.2.41:443".into(),
@@ -414,27 +390,13 @@ mod tests {
         proxied.proxy = Some("http://192.0.2.8:3128".into());
         i.egress = Some(proxied);
         let f = run(Some(&l), &ran(i), &cluster());
-        assert_eq!(
-            (f[0].code, f[0].proof),
-            (Code::SelfcheckEgressBlocked, Proof::Supports)
-        );
+        assert_eq!(first(&f), (Code::SelfcheckEgressBlocked, Proof::Supports));
     }
 
     #[test]
     fn the_routers_own_page_from_inside_is_hairpin() {
-        let foreign = "192.0.2.77";
-        let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
-        let i = inside(
-            vec![addr(foreign, vec![status(401, "router-ui", 66)])],
-            vec![nginx_serves()],
-        );
-        let mut other = inside(
-            vec![addr("192.0.2.88", vec![status(404, "apache", 66)])],
-            vec![],
-        );
-        other.id = "shop/other-1".into();
-        other.url = "http://other.example.test/.well-known/acme-challenge/x".into();
-        let f = run(Some(&l), &ran_all(vec![i, other]), &cluster());
+        let (l, i) = foreign_address(status(401, "router-ui", 66));
+        let f = run(Some(&l), &ran_all(vec![i, other_challenge()]), &cluster());
         assert_eq!(codes(&f), [Code::HairpinUnreachable]);
         assert!(
             f[0].summary.contains("(66 of 66 connections fail)"),

@@ -84,14 +84,42 @@ pub fn findings(
 pub(crate) mod tests {
     use super::testdata::*;
     use super::*;
-    use crate::diagnose::finding::Code;
+    use crate::diagnose::finding::{Code, Proof, Severity};
 
     pub(crate) fn run(
         local: Option<&TargetReport>,
         ic: &InCluster,
         cl: &ClusterEvidence,
     ) -> Vec<Finding> {
-        findings(&ch(), local, pod_report(ic), ic, cl, CaProfile::Pebble)
+        run_on(&ch(), local, ic, cl)
+    }
+
+    /// [`run`] for the challenge `c`.
+    pub(crate) fn run_on(
+        c: &ChallengeEvidence,
+        local: Option<&TargetReport>,
+        ic: &InCluster,
+        cl: &ClusterEvidence,
+    ) -> Vec<Finding> {
+        findings(c, local, pod_report(ic), ic, cl, CaProfile::Pebble)
+    }
+
+    /// One rule alone on the challenge `c`, as [`run_on`] runs them all.
+    pub(crate) fn rule_on(
+        rule: Rule,
+        c: &ChallengeEvidence,
+        local: Option<&TargetReport>,
+        ic: &InCluster,
+        cl: &ClusterEvidence,
+    ) -> Vec<Finding> {
+        rule(&Vantages {
+            ch: c,
+            local,
+            inside: pod_report(ic),
+            in_cluster: ic,
+            cluster: cl,
+            ca: CaProfile::Pebble,
+        })
     }
 
     /// The pod's report for `ch()`, looked up by its id as `run::build_report` does.
@@ -101,6 +129,16 @@ pub(crate) mod tests {
 
     pub(crate) fn codes(f: &[Finding]) -> Vec<Code> {
         f.iter().map(|f| f.code).collect()
+    }
+
+    /// Every finding's code, severity and proof.
+    pub(crate) fn graded(f: &[Finding]) -> Vec<(Code, Severity, Proof)> {
+        f.iter().map(|f| (f.code, f.severity, f.proof)).collect()
+    }
+
+    /// The first finding's code and proof.
+    pub(crate) fn first(f: &[Finding]) -> (Code, Proof) {
+        (f[0].code, f[0].proof)
     }
 
     #[test]

@@ -240,3 +240,25 @@ pub fn unresolved(error: ErrorClass) -> TargetReport {
     t.dns.resolvers[0].detail = vec![format!("A: {error}: request timed out")];
     t
 }
+
+/// An address outside the cluster (not a load-balancer address of [`cluster`]) that serves the
+/// key from this machine (66 × 200) and answers the probe pod with `from_inside` (66 times),
+/// ingress-nginx serving the key when the pod asks it directly: (local, inside).
+pub fn foreign_address(from_inside: OutcomeCount) -> (TargetReport, TargetReport) {
+    let foreign = "192.0.2.77";
+    let l = local(vec![addr(foreign, vec![ok("nginx", 66)])]);
+    let i = inside(vec![addr(foreign, vec![from_inside])], vec![nginx_serves()]);
+    (l, i)
+}
+
+/// The probe pod's report for another challenge (shop/other-1), whose address outside the
+/// cluster (192.0.2.88) answers the pod: egress from the pod works.
+pub fn other_challenge() -> TargetReport {
+    let mut other = inside(
+        vec![addr("192.0.2.88", vec![status(404, "apache", 66)])],
+        vec![],
+    );
+    other.id = "shop/other-1".into();
+    other.url = "http://other.example.test/.well-known/acme-challenge/x".into();
+    other
+}

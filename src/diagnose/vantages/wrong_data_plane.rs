@@ -207,25 +207,13 @@ fn fix(
 mod tests {
     use super::super::testdata::*;
     use super::*;
-    use crate::diagnose::vantages::tests::{codes, run};
+    use crate::diagnose::vantages::tests::{codes, graded, rule_on, run};
+    use crate::evidence::ChallengeEvidence;
     use crate::probe::incluster::InCluster;
     use crate::probe::plan::ErrorClass;
 
-    fn find(
-        ch: &crate::evidence::ChallengeEvidence,
-        l: Option<&TargetReport>,
-        ic: &InCluster,
-    ) -> Vec<Finding> {
-        let cl = cluster_nginx_class();
-        let c = Vantages {
-            ch,
-            local: l,
-            inside: crate::diagnose::vantages::tests::pod_report(ic),
-            in_cluster: ic,
-            cluster: &cl,
-            ca: crate::probe::plan::CaProfile::Pebble,
-        };
-        wrong_data_plane(&c)
+    fn find(ch: &ChallengeEvidence, l: Option<&TargetReport>, ic: &InCluster) -> Vec<Finding> {
+        rule_on(wrong_data_plane, ch, l, ic, &cluster_nginx_class())
     }
 
     #[test]
@@ -233,10 +221,9 @@ mod tests {
         let (l, i) = all_to_gateway();
         let ch = nginx_solver(ch());
         let f = find(&ch, Some(&l), &ran(i.clone()));
-        assert_eq!(codes(&f), [Code::WrongDataPlane]);
         assert_eq!(
-            (f[0].severity, f[0].proof),
-            (Severity::Error, Proof::Proves)
+            graded(&f),
+            [(Code::WrongDataPlane, Severity::Error, Proof::Proves)]
         );
         assert!(
             f[0].summary.starts_with(

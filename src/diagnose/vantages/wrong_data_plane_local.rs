@@ -89,24 +89,19 @@ fn by_product(c: &Vantages, seen: &[Seen], solver: &[&DataPlaneEvidence]) -> Vec
 mod tests {
     use super::super::testdata::*;
     use super::*;
-    use crate::diagnose::vantages::tests::codes;
+    use crate::diagnose::vantages::tests::{graded, rule_on};
+    use crate::evidence::ChallengeEvidence;
     use crate::probe::incluster::InCluster;
     use crate::probe::plan::TargetReport;
 
-    fn find(
-        ch: &crate::evidence::ChallengeEvidence,
-        l: Option<&TargetReport>,
-        ic: &InCluster,
-    ) -> Vec<Finding> {
-        let cl = cluster_nginx_class();
-        wrong_data_plane_by_responder(&Vantages {
+    fn find(ch: &ChallengeEvidence, l: Option<&TargetReport>, ic: &InCluster) -> Vec<Finding> {
+        rule_on(
+            wrong_data_plane_by_responder,
             ch,
-            local: l,
-            inside: crate::diagnose::vantages::tests::pod_report(ic),
-            in_cluster: ic,
-            cluster: &cl,
-            ca: crate::probe::plan::CaProfile::Pebble,
-        })
+            l,
+            ic,
+            &cluster_nginx_class(),
+        )
     }
 
     #[test]
@@ -114,10 +109,9 @@ mod tests {
         let (l, _) = all_to_gateway();
         let ch = nginx_solver(ch());
         let f = find(&ch, Some(&l), &InCluster::NotRequested);
-        assert_eq!(codes(&f), [Code::WrongDataPlane]);
         assert_eq!(
-            (f[0].severity, f[0].proof),
-            (Severity::Error, Proof::Supports)
+            graded(&f),
+            [(Code::WrongDataPlane, Severity::Error, Proof::Supports)]
         );
         assert!(
             f[0].summary.starts_with("traffic for shop.example.test is answered by envoy, not by nginx as ingress-nginx (which carries the solver's route) would answer: all 20 answers from this machine (203.0.113.10) are 404 (envoy)"),

@@ -12,6 +12,7 @@
 
 use super::report::{self, MAX_REPORT_BYTES};
 use super::spec::{self, PlacementPlan};
+use super::status::{Hold, Seen};
 use super::{CONTAINER, PodOptions};
 use crate::evidence::CertManagerEvidence;
 use crate::probe::incluster::{InCluster, Placement, Problem, ProblemKind};
@@ -279,20 +280,9 @@ pub enum State {
     Failed(Problem),
 }
 
-const IMAGE_PULL: &[&str] = &[
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-    "RegistryUnavailable",
-    "SignatureValidationFailed",
-];
-const CONTAINER_REFUSED: &[&str] = &[
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-    "PreStartHookError",
-];
+/// The probe pod's own reason for a container the kubelet will not start (besides the shared
+/// ones in [`Seen::hold`]).
+const ALSO_REFUSED: &[&str] = &["PreStartHookError"];
 
 fn problem(kind: ProblemKind, message: String, hint: impl Into<String>) -> Problem {
     Problem {
@@ -305,29 +295,19 @@ fn problem(kind: ProblemKind, message: String, hint: impl Into<String>) -> Probl
 /// Hint for a pod that ended without a report.
 const KILLED_HINT: &str = "the pod is deleted; run again, or look at the node's events (kubectl get events -n <namespace>) if it keeps happening";
 
-/// Classify one observed state of the probe pod.
+/// Classify one observed state of the probe pod: its end first (the probe runs to it), then
+/// what holds it ([`Seen::hold`]).
 pub fn assess(pod: &Pod, image: &str) -> State {
-    let id = format!(
-        "{}/{}",
-        pod.metadata.namespace.as_deref().unwrap_or(""),
-        pod.metadata.name.as_deref().unwrap_or("")
-    );
-    let Some(status) = pod.status.as_ref() else {
+    let Some(seen) = Seen::read(pod, CONTAINER) else {
         return State::Waiting("Pending".into());
     };
-    let phase = status.phase.as_deref().unwrap_or("Pending");
-    let cs = status
-        .container_statuses
-        .iter()
-        .flatten()
-        .find(|c| c.name == CONTAINER);
-    let state = cs.and_then(|c| c.state.as_ref());
+    let (id, status) = (&seen.id, seen.status);
     let with_message = |reason: &str, message: Option<&str>| match message.filter(|m| !m.is_empty())
     {
         Some(m) => format!("{reason}: {m}"),
         None => reason.to_owned(),
     };
-    match phase {
+    match seen.phase {
         "Succeeded" => return State::Succeeded,
         "Failed" => {
             let reason = status.reason.as_deref().unwrap_or("");
@@ -341,7 +321,7 @@ pub fn assess(pod: &Pod, image: &str) -> State {
                     "raise --probe-timeout (a plan with many challenges or slow targets takes longer)",
                 ));
             }
-            if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
+            if let Some(t) = seen.terminated() {
                 let why = t.reason.as_deref().unwrap_or("Error");
                 if why == "OOMKilled" {
                     return State::Failed(problem(
@@ -383,53 +363,32 @@ pub fn assess(pod: &Pod, image: &str) -> State {
         }
         _ => {}
     }
-    if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
-        let reason = w.reason.as_deref().unwrap_or("");
-        if IMAGE_PULL.contains(&reason) {
-            return State::Failed(problem(
-                ProblemKind::ImagePull,
-                format!(
-                    "the probe image {image:?} could not be pulled ({})",
-                    with_message(reason, w.message.as_deref())
-                ),
-                format!(
-                    "copy the image to a registry the cluster can pull from and pass --probe-image (or set ACMECHECK_PROBE_IMAGE); add --image-pull-secret NAME for a private registry; the default is {}",
-                    crate::image::DEFAULT_PROBE_IMAGE
-                ),
-            ));
-        }
-        if CONTAINER_REFUSED.contains(&reason) {
-            return State::Failed(problem(
-                ProblemKind::Rejected,
-                format!(
-                    "the kubelet refused to start the probe container of {id} ({})",
-                    with_message(reason, w.message.as_deref())
-                ),
-                "the image must run as a non-root numeric user (65532); check --probe-image",
-            ));
-        }
-    }
-    let unschedulable = status.conditions.iter().flatten().find(|c| {
-        c.type_ == "PodScheduled"
-            && c.status == "False"
-            && c.reason.as_deref() == Some("Unschedulable")
-    });
-    if let Some(c) = unschedulable {
-        return State::Failed(problem(
-            ProblemKind::Unschedulable,
+    State::Failed(match seen.hold(ALSO_REFUSED) {
+        Hold::ImagePull { reason, message } => problem(
+            ProblemKind::ImagePull,
             format!(
-                "the probe pod {id} cannot be scheduled: {}",
-                c.message.as_deref().unwrap_or("Unschedulable")
+                "the probe image {image:?} could not be pulled ({})",
+                with_message(reason, message)
             ),
+            format!(
+                "copy the image to a registry the cluster can pull from and pass --probe-image (or set ACMECHECK_PROBE_IMAGE); add --image-pull-secret NAME for a private registry; the default is {}",
+                crate::image::DEFAULT_PROBE_IMAGE
+            ),
+        ),
+        Hold::Refused { reason, message } => problem(
+            ProblemKind::Rejected,
+            format!(
+                "the kubelet refused to start the probe container of {id} ({})",
+                with_message(reason, message)
+            ),
+            "the image must run as a non-root numeric user (65532); check --probe-image",
+        ),
+        Hold::Unschedulable { message } => problem(
+            ProblemKind::Unschedulable,
+            format!("the probe pod {id} cannot be scheduled: {message}"),
             "pick a node with --probe-node or a namespace with --probe-namespace where pods fit, or skip the pod with --local-only",
-        ));
-    }
-    let detail = state
-        .and_then(|s| s.waiting.as_ref())
-        .and_then(|w| w.reason.clone());
-    State::Waiting(match detail {
-        Some(d) => format!("{phase} ({d})"),
-        None => phase.to_owned(),
+        ),
+        Hold::OnItsWay(text) => return State::Waiting(text),
     })
 }
 

@@ -6,6 +6,8 @@
 //! * [`lifecycle`]: create → watch → logs → delete, with every failure mapped to an
 //!   [`crate::probe::incluster::Problem`], and deletion on every path (signals included).
 //! * [`report`]: the pod's output is untrusted; parse it with a size limit.
+//! * [`status`]: what one observed state of a pod says (pure); the replay's stand-in solver
+//!   pods are read with it too.
 //! * [`cleanup`]: `kubectl acmecheck cleanup`, which removes leftovers by label.
 //!
 //! Requests for one run: POST pod, one WATCH (label selector, no resourceVersion: the initial
@@ -16,6 +18,7 @@ pub mod cleanup;
 pub mod lifecycle;
 pub mod report;
 pub mod spec;
+pub mod status;
 
 use std::time::Duration;
 
