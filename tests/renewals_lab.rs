@@ -384,7 +384,9 @@ fn replay_proves_healthy_renewals_and_names_the_wrong_data_plane() {
             ],
         );
         assert!(
-            r.json.to_string().contains("--replay: 1 shared stand-in(s)"),
+            r.json
+                .to_string()
+                .contains("--replay: 1 shared stand-in(s)"),
             "the report says so: {:#}",
             r.json
         );

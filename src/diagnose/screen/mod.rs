@@ -246,6 +246,36 @@ mod tests {
         );
     }
 
+    /// An address this machine has no route to (no IPv6 here) is its own trouble: never
+    /// INBOUND_BLOCKED for the name, while the addresses it reaches still count.
+    #[test]
+    fn an_address_this_machine_cannot_route_to_says_nothing_about_the_name() {
+        let mut v6 = addr(
+            "2001:db8::10",
+            vec![err(ErrorClass::NetworkUnreachable, 20)],
+        );
+        v6.unroutable = true;
+        let (mut l, i) = both(vec![status(404, "nginx", 20)]);
+        l.addresses.push(v6);
+        let f = run(Some(&l), Some(&i));
+        assert_eq!(codes(&f), [Code::ScreenInconclusive], "{f:#?}");
+        assert!(
+            f[0].summary
+                .contains("this machine has no route to 2001:db8::10"),
+            "{}",
+            f[0].summary
+        );
+        // A reachable address that takes no connection is still the name's.
+        let mut dead = local(vec![addr(EDGE, vec![err(ErrorClass::ConnectTimeout, 20)])]);
+        let mut v6 = addr(
+            "2001:db8::10",
+            vec![err(ErrorClass::NetworkUnreachable, 20)],
+        );
+        v6.unroutable = true;
+        dead.addresses.push(v6);
+        assert_eq!(codes(&run(Some(&dead), Some(&i))), [Code::InboundBlocked]);
+    }
+
     /// Through the entry point: a screened name gets the screen's findings only (no failing
     /// self check, no UNEXPLAINED_FAILURE for a token that nothing is meant to serve).
     #[test]

@@ -187,6 +187,20 @@ pub(super) fn facts(c: &Vantages) -> Facts {
             f.capped.push((vantage, d.address.clone()));
         }
         for a in &report.addresses {
+            // No route or source address here for its family: the vantage's trouble, not the
+            // name's (the CA and the other vantage may well connect).
+            if a.unroutable {
+                f.own_trouble.push(format!(
+                    "{} has no route to {} (its address family): not a fact about the name",
+                    if vantage == LOCAL {
+                        "this machine"
+                    } else {
+                        "the probe pod"
+                    },
+                    a.address
+                ));
+                continue;
+            }
             if a.capped {
                 f.capped.push((vantage, a.address.clone()));
             }
@@ -236,9 +250,12 @@ impl Facts {
             || self.others().next().is_some()
     }
 
-    /// Every answer, from both vantages, is the solver's data plane's alone.
+    /// Every answer, from both vantages, is the solver's data plane's alone, and every address
+    /// was tried from both.
     pub(super) fn all_expected(&self) -> bool {
+        // An address a vantage could not try (no route here) is unknown, not expected.
         self.vantages.len() == 2
+            && self.own_trouble.is_empty()
             && !self.tallies.is_empty()
             && self.tallies.iter().all(|t| t.who == Who::Expected)
     }
