@@ -56,7 +56,7 @@ pub(super) async fn probe_with_progress(
         async { tokio::join!(local, pod) },
         &changed,
         || line(&so_far.counts(), pod_runs),
-        &mut Progress::new(),
+        &mut Progress::owner(),
     )
     .await;
     probes.in_cluster = in_cluster;

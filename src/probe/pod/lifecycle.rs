@@ -22,7 +22,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, LogParams, PostParams};
 use kube::core::{Status, WatchEvent};
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -219,49 +218,7 @@ pub async fn delete_pod(client: &kube::Client, ns: &str, name: &str) -> Result<b
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Progress (stderr, only on a terminal)
-// ---------------------------------------------------------------------------------------------
-
-/// One line on stderr, rewritten in place, only when stderr is a terminal (the probe pod's and
-/// the replay's progress).
-pub(crate) struct Progress {
-    enabled: bool,
-    shown: bool,
-    last: String,
-}
-
-impl Progress {
-    pub(crate) fn new() -> Progress {
-        Progress {
-            enabled: std::io::stderr().is_terminal(),
-            shown: false,
-            last: String::new(),
-        }
-    }
-
-    pub(crate) fn show(&mut self, text: &str) {
-        if text == self.last {
-            return;
-        }
-        text.clone_into(&mut self.last);
-        if self.enabled {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K⠿ {text}");
-            let _ = err.flush();
-            self.shown = true;
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        if self.shown {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-            self.shown = false;
-        }
-    }
-}
+pub(crate) use super::progress::Progress;
 
 // ---------------------------------------------------------------------------------------------
 // Reading the pod's state (pure)

@@ -16,6 +16,7 @@
 
 pub mod cleanup;
 pub mod lifecycle;
+mod progress;
 pub mod report;
 pub mod spec;
 pub mod status;
