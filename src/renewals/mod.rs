@@ -217,7 +217,7 @@ async fn run(cli: &Cli, args: &RenewalsArgs, tracker: &Tracker) -> Result<i32, U
             &opts,
             &run_id,
             &run_namespace,
-            &settings.pod.image,
+            &settings.pod,
         )
     });
     if let Some(p) = &planned {

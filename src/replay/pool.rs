@@ -38,6 +38,8 @@ pub struct PoolOptions<'a> {
     pub namespace: &'a str,
     /// The plugin's image (it has the `solver` mode).
     pub image: &'a str,
+    /// `--image-pull-secret`s for that image (the probe pod's), added to the pod's own.
+    pub image_pull_secrets: &'a [String],
 }
 
 /// One shared stand-in: a plan whose `shared` objects are created and whose items are the
@@ -126,6 +128,19 @@ fn shared(
         let mut pod = patch(&first.pod);
         pod["spec"]["containers"][0]["image"] = json!(opts.image);
         pod["spec"]["containers"][0]["args"] = json!(solver_args(members));
+        if !opts.image_pull_secrets.is_empty() {
+            let mut secrets = pod["spec"]["imagePullSecrets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for name in opts.image_pull_secrets {
+                let s = json!({ "name": name });
+                if !secrets.contains(&s) {
+                    secrets.push(s);
+                }
+            }
+            pod["spec"]["imagePullSecrets"] = json!(secrets);
+        }
         let mut service = patch(&first.service);
         service["spec"]["selector"] = json!({SOLVER_LABEL: name, RUN_ID_LABEL: opts.run_id});
         let mut route = patch(&first.route);

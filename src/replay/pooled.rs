@@ -33,7 +33,8 @@ impl Planned {
 }
 
 /// Plan every certificate's names, then pool them. `namespace` is the run's (where pooled
-/// Ingress stand-ins go), `image` the plugin's (the shared stand-in runs its `solver` mode).
+/// Ingress stand-ins go); `pod` has the plugin's image (the shared stand-in runs its `solver`
+/// mode) and its pull secrets.
 pub fn plan_all(
     certs: &[CertificateEvidence],
     cluster: &ClusterEvidence,
@@ -41,8 +42,9 @@ pub fn plan_all(
     opts: &StageOptions,
     run_id: &str,
     namespace: &str,
-    image: &str,
+    pod: &crate::probe::pod::PodOptions,
 ) -> Planned {
+    let image = pod.image.as_str();
     let plans: Vec<ReplayPlan> = certs
         .iter()
         .enumerate()
@@ -60,6 +62,7 @@ pub fn plan_all(
             run_id,
             namespace,
             image,
+            image_pull_secrets: &pod.image_pull_secrets,
         },
     );
     Planned { plans, pools }

@@ -90,7 +90,11 @@ pub(crate) fn planned(certs: &[CertificateEvidence]) -> Planned {
         &opts,
         "r1",
         "ops",
-        IMAGE,
+        &crate::probe::pod::PodOptions {
+            image: IMAGE.into(),
+            image_pull_secrets: vec!["mirror".into()],
+            ..Default::default()
+        },
     )
 }
 
@@ -133,6 +137,7 @@ fn ingress_solvers_of_many_namespaces_share_one_stand_in_in_the_runs_namespace()
         );
     }
     assert_eq!(pod["spec"]["containers"][0]["image"], IMAGE);
+    assert_eq!(pod["spec"]["imagePullSecrets"], json!([{"name": "mirror"}]));
     let a = args(pooled);
     assert_eq!(a[..2], ["solver", "--listen-port=8089"]);
     assert_eq!(a.len(), 6);
@@ -227,6 +232,7 @@ fn edit_in_place_solvers_stay_with_the_users_ingress() {
         run_id: "r1",
         namespace: "ops",
         image: IMAGE,
+        image_pull_secrets: &[],
     };
     assert_eq!(key(plan, &s, &opts).0, "ops");
     if let Some(i) = s.solver.http01.as_mut().and_then(|h| h.ingress.as_mut()) {
