@@ -8,39 +8,24 @@
 //! verdict ⇒ its certificate is at risk and the exit code is 1. Needs root; with
 //! ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists these as ignored.
 
-use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, Lab};
+use acmecheck_testkit::fakeapi::KubeletConfig;
+use acmecheck_testkit::lab;
+use acmecheck_testkit::lab::cli::{self as labcli, LabCli};
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 
-struct Setup {
-    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
-}
+type Setup = LabCli;
 
+/// The scenario's lab and API server; its kubelet runs the probe pod (and, for the replay
+/// scenarios, the shared stand-in: the same binary in solver mode).
 fn setup(scenario: &str) -> Option<Setup> {
-    if lab::skip_without_root(scenario) {
-        return None;
-    }
-    let lab = lab::scenario(scenario, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {scenario}: {e:#}"));
-    let kubelet = KubeletConfig::default().image(DEFAULT_PROBE_IMAGE, BIN);
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, scenario, &fixtures, Some(kubelet)).unwrap();
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Some(Setup {
-        api,
-        kubeconfig,
-        lab,
-    })
+    LabCli::for_test(
+        scenario,
+        Some(KubeletConfig::default().image(DEFAULT_PROBE_IMAGE, BIN)),
+    )
 }
 
 struct Run {
@@ -50,24 +35,15 @@ struct Run {
 }
 
 fn run(s: &Setup, args: &[&str]) -> Run {
-    s.api.clear_requests();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &s.lab.client, BIN, "renewals"])
-        .args(args)
-        .args(["-o", "json", "--attempts", "20"])
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("ACMECHECK_PROBE_IMAGE")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
-    let json: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let mut argv = vec!["renewals"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["-o", "json", "--attempts", "20"]);
+    let mut cmd = s.command(BIN, &argv);
+    cmd.env_remove("KUBERNETES_SERVICE_HOST");
+    let labcli::Run {
+        code, json, stderr, ..
+    } = s.output(&mut cmd);
+    assert!(json.is_object(), "not JSON: {stderr}");
     let r = Run { code, json, stderr };
     never_silent(&r);
     nothing_left(s);
@@ -141,28 +117,10 @@ fn never_silent(r: &Run) {
 
 /// The table at `columns` (the exit code is checked by the JSON runs).
 fn table(s: &Setup, columns: u16) -> String {
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &s.lab.client,
-            BIN,
-            "renewals",
-            "-A",
-            "--attempts",
-            "10",
-        ])
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", columns.to_string())
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{text}");
-    text
+    let mut cmd = s.command(BIN, &["renewals", "-A", "--attempts", "10"]);
+    cmd.env("COLUMNS", columns.to_string())
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    s.output(&mut cmd).stdout
 }
 
 fn cert<'a>(r: &'a Run, id: &str) -> &'a Value {

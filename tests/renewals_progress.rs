@@ -6,38 +6,21 @@
 //! machine (api.example.test resolves to the gateway), so that one name is at risk from here
 //! already, while the probe pod still runs. Needs root; with ACMECHECK_SKIP_ROOT_TESTS=1 cargo lists it as ignored.
 
-use acmecheck_testkit::fakeapi::{FakeApi, KubeletConfig};
-use acmecheck_testkit::lab::{self, Lab};
+use acmecheck_testkit::fakeapi::KubeletConfig;
+use acmecheck_testkit::lab::cli::LabCli;
 use kubectl_acmecheck::image::DEFAULT_PROBE_IMAGE;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-acmecheck");
 const SCENARIO: &str = "renewals-replay-wrong-plane";
 
-struct Setup {
-    // Field order: the API server (and its kubelet's processes) stop before the lab goes.
-    api: FakeApi,
-    kubeconfig: PathBuf,
-    lab: Lab,
-}
+type Setup = LabCli;
 
 fn setup() -> Option<Setup> {
-    if lab::skip_without_root(SCENARIO) {
-        return None;
-    }
-    let lab = lab::scenario(SCENARIO, lab::Options::default())
-        .unwrap_or_else(|e| panic!("lab {SCENARIO}: {e:#}"));
-    let kubelet = KubeletConfig::default().image(DEFAULT_PROBE_IMAGE, BIN);
-    let fixtures = Path::new(ROOT).join("tests/fixtures/chain");
-    let api = lab::fake_api(&lab, SCENARIO, &fixtures, Some(kubelet)).unwrap();
-    let kubeconfig = api.kubeconfig_with_namespace("shop").unwrap();
-    Some(Setup {
-        api,
-        kubeconfig,
-        lab,
-    })
+    LabCli::for_test(
+        SCENARIO,
+        Some(KubeletConfig::default().image(DEFAULT_PROBE_IMAGE, BIN)),
+    )
 }
 
 /// The command line of the run, in the lab's client namespace.

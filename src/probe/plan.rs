@@ -338,6 +338,17 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// No connection, or nothing back in time: what a blocked or dead address looks like.
+    pub fn is_no_connection(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::ConnectTimeout
+                | ErrorClass::ConnectRefused
+                | ErrorClass::NetworkUnreachable
+                | ErrorClass::Timeout
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::DnsNxdomain => "dns_nxdomain",
@@ -793,6 +804,13 @@ pub struct OutcomeCount {
     pub cert_manager_error: String,
     pub acme_error: String,
     pub count: u32,
+}
+
+impl OutcomeCount {
+    /// No HTTP answer and [`ErrorClass::is_no_connection`].
+    pub fn no_connection(&self) -> bool {
+        self.status.is_none() && self.error_class.is_some_and(ErrorClass::is_no_connection)
+    }
 }
 
 /// One HTTP exchange in a chain.

@@ -75,18 +75,6 @@ pub(super) struct Facts {
 pub(super) const LOCAL: &str = "this machine";
 pub(super) const INSIDE: &str = "in cluster";
 
-fn no_connection(c: Option<ErrorClass>) -> bool {
-    matches!(
-        c,
-        Some(
-            ErrorClass::ConnectTimeout
-                | ErrorClass::ConnectRefused
-                | ErrorClass::NetworkUnreachable
-                | ErrorClass::Timeout
-        )
-    )
-}
-
 fn plane_label(d: &DirectResult) -> &str {
     let l = d.label.as_str();
     let end = [" Service ", " pod "]
@@ -127,7 +115,7 @@ fn plane_answers(inside: Option<&TargetReport>, expected: &[String]) -> Vec<Plan
 
 fn attribute(o: &OutcomeCount, planes: &[PlaneAnswer]) -> Who {
     let Some(status) = o.status else {
-        return if no_connection(o.error_class) {
+        return if o.error_class.is_some_and(ErrorClass::is_no_connection) {
             Who::NoConnection
         } else {
             Who::Error

@@ -24,16 +24,7 @@ pub(super) fn count(outcomes: &[OutcomeCount], f: impl Fn(&OutcomeCount) -> bool
 
 /// Could not connect (or got nothing back in time): what a missing hairpin looks like.
 pub(super) fn no_connection(o: &OutcomeCount) -> bool {
-    o.status.is_none()
-        && matches!(
-            o.error_class,
-            Some(
-                ErrorClass::ConnectTimeout
-                    | ErrorClass::ConnectRefused
-                    | ErrorClass::NetworkUnreachable
-                    | ErrorClass::Timeout
-            )
-        )
+    o.no_connection()
 }
 
 pub(super) fn unreachable(a: &AddressReport) -> bool {

@@ -45,24 +45,10 @@ pub(in crate::renewals) enum Fails {
     KeyNotServed,
 }
 
-/// The screen's "no connection" (`diagnose::screen::util`): no answer at all, for these.
-fn no_connection(o: &crate::probe::plan::OutcomeCount) -> bool {
-    o.status.is_none()
-        && matches!(
-            o.error_class,
-            Some(
-                ErrorClass::ConnectTimeout
-                    | ErrorClass::ConnectRefused
-                    | ErrorClass::NetworkUnreachable
-                    | ErrorClass::Timeout
-            )
-        )
-}
-
 /// An address with a route from here on which every attempt got no connection.
 fn dead(a: &AddressReport) -> bool {
     let seen: Vec<_> = a.outcomes.iter().filter(|o| o.count > 0).collect();
-    !a.unroutable && !seen.is_empty() && seen.iter().all(|o| no_connection(o))
+    !a.unroutable && !seen.is_empty() && seen.iter().all(|o| o.no_connection())
 }
 
 /// The name gave no address because of this machine's resolver, not the name's DNS.
