@@ -46,7 +46,8 @@ bench_lab_up() {
   mkfifo "$work/in"
   target/release/lab up "$@" <"$work/in" >"$work/lab.out" 2>"$work/lab.err" &
   exec 3>"$work/in"
-  for _ in $(seq 300); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
+  # Up to 60 s: a lab with 500 Certificates takes a while.
+  for _ in $(seq 600); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
   grep -q '^ready' "$work/lab.out" || { cat "$work/lab.out" "$work/lab.err" >&2; exit 1; }
   client=$(sed -n 's/^client=//p' "$work/lab.out")
   cluster=$(sed -n 's/^cluster=//p' "$work/lab.out")
@@ -67,7 +68,7 @@ bench_requests() {
   local before
   before=$(grep -c '^requests=' "$work/lab.out" || true)
   echo requests >&3
-  for _ in $(seq 100); do
+  for _ in $(seq 200); do
     [ "$(grep -c '^requests=' "$work/lab.out" || true)" -gt "$before" ] && return
     sleep 0.05
   done

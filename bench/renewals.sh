@@ -21,10 +21,9 @@
 #                        the shared stand-in runs the same image)
 #                                                                          (target ≤ 200 MB)
 # Needs root (network namespaces), hyperfine, python3 and GNU time (/usr/bin/time).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench/renewals.sh needs root (network namespaces)" >&2; exit 2; }
-command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+source "$(dirname "$0")/lib.sh"
+bench_need_root bench/renewals.sh
+bench_need hyperfine python3
 [ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
 runs=3
 mode=()
@@ -36,52 +35,28 @@ for a in "$@"; do
   esac
 done
 
-cargo build --release -q --bin kubectl-acmecheck
-cargo build --release -q -p acmecheck-testkit --bin lab
-BIN=$PWD/target/release/kubectl-acmecheck
+bench_build lab
 IMAGE=lab.example.test/kubectl-acmecheck:bench
-work=$(mktemp -d)
-trap 'exec 3>&- ; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 # The probe image: the release binary under GNU time (its peak RSS in KiB, one line per run).
 printf '#!/bin/sh\nexec /usr/bin/time -a -o "%s" -f "%%M" "%s" "$@"\n' "$work/pod-rss" "$BIN" \
   >"$work/probe-image"
 chmod +x "$work/probe-image"
 
-mkfifo "$work/in"
-target/release/lab up "$scenario" --api --kubelet-image "$IMAGE=$work/probe-image" \
-  <"$work/in" >"$work/lab.out" 2>"$work/lab.err" &
-exec 3>"$work/in"
-for _ in $(seq 600); do grep -q '^ready' "$work/lab.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$work/lab.out" || { cat "$work/lab.out" "$work/lab.err" >&2; exit 1; }
-client=$(sed -n 's/^client=//p' "$work/lab.out")
-kubeconfig=$(sed -n 's/^kubeconfig=//p' "$work/lab.out")
+bench_lab_up "$scenario" --api --kubelet-image "$IMAGE=$work/probe-image"
 echo "lab: $scenario"
 
 run=(ip netns exec "$client" env "ACMECHECK_PROBE_IMAGE=$IMAGE" "$BIN" renewals -A -o json
   --kubeconfig "$kubeconfig" "${mode[@]}")
 
-# The API requests since the last call (the lab prints and forgets them on `requests`).
-requests() {
-  local before
-  before=$(grep -c '^requests=' "$work/lab.out" || true)
-  echo requests >&3
-  for _ in $(seq 200); do
-    [ "$(grep -c '^requests=' "$work/lab.out" || true)" -gt "$before" ] && return
-    sleep 0.05
-  done
-  echo "the lab did not answer 'requests'" >&2
-  exit 1
-}
-
-requests
+bench_requests
 : >"$work/pod-rss"
 set +e
 /usr/bin/time -o "$work/cli-rss" -f "%M %e" "${run[@]}" >"$work/report.json" 2>"$work/stderr"
 code=$?
 set -e
 [ "$code" -le 1 ] || { cat "$work/stderr" >&2; echo "kubectl-acmecheck exited $code" >&2; exit 1; }
-requests
+bench_requests
 awk '/^requests=/{n++} n==2' "$work/lab.out" | grep '^# ' | sed 's/^# //' >"$work/requests" || true
 
 echo

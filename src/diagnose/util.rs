@@ -323,6 +323,18 @@ pub fn placement_text(p: &Placement) -> String {
     format!("{}/{}{node}{why}", p.namespace, p.pod)
 }
 
+/// The data plane a direct probe asked: its label up to ` Service ` or ` pod `
+/// (`gateway infra/public (cilium)`, `ingress-nginx`).
+pub fn plane_label(d: &crate::probe::plan::DirectResult) -> &str {
+    let l = d.label.as_str();
+    let end = [" Service ", " pod "]
+        .iter()
+        .filter_map(|sep| l.find(sep))
+        .min()
+        .unwrap_or(l.len());
+    &l[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

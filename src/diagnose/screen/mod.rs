@@ -39,7 +39,7 @@ mod tests {
     use super::super::finding::{Code, Severity};
     use super::super::vantages::testdata::*;
     use super::*;
-    use crate::evidence::{CertificateEvidence, ChallengeEvidence, ClusterEvidence};
+    use crate::evidence::{ChallengeEvidence, ClusterEvidence};
     use crate::probe::Probes;
     use crate::probe::incluster::InCluster;
     use crate::probe::plan::{CaProfile, ErrorClass, TargetReport};
@@ -293,34 +293,7 @@ mod tests {
         ] {
             t.id = id.into();
         }
-        let ready = vec![crate::evidence::Condition {
-            type_: "Ready".into(),
-            status: "True".into(),
-            ..Default::default()
-        }];
-        let cert = CertificateEvidence {
-            namespace: "shop".into(),
-            name: "web".into(),
-            conditions: ready.clone(),
-            issuer_ref: crate::evidence::IssuerRef {
-                name: "le".into(),
-                kind: Some("ClusterIssuer".into()),
-                group: None,
-            },
-            issuer: Some(crate::evidence::IssuerEvidence {
-                kind: "ClusterIssuer".into(),
-                name: "le".into(),
-                conditions: ready,
-                acme: Some(crate::evidence::AcmeIssuer {
-                    server: "https://pebble.lab.example.test:14000/dir".into(),
-                    solvers: vec![nginx_solver(ch()).solver],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            challenges: vec![a, b],
-            ..Default::default()
-        };
+        let cert = ready_certificate("shop", vec![a, b]);
         let probes = Probes {
             enabled: true,
             local: [(gw.0.id.clone(), gw.0), (ok.0.id.clone(), ok.0)]

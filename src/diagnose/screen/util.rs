@@ -7,9 +7,9 @@
 //! planes that give exactly that answer when asked directly from inside the cluster. That is
 //! the evidence every screen verdict rests on.
 
-use crate::diagnose::util::{outcome_text, solver_planes};
+use crate::diagnose::util::{outcome_text, plane_label, solver_planes};
 use crate::diagnose::view::Vantages;
-use crate::probe::plan::{DirectResult, ErrorClass, OutcomeCount, TargetReport};
+use crate::probe::plan::{ErrorClass, OutcomeCount, TargetReport};
 use crate::probe::targets::{SOLVER_LABEL, plane_name};
 
 /// A data plane asked directly from inside, and how it answered.
@@ -74,16 +74,6 @@ pub(super) struct Facts {
 
 pub(super) const LOCAL: &str = "this machine";
 pub(super) const INSIDE: &str = "in cluster";
-
-fn plane_label(d: &DirectResult) -> &str {
-    let l = d.label.as_str();
-    let end = [" Service ", " pod "]
-        .iter()
-        .filter_map(|sep| l.find(sep))
-        .min()
-        .unwrap_or(l.len());
-    &l[..end]
-}
 
 /// How each data plane answered when asked directly (its most frequent HTTP answer).
 fn plane_answers(inside: Option<&TargetReport>, expected: &[String]) -> Vec<PlaneAnswer> {

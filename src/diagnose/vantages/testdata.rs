@@ -262,3 +262,39 @@ pub fn other_challenge() -> TargetReport {
     other.url = "http://other.example.test/.well-known/acme-challenge/x".into();
     other
 }
+
+/// A Ready Certificate `<ns>/web` of ClusterIssuer `le` (Pebble, the nginx solver) with
+/// `challenges`.
+pub(crate) fn ready_certificate(
+    ns: &str,
+    challenges: Vec<crate::evidence::ChallengeEvidence>,
+) -> crate::evidence::CertificateEvidence {
+    let ready = vec![crate::evidence::Condition {
+        type_: "Ready".into(),
+        status: "True".into(),
+        ..Default::default()
+    }];
+    crate::evidence::CertificateEvidence {
+        namespace: ns.into(),
+        name: "web".into(),
+        conditions: ready.clone(),
+        issuer_ref: crate::evidence::IssuerRef {
+            name: "le".into(),
+            kind: Some("ClusterIssuer".into()),
+            group: None,
+        },
+        issuer: Some(crate::evidence::IssuerEvidence {
+            kind: "ClusterIssuer".into(),
+            name: "le".into(),
+            conditions: ready,
+            acme: Some(crate::evidence::AcmeIssuer {
+                server: "https://pebble.lab.example.test:14000/dir".into(),
+                solvers: vec![nginx_solver(ch()).solver],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        challenges,
+        ..Default::default()
+    }
+}

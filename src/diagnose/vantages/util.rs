@@ -180,18 +180,6 @@ pub(super) fn controller_proxy(c: &Vantages) -> Option<String> {
     crate::probe::http::proxy_for(&settings, &url)
 }
 
-/// The data plane a direct probe asked: its label up to ` Service ` or ` pod `
-/// (`gateway infra/public (cilium)`, `ingress-nginx`).
-pub(super) fn plane_label(d: &DirectResult) -> &str {
-    let l = d.label.as_str();
-    let end = [" Service ", " pod "]
-        .iter()
-        .filter_map(|sep| l.find(sep))
-        .min()
-        .unwrap_or(l.len());
-    &l[..end]
-}
-
 /// How a server answers when every response fails the same way: one responder, HTTP answers
 /// only, no redirect; the most frequent status, and the body hash of its first sample.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,11 +6,11 @@
 //! responder with the solver's data-plane product instead.
 
 use super::util::{
-    Answer, Seen, direct_line, lb_owner, one_failing_answer, plane_label, plane_results,
+    Answer, Seen, direct_line, lb_owner, one_failing_answer, plane_results,
     seen_lines, uniform_failure, vantage_counts,
 };
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
-use crate::diagnose::util::solver_planes;
+use crate::diagnose::util::{plane_label, solver_planes};
 use crate::diagnose::view::Vantages;
 use crate::evidence::{ClusterEvidence, DataPlaneEvidence};
 use crate::probe::plan::{DirectResult, TargetReport};

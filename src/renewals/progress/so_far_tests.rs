@@ -209,36 +209,6 @@ fn live(name: &str, dns_name: &str, screen: bool) -> ChallengeEvidence {
     c
 }
 
-fn certificate(ns: &str, challenges: Vec<ChallengeEvidence>) -> CertificateEvidence {
-    let ready = vec![crate::evidence::Condition {
-        type_: "Ready".into(),
-        status: "True".into(),
-        ..Default::default()
-    }];
-    CertificateEvidence {
-        namespace: ns.into(),
-        name: "web".into(),
-        conditions: ready.clone(),
-        issuer_ref: crate::evidence::IssuerRef {
-            name: "le".into(),
-            kind: Some("ClusterIssuer".into()),
-            group: None,
-        },
-        issuer: Some(crate::evidence::IssuerEvidence {
-            kind: "ClusterIssuer".into(),
-            name: "le".into(),
-            conditions: ready,
-            acme: Some(crate::evidence::AcmeIssuer {
-                server: "https://pebble.lab.example.test:14000/dir".into(),
-                solvers: vec![nginx_solver(ch()).solver],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        challenges,
-        ..Default::default()
-    }
-}
 
 fn with_id(mut t: TargetReport, id: &str, dns_name: &str) -> TargetReport {
     t.id = id.into();
@@ -249,15 +219,15 @@ fn with_id(mut t: TargetReport, id: &str, dns_name: &str) -> TargetReport {
 #[test]
 fn the_count_is_of_names_and_their_certificates_and_every_finished_name_is_done() {
     let certs = vec![
-        certificate(
+        ready_certificate(
             "shop",
             vec![
                 live("web-1", "shop.example.test", false),
                 live("web-2", "www.shop.example.test", true),
             ],
         ),
-        certificate("blog", vec![live("blog-1", "blog.example.test", true)]),
-        certificate("docs", vec![live("docs-1", "docs.example.test", true)]),
+        ready_certificate("blog", vec![live("blog-1", "blog.example.test", true)]),
+        ready_certificate("docs", vec![live("docs-1", "docs.example.test", true)]),
     ];
     let so_far = SoFar::new(&certs, 4);
     assert_eq!(
@@ -317,7 +287,7 @@ fn whatever_is_counted_the_diagnosis_puts_at_risk_whatever_the_pod_adds() {
             continue;
         }
         let ch = live("web-1", NAME, screen);
-        let cert = certificate("shop", vec![ch]);
+        let cert = ready_certificate("shop", vec![ch]);
         let t = with_id(t, "shop/web-1", NAME);
         let pod = if screen {
             inside(
