@@ -167,8 +167,7 @@ pub struct PreflightArgs {
     pub local_only: bool,
     #[command(flatten)]
     pub pod: PodFlags,
-    /// Fresh connections per name and address first (default 4; up to 16 more where the
-    /// answers differ)
+    /// Fresh connections per resolved address (default: adaptive, at least 66)
     #[arg(long, value_name = "N")]
     pub attempts: Option<u32>,
     #[command(flatten)]
