@@ -128,6 +128,16 @@ pub enum RouteKind {
     HttpRoute,
 }
 
+impl RouteKind {
+    /// The object's kind: `Ingress`, `HTTPRoute`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteKind::Ingress => "Ingress",
+            RouteKind::HttpRoute => "HTTPRoute",
+        }
+    }
+}
+
 /// The stand-in for one name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,11 +7,11 @@
 
 use super::apply::{self, ApplyOptions, Live};
 use super::live::leftover_warning;
-use super::plan::{ReplayPlan, RouteKind, plan};
+use super::plan::{ReplayPlan, plan};
 use super::pool::{self, PoolOptions, Pooled};
 use super::stage::{self, Running, Stage, StageOptions};
 use super::{ReplayInput, propagation, status};
-use crate::evidence::replay::{ReplayEvidence, ReplayState, StandInEvidence};
+use crate::evidence::replay::{ReplayEvidence, ReplayState};
 use crate::evidence::{CertificateEvidence, ClusterEvidence};
 use crate::gather::{Snapshot, context};
 use crate::probe::pod::lifecycle::Progress;
@@ -68,27 +68,26 @@ pub fn plan_all(
     Planned { plans, pools }
 }
 
-/// What differs for a name served by a shared stand-in.
-fn shared_notes(cert: &CertificateEvidence, live: &Live, names: usize) -> Vec<String> {
+/// What differs for every name a shared stand-in serves.
+fn shared_note(live: &Live) -> String {
     let route = live
         .solvers
         .first()
-        .map_or("Ingress", |s| match s.route_kind {
-            RouteKind::Ingress => "Ingress",
-            RouteKind::HttpRoute => "HTTPRoute",
-        });
+        .map_or("Ingress", |s| s.route_kind.as_str());
     let name = live.solvers.first().map_or("", |s| s.object_name.as_str());
-    let mut notes = vec![format!(
-        "served by a shared stand-in (pod, Service and {route} {}/{name}) for {names} name(s): the plugin's own image in its solver mode answers as cert-manager's acmesolver for each name and token, where cert-manager runs one acmesolver pod, Service and {route} per name",
-        live.namespace
-    )];
-    if live.namespace != cert.namespace {
-        notes.push(format!(
-            "the stand-in runs in namespace {}, not in the Certificate's namespace {}: what only that namespace changes (its NetworkPolicies, ResourceQuotas, a controller that watches some namespaces) is not replayed; kubectl acmecheck renewals -n {} --replay places it there",
-            live.namespace, cert.namespace, cert.namespace
-        ));
-    }
-    notes
+    format!(
+        "served by a shared stand-in (pod, Service and {route} {}/{name}) for {} name(s): the plugin's own image in its solver mode answers as cert-manager's acmesolver for each name and token, where cert-manager runs one acmesolver pod, Service and {route} per name",
+        live.namespace,
+        live.solvers.len()
+    )
+}
+
+/// What differs when the shared stand-in runs outside the Certificate's namespace.
+fn placement_note(cert: &CertificateEvidence, live: &Live) -> Option<String> {
+    (live.namespace != cert.namespace).then(|| format!(
+        "the stand-in runs in namespace {}, not in the Certificate's namespace {}: what only that namespace changes (its NetworkPolicies, ResourceQuotas, a controller that watches some namespaces) is not replayed; kubectl acmecheck renewals -n {} --replay places it there",
+        live.namespace, cert.namespace, cert.namespace
+    ))
 }
 
 /// What [`start`] leaves running, and the requests its propagation wait sent per address.
@@ -155,10 +154,7 @@ pub async fn start(
         }
     }
     // One wait for every name of every shared stand-in.
-    let solvers: Vec<_> = lives
-        .iter()
-        .flat_map(|(_, l)| l.solvers.iter().cloned())
-        .collect();
+    let solvers: Vec<_> = lives.iter().flat_map(|(_, l)| &l.solvers).collect();
     let mut progress = Progress::new();
     let waited = propagation::wait_each(
         &solvers,
@@ -173,6 +169,7 @@ pub async fn start(
     for (k, mut live) in lives {
         let route_notes = status::read_route_status(stage.client, &mut live).await;
         let certs_of = &pools[k].certs;
+        let shared = shared_note(&live);
         for (j, s) in live.solvers.iter().enumerate() {
             let Some((c, cert)) = certs_of.get(j).and_then(|&c| Some((c, certs.get_mut(c)?)))
             else {
@@ -181,31 +178,13 @@ pub async fn start(
             };
             owner.push(c);
             let ev = &mut evs[c];
-            let route = match s.route_kind {
-                RouteKind::Ingress => "Ingress",
-                RouteKind::HttpRoute => "HTTPRoute",
-            };
-            let ns = &live.namespace;
-            let mut notes = s.stand_in.notes.clone();
-            notes.extend(shared_notes(cert, &live, live.solvers.len()));
-            ev.stand_ins.push(StandInEvidence {
-                dns_name: s.dns_name.clone(),
-                object_name: s.object_name.clone(),
-                challenge_name: s.challenge_name.clone(),
-                namespace: if *ns == cert.namespace {
-                    String::new()
-                } else {
-                    ns.clone()
-                },
-                route_kind: route.to_owned(),
-                solver_index: s.stand_in.solver_index,
-                objects: vec![
-                    format!("Pod {ns}/{}", s.object_name),
-                    format!("Service {ns}/{}", s.object_name),
-                    format!("{route} {ns}/{}", s.object_name),
-                ],
-                notes,
-            });
+            let mut e = stage::stand_in_evidence(&pools[k].plan, &s.stand_in);
+            if live.namespace != cert.namespace {
+                e.namespace.clone_from(&live.namespace);
+            }
+            e.notes.push(shared.clone());
+            e.notes.extend(placement_note(cert, &live));
+            ev.stand_ins.push(e);
             for n in &route_notes {
                 if !ev.notes.contains(n) {
                     ev.notes.push(n.clone());

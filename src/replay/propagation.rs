@@ -137,7 +137,8 @@ pub async fn wait(
     user_agent: &str,
     progress: impl FnMut(&str),
 ) -> Propagation {
-    wait_each(solvers, bound, user_agent, progress)
+    let solvers: Vec<&LiveSolver> = solvers.iter().collect();
+    wait_each(&solvers, bound, user_agent, progress)
         .await
         .summary(|_| true)
 }
@@ -148,7 +149,7 @@ pub async fn wait(
 /// nothing new was served — so every name is asked once when the route is there, and only the
 /// names still not served are asked again.
 pub async fn wait_each(
-    solvers: &[LiveSolver],
+    solvers: &[&LiveSolver],
     bound: Duration,
     user_agent: &str,
     mut progress: impl FnMut(&str),
@@ -162,7 +163,7 @@ pub async fn wait_each(
             bound.as_secs()
         ))
     };
-    let mut outcomes: Vec<Option<String>> = solvers.iter().map(not_asked).collect();
+    let mut outcomes: Vec<Option<String>> = solvers.iter().map(|s| not_asked(s)).collect();
     let mut requests = std::collections::BTreeMap::new();
     let mut pending: std::collections::VecDeque<usize> = (0..solvers.len()).collect();
     while !pending.is_empty() {
@@ -171,7 +172,7 @@ pub async fn wait_each(
             .collect();
         let seen: Vec<(usize, Round, Vec<IpAddr>)> = futures::stream::iter(batch)
             .map(|i| async move {
-                let s = &solvers[i];
+                let s = solvers[i];
                 let settings = Settings::new(user_agent, REQUEST_TIMEOUT, &s.key);
                 let mut asked = Vec::new();
                 let r = round(s, &settings, &mut asked).await;

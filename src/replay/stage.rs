@@ -15,7 +15,7 @@ use super::apply::{self, ApplyOptions, Live};
 use super::error::ApplyError;
 use super::live::leftover_warning;
 use super::plan::{CredentialSource, Decision, ReplayPlan, StandIn, plan};
-use super::{ReplayInput, ReplayOptions, RouteKind};
+use super::{ReplayInput, ReplayOptions};
 use crate::evidence::replay::{
     ReplayEvidence, ReplayProblem, ReplayState, SkippedName, StandInEvidence,
 };
@@ -79,12 +79,9 @@ pub fn replay_options(run_id: &str, opts: &StageOptions) -> ReplayOptions {
     }
 }
 
-fn stand_in_evidence(plan: &ReplayPlan, s: &StandIn) -> StandInEvidence {
+pub(super) fn stand_in_evidence(plan: &ReplayPlan, s: &StandIn) -> StandInEvidence {
     let ns = &plan.namespace;
-    let route = match s.route_kind {
-        RouteKind::Ingress => "Ingress",
-        RouteKind::HttpRoute => "HTTPRoute",
-    };
+    let route = s.route_kind.as_str();
     StandInEvidence {
         dns_name: s.dns_name.clone(),
         object_name: s.object_name.clone(),

@@ -6,8 +6,8 @@
 //! responder with the solver's data-plane product instead.
 
 use super::util::{
-    Answer, Seen, direct_line, lb_owner, one_failing_answer, plane_results,
-    seen_lines, uniform_failure, vantage_counts,
+    Answer, Seen, direct_line, lb_owner, one_failing_answer, plane_results, seen_lines,
+    uniform_failure, vantage_counts,
 };
 use crate::diagnose::finding::{Code, Finding, Proof, Severity};
 use crate::diagnose::util::{plane_label, solver_planes};

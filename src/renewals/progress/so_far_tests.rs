@@ -209,7 +209,6 @@ fn live(name: &str, dns_name: &str, screen: bool) -> ChallengeEvidence {
     c
 }
 
-
 fn with_id(mut t: TargetReport, id: &str, dns_name: &str) -> TargetReport {
     t.id = id.into();
     t.dns_name = dns_name.into();
