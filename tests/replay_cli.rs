@@ -231,6 +231,22 @@ fn renewals_replay_shares_one_stand_in_across_namespaces() {
         docs.iter().all(|d| d["metadata"]["namespace"] == ns),
         "{out}"
     );
+    // What `kubectl acmecheck cleanup` selects them by, and their deadline.
+    for d in &docs {
+        let meta = &d["metadata"];
+        assert_eq!(
+            meta["labels"]["app.kubernetes.io/managed-by"],
+            "kubectl-acmecheck"
+        );
+        assert_eq!(
+            meta["labels"]["app.kubernetes.io/component"],
+            "replay-solver"
+        );
+        assert!(
+            meta["annotations"]["acmecheck.io/deadline"].is_string(),
+            "{d:#}"
+        );
+    }
     let args: Vec<&str> = docs[0]["spec"]["containers"][0]["args"]
         .as_array()
         .unwrap()
